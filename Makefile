@@ -1,0 +1,35 @@
+# tidal: decaying signals, ranking and multi-region replication inside PostgreSQL.
+# Built with PGXS; see README.md for the one-command set-up and test runs.
+
+EXTENSION   = tidal
+EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" tidal.control)
+
+MODULE_big  = tidal
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+
+# The install script is assembled from one file per concept under sql/tidal/.
+DATA_built  = sql/tidal--$(EXTVERSION).sql
+DATA        = $(filter-out sql/tidal--$(EXTVERSION).sql,$(wildcard sql/tidal--*--*.sql))
+
+PG_CPPFLAGS = -I$(libpq_srcdir)
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+SHLIB_LINK  = $(libpq)
+
+# pg_regress starts its own instance with tidal preloaded (no running server needed);
+# TAP tests in t/ start their own clusters.
+REGRESS      = $(patsubst sql/%.sql,%,$(sort $(filter-out sql/tidal--%,$(wildcard sql/*.sql))))
+REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/sql/regress.conf \
+               --load-extension=tidal
+TAP_TESTS    = 1
+
+EXTRA_CLEAN  = sql/tidal--$(EXTVERSION).sql tmp_regress tmp_check results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# after PGXS, which resets it
+PROVE_FLAGS  = -I $(srcdir)/t/lib --timer
+
+sql/tidal--$(EXTVERSION).sql: $(sort $(wildcard sql/tidal/*.sql))
+	cat $^ > $@

@@ -1,0 +1,38 @@
+/*
+ * hlc.h
+ *    The hybrid logical clock: the tidal.hlc type and this node's clock.
+ *
+ * A timestamp is (wall time in ns since the Unix epoch, logical counter,
+ * node id), compared in that order (Kulkarni et al., 2014).
+ */
+#ifndef TIDAL_HLC_H
+#define TIDAL_HLC_H
+
+#include "postgres.h"
+#include "fmgr.h"
+
+typedef struct TidalHlc
+{
+	int64		wall_ns;
+	int32		logical;
+	int32		node;
+} TidalHlc;
+
+#define DatumGetHlcP(X)		((TidalHlc *) DatumGetPointer(X))
+#define HlcPGetDatum(X)		PointerGetDatum(X)
+#define PG_GETARG_HLC_P(n)	DatumGetHlcP(PG_GETARG_DATUM(n))
+#define PG_RETURN_HLC_P(x)	return HlcPGetDatum(x)
+
+/* total order: wall, then logical, then node */
+extern int	hlc_compare(const TidalHlc *a, const TidalHlc *b);
+
+/* this node's clock (shared by all backends of the instance) */
+extern TidalHlc hlc_clock_now(void);
+extern TidalHlc hlc_clock_receive(const TidalHlc *remote);	/* errors if too far ahead */
+extern void hlc_clock_observe(const TidalHlc *seen);	/* advance, never errors */
+
+/* shared memory for the clock; called from tidal.c's hooks */
+extern Size hlc_shmem_size(void);
+extern void hlc_shmem_init(void);
+
+#endif							/* TIDAL_HLC_H */

@@ -1,0 +1,29 @@
+/*
+ * log.h
+ *    tidal's own durable log, stored in tables under PostgreSQL's WAL:
+ *    tidal.pending holds records of committed (and in-flight) transactions
+ *    until the sealer moves them, in one transaction, into a numbered batch
+ *    of tidal.batches.  Aborted transactions never reach either table
+ *    visibly.  See docs/log-format.md.
+ */
+#ifndef TIDAL_LOG_H
+#define TIDAL_LOG_H
+
+#include "postgres.h"
+
+#include "codec.h"
+
+/* append one encoded record to the log, inside the caller's transaction */
+extern void log_append(const char *record, Size len);
+
+/* seal committed records of this origin into batches; returns events sealed */
+extern int64 log_seal(void);
+
+/* call fn for every record in the log (batches of every origin, then pending) */
+typedef void (*log_record_fn) (const LogRecord *rec, void *arg);
+extern void log_replay(log_record_fn fn, void *arg);
+
+/* OID of tidal.pending (errors if the extension is missing) */
+extern Oid	log_pending_relid(void);
+
+#endif							/* TIDAL_LOG_H */

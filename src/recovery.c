@@ -1,0 +1,101 @@
+/*
+ * recovery.c
+ *    Rebuilds a database's hot state from tidal's log.
+ *
+ * Every transaction that stages events holds RowExclusiveLock on
+ * tidal.pending until it ends, and applies its events at commit before it
+ * releases that lock.  A rebuild takes ShareRowExclusiveLock on the same
+ * table, which waits out those writers and holds off new ones (and other
+ * rebuilds), then reads the log in a fresh snapshot: every committed event
+ * is counted exactly once, whatever was in flight when the rebuild began.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+
+#include "apply.h"
+#include "catalog.h"
+#include "hlc.h"
+#include "log.h"
+#include "recovery.h"
+#include "state.h"
+#include "tidal.h"
+
+typedef struct ReplayStats
+{
+	TidalHlc	max_hlc;
+	int64		records;
+	int64		skipped;
+} ReplayStats;
+
+static void
+replay_record(const LogRecord *rec, void *arg)
+{
+	ReplayStats *stats = (ReplayStats *) arg;
+	const SignalDef *def;
+
+	if (hlc_compare(&rec->hlc, &stats->max_hlc) > 0)
+		stats->max_hlc = rec->hlc;
+	stats->records++;
+
+	if (rec->kind != LOG_RECORD_SIGNAL)
+		return;					/* definitions live in tidal.signal_defs */
+
+	def = catalog_signal_n(rec->name, rec->name_len, true);
+	if (def == NULL)
+	{
+		stats->skipped++;
+		return;
+	}
+	apply_signal_record(rec, MyDatabaseId, def->id, &def->spec);
+}
+
+void
+tidal_ensure_loaded(void)
+{
+	ReplayStats stats;
+
+	tidal_require_preload();
+	if (state_db_loaded(MyDatabaseId))
+		return;
+
+	LockRelationOid(log_pending_relid(), ShareRowExclusiveLock);
+	if (state_db_loaded(MyDatabaseId))
+		return;					/* another backend rebuilt it while we waited */
+
+	memset(&stats, 0, sizeof(stats));
+	state_db_clear(MyDatabaseId);
+	(void) catalog_signal("", true);	/* load definitions before the scan */
+
+	PG_TRY();
+	{
+		log_replay(replay_record, &stats);
+	}
+	PG_CATCH();
+	{
+		state_db_clear(MyDatabaseId);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	/* the clock never goes below anything already logged */
+	hlc_clock_observe(&stats.max_hlc);
+	state_db_set_loaded(MyDatabaseId, true);
+
+	if (stats.skipped > 0)
+		ereport(WARNING,
+				(errmsg("tidal skipped %lld log records of undefined signals while rebuilding its state",
+						(long long) stats.skipped)));
+	ereport(DEBUG1,
+			(errmsg("tidal rebuilt its hot state from %lld log records",
+					(long long) stats.records)));
+}
+
+void
+tidal_reset_state(void)
+{
+	tidal_require_preload();
+	state_db_clear(MyDatabaseId);
+	catalog_invalidate();
+}

@@ -1,0 +1,214 @@
+/*
+ * stage.c
+ *    A transaction's pending changes to the hot state.
+ *
+ * Writers append their records to tidal's log (log.c) and stage them here.
+ * Readers in the same transaction see them through stage_overlay(); other
+ * backends see them only once the transaction commits, when the commit
+ * callback applies them.  Records staged in a subtransaction that rolls back
+ * are dropped, and a transaction holding staged records cannot be prepared.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "utils/memutils.h"
+
+#include "apply.h"
+#include "catalog.h"
+#include "stage.h"
+
+typedef struct StagedRecord
+{
+	int			nest_level;
+	Oid			dboid;
+	int32		signal_id;
+	DecaySpec	spec;
+	Size		len;
+	char	   *data;
+} StagedRecord;
+
+static List *staged = NIL;		/* in TopTransactionContext */
+static bool definitions_changed = false;
+static bool callbacks_registered = false;
+
+static void
+decode_staged(const StagedRecord *sr, LogRecord *rec)
+{
+	Size		consumed;
+	const char *why;
+
+	if (!codec_read_record(sr->data, sr->len, &consumed, rec, &why))
+		elog(PANIC, "tidal staged record is corrupt: %s", why);	/* we encoded it */
+}
+
+static void
+reset_stage(void)
+{
+	staged = NIL;				/* memory goes with TopTransactionContext */
+	definitions_changed = false;
+}
+
+static void
+stage_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	switch (event)
+	{
+		case XACT_EVENT_PRE_PREPARE:
+			if (staged != NIL || definitions_changed)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot PREPARE a transaction that has written tidal events")));
+			break;
+
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			foreach(lc, staged)
+			{
+				StagedRecord *sr = (StagedRecord *) lfirst(lc);
+				LogRecord	rec;
+
+				decode_staged(sr, &rec);
+				apply_signal_record(&rec, sr->dboid, sr->signal_id, &sr->spec);
+			}
+			if (definitions_changed)
+				state_defs_bump();
+			reset_stage();
+			break;
+
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			if (definitions_changed)
+				catalog_invalidate();
+			reset_stage();
+			break;
+
+		default:
+			break;
+	}
+}
+
+static void
+stage_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	List	   *kept = NIL;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	foreach(lc, staged)
+	{
+		StagedRecord *sr = (StagedRecord *) lfirst(lc);
+
+		if (sr->nest_level >= level)
+		{
+			if (event == SUBXACT_EVENT_ABORT_SUB)
+				continue;		/* rolled back: never counts */
+			sr->nest_level = level - 1;
+		}
+		kept = lappend(kept, sr);
+	}
+	MemoryContextSwitchTo(old);
+	staged = kept;
+
+	/* a rolled-back definition must not stay in this backend's cache */
+	if (event == SUBXACT_EVENT_ABORT_SUB && definitions_changed)
+		catalog_invalidate();
+}
+
+static void
+ensure_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(stage_xact_callback, NULL);
+	RegisterSubXactCallback(stage_subxact_callback, NULL);
+	callbacks_registered = true;
+}
+
+void
+stage_signal_record(const char *record, Size len, int32 signal_id, const DecaySpec *spec)
+{
+	MemoryContext old;
+	StagedRecord *sr;
+	LogRecord	rec;
+	StateKey	key;
+	uint32		i;
+
+	ensure_callbacks();
+
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	sr = palloc(sizeof(StagedRecord));
+	sr->nest_level = GetCurrentTransactionNestLevel();
+	sr->dboid = MyDatabaseId;
+	sr->signal_id = signal_id;
+	sr->spec = *spec;
+	sr->len = len;
+	sr->data = palloc(len);
+	memcpy(sr->data, record, len);
+	MemoryContextSwitchTo(old);
+
+	/* reserve every entry now, while an error can still abort the transaction */
+	decode_staged(sr, &rec);
+	memset(&key, 0, sizeof(key));
+	key.dboid = MyDatabaseId;
+	key.signal_id = signal_id;
+	key.tenant = rec.tenant;
+	for (i = 0; i < rec.nevents; i++)
+	{
+		LogSignalEvent ev;
+
+		codec_signal_event(&rec, i, &ev);
+		key.entity = ev.entity;
+		state_reserve(&key);
+		if ((i & 1023) == 1023)
+			CHECK_FOR_INTERRUPTS();
+	}
+
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	staged = lappend(staged, sr);
+	MemoryContextSwitchTo(old);
+}
+
+void
+stage_definitions_changed(void)
+{
+	ensure_callbacks();
+	definitions_changed = true;
+	catalog_invalidate();
+}
+
+void
+stage_overlay(const StateKey *key, const DecaySpec *spec, DecayState *state)
+{
+	ListCell   *lc;
+
+	foreach(lc, staged)
+	{
+		StagedRecord *sr = (StagedRecord *) lfirst(lc);
+		LogRecord	rec;
+		uint32		i;
+
+		if (sr->dboid != key->dboid || sr->signal_id != key->signal_id)
+			continue;
+		decode_staged(sr, &rec);
+		if (rec.tenant != key->tenant)
+			continue;
+		for (i = 0; i < rec.nevents; i++)
+		{
+			LogSignalEvent ev;
+
+			codec_signal_event(&rec, i, &ev);
+			if (ev.entity == key->entity)
+				decay_add(state, spec, ev.weight, ev.at_us);
+		}
+	}
+}

@@ -1,0 +1,28 @@
+/*
+ * stage.h
+ *    Changes a transaction makes to the hot state, held in backend memory
+ *    until the transaction commits (then applied) or aborts (then dropped).
+ */
+#ifndef TIDAL_STAGE_H
+#define TIDAL_STAGE_H
+
+#include "postgres.h"
+
+#include "codec.h"
+#include "state.h"
+
+/*
+ * Stage a signal record (encoded by codec.c) for the given resolved signal.
+ * Reserves the hot-state entries its events need, so that applying at
+ * commit cannot fail.  The record is copied.
+ */
+extern void stage_signal_record(const char *record, Size len,
+								int32 signal_id, const DecaySpec *spec);
+
+/* Signal definitions changed in this transaction: other backends reload at commit. */
+extern void stage_definitions_changed(void);
+
+/* Add this transaction's own uncommitted events for key to *state. */
+extern void stage_overlay(const StateKey *key, const DecaySpec *spec, DecayState *state);
+
+#endif							/* TIDAL_STAGE_H */

@@ -1,0 +1,61 @@
+/*
+ * state.h
+ *    tidal's hot state in shared memory: one DecayState per
+ *    (database, signal, tenant, entity), and per-database bookkeeping.
+ *
+ * Only committed events reach this state (see stage.c); it is rebuilt from
+ * tidal's durable log after a restart (see recovery.c).
+ */
+#ifndef TIDAL_STATE_H
+#define TIDAL_STATE_H
+
+#include "postgres.h"
+
+#include "decay.h"
+
+typedef struct StateKey
+{
+	Oid			dboid;
+	int32		signal_id;
+	int64		tenant;
+	int64		entity;
+} StateKey;
+
+typedef struct StateEntry
+{
+	StateKey	key;
+	DecayState	decay;
+} StateEntry;
+
+/* shared-memory set-up (tidal.c hooks) */
+extern Size state_shmem_size(void);
+extern int	state_lwlock_count(void);
+extern void state_shmem_init(void);
+
+/*
+ * Make sure an entry exists so that applying at commit cannot fail;
+ * errors (before commit) if the state is full.
+ */
+extern void state_reserve(const StateKey *key);
+
+/* Add one event.  Never errors: safe inside a commit callback. */
+extern bool state_apply(const StateKey *key, const DecaySpec *spec,
+						double weight, int64 t_us);
+
+/* Copy an entry's state into *out; false (and *out empty) if absent. */
+extern bool state_read(const StateKey *key, DecayState *out);
+
+/* Per-database lifecycle. */
+extern bool state_db_loaded(Oid dboid);
+extern void state_db_set_loaded(Oid dboid, bool loaded);
+extern void state_db_clear(Oid dboid);	/* drop the database's entries, mark unloaded */
+
+/* Generation of signal definitions, bumped when definitions change. */
+extern uint64 state_defs_generation(void);
+extern void state_defs_bump(void);
+
+/* Monitoring. */
+extern int64 state_entry_count(Oid dboid);
+extern Size state_entry_bytes(void);
+
+#endif							/* TIDAL_STATE_H */

@@ -1,0 +1,159 @@
+/*
+ * tidal.c
+ *    Module wiring: _PG_init defines the GUCs, requests shared memory and
+ *    registers the background workers. No logic of its own lives here.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "utils/guc.h"
+#include "utils/syscache.h"
+
+#include "tidal.h"
+#include "hlc.h"
+#include "state.h"
+#include "sealer.h"
+
+PG_MODULE_MAGIC;
+
+int			tidal_node_id = 0;
+int			tidal_region_id = 0;
+int			tidal_shard_id = 0;
+int			tidal_max_clock_offset_ms = 500;
+int			tidal_max_entities = 100000;
+int			tidal_seal_interval_ms = 200;
+char	   *tidal_database = NULL;
+
+static bool tidal_shmem_ready = false;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+void		_PG_init(void);
+
+static void
+tidal_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+
+	RequestAddinShmemSpace(hlc_shmem_size());
+	RequestAddinShmemSpace(state_shmem_size());
+	RequestNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE, state_lwlock_count());
+}
+
+static void
+tidal_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	hlc_shmem_init();
+	state_shmem_init();
+	LWLockRelease(AddinShmemInitLock);
+
+	tidal_shmem_ready = true;
+}
+
+void
+tidal_require_preload(void)
+{
+	if (!tidal_shmem_ready)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tidal must be loaded via shared_preload_libraries"),
+				 errhint("Add tidal to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+void
+tidal_become_owner(TidalSavedUser *saved)
+{
+	Oid			nsp = get_namespace_oid("tidal", false);
+	HeapTuple	tup;
+	Oid			owner;
+
+	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for namespace %u", nsp);
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+	SetUserIdAndSecContext(owner, saved->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+void
+tidal_restore_user(const TidalSavedUser *saved)
+{
+	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+}
+
+static void
+define_gucs(void)
+{
+	DefineCustomIntVariable("tidal.node_id",
+							"Identifies this node in HLC timestamps and CRDT state.",
+							"Must be unique across all instances that exchange tidal data.",
+							&tidal_node_id, 0, 0, 65535,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.region_id",
+							"Region this instance stands for; the origin of the events it accepts.",
+							NULL,
+							&tidal_region_id, 0, 0, 65535,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.shard_id",
+							"Shard of the region this instance serves.",
+							NULL,
+							&tidal_shard_id, 0, 0, 65535,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.max_clock_offset",
+							"Largest amount a remote HLC may be ahead of the local wall clock.",
+							"tidal.hlc_receive rejects timestamps further ahead than this.",
+							&tidal_max_clock_offset_ms, 500, 1, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.max_entities",
+							"Number of (entity, signal) pairs the hot state in shared memory can hold.",
+							"Sizes shared memory at server start.",
+							&tidal_max_entities, 100000, 1000, INT_MAX / 2,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.seal_interval",
+							"How often the sealer seals committed events into log batches.",
+							NULL,
+							&tidal_seal_interval_ms, 200, 10, 60 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomStringVariable("tidal.database",
+							   "Database in which tidal's background workers run.",
+							   "The extension must be created in this database for its log to be sealed and shipped.",
+							   &tidal_database, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("tidal");
+}
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tidal must be loaded via shared_preload_libraries"),
+				 errhint("Add tidal to shared_preload_libraries in postgresql.conf and restart the server.")));
+
+	define_gucs();
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = tidal_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = tidal_shmem_startup;
+
+	sealer_register();
+}

@@ -1,0 +1,43 @@
+/*
+ * tidal.h
+ *    Settings (GUCs) and small helpers shared by every tidal source file.
+ *
+ * tidal.c owns the definitions; everything else reads them.
+ */
+#ifndef TIDAL_H
+#define TIDAL_H
+
+#include "postgres.h"
+
+/* GUCs, see tidal.c for their documentation */
+extern int	tidal_node_id;
+extern int	tidal_region_id;
+extern int	tidal_shard_id;
+extern int	tidal_max_clock_offset_ms;
+extern int	tidal_max_entities;
+extern int	tidal_seal_interval_ms;
+extern char *tidal_database;
+
+/* Name of the LWLock tranche that holds all of tidal's fixed locks. */
+#define TIDAL_LWLOCK_TRANCHE "tidal"
+
+/*
+ * Raise an error unless tidal was loaded through shared_preload_libraries;
+ * every SQL function that touches shared memory calls it first.
+ */
+extern void tidal_require_preload(void);
+
+/*
+ * tidal's tables are reached only through its functions, which read and
+ * write them as the extension's owner: callers need no table privileges.
+ */
+typedef struct TidalSavedUser
+{
+	Oid			userid;
+	int			sec_context;
+} TidalSavedUser;
+
+extern void tidal_become_owner(TidalSavedUser *saved);
+extern void tidal_restore_user(const TidalSavedUser *saved);
+
+#endif							/* TIDAL_H */
