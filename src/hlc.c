@@ -56,6 +56,8 @@ PG_FUNCTION_INFO_V1(tidal_hlc_ne);
 PG_FUNCTION_INFO_V1(tidal_hlc_ge);
 PG_FUNCTION_INFO_V1(tidal_hlc_gt);
 PG_FUNCTION_INFO_V1(tidal_hlc_cmp);
+PG_FUNCTION_INFO_V1(tidal_hlc_larger);
+PG_FUNCTION_INFO_V1(tidal_hlc_smaller);
 PG_FUNCTION_INFO_V1(tidal_hlc_sortsupport);
 PG_FUNCTION_INFO_V1(tidal_hlc_hash);
 PG_FUNCTION_INFO_V1(tidal_hlc_hash_extended);
@@ -367,6 +369,25 @@ Datum
 tidal_hlc_cmp(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(hlc_compare(PG_GETARG_HLC_P(0), PG_GETARG_HLC_P(1)));
+}
+
+/* transition functions of tidal.max(tidal.hlc) and tidal.min(tidal.hlc) */
+Datum
+tidal_hlc_larger(PG_FUNCTION_ARGS)
+{
+	TidalHlc   *a = PG_GETARG_HLC_P(0);
+	TidalHlc   *b = PG_GETARG_HLC_P(1);
+
+	PG_RETURN_HLC_P(hlc_compare(a, b) >= 0 ? a : b);
+}
+
+Datum
+tidal_hlc_smaller(PG_FUNCTION_ARGS)
+{
+	TidalHlc   *a = PG_GETARG_HLC_P(0);
+	TidalHlc   *b = PG_GETARG_HLC_P(1);
+
+	PG_RETURN_HLC_P(hlc_compare(a, b) <= 0 ? a : b);
 }
 
 static int
