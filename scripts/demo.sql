@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP on
 
 \echo '== 1. Define two signals (once) =='
-\echo '   view: half-life 7 days, exact counts over the last 1 hour and 24 hours'
+\echo '   view: half-life 7 days, windowed counts over the last 1 hour and 24 hours'
 \echo '   like: half-life 1 day'
 \o /dev/null
 SELECT tidal.define_signal('view', '7 days', ARRAY['1 hour', '24 hours']::interval[])
@@ -33,3 +33,8 @@ SELECT e AS item,
        tidal.window_count(e, 'view', '24 hours') AS views_last_day
 FROM unnest(ARRAY[1, 2, 3, 42]::bigint[]) AS e
 ORDER BY view_score DESC, item;
+
+\echo '== 4. tidal''s own log: committed events sealed into numbered batches =='
+SELECT pg_sleep(0.5) \g /dev/null
+SELECT segment_id, batch_no, first_seq, last_seq, event_count, bytes
+  FROM tidal.log_batches ORDER BY batch_no DESC LIMIT 3;
