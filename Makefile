@@ -11,8 +11,9 @@ OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 DATA_built  = sql/tidal--$(EXTVERSION).sql
 DATA        = $(filter-out sql/tidal--$(EXTVERSION).sql,$(wildcard sql/tidal--*--*.sql))
 
-PG_CPPFLAGS = -I$(libpq_srcdir)
-PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+# PostgreSQL's own headers are system headers to us: -Wextra must not judge them
+PG_CPPFLAGS = -I$(libpq_srcdir) -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CFLAGS   = -Wall -Wextra -Werror
 SHLIB_LINK  = $(libpq)
 
 # pg_regress starts its own instance with tidal preloaded (no running server needed);

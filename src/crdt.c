@@ -15,7 +15,6 @@
 
 #include "crdt.h"
 #include "hlc.h"
-#include "tidal.h"
 
 /* ---------------------------------------------------------------------
  * tidal.pncounter

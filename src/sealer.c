@@ -71,6 +71,7 @@ seal_round(void)
 void
 tidal_sealer_main(Datum main_arg)
 {
+	(void) main_arg;
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();

@@ -51,7 +51,7 @@ reset_stage(void)
 }
 
 static void
-stage_xact_callback(XactEvent event, void *arg)
+stage_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
 	ListCell   *lc;
 
@@ -92,8 +92,10 @@ stage_xact_callback(XactEvent event, void *arg)
 }
 
 static void
-stage_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					   SubTransactionId parentSubid, void *arg)
+stage_subxact_callback(SubXactEvent event,
+					   SubTransactionId mySubid pg_attribute_unused(),
+					   SubTransactionId parentSubid pg_attribute_unused(),
+					   void *arg pg_attribute_unused())
 {
 	int			level = GetCurrentTransactionNestLevel();
 	List	   *kept = NIL;

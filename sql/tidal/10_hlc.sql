@@ -108,6 +108,28 @@ CREATE OPERATOR CLASS tidal.hlc_hash_ops
         FUNCTION 1 tidal.hlc_hash(tidal.hlc),
         FUNCTION 2 tidal.hlc_hash_extended(tidal.hlc, bigint);
 
+-- tidal.max(tidal.hlc) and tidal.min(tidal.hlc), e.g. the latest hlc in a table
+
+CREATE FUNCTION tidal.hlc_larger(tidal.hlc, tidal.hlc) RETURNS tidal.hlc
+    AS 'MODULE_PATHNAME', 'tidal_hlc_larger' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION tidal.hlc_smaller(tidal.hlc, tidal.hlc) RETURNS tidal.hlc
+    AS 'MODULE_PATHNAME', 'tidal_hlc_smaller' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE AGGREGATE tidal.max(tidal.hlc) (
+    SFUNC = tidal.hlc_larger,
+    STYPE = tidal.hlc,
+    COMBINEFUNC = tidal.hlc_larger,
+    SORTOP = OPERATOR(tidal.>),
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE tidal.min(tidal.hlc) (
+    SFUNC = tidal.hlc_smaller,
+    STYPE = tidal.hlc,
+    COMBINEFUNC = tidal.hlc_smaller,
+    SORTOP = OPERATOR(tidal.<),
+    PARALLEL = SAFE
+);
+
 -- the clock of this node (needs tidal in shared_preload_libraries)
 
 CREATE FUNCTION tidal.hlc_now() RETURNS tidal.hlc
