@@ -45,12 +45,13 @@ COPY (SELECT e, 1, 1, now() FROM generate_series(1, ceil($COPY_ROWS::numeric / (
              arrays, unnest(ents) e LIMIT $COPY_ROWS)
   TO '$BENCH_WORK/events.tsv';
 SQL
-# the same rows again, as 1,000-row COPY statements (each its own transaction)
-awk -v n=$BATCH 'NR > n * 1000 { exit }
+# the same rows again (at most 1,000,000), as 1,000-row COPY statements, each
+# its own transaction
+CHUNK_ROWS=$(( (COPY_ROWS < 1000000 ? COPY_ROWS : 1000000) / BATCH * BATCH ))
+awk -v n=$BATCH -v max=$CHUNK_ROWS 'NR > max { exit }
 	(NR - 1) % n == 0 { print "COPY events (entity, signal, weight, at) FROM STDIN;" }
 	{ print }
 	NR % n == 0 { print "\\." }' "$BENCH_WORK/events.tsv" >"$BENCH_WORK/chunks.sql"
-CHUNK_ROWS=$((BATCH * 1000))
 
 cat >"$BENCH_WORK/tidal.sql" <<EOF
 \\set b random(1, $NARRAYS)

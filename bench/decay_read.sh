@@ -11,13 +11,15 @@
 # every 100th event belongs to entity 42 (10,000 events), the others to random
 # entities in 1..100000.  The half-life is 1 day.  tidal receives the same
 # events through tidal.signal_batch().
-# Knobs: BENCH_DURATION (10 s per pgbench run), BENCH_ROUNDS (2).
+# Knobs: BENCH_DURATION (10 s per pgbench run), BENCH_ROUNDS (3: every query
+#        runs this many times, the order reversed every other round; the table
+#        shows the median, since a call costs ~0.04 ms and is easily disturbed).
 # Goals: tidal >= 100x faster than the plain sum, and no slower than the
 # primary-key lookup.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION=${BENCH_DURATION:-10}
-ROUNDS=${BENCH_ROUNDS:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
 HL_S=86400
 
 bench_up
@@ -31,6 +33,7 @@ SELECT g,
        (1 + g % 5)::float8 AS weight,
        now() - interval '7 days' + g * interval '604 ms' AS at
   FROM generate_series(1, 1000000) g;
+CREATE INDEX ON src (g);
 
 CREATE TABLE events (
     id     bigserial PRIMARY KEY,
@@ -114,21 +117,37 @@ cat >"$BENCH_WORK/pk_rand.sql" <<EOF
 \\set e random(100, 99999)
 SELECT score * power(2, -date_part('epoch', now() - at) / $HL_S) FROM scores WHERE entity = :e;
 EOF
+# the same two lookups, 100 per round trip (pgbench pipeline): less of the
+# client/server round trip, more of the lookup itself
+for k in tidal pk; do
+	{
+		echo '\startpipeline'
+		for _ in $(seq 1 100); do grep -v '^\\' "$BENCH_WORK/$k.sql"; done
+		echo '\endpipeline'
+	} >"$BENCH_WORK/${k}_pipe.sql"
+done
 chown -R "$TIDAL_USER:$TIDAL_USER" "$BENCH_WORK"
 
-declare -A sum
-KINDS="tidal sum pk tidal_rand pk_rand sum_numeric"
-for k in $KINDS; do sum[$k]=0; done
+declare -A runs
+KINDS="tidal sum pk tidal_rand pk_rand tidal_pipe pk_pipe sum_numeric"
+for k in $KINDS; do runs[$k]=""; done
 for round in $(seq 1 "$ROUNDS"); do
 	if [ $((round % 2)) -eq 1 ]; then order=$KINDS; else order=$(echo "$KINDS" | tr ' ' '\n' | tac | tr '\n' ' '); fi
 	for k in $order; do
-		out=$(bench_pgbench "decay_read.$k.$round" -- -M prepared -c 1 -j 1 -T "$DURATION" -f "$BENCH_WORK/$k.sql")
-		ms=$(awk -v t="$(pgb_tps "$out")" 'BEGIN { print 1000 / t }')
-		sum[$k]=$(awk -v a="${sum[$k]}" -v b="$ms" 'BEGIN { print a + b }')
+		case $k in
+			*_pipe) per=100; d=$(( (DURATION + 1) / 2 )) ;;
+			sum_numeric) per=1; d=$(( (DURATION + 1) / 2 )) ;;
+			*) per=1; d=$DURATION ;;
+		esac
+		out=$(bench_pgbench "decay_read.$k.$round" -- -M prepared -c 1 -j 1 -T "$d" -f "$BENCH_WORK/$k.sql")
+		ms=$(awk -v t="$(pgb_tps "$out")" -v p=$per 'BEGIN { print 1000 / t / p }')
+		runs[$k]="${runs[$k]} $ms"
 		blog "decay_read: $k round $round: $(awk -v m="$ms" 'BEGIN { printf "%.4f", m }') ms per call"
 	done
 done
-mean() { awk -v a="${sum[$1]}" -v n="$ROUNDS" 'BEGIN { print a / n }'; }
+# median of the rounds
+mean() { tr ' ' '\n' <<<"${runs[$1]}" | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+allruns() { tr ' ' '\n' <<<"${runs[$1]}" | grep . | awk '{ printf "%s%.4f", (NR > 1 ? ", " : ""), $1 }'; }
 
 # server-side cost per call, without the client round trip (PL/pgSQL loop)
 loop_ms() {	# iterations statement
@@ -151,17 +170,20 @@ plan=$(as_pg psql -X -qAt -v ON_ERROR_STOP=1 \
 T=$(mean tidal); S=$(mean sum); P=$(mean pk)
 f4() { awk -v a="$1" 'BEGIN { printf "%.4f", a }'; }
 {
-	bench_header "decay_read: score of one entity with 10,000 events (of 1,000,000), pgbench -M prepared -c 1 -j 1 -T $DURATION, mean of $ROUNDS runs; ms per call = 1000 / tps"
+	bench_header "decay_read: score of one entity with 10,000 events (of 1,000,000), pgbench -M prepared -c 1 -j 1 -T $DURATION, median of $ROUNDS runs; ms per call = 1000 / tps"
 	{
 		echo "query|ms per call (pgbench)|ms per call (server, PL/pgSQL loop)|plain / tidal|goal"
 		echo "tidal.decay_score(42, 'view')|$(f4 "$T")|$(f4 "$srv_tidal")|1.00|"
 		echo "plain sum over the entity's 10,000 events (float8: date_part)|$(f4 "$S")|$(f4 "$srv_sum")|$(fdiv "$S" "$T")|>= 100x: $(met "$(fdiv "$S" "$T")" ">=" 100)"
 		echo "plain sum written with extract() (numeric power)|$(f4 "$(mean sum_numeric)")||$(fdiv "$(mean sum_numeric)" "$T")|"
 		echo "primary-key lookup, upsert-maintained score table|$(f4 "$P")|$(f4 "$srv_pk")|$(fdiv "$P" "$T")|>= 1.00x (tidal no slower): $(met "$(fdiv "$P" "$T")" ">=" 1)"
+		echo "tidal.decay_score(42, 'view'), 100 calls per round trip (pipeline)|$(f4 "$(mean tidal_pipe)")||1.00|"
+		echo "primary-key lookup, 100 per round trip (pipeline)|$(f4 "$(mean pk_pipe)")||$(fdiv "$(mean pk_pipe)" "$(mean tidal_pipe)")|"
 		echo "tidal.decay_score, random entity (~10 events)|$(f4 "$(mean tidal_rand)")||1.00|"
 		echo "primary-key lookup, random entity|$(f4 "$(mean pk_rand)")||$(fdiv "$(mean pk_rand)" "$(mean tidal_rand)")|"
 	} | print_table
 	echo
+	echo "all runs (ms per call): tidal $(allruns tidal); score table $(allruns pk); plain sum $(allruns sum); pipelined: tidal $(allruns tidal_pipe), score table $(allruns pk_pipe)"
 	echo "entity 42 at one instant: tidal $s_tidal, plain sum $s_sum (relative difference $(relerr "$s_tidal" "$s_sum")), score table $s_pk ($(relerr "$s_pk" "$s_sum")); entity 4242 tidal - sum = $d4242"
 	echo "plain sum plan:"
 	sed 's/^/    /' <<<"$plan"

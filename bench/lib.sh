@@ -67,7 +67,6 @@ bench_check_prereqs() {
 	[ "$(id -u)" -eq 0 ] || bdie "run the benchmarks as root (they start PostgreSQL as user $TIDAL_USER with runuser)"
 	getent passwd "$TIDAL_USER" >/dev/null || bdie "user $TIDAL_USER missing: run bash scripts/setup.sh first"
 	[ -x "$PG_BINDIR/pgbench" ] || bdie "$PG_BINDIR/pgbench missing: install postgresql-15 (bash scripts/setup.sh)"
-	[ -x /usr/bin/time ] || true
 	local pkglib
 	pkglib=$("$PG_BINDIR/pg_config" --pkglibdir)
 	[ -e "$pkglib/tidal.so" ] || bdie "tidal is not installed: run bash scripts/setup.sh"
@@ -119,7 +118,6 @@ bench_init() {
 		local line
 		for line in "$@"; do echo "$line"; done
 	} >>"$PGDATA_BENCH/postgresql.conf"
-	BENCH_PG_LOG=$BENCH_DIR/server.log
 }
 
 bench_start() {
@@ -159,8 +157,7 @@ bench_up() {
 }
 
 bench_wait_sealer() {
-	local i
-	for i in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		if [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'tidal sealer' AND datname = current_database()")" = 1 ]; then
 			return 0
 		fi

@@ -123,7 +123,7 @@ for cycle in $(seq 1 "$RESTARTS"); do
 	blog "restart: cycle $cycle: kill -9 postmaster $pm"
 	kill -9 "$pm"
 	for p in $children; do
-		for i in $(seq 1 3000); do kill -0 "$p" 2>/dev/null || break; sleep 0.01; done
+		for _ in $(seq 1 3000); do kill -0 "$p" 2>/dev/null || break; sleep 0.01; done
 	done
 	rm -f "$BENCH_WORK"/poll.*.out
 	start=$(now_s)
@@ -144,7 +144,6 @@ for cycle in $(seq 1 "$RESTARTS"); do
 		coalesce(max(abs(a - b.score) / nullif(abs(b.score), 0)), 0),
 		(SELECT entries FROM tidal.state_stats())
 		FROM (SELECT entity, score, tidal.decay_score(entity, 'view', '$T1') AS a FROM before_scores) b")"
-	recovery_log=$(grep -c "database system was interrupted\|redo done" "$BENCH_DIR/server.log" || true)
 	blog "restart: cycle $cycle: accepting connections ${t_ready}s, score table ${t_pk}s, plain sum ${t_sum}s, tidal ${t_tidal}s" \
 		"(value $v_tidal, before $probe_score); $n_diff of $n_cmp scores differ, max relative difference $max_rel"
 	results+=("$cycle|$t_ready|$t_pk|$t_sum|$t_tidal|$(elapsed "$t_ready" "$t_tidal")|$([ "$v_tidal" = "$probe_score" ] && echo exact || echo "DIFFERS ($v_tidal vs $probe_score)")|$n_diff of $n_cmp (max rel. $max_rel)|$entries_before -> $entries_after|$(met "$t_tidal" "<=" 10)")
@@ -159,7 +158,7 @@ starts=()
 for size in $START_SIZES; do
 	BENCH_MAX_ENTITIES=$size bench_init
 	best=
-	for i in 1 2; do
+	for _ in 1 2; do
 		start=$(now_s)
 		bench_start
 		t=$(elapsed "$start" "$(now_s)")

@@ -6,7 +6,10 @@
 #
 # Knobs: BENCH_DURATION (15 s per run), BENCH_CLIENTS (4), BENCH_THREADS (2),
 #        BENCH_ROUNDS (2: each side runs this many times per setting, alternating
-#        which goes first; the table shows the mean), BENCH_ENTITIES (100000).
+#        which goes first; the table shows the mean), BENCH_ENTITIES (100000),
+#        BENCH_SUSTAINED (60: then one longer run per side with
+#        synchronous_commit off, plain first, showing how the rates evolve;
+#        0 skips it).
 # Goal: tidal >= 0.8x the plain INSERT rate.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -15,6 +18,7 @@ CLIENTS=${BENCH_CLIENTS:-4}
 THREADS=${BENCH_THREADS:-2}
 ROUNDS=${BENCH_ROUNDS:-2}
 ENTITIES=${BENCH_ENTITIES:-100000}
+SUSTAINED=${BENCH_SUSTAINED:-60}
 
 bench_up
 
@@ -80,6 +84,31 @@ for sync in on off; do
 	done
 done
 
+# sustained writes with synchronous_commit off: rate in the first and the last
+# 10 s, the sealer's CPU and the size of tidal.pending (the sealer's queue)
+sustained=()
+if [ "$SUSTAINED" -gt 0 ]; then
+	q "SELECT tidal.seal()" >/dev/null
+	q "VACUUM tidal.pending" >/dev/null	# start from an empty queue table
+	spid=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'tidal sealer'")
+	for side in plain tidal; do
+		[ "$side" = plain ] && q "TRUNCATE events" >/dev/null
+		q "CHECKPOINT" >/dev/null
+		size0=$(q "SELECT pg_relation_size('tidal.pending')")
+		t0=$(awk '{ print $14 + $15 }' "/proc/$spid/stat")
+		out=$(bench_pgbench "signal_rate.$side.sustained" "PGOPTIONS=-c synchronous_commit=off" -- \
+			-M prepared -c "$CLIENTS" -j "$THREADS" -T "$SUSTAINED" -P 10 -f "$BENCH_WORK/$side.sql")
+		t1=$(awk '{ print $14 + $15 }' "/proc/$spid/stat")
+		size1=$(q "SELECT pg_relation_size('tidal.pending')")
+		first=$(awk '/^progress: / { print $4; exit }' "$out")
+		last=$(awk '/^progress: / { v = $4 } END { print v }' "$out")
+		sustained+=("$side|$(fmt0 "$(pgb_tps "$out")")|$(fmt0 "$first")|$(fmt0 "$last")|$(awk -v d="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v T="$SUSTAINED" 'BEGIN { printf "%.0f", 100 * d / hz / T }')%|$(awk -v a="$size0" -v b="$size1" 'BEGIN { printf "%.0f -> %.0f", a / 1048576, b / 1048576 }')")
+		blog "signal_rate: sustained $side: $(fmt0 "$(pgb_tps "$out")")/s, first 10 s $(fmt0 "$first")/s, last 10 s $(fmt0 "$last")/s"
+	done
+	st=$(cut -d'|' -f4 <<<"${sustained[1]}")
+	sp=$(cut -d'|' -f4 <<<"${sustained[0]}")
+fi
+
 {
 	bench_header "signal_rate: single-event writes, pgbench -M prepared -c $CLIENTS -j $THREADS -T $DURATION, mean of $ROUNDS runs each, random entity in 1..$ENTITIES"
 	{
@@ -91,4 +120,12 @@ done
 			echo "$sync|$(fmt0 "$t")|$(fmt0 "$p")|$r|$(met "$r" ">=" 0.8)"
 		done
 	} | print_table
+	if [ "$SUSTAINED" -gt 0 ]; then
+		echo
+		echo "sustained, synchronous_commit off, -T $SUSTAINED (plain first, then tidal; ratio of the last 10 s: $(fdiv "$st" "$sp"), goal >= 0.8x: $(met "$(fdiv "$st" "$sp")" ">=" 0.8)):"
+		{
+			echo "side|mean/s|first 10 s|last 10 s|tidal sealer CPU|tidal.pending size (MiB)"
+			printf '%s\n' "${sustained[@]}"
+		} | print_table
+	fi
 } | tee "$BENCH_RESULTS/signal_rate.txt"
