@@ -6,10 +6,18 @@
  * rebuilds the hot state right after a server start (so the first query does
  * not pay for it) and seals the log every tidal.seal_interval.  An error
  * ends the worker with exit code 1; the postmaster restarts it.
+ *
+ * tidal.pending is a queue: every sealed record leaves a dead row behind.
+ * Left to autovacuum (at most once a minute), a busy queue grows by millions
+ * of dead rows between vacuums and every seal scans them all; so the sealer
+ * vacuums the queue itself, at most once a second, after sealing.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/vacuum.h"
+#include "nodes/makefuncs.h"
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -21,6 +29,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "log.h"
 #include "recovery.h"
@@ -47,10 +56,43 @@ sealer_register(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-/* one round in its own transaction: warm the state if needed, then seal */
+#define QUEUE_VACUUM_INTERVAL_MS 1000
+
+/* VACUUM tidal.pending so that its space is reused, as autovacuum would */
 static void
+vacuum_queue(void)
+{
+	VacuumParams params;
+	Oid			relid;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, "vacuuming tidal.pending");
+	relid = RangeVarGetRelid(makeRangeVar("tidal", "pending", -1), NoLock, true);
+	if (OidIsValid(relid))
+	{
+		memset(&params, 0, sizeof(params));
+		params.options = VACOPT_VACUUM | VACOPT_SKIP_LOCKED;
+		params.freeze_min_age = -1;
+		params.freeze_table_age = -1;
+		params.multixact_freeze_min_age = -1;
+		params.multixact_freeze_table_age = -1;
+		params.log_min_duration = -1;
+		params.index_cleanup = VACOPTVALUE_UNSPECIFIED;
+		params.truncate = VACOPTVALUE_UNSPECIFIED;
+		params.nworkers = -1;
+		vacuum(list_make1(makeVacuumRelation(NULL, relid, NIL)), &params, NULL, true);
+	}
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* one round in its own transaction: warm the state if needed, then seal */
+static int64
 seal_round(void)
 {
+	int64		sealed = 0;
+
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -59,18 +101,22 @@ seal_round(void)
 	if (OidIsValid(get_extension_oid("tidal", true)))
 	{
 		tidal_ensure_loaded();
-		(void) log_seal();
+		sealed = log_seal();
 	}
 
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return sealed;
 }
 
 void
 tidal_sealer_main(Datum main_arg)
 {
+	bool		unvacuumed = false;
+	TimestampTz last_vacuum = 0;
+
 	(void) main_arg;
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -81,7 +127,15 @@ tidal_sealer_main(Datum main_arg)
 
 	for (;;)
 	{
-		seal_round();
+		if (seal_round() > 0)
+			unvacuumed = true;
+		if (unvacuumed &&
+			TimestampDifferenceExceeds(last_vacuum, GetCurrentTimestamp(), QUEUE_VACUUM_INTERVAL_MS))
+		{
+			vacuum_queue();
+			last_vacuum = GetCurrentTimestamp();
+			unvacuumed = false;
+		}
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 tidal_seal_interval_ms, PG_WAIT_EXTENSION);
