@@ -9,7 +9,8 @@
 #include "state.h"
 
 void
-apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id, const DecaySpec *spec)
+apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id, const DecaySpec *spec,
+					bool staged)
 {
 	StateKey	key;
 	uint32		i;
@@ -27,7 +28,7 @@ apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id, const Deca
 
 		codec_signal_event(rec, i, &ev);
 		key.entity = ev.entity;
-		if (!state_apply(&key, spec, ev.weight, ev.at_us))
+		if (!state_apply(&key, spec, ev.weight, ev.at_us, staged))
 			all_applied = false;
 	}
 

@@ -10,8 +10,12 @@
 
 #include "codec.h"
 
-/* Apply every event of a decoded signal record.  Never errors. */
+/*
+ * Apply every event of a decoded signal record.  Never errors.  staged:
+ * the record was staged by this backend (its entries are pinned, see
+ * state_reserve), as opposed to replayed from the log.
+ */
 extern void apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id,
-								const DecaySpec *spec);
+								const DecaySpec *spec, bool staged);
 
 #endif							/* TIDAL_APPLY_H */

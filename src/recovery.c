@@ -48,7 +48,7 @@ replay_record(const LogRecord *rec, void *arg)
 		stats->skipped++;
 		return;
 	}
-	apply_signal_record(rec, MyDatabaseId, def->id, &def->spec);
+	apply_signal_record(rec, MyDatabaseId, def->id, &def->spec, false);
 }
 
 void

@@ -27,6 +27,7 @@ typedef struct StagedRecord
 	DecaySpec	spec;
 	Size		len;
 	char	   *data;
+	uint32		reserved;		/* events whose entries are pinned so far */
 } StagedRecord;
 
 static List *staged = NIL;		/* in TopTransactionContext */
@@ -41,6 +42,29 @@ decode_staged(const StagedRecord *sr, LogRecord *rec)
 
 	if (!codec_read_record(sr->data, sr->len, &consumed, rec, &why))
 		elog(PANIC, "tidal staged record is corrupt: %s", why);	/* we encoded it */
+}
+
+/* a staged record will never be applied: release its entries' pins */
+static void
+unreserve_staged(const StagedRecord *sr)
+{
+	LogRecord	rec;
+	StateKey	key;
+	uint32		i;
+
+	decode_staged(sr, &rec);
+	memset(&key, 0, sizeof(key));
+	key.dboid = sr->dboid;
+	key.signal_id = sr->signal_id;
+	key.tenant = rec.tenant;
+	for (i = 0; i < sr->reserved; i++)
+	{
+		LogSignalEvent ev;
+
+		codec_signal_event(&rec, i, &ev);
+		key.entity = ev.entity;
+		state_unreserve(&key);
+	}
 }
 
 static void
@@ -72,7 +96,7 @@ stage_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 				LogRecord	rec;
 
 				decode_staged(sr, &rec);
-				apply_signal_record(&rec, sr->dboid, sr->signal_id, &sr->spec);
+				apply_signal_record(&rec, sr->dboid, sr->signal_id, &sr->spec, true);
 			}
 			if (definitions_changed)
 				state_defs_bump();
@@ -81,6 +105,8 @@ stage_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			foreach(lc, staged)
+				unreserve_staged((StagedRecord *) lfirst(lc));
 			if (definitions_changed)
 				catalog_invalidate();
 			reset_stage();
@@ -113,7 +139,10 @@ stage_subxact_callback(SubXactEvent event,
 		if (sr->nest_level >= level)
 		{
 			if (event == SUBXACT_EVENT_ABORT_SUB)
-				continue;		/* rolled back: never counts */
+			{
+				unreserve_staged(sr);	/* rolled back: never counts */
+				continue;
+			}
 			sr->nest_level = level - 1;
 		}
 		kept = lappend(kept, sr);
@@ -156,6 +185,9 @@ stage_signal_record(const char *record, Size len, int32 signal_id, const DecaySp
 	sr->len = len;
 	sr->data = palloc(len);
 	memcpy(sr->data, record, len);
+	sr->reserved = 0;
+	/* listed before reserving, so that an error part-way releases what it pinned */
+	staged = lappend(staged, sr);
 	MemoryContextSwitchTo(old);
 
 	/* reserve every entry now, while an error can still abort the transaction */
@@ -171,13 +203,10 @@ stage_signal_record(const char *record, Size len, int32 signal_id, const DecaySp
 		codec_signal_event(&rec, i, &ev);
 		key.entity = ev.entity;
 		state_reserve(&key);
+		sr->reserved++;
 		if ((i & 1023) == 1023)
 			CHECK_FOR_INTERRUPTS();
 	}
-
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	staged = lappend(staged, sr);
-	MemoryContextSwitchTo(old);
 }
 
 void

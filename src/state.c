@@ -90,7 +90,10 @@ enter_locked(const StateKey *key, uint32 hash)
 
 	e = hash_search_with_hash_value(state_hash, key, hash, HASH_ENTER_NULL, &found);
 	if (e != NULL && !found)
+	{
+		pg_atomic_init_u32(&e->pins, 0);
 		decay_init(&e->decay);
+	}
 	return e;
 }
 
@@ -101,15 +104,22 @@ state_reserve(const StateKey *key)
 	LWLock	   *lock = PARTITION_LOCK(hash);
 	StateEntry *e;
 
-	/* the common case: it exists already, a shared lock suffices */
+	/*
+	 * The common case: it exists already, and a shared lock suffices to pin
+	 * it (entries are removed only under the exclusive lock).
+	 */
 	LWLockAcquire(lock, LW_SHARED);
 	e = hash_search_with_hash_value(state_hash, key, hash, HASH_FIND, NULL);
+	if (e != NULL)
+		pg_atomic_fetch_add_u32(&e->pins, 1);
 	LWLockRelease(lock);
 	if (e != NULL)
 		return;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
 	e = enter_locked(key, hash);
+	if (e != NULL)
+		pg_atomic_fetch_add_u32(&e->pins, 1);
 	LWLockRelease(lock);
 
 	if (e == NULL)
@@ -120,8 +130,35 @@ state_reserve(const StateKey *key)
 				 errhint("Increase tidal.max_entities and restart the server.")));
 }
 
+/* drop one pin; caller holds the partition lock exclusively */
+static void
+unpin_locked(StateEntry *e)
+{
+	if (pg_atomic_read_u32(&e->pins) > 0)
+		pg_atomic_fetch_sub_u32(&e->pins, 1);
+}
+
+void
+state_unreserve(const StateKey *key)
+{
+	uint32		hash = get_hash_value(state_hash, key);
+	LWLock	   *lock = PARTITION_LOCK(hash);
+	StateEntry *e;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = hash_search_with_hash_value(state_hash, key, hash, HASH_FIND, NULL);
+	if (e != NULL)
+	{
+		unpin_locked(e);
+		/* an entry only rolled-back writes wanted goes back to the pool */
+		if (pg_atomic_read_u32(&e->pins) == 0 && e->decay.latest_us == DECAY_EMPTY)
+			hash_search_with_hash_value(state_hash, key, hash, HASH_REMOVE, NULL);
+	}
+	LWLockRelease(lock);
+}
+
 bool
-state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_us)
+state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_us, bool unpin)
 {
 	uint32		hash = get_hash_value(state_hash, key);
 	LWLock	   *lock = PARTITION_LOCK(hash);
@@ -130,7 +167,11 @@ state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_u
 	LWLockAcquire(lock, LW_EXCLUSIVE);
 	e = enter_locked(key, hash);
 	if (e != NULL)
+	{
 		decay_add(&e->decay, spec, weight, t_us);
+		if (unpin)
+			unpin_locked(e);
+	}
 	LWLockRelease(lock);
 	return e != NULL;
 }

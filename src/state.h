@@ -11,6 +11,8 @@
 
 #include "postgres.h"
 
+#include "port/atomics.h"
+
 #include "decay.h"
 
 typedef struct StateKey
@@ -24,6 +26,7 @@ typedef struct StateKey
 typedef struct StateEntry
 {
 	StateKey	key;
+	pg_atomic_uint32 pins;		/* events staged by open transactions */
 	DecayState	decay;
 } StateEntry;
 
@@ -33,14 +36,17 @@ extern int	state_lwlock_count(void);
 extern void state_shmem_init(void);
 
 /*
- * Make sure an entry exists so that applying at commit cannot fail;
- * errors (before commit) if the state is full.
+ * Make sure an entry exists so that applying at commit cannot fail, and pin
+ * it for one staged event; errors (before commit) if the state is full.
+ * Each pin is dropped by state_apply(..., unpin = true) at commit or by
+ * state_unreserve() at abort, which also frees an entry left without events.
  */
 extern void state_reserve(const StateKey *key);
+extern void state_unreserve(const StateKey *key);
 
 /* Add one event.  Never errors: safe inside a commit callback. */
 extern bool state_apply(const StateKey *key, const DecaySpec *spec,
-						double weight, int64 t_us);
+						double weight, int64 t_us, bool unpin);
 
 /* Copy an entry's state into *out; false (and *out empty) if absent. */
 extern bool state_read(const StateKey *key, DecayState *out);
