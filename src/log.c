@@ -111,9 +111,13 @@ lock_origin(int64 *last_seq, int64 *last_batch)
 	elog(ERROR, "could not lock tidal origin %d:%d", tidal_region_id, tidal_shard_id);
 }
 
-/* seal one batch; returns its event count (0: nothing pending) */
+/*
+ * Seal one batch; returns its event count (0: nothing pending).  *full is
+ * set when the batch reached its size limit, so more may be waiting; when
+ * it did not, the batch took every record this snapshot could see.
+ */
 static int64
-seal_one_batch(void)
+seal_one_batch(bool *full)
 {
 	int64		last_seq;
 	int64		last_batch;
@@ -132,6 +136,7 @@ seal_one_batch(void)
 	Oid			ins_argtypes[8] = {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT4OID, INT4OID, BYTEAOID};
 	Datum		ins_args[8];
 
+	*full = false;
 	lock_origin(&last_seq, &last_batch);
 
 	/* choose the records of this batch by size, without reading them */
@@ -148,6 +153,7 @@ seal_one_batch(void)
 		tids[ntids++] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
 		bytes += DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 	}
+	*full = (SPI_processed == SEAL_MAX_RECORDS || bytes >= SEAL_MAX_PAYLOAD);
 	del_args[0] = PointerGetDatum(construct_array(tids, ntids, TIDOID, sizeof(ItemPointerData),
 												  false, TYPALIGN_SHORT));
 	if (SPI_execute_with_args("DELETE FROM tidal.pending WHERE ctid = ANY ($1) RETURNING record",
@@ -232,18 +238,23 @@ int64
 log_seal(void)
 {
 	int64		total = 0;
-	int64		n;
+	bool		full;
 	TidalSavedUser saved;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	tidal_become_owner(&saved);
+	/*
+	 * Stop at the first batch that is not full: it took everything committed
+	 * when it looked.  Records committing meanwhile wait for the next call,
+	 * so that a busy log is sealed in large batches, not in a tight loop of
+	 * small ones.
+	 */
 	do
 	{
 		CHECK_FOR_INTERRUPTS();
-		n = seal_one_batch();
-		total += n;
-	} while (n > 0);
+		total += seal_one_batch(&full);
+	} while (full);
 	tidal_restore_user(&saved);
 	SPI_finish();
 	return total;
