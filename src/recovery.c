@@ -97,5 +97,7 @@ tidal_reset_state(void)
 {
 	tidal_require_preload();
 	state_db_clear(MyDatabaseId);
+	/* every backend's cache of definitions may name signals of the old copy */
+	state_defs_bump();
 	catalog_invalidate();
 }
