@@ -24,14 +24,7 @@ bench_up
 blog "batch_rate: preparing $NARRAYS arrays of $BATCH random entities in 1..$ENTITIES"
 qscript >/dev/null <<SQL
 SELECT tidal.define_signal('view', '1 hour');
-CREATE TABLE events (
-    id     bigserial PRIMARY KEY,
-    entity bigint NOT NULL,
-    signal int NOT NULL,
-    weight float8 NOT NULL,
-    at     timestamptz NOT NULL
-);
-CREATE INDEX events_entity_idx ON events (entity);
+$(events_table_sql)
 -- the same input for both sides: arrays of entity ids, read by id
 CREATE TABLE arrays (id int PRIMARY KEY, ents int8[] NOT NULL);
 ALTER TABLE arrays ALTER ents SET STORAGE EXTERNAL;

@@ -35,14 +35,7 @@ SELECT g,
   FROM generate_series(1, 1000000) g;
 CREATE INDEX ON src (g);
 
-CREATE TABLE events (
-    id     bigserial PRIMARY KEY,
-    entity bigint NOT NULL,
-    signal int NOT NULL,
-    weight float8 NOT NULL,
-    at     timestamptz NOT NULL
-);
-CREATE INDEX events_entity_idx ON events (entity);
+$(events_table_sql)
 INSERT INTO events (entity, signal, weight, at) SELECT entity, 1, weight, at FROM src ORDER BY g;
 
 -- the same events into tidal, 10,000 per call, one transaction per call

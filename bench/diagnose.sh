@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Reproductions of the problems the benchmarks found (not run by run_all.sh).
 #
-#   bash bench/diagnose.sh sealer     # tidal.pending grows; the sealer's scan of it slows down
-#   bash bench/diagnose.sh rollback   # rolled-back writes use up hot-state capacity
-#   bash bench/diagnose.sh exactness  # scores after a restart, one writer vs two concurrent writers
+#   bash bench/diagnose.sh sealer     # tidal.pending size and the sealer's scan of it under sustained writes (problem 1, fixed)
+#   bash bench/diagnose.sh rollback   # hot-state capacity after a rolled-back write (problem 3, fixed)
+#   bash bench/diagnose.sh exactness  # scores after a restart, one writer vs two concurrent writers (problem 2, documented)
 #
 # Each starts its own instance (bench/lib.sh) and stops it at the end.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

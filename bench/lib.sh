@@ -166,6 +166,23 @@ bench_wait_sealer() {
 	bdie "the tidal sealer did not attach to database $BENCH_DB"
 }
 
+# The plain-SQL side's events table, which the benchmarks compare tidal with:
+# prints its DDL, for a psql script.  With "noindex" it leaves out the index on
+# (entity), for a script that builds it after loading (events_index_sql).
+events_table_sql() {
+	cat <<'SQL'
+CREATE TABLE events (
+    id     bigserial PRIMARY KEY,
+    entity bigint NOT NULL,
+    signal int NOT NULL,
+    weight float8 NOT NULL,
+    at     timestamptz NOT NULL
+);
+SQL
+	[ "${1:-}" = noindex ] || events_index_sql
+}
+events_index_sql() { echo "CREATE INDEX events_entity_idx ON events (entity);"; }
+
 # pgbench wrapper: bench_pgbench LOGNAME [VAR=value...] -- pgbench args...
 # Prints the pgbench output to the log file; callers parse with pgb_tps/pgb_lat.
 bench_pgbench() {

@@ -66,16 +66,10 @@ ndefs=$(q "SELECT count(*) FROM tidal.signal_defs")
 blog "restart: loading the same events into the plain tables"
 start=$(now_s)
 qscript >/dev/null <<SQL
-CREATE TABLE events (
-    id     bigserial PRIMARY KEY,
-    entity bigint NOT NULL,
-    signal int NOT NULL,
-    weight float8 NOT NULL,
-    at     timestamptz NOT NULL
-);
+$(events_table_sql noindex)
 INSERT INTO events (entity, signal, weight, at)
 SELECT $EV_ENTITY, 1, $EV_WEIGHT, $EV_AT FROM generate_series(0, $EVENTS - 1) g;
-CREATE INDEX events_entity_idx ON events (entity);
+$(events_index_sql)
 CREATE TABLE scores (entity bigint PRIMARY KEY, score float8 NOT NULL, at timestamptz NOT NULL);
 INSERT INTO scores
 SELECT entity, sum(weight * power(2, -date_part('epoch', last_at - at) / 86400)), max(last_at)
