@@ -17,10 +17,7 @@ apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id, const Deca
 	bool		all_applied = true;
 
 	Assert(rec->kind == LOG_RECORD_SIGNAL);
-	memset(&key, 0, sizeof(key));
-	key.dboid = dboid;
-	key.signal_id = signal_id;
-	key.tenant = rec->tenant;
+	state_key_init(&key, dboid, signal_id, rec->tenant, 0);
 
 	for (i = 0; i < rec->nevents; i++)
 	{

@@ -31,9 +31,9 @@
 static SPIPlanPtr append_plan = NULL;
 
 Oid
-log_pending_relid(void)
+log_pending_relid(bool missing_ok)
 {
-	return RangeVarGetRelid(makeRangeVar("tidal", "pending", -1), NoLock, false);
+	return RangeVarGetRelid(makeRangeVar("tidal", "pending", -1), NoLock, missing_ok);
 }
 
 void

@@ -23,7 +23,7 @@ extern int64 log_seal(void);
 typedef void (*log_record_fn) (const LogRecord *rec, void *arg);
 extern void log_replay(log_record_fn fn, void *arg);
 
-/* OID of tidal.pending (errors if the extension is missing) */
-extern Oid	log_pending_relid(void);
+/* OID of tidal.pending; InvalidOid or an error if the extension is missing */
+extern Oid	log_pending_relid(bool missing_ok);
 
 #endif							/* TIDAL_LOG_H */

@@ -60,7 +60,7 @@ tidal_ensure_loaded(void)
 	if (state_db_loaded(MyDatabaseId))
 		return;
 
-	LockRelationOid(log_pending_relid(), ShareRowExclusiveLock);
+	LockRelationOid(log_pending_relid(false), ShareRowExclusiveLock);
 	if (state_db_loaded(MyDatabaseId))
 		return;					/* another backend rebuilt it while we waited */
 

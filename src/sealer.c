@@ -15,12 +15,11 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "commands/vacuum.h"
-#include "nodes/makefuncs.h"
 #include "commands/extension.h"
+#include "commands/vacuum.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -68,7 +67,7 @@ vacuum_queue(void)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	pgstat_report_activity(STATE_RUNNING, "vacuuming tidal.pending");
-	relid = RangeVarGetRelid(makeRangeVar("tidal", "pending", -1), NoLock, true);
+	relid = log_pending_relid(true);
 	if (OidIsValid(relid))
 	{
 		memset(&params, 0, sizeof(params));

@@ -232,11 +232,7 @@ read_state(int64 entity, const SignalDef *def, DecayState *st)
 {
 	StateKey	key;
 
-	memset(&key, 0, sizeof(key));
-	key.dboid = MyDatabaseId;
-	key.signal_id = def->id;
-	key.tenant = 0;
-	key.entity = entity;
+	state_key_init(&key, MyDatabaseId, def->id, 0, entity);
 	state_read(&key, st);
 	stage_overlay(&key, &def->spec, st);
 }

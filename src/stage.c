@@ -44,26 +44,38 @@ decode_staged(const StagedRecord *sr, LogRecord *rec)
 		elog(PANIC, "tidal staged record is corrupt: %s", why);	/* we encoded it */
 }
 
-/* a staged record will never be applied: release its entries' pins */
+/*
+ * Pin the hot-state entries of a staged record's events (reserve: so that
+ * applying at commit cannot fail), or release the pins taken so far (the
+ * record will never be applied).  sr->reserved counts the pins, so that an
+ * error part-way through reserving releases exactly what it took.
+ */
 static void
-unreserve_staged(const StagedRecord *sr)
+pin_staged(StagedRecord *sr, bool reserve)
 {
 	LogRecord	rec;
 	StateKey	key;
+	uint32		n;
 	uint32		i;
 
 	decode_staged(sr, &rec);
-	memset(&key, 0, sizeof(key));
-	key.dboid = sr->dboid;
-	key.signal_id = sr->signal_id;
-	key.tenant = rec.tenant;
-	for (i = 0; i < sr->reserved; i++)
+	state_key_init(&key, sr->dboid, sr->signal_id, rec.tenant, 0);
+	n = reserve ? rec.nevents : sr->reserved;
+	for (i = 0; i < n; i++)
 	{
 		LogSignalEvent ev;
 
 		codec_signal_event(&rec, i, &ev);
 		key.entity = ev.entity;
-		state_unreserve(&key);
+		if (!reserve)
+			state_unreserve(&key);
+		else
+		{
+			state_reserve(&key);
+			sr->reserved++;
+			if ((i & 1023) == 1023)
+				CHECK_FOR_INTERRUPTS();
+		}
 	}
 }
 
@@ -106,7 +118,7 @@ stage_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			foreach(lc, staged)
-				unreserve_staged((StagedRecord *) lfirst(lc));
+				pin_staged((StagedRecord *) lfirst(lc), false);
 			if (definitions_changed)
 				catalog_invalidate();
 			reset_stage();
@@ -140,7 +152,7 @@ stage_subxact_callback(SubXactEvent event,
 		{
 			if (event == SUBXACT_EVENT_ABORT_SUB)
 			{
-				unreserve_staged(sr);	/* rolled back: never counts */
+				pin_staged(sr, false);	/* rolled back: never counts */
 				continue;
 			}
 			sr->nest_level = level - 1;
@@ -170,9 +182,6 @@ stage_signal_record(const char *record, Size len, int32 signal_id, const DecaySp
 {
 	MemoryContext old;
 	StagedRecord *sr;
-	LogRecord	rec;
-	StateKey	key;
-	uint32		i;
 
 	ensure_callbacks();
 
@@ -191,22 +200,7 @@ stage_signal_record(const char *record, Size len, int32 signal_id, const DecaySp
 	MemoryContextSwitchTo(old);
 
 	/* reserve every entry now, while an error can still abort the transaction */
-	decode_staged(sr, &rec);
-	memset(&key, 0, sizeof(key));
-	key.dboid = MyDatabaseId;
-	key.signal_id = signal_id;
-	key.tenant = rec.tenant;
-	for (i = 0; i < rec.nevents; i++)
-	{
-		LogSignalEvent ev;
-
-		codec_signal_event(&rec, i, &ev);
-		key.entity = ev.entity;
-		state_reserve(&key);
-		sr->reserved++;
-		if ((i & 1023) == 1023)
-			CHECK_FOR_INTERRUPTS();
-	}
+	pin_staged(sr, true);
 }
 
 void

@@ -30,6 +30,16 @@ typedef struct StateEntry
 	DecayState	decay;
 } StateEntry;
 
+static inline void
+state_key_init(StateKey *key, Oid dboid, int32 signal_id, int64 tenant, int64 entity)
+{
+	memset(key, 0, sizeof(*key));	/* keys are hashed as bytes */
+	key->dboid = dboid;
+	key->signal_id = signal_id;
+	key->tenant = tenant;
+	key->entity = entity;
+}
+
 /* shared-memory set-up (tidal.c hooks) */
 extern Size state_shmem_size(void);
 extern int	state_lwlock_count(void);
