@@ -8,8 +8,11 @@ MODULE_big  = tidal
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 # The install script is assembled from one file per concept under sql/tidal/.
-DATA_built  = sql/tidal--$(EXTVERSION).sql
-DATA        = $(filter-out sql/tidal--$(EXTVERSION).sql,$(wildcard sql/tidal--*--*.sql))
+# Each upgrade script is a header under sql/tidal/upgrade/ followed by the
+# parts that version added; shipped versions' install scripts are frozen.
+UPGRADE_0_2 = sql/tidal/40_items.sql sql/tidal/50_profiles.sql sql/tidal/60_retrieve.sql
+DATA_built  = sql/tidal--$(EXTVERSION).sql sql/tidal--0.1--0.2.sql
+DATA        = sql/tidal--0.1.sql
 
 # PostgreSQL's own headers are system headers to us: -Wextra must not judge them
 PG_CPPFLAGS = -I$(libpq_srcdir) -isystem $(shell $(PG_CONFIG) --includedir-server)
@@ -23,7 +26,7 @@ REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=$(srcdir)/sql/regress
                --load-extension=tidal
 TAP_TESTS    = 1
 
-EXTRA_CLEAN  = sql/tidal--$(EXTVERSION).sql tmp_regress tmp_check results regression.diffs regression.out
+EXTRA_CLEAN  = $(DATA_built) tmp_regress tmp_check results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -34,3 +37,9 @@ PROVE_FLAGS  = -I $(srcdir)/t/lib --timer
 
 sql/tidal--$(EXTVERSION).sql: $(sort $(wildcard sql/tidal/*.sql))
 	cat $^ > $@
+
+sql/tidal--0.1--0.2.sql: sql/tidal/upgrade/0.1--0.2.sql $(UPGRADE_0_2)
+	cat $^ > $@
+
+# PGXS does not track header dependencies: rebuild everything when a header changes.
+$(OBJS): $(wildcard src/*.h)

@@ -1,11 +1,19 @@
 /*
  * apply.c
- *    Applies decoded log records to the hot state.  The state cannot tell a
- *    local commit from a replayed or replicated record: all take this path.
+ *    Applies decoded log records to tidal's state: signal events to the hot
+ *    state, items, hides and profiles to their tables.  The state cannot tell
+ *    a local write from a replayed or replicated record: all take this path.
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
 #include "apply.h"
+#include "log.h"
+#include "query.h"
+#include "signal_input.h"
 #include "state.h"
 
 void
@@ -41,5 +49,131 @@ apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id, const Deca
 				 errmsg("tidal hot state is full; some committed events are not yet reflected"),
 				 errhint("Increase tidal.max_entities and restart the server.")));
 		state_db_set_loaded(dboid, false);
+	}
+}
+
+/* ---- records kept in tables ---- */
+
+static Datum
+text_datum(const char *s, uint32 len)
+{
+	return PointerGetDatum(cstring_to_text_with_len(s, (int) len));
+}
+
+/* the record's HLC as the three arguments of tidal.hlc(wall, logical, node) */
+static void
+hlc_args(const LogRecord *rec, Datum *args)
+{
+	args[0] = Int64GetDatum(rec->hlc.wall_ns);
+	args[1] = Int32GetDatum(rec->hlc.logical);
+	args[2] = Int32GetDatum(rec->hlc.node);
+}
+
+void
+apply_item_record(const LogRecord *rec)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.item_data AS i (tenant, item, creator, metadata, created_at, updated_at) "
+		"VALUES ($1, $2, $3, $4::jsonb, $5, tidal.hlc($6, $7, $8)) "
+		"ON CONFLICT (tenant, item) DO UPDATE SET creator = excluded.creator, "
+		"metadata = excluded.metadata, created_at = excluded.created_at, "
+		"updated_at = excluded.updated_at "
+		"WHERE i.updated_at OPERATOR(tidal.<) excluded.updated_at",
+		8, {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT4OID, INT4OID}, NULL
+	};
+	Datum		args[8];
+	char		nulls[8] = "        ";
+	TidalSavedUser saved;
+
+	Assert(rec->kind == LOG_RECORD_ITEM);
+	args[0] = Int64GetDatum(rec->tenant);
+	args[1] = Int64GetDatum(rec->item);
+	args[2] = Int64GetDatum(rec->creator);
+	if (!rec->has_creator)
+		nulls[2] = 'n';
+	args[3] = text_datum(rec->text, rec->text_len);
+	args[4] = TimestampTzGetDatum(rec->created_at_us - TIDAL_UNIX_EPOCH_OFFSET_US);
+	hlc_args(rec, &args[5]);
+
+	query_begin(&saved);
+	query_exec(&q, args, nulls, false, SPI_OK_INSERT);
+	query_end(&saved);
+}
+
+void
+apply_hide_record(const LogRecord *rec)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.hides AS h (tenant, user_id, target_kind, target, hidden_at, unhidden_at) "
+		"SELECT $1, $2, $3, $4, CASE WHEN $5 THEN t END, CASE WHEN NOT $5 THEN t END "
+		"  FROM tidal.hlc($6, $7, $8) AS t "
+		"ON CONFLICT (tenant, user_id, target_kind, target) DO UPDATE SET "
+		"hidden_at = GREATEST(h.hidden_at, excluded.hidden_at), "
+		"unhidden_at = GREATEST(h.unhidden_at, excluded.unhidden_at)",
+		8, {INT8OID, INT8OID, CHAROID, INT8OID, BOOLOID, INT8OID, INT4OID, INT4OID}, NULL
+	};
+	Datum		args[8];
+	TidalSavedUser saved;
+
+	Assert(rec->kind == LOG_RECORD_HIDE);
+	args[0] = Int64GetDatum(rec->tenant);
+	args[1] = Int64GetDatum(rec->user_id);
+	args[2] = CharGetDatum(rec->target_kind == LOG_HIDE_TARGET_ITEM ? 'i' : 'c');
+	args[3] = Int64GetDatum(rec->target);
+	args[4] = BoolGetDatum(rec->action == LOG_HIDE_ACTION_HIDE);
+	hlc_args(rec, &args[5]);
+
+	query_begin(&saved);
+	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
+	query_end(&saved);
+}
+
+void
+apply_profile_record(const LogRecord *rec)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.profile_defs AS p (name, spec, defined_at) "
+		"VALUES ($1, $2::jsonb, tidal.hlc($3, $4, $5)) "
+		"ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, defined_at = excluded.defined_at "
+		"WHERE p.defined_at OPERATOR(tidal.<) excluded.defined_at",
+		5, {TEXTOID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
+	};
+	Datum		args[5];
+	TidalSavedUser saved;
+
+	Assert(rec->kind == LOG_RECORD_DEFINE_PROFILE);
+	args[0] = text_datum(rec->name, (uint32) rec->name_len);
+	args[1] = text_datum(rec->text, rec->text_len);
+	hlc_args(rec, &args[2]);
+
+	query_begin(&saved);
+	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
+	query_end(&saved);
+}
+
+void
+apply_local_write(const char *data, Size len)
+{
+	LogRecord	rec;
+	Size		consumed = 0;
+	const char *why = "trailing bytes";
+
+	if (!codec_read_record(data, len, &consumed, &rec, &why) || consumed != len)
+		elog(ERROR, "tidal encoded a malformed record: %s", why);
+
+	log_append(data, len);
+	switch (rec.kind)
+	{
+		case LOG_RECORD_ITEM:
+			apply_item_record(&rec);
+			break;
+		case LOG_RECORD_HIDE:
+			apply_hide_record(&rec);
+			break;
+		case LOG_RECORD_DEFINE_PROFILE:
+			apply_profile_record(&rec);
+			break;
+		default:
+			elog(ERROR, "tidal record kind %d is not applied to a table", rec.kind);
 	}
 }

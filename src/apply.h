@@ -1,7 +1,12 @@
 /*
  * apply.h
- *    The one function through which every event reaches the hot state:
- *    local commits, replay after a restart, and (later) replicated batches.
+ *    The functions through which every log record reaches tidal's state:
+ *    local writes, replay after a restart, and (later) replicated batches.
+ *
+ * Signal events go to the hot state in shared memory, at commit.  Items,
+ * hides and profiles go to tables, inside the transaction that carries the
+ * record; their merge rules (last writer wins by HLC; a hide undone only by
+ * a strictly later unhide) make applying them order-independent.
  */
 #ifndef TIDAL_APPLY_H
 #define TIDAL_APPLY_H
@@ -17,5 +22,16 @@
  */
 extern void apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id,
 								const DecaySpec *spec, bool staged);
+
+/* Merge an item, hide or profile record into its table (in the current transaction). */
+extern void apply_item_record(const LogRecord *rec);
+extern void apply_hide_record(const LogRecord *rec);
+extern void apply_profile_record(const LogRecord *rec);
+
+/*
+ * A local write of an item, hide or profile record: append the encoded
+ * record to tidal's log and apply it, both in the caller's transaction.
+ */
+extern void apply_local_write(const char *data, Size len);
 
 #endif							/* TIDAL_APPLY_H */

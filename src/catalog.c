@@ -32,22 +32,22 @@ catalog_invalidate(void)
 }
 
 void
-catalog_check_signal_name(const char *name)
+catalog_check_name(const char *name, const char *what)
 {
 	const char *p;
 
 	if (name[0] == '\0' || strlen(name) > SIGNAL_NAME_MAXLEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("invalid signal name \"%s\"", name),
-				 errdetail("A signal name has 1 to %d characters.", SIGNAL_NAME_MAXLEN)));
+				 errmsg("invalid %s name \"%s\"", what, name),
+				 errdetail("A %s name has 1 to %d characters.", what, SIGNAL_NAME_MAXLEN)));
 	for (p = name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
 			  *p == '_' || *p == '.' || *p == '-' || *p == ':'))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_NAME),
-					 errmsg("invalid signal name \"%s\"", name),
-					 errdetail("A signal name uses lower-case letters, digits, '_', '.', '-' and ':'.")));
+					 errmsg("invalid %s name \"%s\"", what, name),
+					 errdetail("A %s name uses lower-case letters, digits, '_', '.', '-' and ':'.", what)));
 }
 
 int64
@@ -169,6 +169,33 @@ catalog_signal_n(const char *name, int len, bool missing_ok)
 	memcpy(buf, name, len);
 	buf[len] = '\0';
 	return catalog_signal(buf, missing_ok);
+}
+
+static int
+signal_def_id_cmp(const void *a, const void *b)
+{
+	int32		x = (*(const SignalDef *const *) a)->id;
+	int32		y = (*(const SignalDef *const *) b)->id;
+
+	return (x > y) - (x < y);
+}
+
+const SignalDef **
+catalog_all_signals(int *n)
+{
+	HASH_SEQ_STATUS scan;
+	SignalDef  *def;
+	const SignalDef **all;
+	int			count = 0;
+
+	(void) catalog_signal("", true);	/* fresh cache */
+	all = palloc(sizeof(SignalDef *) * Max(hash_get_num_entries(signal_cache), 1));
+	hash_seq_init(&scan, signal_cache);
+	while ((def = hash_seq_search(&scan)) != NULL)
+		all[count++] = def;
+	qsort(all, count, sizeof(SignalDef *), signal_def_id_cmp);
+	*n = count;
+	return all;
 }
 
 int

@@ -26,6 +26,9 @@ extern const SignalDef *catalog_signal(const char *name, bool missing_ok);
 /* signal name from a log record (not NUL-terminated) */
 extern const SignalDef *catalog_signal_n(const char *name, int len, bool missing_ok);
 
+/* every defined signal, in definition order (palloc'd array of *n pointers) */
+extern const SignalDef **catalog_all_signals(int *n);
+
 /* which of the signal's windows has this length; errors if none */
 extern int	catalog_window_index(const SignalDef *def, int64 window_us);
 
@@ -33,7 +36,7 @@ extern int	catalog_window_index(const SignalDef *def, int64 window_us);
 extern void catalog_invalidate(void);
 
 /* validation shared by define_signal and log replay */
-extern void catalog_check_signal_name(const char *name);
+extern void catalog_check_name(const char *name, const char *what);	/* signal or profile */
 extern int64 catalog_interval_usecs(const Interval *iv, const char *what);
 
 #endif							/* TIDAL_CATALOG_H */

@@ -71,11 +71,29 @@ put_str(StringInfo buf, const char *s)
 	appendBinaryStringInfo(buf, s, (int) len);
 }
 
+/* long text (JSON): a 32-bit length, then the bytes */
+static void
+put_text32(StringInfo buf, const char *s)
+{
+	size_t		len = strlen(s);
+
+	Assert(len <= PG_UINT32_MAX);
+	put_u32(buf, (uint32) len);
+	appendBinaryStringInfo(buf, s, (int) len);
+}
+
 static void
 put_u32_at(StringInfo buf, int offset, uint32 v)
 {
 	v = LE32(v);
 	memcpy(buf->data + offset, &v, 4);
+}
+
+/* patch the body length of the record that begins at start */
+static void
+end_record(StringInfo buf, int start)
+{
+	put_u32_at(buf, start + 4, (uint32) (buf->len - start - LOG_RECORD_HEADER_LEN));
 }
 
 static int
@@ -138,7 +156,45 @@ codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name
 	put_u8(buf, (uint8) nwindows);
 	for (w = 0; w < nwindows; w++)
 		put_u64(buf, (uint64) window_us[w]);
-	put_u32_at(buf, start + 4, (uint32) (buf->len - start - LOG_RECORD_HEADER_LEN));
+	end_record(buf, start);
+}
+
+void
+codec_item_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, int64 item,
+				  bool has_creator, int64 creator, int64 created_at_us, const char *metadata)
+{
+	int			start = begin_record(buf, LOG_RECORD_ITEM,
+									 has_creator ? LOG_ITEM_HAS_CREATOR : 0, hlc, tenant);
+
+	put_u64(buf, (uint64) item);
+	put_u64(buf, (uint64) (has_creator ? creator : 0));
+	put_u64(buf, (uint64) created_at_us);
+	put_text32(buf, metadata);
+	end_record(buf, start);
+}
+
+void
+codec_hide_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, uint8 action,
+				  uint8 target_kind, int64 user_id, int64 target)
+{
+	int			start = begin_record(buf, LOG_RECORD_HIDE, 0, hlc, tenant);
+
+	put_u8(buf, action);
+	put_u8(buf, target_kind);
+	put_u64(buf, (uint64) user_id);
+	put_u64(buf, (uint64) target);
+	end_record(buf, start);
+}
+
+void
+codec_define_profile_record(StringInfo buf, const TidalHlc *hlc, const char *name,
+							const char *spec)
+{
+	int			start = begin_record(buf, LOG_RECORD_DEFINE_PROFILE, 0, hlc, 0);
+
+	put_str(buf, name);
+	put_text32(buf, spec);
+	end_record(buf, start);
 }
 
 /* ---- reading ---- */
@@ -208,6 +264,19 @@ get_u64(Reader *r)
 }
 
 static const char *
+get_text32(Reader *r, uint32 *len)
+{
+	const char *s;
+
+	*len = get_u32(r);
+	if (!need(r, *len))
+		return NULL;
+	s = r->p;
+	r->p += *len;
+	return s;
+}
+
+static const char *
 get_str(Reader *r, int *len)
 {
 	const char *s;
@@ -258,6 +327,8 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 					body.ok = false;
 				rec->events = body.p;
 				body.p = body.end;
+				if (rec->name_len == 0)
+					body.ok = false;
 				break;
 			}
 		case LOG_RECORD_DEFINE_SIGNAL:
@@ -269,13 +340,38 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 				body.ok = false;
 			for (w = 0; w < rec->nwindows && body.ok; w++)
 				rec->window_us[w] = (int64) get_u64(&body);
+			if (rec->name_len == 0)
+				body.ok = false;
+			break;
+		case LOG_RECORD_ITEM:
+			rec->has_creator = (rec->flags & LOG_ITEM_HAS_CREATOR) != 0;
+			rec->item = (int64) get_u64(&body);
+			rec->creator = (int64) get_u64(&body);
+			rec->created_at_us = (int64) get_u64(&body);
+			rec->text = get_text32(&body, &rec->text_len);
+			break;
+		case LOG_RECORD_HIDE:
+			rec->action = get_u8(&body);
+			rec->target_kind = get_u8(&body);
+			rec->user_id = (int64) get_u64(&body);
+			rec->target = (int64) get_u64(&body);
+			if ((rec->action != LOG_HIDE_ACTION_HIDE && rec->action != LOG_HIDE_ACTION_UNHIDE) ||
+				(rec->target_kind != LOG_HIDE_TARGET_ITEM &&
+				 rec->target_kind != LOG_HIDE_TARGET_CREATOR))
+				body.ok = false;
+			break;
+		case LOG_RECORD_DEFINE_PROFILE:
+			rec->name = get_str(&body, &rec->name_len);
+			rec->text = get_text32(&body, &rec->text_len);
+			if (rec->name_len == 0)
+				body.ok = false;
 			break;
 		default:
 			*why = "unknown record kind";
 			return false;
 	}
 
-	if (!body.ok || body.p != body.end || rec->name_len == 0)
+	if (!body.ok || body.p != body.end)
 	{
 		*why = "malformed record body";
 		return false;

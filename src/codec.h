@@ -22,10 +22,20 @@
 typedef enum LogRecordKind
 {
 	LOG_RECORD_SIGNAL = 1,		/* events of one signal */
-	LOG_RECORD_DEFINE_SIGNAL = 2	/* a signal definition */
+	LOG_RECORD_DEFINE_SIGNAL = 2,	/* a signal definition */
+	LOG_RECORD_ITEM = 3,		/* an item's creator, metadata and creation time */
+	LOG_RECORD_HIDE = 4,		/* a user hides or unhides an item or a creator */
+	LOG_RECORD_DEFINE_PROFILE = 5	/* a ranking profile definition */
 } LogRecordKind;
 
 #define LOG_SIGNAL_HAS_USER		0x01	/* flag: each event carries a user id */
+#define LOG_ITEM_HAS_CREATOR	0x01	/* flag: the item record names a creator */
+
+/* LOG_RECORD_HIDE: what happened, and to what */
+#define LOG_HIDE_ACTION_HIDE	1
+#define LOG_HIDE_ACTION_UNHIDE	2
+#define LOG_HIDE_TARGET_ITEM	1
+#define LOG_HIDE_TARGET_CREATOR 2
 
 /* a decoded record; pointers point into the buffer it was read from */
 typedef struct LogRecord
@@ -47,6 +57,22 @@ typedef struct LogRecord
 	int			entity_kind_len;
 	int			nwindows;
 	int64		window_us[DECAY_MAX_WINDOWS];
+
+	/* LOG_RECORD_ITEM */
+	int64		item;
+	bool		has_creator;
+	int64		creator;
+	int64		created_at_us;
+
+	/* LOG_RECORD_HIDE */
+	uint8		action;			/* LOG_HIDE_ACTION_* */
+	uint8		target_kind;	/* LOG_HIDE_TARGET_* */
+	int64		user_id;
+	int64		target;
+
+	/* LOG_RECORD_ITEM (metadata) and LOG_RECORD_DEFINE_PROFILE (spec): JSON text */
+	const char *text;
+	uint32		text_len;
 } LogRecord;
 
 typedef struct LogSignalEvent
@@ -81,6 +107,13 @@ extern void codec_add_signal_event(StringInfo buf, bool with_users, int64 entity
 extern void codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name,
 									   int64 half_life_us, const char *entity_kind,
 									   int nwindows, const int64 *window_us);
+extern void codec_item_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, int64 item,
+							  bool has_creator, int64 creator, int64 created_at_us,
+							  const char *metadata);
+extern void codec_hide_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, uint8 action,
+							  uint8 target_kind, int64 user_id, int64 target);
+extern void codec_define_profile_record(StringInfo buf, const TidalHlc *hlc, const char *name,
+										const char *spec);
 extern bool codec_read_record(const char *buf, Size len, Size *consumed,
 							  LogRecord *rec, const char **why);
 extern void codec_signal_event(const LogRecord *rec, uint32 i, LogSignalEvent *ev);

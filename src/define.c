@@ -115,7 +115,7 @@ tidal_define_signal(PG_FUNCTION_ARGS)
 				 errmsg("tidal.define_signal arguments must not be NULL")));
 
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	catalog_check_signal_name(name);
+	catalog_check_name(name, "signal");
 	half_life_us = catalog_interval_usecs(PG_GETARG_INTERVAL_P(1), "the half-life");
 	if (half_life_us <= 0 || half_life_us > MAX_HALF_LIFE_US)
 		ereport(ERROR,

@@ -1,0 +1,25 @@
+/*
+ * hide.h
+ *    Hard negatives: items a user hid and creators a user blocked.
+ */
+#ifndef TIDAL_HIDE_H
+#define TIDAL_HIDE_H
+
+#include "postgres.h"
+
+/* what one user currently hides: ascending, distinct ids */
+typedef struct HiddenSet
+{
+	int64	   *items;
+	int			nitems;
+	int64	   *creators;
+	int			ncreators;
+} HiddenSet;
+
+/* load the user's hidden items and blocked creators, as this transaction sees them */
+extern void hide_load(int64 tenant, int64 user_id, HiddenSet *set);
+
+/* is id in a sorted array? */
+extern bool hide_contains(const int64 *sorted, int n, int64 id);
+
+#endif							/* TIDAL_HIDE_H */

@@ -1,0 +1,79 @@
+/*
+ * items.c
+ *    tidal.upsert_item: an item's creator, metadata and creation time, kept
+ *    as one last-writer-wins register (by HLC) in tidal.item_data.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "apply.h"
+#include "codec.h"
+#include "hlc.h"
+#include "recovery.h"
+#include "signal_input.h"
+#include "tidal.h"
+
+PG_FUNCTION_INFO_V1(tidal_upsert_item);
+
+/* metadata larger than this is refused: it is copied to every region */
+#define MAX_METADATA_BYTES	(64 * 1024)
+
+/*
+ * tidal.upsert_item(item bigint, creator bigint DEFAULT NULL,
+ *                   metadata jsonb DEFAULT '{}', created_at timestamptz DEFAULT now())
+ *    RETURNS tidal.hlc
+ */
+Datum
+tidal_upsert_item(PG_FUNCTION_ARGS)
+{
+	int64		item;
+	Jsonb	   *metadata;
+	char	   *metadata_text;
+	int64		created_at_us;
+	TidalHlc   *hlc;
+	StringInfoData rec;
+
+	tidal_require_preload();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("item must not be NULL")));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("metadata must not be NULL"),
+				 errhint("Pass '{}' for an item without metadata.")));
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("created_at must not be NULL")));
+	item = PG_GETARG_INT64(0);
+	metadata = PG_GETARG_JSONB_P(2);
+	if (!JB_ROOT_IS_OBJECT(metadata))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("item metadata must be a JSON object"),
+				 errhint("Use an object such as '{\"lang\": \"en\"}'; tidal.retrieve filters with @>.")));
+	metadata_text = JsonbToCString(NULL, &metadata->root, VARSIZE(metadata));
+	if (strlen(metadata_text) > MAX_METADATA_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("item metadata is %zu bytes, more than the %d allowed",
+						strlen(metadata_text), MAX_METADATA_BYTES)));
+	created_at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(3), "created_at");
+
+	tidal_ensure_loaded();		/* the clock is then past everything logged */
+	hlc = palloc(sizeof(TidalHlc));
+	*hlc = hlc_clock_now();
+
+	initStringInfo(&rec);
+	codec_item_record(&rec, hlc, 0, item, !PG_ARGISNULL(1),
+					  PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), created_at_us, metadata_text);
+	apply_local_write(rec.data, rec.len);
+
+	PG_RETURN_HLC_P(hlc);
+}
