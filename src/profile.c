@@ -349,7 +349,7 @@ profile_lookup(const char *name)
 		"SELECT spec FROM tidal.profile_defs WHERE name = $1", 1, {TEXTOID}, NULL
 	};
 	Datum		args[1];
-	Jsonb	   *spec = NULL;
+	Datum		spec = (Datum) 0;
 	TidalSavedUser saved;
 
 	args[0] = CStringGetTextDatum(name);
@@ -359,18 +359,18 @@ profile_lookup(const char *name)
 	{
 		bool		isnull;
 
-		spec = DatumGetJsonbP(SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0],
-															  SPI_tuptable->tupdesc, 1, &isnull),
-												false, -1));
+		spec = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
+								 false, -1);
 	}
 	query_end(&saved);
 
-	if (spec == NULL)
+	if (spec == (Datum) 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("ranking profile \"%s\" does not exist", name),
 				 errhint("tidal.profiles lists the profiles; tidal.define_profile() defines one.")));
-	return profile_compile(spec);
+	/* detoasted here, not inside SPI: a copy made there would die with its context */
+	return profile_compile(DatumGetJsonbP(spec));
 }
 
 /* ---- scoring ---- */
@@ -381,51 +381,96 @@ transformed(double x, bool log1p_)
 	return log1p_ ? copysign(log1p(fabs(x)), x) : x;
 }
 
-double
-profile_score(const Profile *p, int64 entity, bool has_created, int64 created_at_us, int64 at_us)
+/* one signal's pass over the items */
+typedef struct SignalPass
 {
-	DecayState	states[MAX_PROFILE_TERMS];
-	DecayState *st = p->nsignals <= MAX_PROFILE_TERMS ? states : palloc(sizeof(DecayState) * p->nsignals);
-	double		score = 0.0;
-	int			i;
+	const Profile *p;
+	int			signal;			/* index into p->signals */
+	RankItem   *items;
+	int64		at_us;
+	bool		overlay;		/* this transaction has staged events of the signal */
+	int64		tenant;
+} SignalPass;
 
-	for (i = 0; i < p->nsignals; i++)
+/* add the terms of one signal for one item; runs under a partition lock */
+static void
+add_signal_terms(int i, const DecayState *found, void *arg)
+{
+	SignalPass *pass = (SignalPass *) arg;
+	const Profile *p = pass->p;
+	const DecaySpec *spec = &p->signals[pass->signal].spec;
+	DecayState	own;
+	const DecayState *st = found;
+	double		score = 0.0;
+	int			t;
+
+	if (pass->overlay)
 	{
 		StateKey	key;
 
-		state_key_init(&key, MyDatabaseId, p->signals[i].signal_id, 0, entity);
-		state_read(&key, &st[i]);
-		stage_overlay(&key, &p->signals[i].spec, &st[i]);
+		/* stage_overlay only reads backend memory: safe under the lock */
+		if (found)
+			own = *found;
+		else
+			decay_init(&own);
+		state_key_init(&key, MyDatabaseId, p->signals[pass->signal].signal_id,
+					   pass->tenant, pass->items[i].item);
+		stage_overlay(&key, spec, &own);
+		st = &own;
 	}
+	if (st == NULL)
+		return;					/* no events: every measure is 0 */
 
-	for (i = 0; i < p->nterms; i++)
+	for (t = 0; t < p->nterms; t++)
 	{
-		const ProfileTerm *t = &p->terms[i];
-		const DecaySpec *spec = &p->signals[t->signal].spec;
+		const ProfileTerm *term = &p->terms[t];
 		double		x;
 
-		if (t->measure == PROFILE_DECAY_SCORE)
-			x = decay_score(&st[t->signal], spec, at_us);
+		if (term->signal != pass->signal)
+			continue;
+		if (term->measure == PROFILE_DECAY_SCORE)
+			x = decay_score(st, spec, pass->at_us);
 		else
 		{
-			x = decay_window_sum(&st[t->signal], spec, t->window, at_us);
-			if (t->measure == PROFILE_VELOCITY)
-				x /= t->window_hours;
+			x = decay_window_sum(st, spec, term->window, pass->at_us);
+			if (term->measure == PROFILE_VELOCITY)
+				x /= term->window_hours;
 		}
-		score += t->weight * transformed(x, t->log1p);
+		score += term->weight * transformed(x, term->log1p);
 	}
+	pass->items[i].score += score;
+}
 
-	if (p->has_freshness && has_created)
+void
+profile_score_items(const Profile *p, RankItem *items, int n, int64 at_us)
+{
+	int64	   *entities = palloc(sizeof(int64) * Max(n, 1));
+	int			i;
+	int			s;
+
+	for (i = 0; i < n; i++)
 	{
-		double		age = (double) Max(at_us - created_at_us, 0);
-		double		f = exp2(-age / (double) p->fresh_half_life_us);
+		entities[i] = items[i].item;
+		items[i].score = 0.0;
+		if (p->has_freshness && items[i].has_created)
+		{
+			double		age = (double) Max(at_us - items[i].created_at_us, 0);
+			double		f = exp2(-age / (double) p->fresh_half_life_us);
 
-		score += p->fresh_weight * transformed(f, p->fresh_log1p);
+			items[i].score = p->fresh_weight * transformed(f, p->fresh_log1p);
+		}
 	}
 
-	if (st != states)
-		pfree(st);
-	return score;
+	for (s = 0; s < p->nsignals; s++)
+	{
+		SignalPass	pass = {p, s, items, at_us,
+		stage_has_signal(p->signals[s].signal_id), 0};
+
+		CHECK_FOR_INTERRUPTS();
+		state_visit_many(MyDatabaseId, p->signals[s].signal_id, 0, entities, n,
+						 add_signal_terms, &pass);
+	}
+	pfree(entities);
 }
 
 /* ---- tidal.define_profile ---- */

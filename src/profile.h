@@ -55,12 +55,23 @@ extern Profile *profile_compile(Jsonb *spec);
 /* the named profile from tidal.profile_defs, compiled; 42704 if there is none */
 extern Profile *profile_lookup(const char *name);
 
+/* an item being ranked */
+typedef struct RankItem
+{
+	int64		item;
+	double		score;
+	bool		has_creator;
+	bool		has_created;
+	bool		matches;		/* metadata contains the filter (tidal.retrieve) */
+	int64		creator;
+	int64		created_at_us;
+} RankItem;
+
 /*
- * An item's score under the profile at at_us, from the hot state as this
- * transaction sees it; the freshness term counts only items with a known
- * creation time (has_created).
+ * Set items[i].score to the item's score under the profile at at_us, from
+ * the hot state as this transaction sees it.  The freshness term counts
+ * only items with a known creation time (has_created).
  */
-extern double profile_score(const Profile *p, int64 entity,
-							bool has_created, int64 created_at_us, int64 at_us);
+extern void profile_score_items(const Profile *p, RankItem *items, int n, int64 at_us);
 
 #endif							/* TIDAL_PROFILE_H */

@@ -38,16 +38,7 @@ PG_FUNCTION_INFO_V1(tidal_last_query_stats);
 
 #define MAX_CANDIDATES 1000000
 
-typedef struct Candidate
-{
-	int64		item;
-	double		score;
-	bool		has_creator;
-	bool		has_created;
-	bool		matches;		/* metadata contains the filter */
-	int64		creator;
-	int64		created_at_us;
-} Candidate;
+typedef RankItem Candidate;
 
 /* what the last retrieve in this session did */
 typedef struct QueryStats
@@ -457,12 +448,7 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	}
 
 	/* score */
-	for (i = 0; i < n; i++)
-	{
-		c[i].score = profile_score(profile, c[i].item, c[i].has_created, c[i].created_at_us, at_us);
-		if ((i & 1023) == 1023)
-			CHECK_FOR_INTERRUPTS();
-	}
+	profile_score_items(profile, c, n, at_us);
 	stats.scored = n;
 
 	/* rank, diversify, limit */

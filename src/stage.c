@@ -211,6 +211,21 @@ stage_definitions_changed(void)
 	catalog_invalidate();
 }
 
+bool
+stage_has_signal(int32 signal_id)
+{
+	ListCell   *lc;
+
+	foreach(lc, staged)
+	{
+		StagedRecord *sr = (StagedRecord *) lfirst(lc);
+
+		if (sr->dboid == MyDatabaseId && sr->signal_id == signal_id)
+			return true;
+	}
+	return false;
+}
+
 void
 stage_overlay(const StateKey *key, const DecaySpec *spec, DecayState *state)
 {

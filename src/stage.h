@@ -22,6 +22,9 @@ extern void stage_signal_record(const char *record, Size len,
 /* Signal definitions changed in this transaction: other backends reload at commit. */
 extern void stage_definitions_changed(void);
 
+/* Has this transaction staged events of the signal (in this database)? */
+extern bool stage_has_signal(int32 signal_id);
+
 /* Add this transaction's own uncommitted events for key to *state. */
 extern void stage_overlay(const StateKey *key, const DecaySpec *spec, DecayState *state);
 

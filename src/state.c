@@ -194,6 +194,55 @@ state_read(const StateKey *key, DecayState *out)
 	return e != NULL;
 }
 
+void
+state_visit_many(Oid dboid, int32 signal_id, int64 tenant, const int64 *entities, int n,
+				 state_visit_fn fn, void *arg)
+{
+	StateKey	key;
+	uint32	   *hashes = palloc(sizeof(uint32) * Max(n, 1));
+	int		   *order = palloc(sizeof(int) * Max(n, 1));
+	int			start[STATE_PARTITIONS + 1];
+	int			part;
+	int			i;
+
+	/* counting sort of the entities by partition */
+	memset(start, 0, sizeof(start));
+	state_key_init(&key, dboid, signal_id, tenant, 0);
+	for (i = 0; i < n; i++)
+	{
+		key.entity = entities[i];
+		hashes[i] = get_hash_value(state_hash, &key);
+		start[hashes[i] % STATE_PARTITIONS + 1]++;
+	}
+	for (part = 0; part < STATE_PARTITIONS; part++)
+		start[part + 1] += start[part];
+	for (i = 0; i < n; i++)
+		order[start[hashes[i] % STATE_PARTITIONS]++] = i;
+	/* start[p] is now the end of partition p's run, the start of p + 1's */
+
+	i = 0;
+	for (part = 0; part < STATE_PARTITIONS; part++)
+	{
+		int			end = start[part];
+
+		if (i == end)
+			continue;
+		LWLockAcquire(&locks[1 + part].lock, LW_SHARED);
+		for (; i < end; i++)
+		{
+			int			j = order[i];
+			StateEntry *e;
+
+			key.entity = entities[j];
+			e = hash_search_with_hash_value(state_hash, &key, hashes[j], HASH_FIND, NULL);
+			fn(j, e ? &e->decay : NULL, arg);
+		}
+		LWLockRelease(&locks[1 + part].lock);
+	}
+	pfree(hashes);
+	pfree(order);
+}
+
 static StateDb *
 find_db(Oid dboid)
 {

@@ -61,6 +61,17 @@ extern bool state_apply(const StateKey *key, const DecaySpec *spec,
 /* Copy an entry's state into *out; false (and *out empty) if absent. */
 extern bool state_read(const StateKey *key, DecayState *out);
 
+/*
+ * Visit many entities of one (database, signal, tenant) at once: fn(i, state,
+ * arg) for each entities[i], with state NULL if the entity has none.  Each
+ * partition lock is taken once, shared, and held while fn runs: fn must be
+ * quick and must not error.
+ */
+typedef void (*state_visit_fn) (int i, const DecayState *state, void *arg);
+extern void state_visit_many(Oid dboid, int32 signal_id, int64 tenant,
+							 const int64 *entities, int n,
+							 state_visit_fn fn, void *arg);
+
 /* Per-database lifecycle. */
 extern bool state_db_loaded(Oid dboid);
 extern void state_db_set_loaded(Oid dboid, bool loaded);
