@@ -76,7 +76,8 @@ number_value(const JsonbValue *v, const char *what)
 
 	if (v->type != jbvNumeric)
 		spec_error("%s must be a number", what);
-	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+	/* through text, so that a number beyond float8's range is an infinity, not an error */
+	d = strtod(DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric))), NULL);
 	if (isnan(d) || isinf(d))
 		spec_error("%s must be a finite number", what);
 	return d;
