@@ -263,30 +263,31 @@ get_u64(Reader *r)
 	return LE64(v);
 }
 
+/* the next len bytes, or NULL (and the reader failed) if there are fewer */
 static const char *
-get_text32(Reader *r, uint32 *len)
+get_bytes(Reader *r, Size len)
 {
 	const char *s;
 
-	*len = get_u32(r);
-	if (!need(r, *len))
+	if (!need(r, len))
 		return NULL;
 	s = r->p;
-	r->p += *len;
+	r->p += len;
 	return s;
+}
+
+static const char *
+get_text32(Reader *r, uint32 *len)
+{
+	*len = get_u32(r);
+	return get_bytes(r, *len);
 }
 
 static const char *
 get_str(Reader *r, int *len)
 {
-	const char *s;
-
 	*len = get_u16(r);
-	if (!need(r, *len))
-		return NULL;
-	s = r->p;
-	r->p += *len;
-	return s;
+	return get_bytes(r, *len);
 }
 
 bool

@@ -23,15 +23,6 @@ PG_FUNCTION_INFO_V1(tidal_define_signal);
 
 #define MAX_HALF_LIFE_US	(INT64CONST(100) * 365 * USECS_PER_DAY)
 
-static int
-int64_cmp(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
 static void
 check_entity_kind(const char *kind)
 {
@@ -84,7 +75,7 @@ read_windows(ArrayType *arr, int64 *window_us)
 							DatumGetCString(DirectFunctionCall1(interval_out, elems[i]))),
 					 errdetail("%s.", why)));
 	}
-	qsort(window_us, n, sizeof(int64), int64_cmp);
+	qsort(window_us, n, sizeof(int64), tidal_int64_cmp);
 	for (i = 1; i < n; i++)
 		if (window_us[i] == window_us[i - 1])
 			ereport(ERROR,

@@ -86,15 +86,6 @@ worst_first_cmp(Datum a, Datum b, void *arg pg_attribute_unused())
 }
 
 static int
-int64_cmp(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
-static int
 candidate_item_cmp(const void *key, const void *elem)
 {
 	int64		x = *(const int64 *) key;
@@ -131,7 +122,7 @@ candidates_from_array(ArrayType *arr, int *n)
 
 	ids = palloc(sizeof(int64) * Max(count, 1));
 	memcpy(ids, ARR_DATA_PTR(arr), sizeof(int64) * count);
-	qsort(ids, count, sizeof(int64), int64_cmp);
+	qsort(ids, count, sizeof(int64), tidal_int64_cmp);
 
 	c = palloc0(sizeof(Candidate) * Max(count, 1));
 	for (i = 0; i < count; i++)

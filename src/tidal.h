@@ -40,4 +40,14 @@ typedef struct TidalSavedUser
 extern void tidal_become_owner(TidalSavedUser *saved);
 extern void tidal_restore_user(const TidalSavedUser *saved);
 
+/* qsort comparator for int64 */
+static inline int
+tidal_int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
 #endif							/* TIDAL_H */

@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# Top-20 ranking of 10,000 candidate items with a two-signal profile, for a
+# user who has hidden 1,000 of them:
+#   SELECT * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two')
+# versus plain SQL: the decayed sums computed at query time over an events
+# table indexed on (entity),
+#   SELECT entity, sum(weight * <decay of its signal>) FROM events
+#    WHERE entity = ANY ((SELECT c FROM cands)) AND NOT EXISTS (<hidden>)
+#    GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20
+# and a score table maintained with INSERT ... ON CONFLICT (entity) DO UPDATE,
+# the candidates looked up by primary key and decayed to now at read time.
+#
+#   bash bench/retrieve.sh
+#
+# Data: 500,000 events over the last 7 days in time order, weight 1: every 5th
+# is a 'like' (half-life 1 day, 100,000 events), the others 'view' (half-life
+# 7 days, 400,000 events).  Items are drawn from 20,000 with a power-law skew
+# (the most popular has ~2% of the events, the least a handful).  The profile
+# 'two' is 1 x decay_score(view) + 3 x decay_score(like).  The candidates are
+# 10,000 of the 20,000 items, in one row of the table cands(c bigint[]) that
+# all three sides read; user 42 has hidden 1,000 of them (tidal.hide_item, and
+# the plain table hidden(user_id, item_id) that both plain queries anti-join).
+# tidal receives the same events through tidal.signal_batch(); the score table
+# receives them through 50 INSERT ... SELECT ... ON CONFLICT DO UPDATE
+# statements of 10,000 events each (aggregated per item within the statement,
+# since one statement cannot update a row twice), then VACUUM ANALYZE.
+#
+# Before timing, the script checks at one instant that the three return the
+# same 20 items in the same order with the same scores (to 1e-9 relative), and
+# fails if tidal's differ from the plain SQL's.
+#
+# Timing: pgbench -M prepared -c 1 -j 1 -n, per-transaction latencies logged
+# (pgbench -l); the table gives their median and mean over all rounds.
+# Knobs: BENCH_DURATION (15 s per pgbench run of tidal and the score table;
+#        the plain sums run for the same time, the extras for half),
+#        BENCH_ROUNDS (2: every query runs this many times, the order reversed
+#        every other round).
+# Extras (tidal only, for context): the same retrieve with max_per_creator => 2
+# and with the built-in 'fresh' profile (items get a creator and a creation
+# time through tidal.upsert_item), and without the user (no hides).
+# Goals: tidal >= 50x faster than the plain sum, >= 10x faster than the score
+# table, and a median under 5 ms.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DURATION=${BENCH_DURATION:-15}
+ROUNDS=${BENCH_ROUNDS:-2}
+HALF=$(( (DURATION + 1) / 2 ))
+VIEW_HL=604800   # 7 days, in seconds
+LIKE_HL=86400    # 1 day
+
+bench_up
+
+blog "retrieve: loading 500,000 events into tidal, the events table and the score table"
+t_load=$(now_s)
+qscript >/dev/null <<SQL
+SELECT tidal.define_signal('view', '7 days');
+SELECT tidal.define_signal('like', '1 day');
+SELECT tidal.define_profile('two', '{"terms": [{"signal": "view"}, {"signal": "like", "weight": 3}]}');
+
+-- 500,000 events in time order; popularity rank r = floor(20000 * u^2.5) for
+-- a uniform u, spread over the item ids by a permutation of 1..20000
+CREATE TABLE src AS
+SELECT g,
+       (1 + (floor(20000 * power(((hashint8(g) & 2147483647) + 0.5) / 2147483648.0, 2.5))::int8 * 7919) % 20000) AS entity,
+       CASE WHEN g % 5 = 0 THEN 2 ELSE 1 END AS signal,
+       1::float8 AS weight,
+       now() - interval '7 days' + g * interval '1209.6 ms' AS at
+  FROM generate_series(1, 500000) g;
+CREATE INDEX ON src (g);
+
+$(events_table_sql)
+INSERT INTO events (entity, signal, weight, at) SELECT entity, signal, weight, at FROM src ORDER BY g;
+
+-- the same events into tidal, 10,000 per call, one transaction per call
+SELECT format('SELECT tidal.signal_batch(%L, array_agg(entity ORDER BY g), array_agg(weight ORDER BY g), array_agg(at ORDER BY g)) FROM src WHERE signal = %s AND g > %s AND g <= %s',
+              CASE s WHEN 1 THEN 'view' ELSE 'like' END, s, k * 10000, (k + 1) * 10000)
+  FROM generate_series(0, 49) k, generate_series(1, 2) s
+ ORDER BY k, s
+\gexec
+
+-- 10,000 candidates out of the 20,000 items, in a shuffled order
+CREATE TABLE cands (c bigint[] NOT NULL);
+INSERT INTO cands
+SELECT array_agg(i ORDER BY hashint8(i * 31 + 7))
+  FROM (SELECT i::int8 FROM generate_series(1, 20000) i ORDER BY hashint8(i::int8 * 17 + 5) LIMIT 10000) x;
+
+-- user 42 hides 1,000 of the candidates
+CREATE TABLE hidden (
+    user_id bigint NOT NULL,
+    item_id bigint NOT NULL,
+    PRIMARY KEY (user_id, item_id)
+);
+INSERT INTO hidden
+SELECT 42, i FROM unnest((SELECT c FROM cands)) i ORDER BY hashint8(i + 99) LIMIT 1000;
+SELECT count(tidal.hide_item(user_id, item_id)) FROM hidden;
+
+-- score table: per item and signal, the decayed sum anchored at the signal's
+-- latest event, maintained by INSERT ... ON CONFLICT DO UPDATE in 50
+-- statements of 10,000 events
+CREATE TABLE scores (
+    entity     bigint PRIMARY KEY,
+    view_score float8,
+    view_at    timestamptz,
+    like_score float8,
+    like_at    timestamptz
+);
+SELECT format(\$f\$
+INSERT INTO scores AS s (entity, view_score, view_at, like_score, like_at)
+SELECT entity,
+       sum(weight * power(2, -date_part('epoch', last_at - at) / $VIEW_HL)) FILTER (WHERE signal = 1),
+       max(at) FILTER (WHERE signal = 1),
+       sum(weight * power(2, -date_part('epoch', last_at - at) / $LIKE_HL)) FILTER (WHERE signal = 2),
+       max(at) FILTER (WHERE signal = 2)
+  FROM (SELECT entity, signal, weight, at, max(at) OVER (PARTITION BY entity, signal) AS last_at
+          FROM src WHERE g > %s AND g <= %s) e
+ GROUP BY entity
+ON CONFLICT (entity) DO UPDATE SET
+    view_score = CASE WHEN EXCLUDED.view_at IS NULL THEN s.view_score
+                      WHEN s.view_at IS NULL THEN EXCLUDED.view_score
+                      WHEN EXCLUDED.view_at >= s.view_at
+                      THEN s.view_score * power(2, -date_part('epoch', EXCLUDED.view_at - s.view_at) / $VIEW_HL) + EXCLUDED.view_score
+                      ELSE s.view_score + EXCLUDED.view_score * power(2, -date_part('epoch', s.view_at - EXCLUDED.view_at) / $VIEW_HL) END,
+    view_at = greatest(s.view_at, EXCLUDED.view_at),
+    like_score = CASE WHEN EXCLUDED.like_at IS NULL THEN s.like_score
+                      WHEN s.like_at IS NULL THEN EXCLUDED.like_score
+                      WHEN EXCLUDED.like_at >= s.like_at
+                      THEN s.like_score * power(2, -date_part('epoch', EXCLUDED.like_at - s.like_at) / $LIKE_HL) + EXCLUDED.like_score
+                      ELSE s.like_score + EXCLUDED.like_score * power(2, -date_part('epoch', s.like_at - EXCLUDED.like_at) / $LIKE_HL) END,
+    like_at = greatest(s.like_at, EXCLUDED.like_at)
+\$f\$, k * 10000, (k + 1) * 10000)
+  FROM generate_series(0, 49) k
+\gexec
+
+-- items for the extras: 2,000 creators, created in the last 30 days
+SELECT count(tidal.upsert_item(i, 1 + (hashint8(i + 5) & 65535) % 2000, '{}',
+                               now() - ((hashint8(i + 11) & 65535) / 65536.0) * interval '30 days'))
+  FROM generate_series(1, 20000) i;
+
+DROP TABLE src;
+SELECT tidal.seal();
+-- leave autovacuum nothing to do during the measurements
+VACUUM ANALYZE;
+CHECKPOINT;
+SQL
+load_s=$(elapsed "$t_load" "$(now_s)")
+blog "retrieve: loaded in $load_s s"
+
+# the queries, as pgbench scripts
+decay_sum() {	# the per-event decayed value; $1 = date_part (float8) or extract (numeric)
+	echo "weight * CASE signal WHEN 1 THEN power(2, -$1(epoch FROM now() - at) / $VIEW_HL) ELSE 3 * power(2, -$1(epoch FROM now() - at) / $LIKE_HL) END"
+}
+SQL_TIDAL="SELECT * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two')"
+SQL_SUM="SELECT entity, sum($(decay_sum date_part)) AS score
+  FROM events e
+ WHERE entity = ANY ((SELECT c FROM cands))
+   AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.user_id = 42 AND h.item_id = e.entity)
+ GROUP BY entity ORDER BY score DESC, entity LIMIT 20"
+SQL_SUM_NUMERIC="SELECT entity, sum($(decay_sum extract)) AS score
+  FROM events e
+ WHERE entity = ANY ((SELECT c FROM cands))
+   AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.user_id = 42 AND h.item_id = e.entity)
+ GROUP BY entity ORDER BY score DESC, entity LIMIT 20"
+SQL_PK="SELECT entity,
+       coalesce(view_score * power(2, -date_part('epoch', now() - view_at) / $VIEW_HL), 0)
+       + 3 * coalesce(like_score * power(2, -date_part('epoch', now() - like_at) / $LIKE_HL), 0) AS score
+  FROM scores s
+ WHERE entity = ANY ((SELECT c FROM cands))
+   AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.user_id = 42 AND h.item_id = s.entity)
+ ORDER BY score DESC, entity LIMIT 20"
+SQL_TIDAL_MPC="SELECT * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', max_per_creator => 2)"
+SQL_TIDAL_FRESH="SELECT * FROM tidal.retrieve(42, (SELECT c FROM cands), 'fresh')"
+SQL_TIDAL_NOUSER="SELECT * FROM tidal.retrieve(NULL, (SELECT c FROM cands), 'two')"
+declare -A SQLS=([tidal]=$SQL_TIDAL [sum]=$SQL_SUM [sum_numeric]=$SQL_SUM_NUMERIC [pk]=$SQL_PK
+	[tidal_mpc]=$SQL_TIDAL_MPC [tidal_fresh]=$SQL_TIDAL_FRESH [tidal_nouser]=$SQL_TIDAL_NOUSER)
+for k in "${!SQLS[@]}"; do printf '%s;\n' "${SQLS[$k]}" >"$BENCH_WORK/$k.sql"; done
+chown -R "$TIDAL_USER:$TIDAL_USER" "$BENCH_WORK"
+
+# the three answers must agree, at one instant (now() is fixed in a transaction)
+ids_scores() {	# query -> "id:score id:score ..." in rank order
+	as_pg psql -X -qAt -v ON_ERROR_STOP=1 -c "BEGIN" -c "SELECT string_agg(a || ':' || b, ' ') FROM ($1) r(a, b)" -c "COMMIT"
+}
+check=$(as_pg psql -X -qAt -v ON_ERROR_STOP=1 <<SQL
+BEGIN;
+SELECT string_agg(item_id || ':' || score, ' ' ORDER BY rank) FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', at => now());
+SELECT string_agg(entity || ':' || score, ' ') FROM ($SQL_SUM) r;
+SELECT string_agg(entity || ':' || score, ' ') FROM ($SQL_PK) r;
+SELECT string_agg(entity || ':' || score, ' ') FROM ($SQL_SUM_NUMERIC) r;
+COMMIT;
+SQL
+)
+mapfile -t answers <<<"$check"
+[ "${#answers[@]}" -eq 4 ] || bdie "the check query returned ${#answers[@]} lines: $check"
+a_tidal=${answers[0]}; a_sum=${answers[1]}; a_pk=${answers[2]}; a_num=${answers[3]}
+ids() { tr ' ' '\n' <<<"$1" | cut -d: -f1 | paste -sd' '; }
+# largest relative score difference between two answers with the same ids
+maxrel() {
+	paste -d' ' <(tr ' ' '\n' <<<"$1" | cut -d: -f2) <(tr ' ' '\n' <<<"$2" | cut -d: -f2) |
+		awk '{ d = $1 - $2; if (d < 0) d = -d; r = d / ($2 < 0 ? -$2 : $2); if (r > m) m = r } END { printf "%.1e", m }'
+}
+n_ids=$(ids "$a_tidal" | wc -w)
+[ "$n_ids" = 20 ] || bdie "tidal.retrieve returned $n_ids items, expected 20: $a_tidal"
+[ "$(ids "$a_tidal")" = "$(ids "$a_sum")" ] ||
+	bdie "tidal's top 20 differs from the plain sum's: tidal $(ids "$a_tidal"); plain $(ids "$a_sum")"
+rel_sum=$(maxrel "$a_tidal" "$a_sum")
+awk -v r="$rel_sum" 'BEGIN { exit !(r + 0 < 1e-9) }' || bdie "tidal's scores differ from the plain sum's by up to $rel_sum relative"
+agree_pk=yes; agree_num=yes
+if [ "$(ids "$a_pk")" = "$(ids "$a_sum")" ]; then rel_pk=$(maxrel "$a_pk" "$a_sum"); else agree_pk=NO; rel_pk=n/a; blog "retrieve: WARNING: the score table's top 20 differs: $(ids "$a_pk")"; fi
+if [ "$(ids "$a_num")" = "$(ids "$a_sum")" ]; then rel_num=$(maxrel "$a_num" "$a_sum"); else agree_num=NO; rel_num=n/a; blog "retrieve: WARNING: the numeric sum's top 20 differs: $(ids "$a_num")"; fi
+blog "retrieve: top 20 agree; tidal vs plain sum: max relative difference $rel_sum; score table: $agree_pk ($rel_pk)"
+
+# what the hides and the extras do
+facts=$(as_pg psql -X -qAt -v ON_ERROR_STOP=1 <<'SQL'
+SELECT count(*) FROM tidal.hidden WHERE user_id = 42;
+SELECT count(*) FROM tidal.retrieve(NULL, (SELECT c FROM cands), 'two') r WHERE EXISTS (SELECT 1 FROM hidden h WHERE h.user_id = 42 AND h.item_id = r.item_id);
+SELECT count(*) FROM tidal.retrieve(42, (SELECT c FROM cands), 'two') r WHERE EXISTS (SELECT 1 FROM hidden h WHERE h.user_id = 42 AND h.item_id = r.item_id);
+SELECT tidal.last_query_stats() - 'elapsed_us';
+SELECT count(*) FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', max_per_creator => 2);
+SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', max_per_creator => 2) r JOIN tidal.items i USING (item_id) GROUP BY i.creator) x;
+SELECT tidal.last_query_stats() - 'elapsed_us';
+SELECT count(*) FROM tidal.retrieve(42, (SELECT c FROM cands), 'fresh');
+SELECT tidal.last_query_stats() - 'elapsed_us';
+SELECT count(*) FROM events;
+SELECT count(DISTINCT entity) FROM events;
+SELECT count(*) FROM events WHERE entity = ANY ((SELECT c FROM cands));
+SELECT max(n) FROM (SELECT count(*) n FROM events GROUP BY entity) x;
+SQL
+)
+mapfile -t F <<<"$facts"
+[ "${F[0]}" = 1000 ] || bdie "tidal.hidden lists ${F[0]} items of user 42, expected 1000"
+[ "${F[2]}" = 0 ] || bdie "tidal.retrieve returned ${F[2]} items user 42 hid"
+[ "${F[4]}" = 20 ] || bdie "retrieve with max_per_creator returned ${F[4]} items"
+[ "${F[5]}" -le 2 ] || bdie "retrieve with max_per_creator => 2 returned ${F[5]} items of one creator"
+[ "${F[7]}" = 20 ] || bdie "retrieve with the 'fresh' profile returned ${F[7]} items"
+blog "retrieve: stats: ${F[3]}"
+
+declare -A lat   # all per-transaction latencies (ms) of a kind, one per line, in a file
+declare -A per_round
+KINDS="tidal pk sum tidal_mpc tidal_fresh tidal_nouser sum_numeric"
+for k in $KINDS; do : >"$BENCH_WORK/$k.lat"; per_round[$k]=""; done
+median_of() { sort -g "$1" | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+mean_of() { awk '{ s += $1 } END { if (NR == 0) print "n/a"; else print s / NR }' "$1"; }
+for round in $(seq 1 "$ROUNDS"); do
+	if [ $((round % 2)) -eq 1 ]; then order=$KINDS; else order=$(echo "$KINDS" | tr ' ' '\n' | tac | tr '\n' ' '); fi
+	for k in $order; do
+		case $k in
+			tidal_*|sum_numeric) d=$HALF ;;
+			*) d=$DURATION ;;
+		esac
+		prefix=$BENCH_WORK/log.$k.$round
+		bench_pgbench "retrieve.$k.$round" -- -M prepared -c 1 -j 1 -T "$d" -l --log-prefix="$prefix" -f "$BENCH_WORK/$k.sql" >/dev/null
+		# pgbench -l: client xact latency_us script epoch_s epoch_us
+		awk '{ printf "%.4f\n", $3 / 1000 }' "$prefix".* >"$BENCH_WORK/$k.$round.lat"
+		cat "$BENCH_WORK/$k.$round.lat" >>"$BENCH_WORK/$k.lat"
+		m=$(median_of "$BENCH_WORK/$k.$round.lat")
+		per_round[$k]="${per_round[$k]}${per_round[$k]:+, }$(fmt3 "$m") ($(wc -l <"$BENCH_WORK/$k.$round.lat"))"
+		blog "retrieve: $k round $round: median $(fmt3 "$m") ms over $(wc -l <"$BENCH_WORK/$k.$round.lat") transactions"
+	done
+done
+
+# tidal's own timing (last_query_stats elapsed_us), 500 calls in one session
+# after a warm-up call, and the server-side time of the plain queries (EXPLAIN
+# ANALYZE, second execution in the session)
+elapsed_stats=$(as_pg psql -X -qAt -v ON_ERROR_STOP=1 <<'SQL'
+CREATE TEMP TABLE el (us bigint);
+DO $$
+BEGIN
+    PERFORM * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two');
+    FOR i IN 1..500 LOOP
+        PERFORM * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two');
+        INSERT INTO el SELECT (tidal.last_query_stats()->>'elapsed_us')::bigint;
+    END LOOP;
+END $$;
+SELECT format('%s|%s|%s|%s', percentile_cont(0.5) WITHIN GROUP (ORDER BY us), round(avg(us)), min(us), max(us)) FROM el;
+SQL
+)
+IFS='|' read -r el_med el_mean el_min el_max <<<"$elapsed_stats"
+explain() {	# query -> EXPLAIN ANALYZE of its second execution in one session
+	as_pg psql -X -qAt -v ON_ERROR_STOP=1 -c "$1" -c "EXPLAIN (ANALYZE, BUFFERS) $1" | tail -n +21
+}
+plan_sum=$(explain "$SQL_SUM")
+plan_pk=$(explain "$SQL_PK")
+plan_tidal=$(explain "$SQL_TIDAL")
+exec_ms() { awk '/^Execution Time:/ {print $3}' <<<"$1"; }
+
+T=$(median_of "$BENCH_WORK/tidal.lat"); S=$(median_of "$BENCH_WORK/sum.lat"); P=$(median_of "$BENCH_WORK/pk.lat")
+N=$(median_of "$BENCH_WORK/sum_numeric.lat")
+f3() { fmt3 "$1"; }
+row() {	# kind label goal-text
+	local m mean n
+	m=$(median_of "$BENCH_WORK/$1.lat"); mean=$(mean_of "$BENCH_WORK/$1.lat"); n=$(wc -l <"$BENCH_WORK/$1.lat")
+	echo "$2|$(f3 "$m")|$(f3 "$mean")|$n|$(fdiv "$m" "$T")|$3"
+}
+{
+	bench_header "retrieve: top 20 of 10,000 candidates, two-signal profile, user with 1,000 hidden items; 500,000 events over 20,000 items; pgbench -M prepared -c 1 -j 1, -T $DURATION (extras -T $HALF) x $ROUNDS rounds, per-transaction latencies (pgbench -l)"
+	{
+		echo "query|median ms|mean ms|transactions|this / tidal (medians)|goal"
+		row tidal "tidal.retrieve(42, cands, 'two')" "median < 5 ms: $(met "$T" "<=" 5)"
+		row sum "plain: sum of decayed events at query time (float8: date_part)" ">= 50x: $(met "$(fdiv "$S" "$T")" ">=" 50)"
+		row pk "plain: upsert-maintained score table, candidates by primary key" ">= 10x: $(met "$(fdiv "$P" "$T")" ">=" 10)"
+		row sum_numeric "plain: the same sum written with extract() (numeric power)" ""
+		row tidal_nouser "tidal.retrieve(NULL, cands, 'two') (no user, no hides)" ""
+		row tidal_mpc "tidal.retrieve(42, cands, 'two', max_per_creator => 2)" ""
+		row tidal_fresh "tidal.retrieve(42, cands, 'fresh') (freshness + log1p of every signal)" ""
+	} | print_table
+	echo
+	echo "per round, median ms (transactions): tidal $(echo "${per_round[tidal]}"); score table ${per_round[pk]}; plain sum ${per_round[sum]}; numeric sum ${per_round[sum_numeric]}"
+	echo "tidal last_query_stats elapsed_us over 500 calls in one session: median $el_med, mean $el_mean, min $el_min, max $el_max"
+	echo "server execution time (EXPLAIN ANALYZE, 2nd run): tidal $(exec_ms "$plan_tidal") ms, plain sum $(exec_ms "$plan_sum") ms, score table $(exec_ms "$plan_pk") ms"
+	echo "agreement at one instant: same top 20 ids in the same order: tidal = plain sum (scores within $rel_sum relative); score table: $agree_pk ($rel_pk); numeric sum: $agree_num ($rel_num)"
+	echo "top 20 (tidal): $(ids "$a_tidal")"
+	echo "data: ${F[9]} events, ${F[10]} distinct items, ${F[11]} of the events belong to the 10,000 candidates, busiest item ${F[12]} events; loaded in $load_s s"
+	echo "hides: tidal.hidden has ${F[0]} items of user 42; ${F[1]} of them would be in the top 20 without the hides, ${F[2]} are"
+	echo "stats, two: ${F[3]}"
+	echo "stats, max_per_creator => 2: ${F[6]} (at most ${F[5]} items per creator returned)"
+	echo "stats, fresh: ${F[8]}"
+	echo "plain sum plan:"
+	sed 's/^/    /' <<<"$plan_sum"
+	echo "score table plan:"
+	sed 's/^/    /' <<<"$plan_pk"
+} | tee "$BENCH_RESULTS/retrieve.txt"
