@@ -19,7 +19,9 @@
 # 'two' is 1 x decay_score(view) + 3 x decay_score(like).  The candidates are
 # 10,000 of the 20,000 items, in one row of the table cands(c bigint[]) that
 # all three sides read; user 42 has hidden 1,000 of them (tidal.hide_item, and
-# the plain table hidden(user_id, item_id) that both plain queries anti-join).
+# the plain table hidden_plain(user_id, item_id) that both plain queries
+# anti-join; not "hidden": the bench user is "tidal", so "\$user" in the
+# search_path puts unqualified tables in schema tidal, which has a view hidden).
 # tidal receives the same events through tidal.signal_batch(); the score table
 # receives them through 50 INSERT ... SELECT ... ON CONFLICT DO UPDATE
 # statements of 10,000 events each (aggregated per item within the statement,
@@ -85,14 +87,14 @@ SELECT array_agg(i ORDER BY hashint8(i * 31 + 7))
   FROM (SELECT i::int8 FROM generate_series(1, 20000) i ORDER BY hashint8(i::int8 * 17 + 5) LIMIT 10000) x;
 
 -- user 42 hides 1,000 of the candidates
-CREATE TABLE hidden (
+CREATE TABLE hidden_plain (
     user_id bigint NOT NULL,
     item_id bigint NOT NULL,
     PRIMARY KEY (user_id, item_id)
 );
-INSERT INTO hidden
+INSERT INTO hidden_plain
 SELECT 42, i FROM unnest((SELECT c FROM cands)) i ORDER BY hashint8(i + 99) LIMIT 1000;
-SELECT count(tidal.hide_item(user_id, item_id)) FROM hidden;
+SELECT count(tidal.hide_item(user_id, item_id)) FROM hidden_plain;
 
 -- score table: per item and signal, the decayed sum anchored at the signal's
 -- latest event, maintained by INSERT ... ON CONFLICT DO UPDATE in 50
@@ -146,26 +148,26 @@ load_s=$(elapsed "$t_load" "$(now_s)")
 blog "retrieve: loaded in $load_s s"
 
 # the queries, as pgbench scripts
-decay_sum() {	# the per-event decayed value; $1 = date_part (float8) or extract (numeric)
-	echo "weight * CASE signal WHEN 1 THEN power(2, -$1(epoch FROM now() - at) / $VIEW_HL) ELSE 3 * power(2, -$1(epoch FROM now() - at) / $LIKE_HL) END"
+decay_sum() {	# the per-event decayed value; $1 = the age in seconds
+	echo "weight * CASE signal WHEN 1 THEN power(2, -$1 / $VIEW_HL) ELSE 3 * power(2, -$1 / $LIKE_HL) END"
 }
 SQL_TIDAL="SELECT * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two')"
-SQL_SUM="SELECT entity, sum($(decay_sum date_part)) AS score
+SQL_SUM="SELECT entity, sum($(decay_sum "date_part('epoch', now() - at)")) AS score
   FROM events e
  WHERE entity = ANY ((SELECT c FROM cands))
-   AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.user_id = 42 AND h.item_id = e.entity)
+   AND NOT EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = 42 AND h.item_id = e.entity)
  GROUP BY entity ORDER BY score DESC, entity LIMIT 20"
-SQL_SUM_NUMERIC="SELECT entity, sum($(decay_sum extract)) AS score
+SQL_SUM_NUMERIC="SELECT entity, sum($(decay_sum "extract(epoch FROM now() - at)")) AS score
   FROM events e
  WHERE entity = ANY ((SELECT c FROM cands))
-   AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.user_id = 42 AND h.item_id = e.entity)
+   AND NOT EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = 42 AND h.item_id = e.entity)
  GROUP BY entity ORDER BY score DESC, entity LIMIT 20"
 SQL_PK="SELECT entity,
        coalesce(view_score * power(2, -date_part('epoch', now() - view_at) / $VIEW_HL), 0)
        + 3 * coalesce(like_score * power(2, -date_part('epoch', now() - like_at) / $LIKE_HL), 0) AS score
   FROM scores s
  WHERE entity = ANY ((SELECT c FROM cands))
-   AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.user_id = 42 AND h.item_id = s.entity)
+   AND NOT EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = 42 AND h.item_id = s.entity)
  ORDER BY score DESC, entity LIMIT 20"
 SQL_TIDAL_MPC="SELECT * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', max_per_creator => 2)"
 SQL_TIDAL_FRESH="SELECT * FROM tidal.retrieve(42, (SELECT c FROM cands), 'fresh')"
@@ -176,9 +178,6 @@ for k in "${!SQLS[@]}"; do printf '%s;\n' "${SQLS[$k]}" >"$BENCH_WORK/$k.sql"; d
 chown -R "$TIDAL_USER:$TIDAL_USER" "$BENCH_WORK"
 
 # the three answers must agree, at one instant (now() is fixed in a transaction)
-ids_scores() {	# query -> "id:score id:score ..." in rank order
-	as_pg psql -X -qAt -v ON_ERROR_STOP=1 -c "BEGIN" -c "SELECT string_agg(a || ':' || b, ' ') FROM ($1) r(a, b)" -c "COMMIT"
-}
 check=$(as_pg psql -X -qAt -v ON_ERROR_STOP=1 <<SQL
 BEGIN;
 SELECT string_agg(item_id || ':' || score, ' ' ORDER BY rank) FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', at => now());
@@ -211,8 +210,8 @@ blog "retrieve: top 20 agree; tidal vs plain sum: max relative difference $rel_s
 # what the hides and the extras do
 facts=$(as_pg psql -X -qAt -v ON_ERROR_STOP=1 <<'SQL'
 SELECT count(*) FROM tidal.hidden WHERE user_id = 42;
-SELECT count(*) FROM tidal.retrieve(NULL, (SELECT c FROM cands), 'two') r WHERE EXISTS (SELECT 1 FROM hidden h WHERE h.user_id = 42 AND h.item_id = r.item_id);
-SELECT count(*) FROM tidal.retrieve(42, (SELECT c FROM cands), 'two') r WHERE EXISTS (SELECT 1 FROM hidden h WHERE h.user_id = 42 AND h.item_id = r.item_id);
+SELECT count(*) FROM tidal.retrieve(NULL, (SELECT c FROM cands), 'two') r WHERE EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = 42 AND h.item_id = r.item_id);
+SELECT count(*) FROM tidal.retrieve(42, (SELECT c FROM cands), 'two') r WHERE EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = 42 AND h.item_id = r.item_id);
 SELECT tidal.last_query_stats() - 'elapsed_us';
 SELECT count(*) FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', max_per_creator => 2);
 SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', max_per_creator => 2) r JOIN tidal.items i USING (item_id) GROUP BY i.creator) x;
@@ -275,7 +274,7 @@ SQL
 )
 IFS='|' read -r el_med el_mean el_min el_max <<<"$elapsed_stats"
 explain() {	# query -> EXPLAIN ANALYZE of its second execution in one session
-	as_pg psql -X -qAt -v ON_ERROR_STOP=1 -c "$1" -c "EXPLAIN (ANALYZE, BUFFERS) $1" | tail -n +21
+	as_pg psql -X -qAt -v ON_ERROR_STOP=1 -c "SELECT count(*) FROM ($1) w" -c "EXPLAIN (ANALYZE, BUFFERS) $1" | tail -n +2
 }
 plan_sum=$(explain "$SQL_SUM")
 plan_pk=$(explain "$SQL_PK")

@@ -1,7 +1,13 @@
--- tidal demo: decaying signals with exact scores and sliding windows.
+-- tidal demo: decaying signals with exact scores and sliding windows, then
+-- ranked feeds of items.
 -- Run by scripts/demo.sh (psql -X -q -v ON_ERROR_STOP=1); safe to run again,
 -- each run records a few more events.
 \set ON_ERROR_STOP on
+
+-- a demo database made by an older tidal is brought up to date (no-op otherwise)
+SET client_min_messages = warning;
+ALTER EXTENSION tidal UPDATE;
+RESET client_min_messages;
 
 \echo '== 1. Define two signals (once) =='
 \echo '   view: half-life 7 days, windowed counts over the last 1 hour and 24 hours'
@@ -38,3 +44,50 @@ ORDER BY view_score DESC, item;
 SELECT pg_sleep(0.5) \g /dev/null
 SELECT segment_id, batch_no, first_seq, last_seq, event_count, bytes
   FROM tidal.log_batches ORDER BY batch_no DESC LIMIT 3;
+
+\echo '== 5. Items: who made them, and metadata to filter on =='
+\echo '   items 1 and 2 are by creator 100, item 3 by creator 200, item 42 by creator 300;'
+\echo '   an upsert replaces the whole item (last writer wins), so a re-run passes the'
+\echo '   creation time it already has instead of resetting it to now()'
+\o /dev/null
+SELECT tidal.upsert_item(i.item, i.creator, i.metadata,
+                         coalesce((SELECT created_at FROM tidal.items WHERE item_id = i.item),
+                                  now() - i.age))
+  FROM (VALUES (1::bigint, 100::bigint, '{"lang": "en", "topic": "cats"}'::jsonb, interval '3 days'),
+               (2, 100, '{"lang": "en", "topic": "dogs"}', interval '1 day'),
+               (3, 200, '{"lang": "fr", "topic": "cats"}', interval '2 hours'),
+               (42, 300, '{"lang": "en", "topic": "birds"}', interval '5 days'))
+       AS i (item, creator, metadata, age);
+\o
+SELECT item_id, creator, metadata, date_trunc('second', created_at) AS created_at
+  FROM tidal.items ORDER BY item_id;
+
+\echo '== 6. A ranked feed: tidal.retrieve with the built-in profile "popular" =='
+\echo '   popular = the sum of each item''s decayed scores over all signals (view and like);'
+\echo '   item 2 leads with the most views and a like; equal scores rank by item id'
+SELECT rank, item_id, round(score::numeric, 4) AS score
+  FROM tidal.retrieve(profile => 'popular');
+
+\echo '== 7. User 7 hides item 2: it never comes back in their feed =='
+\o /dev/null
+SELECT tidal.hide_item(7, 2) WHERE NOT tidal.is_hidden(7, 2);
+\o
+SELECT rank, item_id, round(score::numeric, 4) AS score
+  FROM tidal.retrieve(for_user => 7, profile => 'popular');
+\echo '   tidal.last_query_stats() says how that answer was made: 4 candidates, 1 hidden, 3 returned'
+SELECT key, value FROM jsonb_each(tidal.last_query_stats())
+ WHERE key <> 'elapsed_us' ORDER BY key;
+
+\echo '== 8. Trending, at most one item per creator =='
+\echo '   trending = views per hour over the last hour, plus 0.01 x the decayed scores;'
+\echo '   items 1 and 2 share creator 100, so item 1 is passed over for item 2'
+SELECT r.rank, r.item_id, i.creator, round(r.score::numeric, 4) AS score
+  FROM tidal.retrieve(profile => 'trending', max_per_creator => 1) AS r
+  JOIN tidal.items AS i USING (item_id)
+ ORDER BY r.rank;
+
+\echo '== 9. Filtered by metadata: only items whose metadata @> {"lang": "en"} =='
+SELECT r.rank, r.item_id, i.metadata->>'lang' AS lang, round(r.score::numeric, 4) AS score
+  FROM tidal.retrieve(profile => 'popular', filter => '{"lang": "en"}') AS r
+  JOIN tidal.items AS i USING (item_id)
+ ORDER BY r.rank;

@@ -7,14 +7,21 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "storage/lmgr.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "apply.h"
+#include "catalog.h"
+#include "hlc.h"
 #include "log.h"
 #include "query.h"
+#include "recovery.h"
 #include "signal_input.h"
+#include "stage.h"
 #include "state.h"
+#include "tidal.h"
 
 void
 apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id, const DecaySpec *spec,
@@ -176,4 +183,116 @@ apply_local_write(const char *data, Size len)
 		default:
 			elog(ERROR, "tidal record kind %d is not applied to a table", rec.kind);
 	}
+}
+
+/* ---- batches of other origins ---- */
+
+/*
+ * A replicated signal definition: stored unless a signal of that name
+ * exists (the first definition a node learns wins; definitions become
+ * leader-only with leader election).
+ */
+static void
+apply_define_signal_record(const LogRecord *rec)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.signal_defs (name, half_life, windows, entity_kind, defined_at) "
+		"VALUES ($1, justify_hours(make_interval(secs => $2 / 1e6)), "
+		"        ARRAY(SELECT justify_hours(make_interval(secs => w / 1e6)) FROM unnest($3::bigint[]) w), "
+		"        $4, tidal.hlc($5, $6, $7)) "
+		"ON CONFLICT (name) DO NOTHING",
+		7, {TEXTOID, INT8OID, INT8ARRAYOID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
+	};
+	Datum		args[7];
+	Datum		windows[DECAY_MAX_WINDOWS];
+	int			w;
+	TidalSavedUser saved;
+
+	for (w = 0; w < rec->nwindows; w++)
+		windows[w] = Int64GetDatum(rec->window_us[w]);
+	args[0] = text_datum(rec->name, (uint32) rec->name_len);
+	args[1] = Int64GetDatum(rec->half_life_us);
+	args[2] = PointerGetDatum(construct_array(windows, rec->nwindows, INT8OID, sizeof(int64),
+											  true, TYPALIGN_DOUBLE));
+	args[3] = text_datum(rec->entity_kind, (uint32) rec->entity_kind_len);
+	hlc_args(rec, &args[4]);
+
+	query_begin(&saved);
+	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
+	if (SPI_processed > 0)
+		stage_definitions_changed();
+	query_end(&saved);
+}
+
+static void
+apply_remote_record(const LogRecord *rec, const char *raw, Size len)
+{
+	hlc_clock_observe(&rec->hlc);
+	switch (rec->kind)
+	{
+		case LOG_RECORD_SIGNAL:
+			{
+				const SignalDef *def = catalog_signal_n(rec->name, rec->name_len, true);
+
+				if (def == NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_OBJECT),
+							 errmsg("signal \"%.*s\" is not defined here yet", rec->name_len, rec->name),
+							 errdetail("The batch is applied once its definition has arrived.")));
+				stage_signal_record(raw, len, def->id, &def->spec);
+				break;
+			}
+		case LOG_RECORD_DEFINE_SIGNAL:
+			apply_define_signal_record(rec);
+			break;
+		case LOG_RECORD_ITEM:
+			apply_item_record(rec);
+			break;
+		case LOG_RECORD_HIDE:
+			apply_hide_record(rec);
+			break;
+		case LOG_RECORD_DEFINE_PROFILE:
+			apply_profile_record(rec);
+			break;
+		default:
+			elog(ERROR, "unknown tidal record kind %d", rec->kind);
+	}
+}
+
+bool
+apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
+{
+	const char *payload;
+	const char *why;
+	const char *p;
+	const char *end;
+
+	if (!codec_read_batch(data, len, hdr, &payload, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("rejected a tidal batch: %s", why)));
+	if (hdr->origin_region == tidal_region_id && hdr->origin_shard == tidal_shard_id)
+		return false;			/* our own, come back round */
+
+	/*
+	 * As a local writer does: the state is loaded before we stage, and a
+	 * rebuild waits for this transaction (see recovery.c).
+	 */
+	tidal_ensure_loaded();
+	LockRelationOid(log_pending_relid(false), RowExclusiveLock);
+	if (!log_store_remote_batch(hdr, data, len))
+		return false;
+
+	end = payload + hdr->payload_len;
+	for (p = payload; p < end;)
+	{
+		LogRecord	rec;
+		Size		consumed;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, &why))
+			elog(ERROR, "verified tidal batch has a bad record: %s", why);
+		apply_remote_record(&rec, p, consumed);
+		p += consumed;
+	}
+	return true;
 }

@@ -34,4 +34,12 @@ extern void apply_profile_record(const LogRecord *rec);
  */
 extern void apply_local_write(const char *data, Size len);
 
+/*
+ * A batch of another origin, pulled from a peer: verify it (an error says
+ * why it is rejected), store it and apply its records, all in the caller's
+ * transaction; signal events reach the hot state when it commits.  False if
+ * the batch was applied before, or is this node's own.
+ */
+extern bool apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr);
+
 #endif							/* TIDAL_APPLY_H */

@@ -22,6 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "log.h"
+#include "stage.h"
 #include "tidal.h"
 
 /* a batch is closed once its payload reaches this size (one record may exceed it) */
@@ -66,6 +67,7 @@ log_append(const char *record, Size len)
 	tidal_restore_user(&saved);
 	SPI_finish();
 	pfree(b);
+	stage_log_written();
 }
 
 typedef struct SealItem
@@ -81,12 +83,12 @@ seal_item_cmp(const void *a, const void *b)
 	return hlc_compare(&((const SealItem *) a)->hlc, &((const SealItem *) b)->hlc);
 }
 
-/* lock this origin's row and read its counters, creating the row if needed */
+/* lock an origin's row and read its counters, creating the row if needed */
 static void
-lock_origin(int64 *last_seq, int64 *last_batch)
+lock_origin(int32 region, int32 shard, int64 *last_seq, int64 *last_batch)
 {
 	Oid			argtypes[2] = {INT4OID, INT4OID};
-	Datum		args[2] = {Int32GetDatum(tidal_region_id), Int32GetDatum(tidal_shard_id)};
+	Datum		args[2] = {Int32GetDatum(region), Int32GetDatum(shard)};
 	int			attempt;
 
 	for (attempt = 0; attempt < 2; attempt++)
@@ -108,7 +110,35 @@ lock_origin(int64 *last_seq, int64 *last_batch)
 								  2, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not create tidal origin");
 	}
-	elog(ERROR, "could not lock tidal origin %d:%d", tidal_region_id, tidal_shard_id);
+	elog(ERROR, "could not lock tidal origin %d:%d", region, shard);
+}
+
+/* add a batch to tidal.batches and advance its origin; caller holds the origin's row lock */
+static void
+insert_batch(const LogBatchHeader *hdr, bytea *batch)
+{
+	Oid			ins_argtypes[8] = {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT4OID, INT4OID, BYTEAOID};
+	Datum		ins_args[8];
+
+	ins_args[0] = Int32GetDatum(hdr->origin_region);
+	ins_args[1] = Int32GetDatum(hdr->origin_shard);
+	ins_args[2] = Int64GetDatum(hdr->batch_no);
+	ins_args[3] = Int64GetDatum(hdr->first_seq);
+	ins_args[4] = Int64GetDatum(hdr->last_seq);
+	ins_args[5] = Int32GetDatum((int32) hdr->event_count);
+	ins_args[6] = Int32GetDatum(hdr->origin_node);
+	ins_args[7] = PointerGetDatum(batch);
+	if (SPI_execute_with_args("INSERT INTO tidal.batches(origin_region, origin_shard, batch_no, "
+							  "first_seq, last_seq, event_count, origin_node, batch) "
+							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+							  8, ins_argtypes, ins_args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert tidal batch");
+	if (SPI_execute_with_args("UPDATE tidal.origins SET last_seq = $3, last_batch = $4 "
+							  "WHERE region = $1 AND shard = $2",
+							  4, (Oid[]) {INT4OID, INT4OID, INT8OID, INT8OID},
+							  (Datum[]) {ins_args[0], ins_args[1], ins_args[4], ins_args[2]},
+							  NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not advance tidal origin");
 }
 
 /*
@@ -133,11 +163,9 @@ seal_one_batch(bool *full)
 	char	   *p;
 	Oid			del_argtypes[1] = {TIDARRAYOID};
 	Datum		del_args[1];
-	Oid			ins_argtypes[8] = {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT4OID, INT4OID, BYTEAOID};
-	Datum		ins_args[8];
 
 	*full = false;
-	lock_origin(&last_seq, &last_batch);
+	lock_origin(tidal_region_id, tidal_shard_id, &last_seq, &last_batch);
 
 	/* choose the records of this batch by size, without reading them */
 	if (SPI_execute("SELECT ctid, octet_length(record) FROM tidal.pending LIMIT "
@@ -211,26 +239,7 @@ seal_one_batch(bool *full)
 	hdr.event_count = (uint32) nevents;
 	codec_write_batch_header(VARDATA(batch), &hdr, VARDATA(batch) + LOG_BATCH_HEADER_LEN, bytes);
 
-	ins_args[0] = Int32GetDatum(hdr.origin_region);
-	ins_args[1] = Int32GetDatum(hdr.origin_shard);
-	ins_args[2] = Int64GetDatum(hdr.batch_no);
-	ins_args[3] = Int64GetDatum(hdr.first_seq);
-	ins_args[4] = Int64GetDatum(hdr.last_seq);
-	ins_args[5] = Int32GetDatum((int32) hdr.event_count);
-	ins_args[6] = Int32GetDatum(hdr.origin_node);
-	ins_args[7] = PointerGetDatum(batch);
-	if (SPI_execute_with_args("INSERT INTO tidal.batches(origin_region, origin_shard, batch_no, "
-							  "first_seq, last_seq, event_count, origin_node, batch) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-							  8, ins_argtypes, ins_args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert tidal batch");
-	if (SPI_execute_with_args("UPDATE tidal.origins SET last_seq = $3, last_batch = $4 "
-							  "WHERE region = $1 AND shard = $2",
-							  4, (Oid[]) {INT4OID, INT4OID, INT8OID, INT8OID},
-							  (Datum[]) {ins_args[0], ins_args[1], ins_args[4], ins_args[2]},
-							  NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not advance tidal origin");
-
+	insert_batch(&hdr, batch);
 	return (int64) nevents;
 }
 
@@ -258,6 +267,39 @@ log_seal(void)
 	tidal_restore_user(&saved);
 	SPI_finish();
 	return total;
+}
+
+bool
+log_store_remote_batch(const LogBatchHeader *hdr, const char *data, Size len)
+{
+	int64		last_seq;
+	int64		last_batch;
+	bytea	   *batch;
+	TidalSavedUser saved;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	tidal_become_owner(&saved);
+	lock_origin(hdr->origin_region, hdr->origin_shard, &last_seq, &last_batch);
+	if (hdr->batch_no <= last_batch)
+	{
+		tidal_restore_user(&saved);
+		SPI_finish();
+		return false;			/* applied before: at-least-once delivery, exactly-once apply */
+	}
+	if (hdr->batch_no != last_batch + 1 || hdr->first_seq != last_seq + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("tidal batch %lld of origin %d:%d does not follow batch %lld (sequence %lld)",
+						(long long) hdr->batch_no, hdr->origin_region, hdr->origin_shard,
+						(long long) last_batch, (long long) last_seq)));
+	batch = palloc(VARHDRSZ + len);
+	SET_VARSIZE(batch, VARHDRSZ + len);
+	memcpy(VARDATA(batch), data, len);
+	insert_batch(hdr, batch);
+	tidal_restore_user(&saved);
+	SPI_finish();
+	return true;
 }
 
 static void

@@ -19,6 +19,13 @@ extern void log_append(const char *record, Size len);
 /* seal committed records of this origin into batches; returns events sealed */
 extern int64 log_seal(void);
 
+/*
+ * Store a verified batch of another origin, in the caller's transaction,
+ * and advance that origin's marks.  False if it was stored before; an error
+ * if it does not directly follow the last one stored.
+ */
+extern bool log_store_remote_batch(const LogBatchHeader *hdr, const char *data, Size len);
+
 /* call fn for every record in the log (batches of every origin, then pending) */
 typedef void (*log_record_fn) (const LogRecord *rec, void *arg);
 extern void log_replay(log_record_fn fn, void *arg);

@@ -11,10 +11,17 @@
  * Left to autovacuum (at most once a minute), a busy queue grows by millions
  * of dead rows between vacuums and every seal scans them all; so the sealer
  * vacuums the queue itself, at most once a second, after sealing.
+ *
+ * A transaction that wrote to the log wakes the sealer as it commits, so
+ * batches are sealed within milliseconds; each seal (and each batch a
+ * receiver applies) is announced with NOTIFY on TIDAL_NOTIFY_CHANNEL, which
+ * the peers' receivers listen to.  The sealer also starts a receiver for
+ * every peer region (peer.c).
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/async.h"
 #include "commands/extension.h"
 #include "commands/vacuum.h"
 #include "fmgr.h"
@@ -25,12 +32,15 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "log.h"
+#include "peer.h"
 #include "recovery.h"
 #include "sealer.h"
 #include "tidal.h"
@@ -38,6 +48,47 @@
 PGDLLEXPORT void tidal_sealer_main(Datum main_arg);
 
 PG_FUNCTION_INFO_V1(tidal_seal);
+
+typedef struct SealerShared
+{
+	pg_atomic_uint32 procno;	/* the sealer's PGPROC number, or INVALID_PGPROCNO */
+} SealerShared;
+
+static SealerShared *sealer_shared = NULL;
+
+Size
+sealer_shmem_size(void)
+{
+	return MAXALIGN(sizeof(SealerShared));
+}
+
+void
+sealer_shmem_init(void)
+{
+	bool		found;
+
+	sealer_shared = ShmemInitStruct("tidal sealer", sizeof(SealerShared), &found);
+	if (!found)
+		pg_atomic_init_u32(&sealer_shared->procno, INVALID_PGPROCNO);
+}
+
+void
+sealer_wake(void)
+{
+	uint32		procno;
+
+	if (sealer_shared == NULL)
+		return;
+	procno = pg_atomic_read_u32(&sealer_shared->procno);
+	if (procno != INVALID_PGPROCNO)
+		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+}
+
+static void
+sealer_detach(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
+{
+	pg_atomic_write_u32(&sealer_shared->procno, INVALID_PGPROCNO);
+}
 
 void
 sealer_register(void)
@@ -101,6 +152,9 @@ seal_round(void)
 	{
 		tidal_ensure_loaded();
 		sealed = log_seal();
+		if (sealed > 0)
+			Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);
+		peer_launch_receivers();
 	}
 
 	PopActiveSnapshot();
@@ -123,6 +177,8 @@ tidal_sealer_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(tidal_database, NULL, 0);
 	pgstat_report_appname("tidal sealer");
+	pg_atomic_write_u32(&sealer_shared->procno, MyProc->pgprocno);
+	on_shmem_exit(sealer_detach, (Datum) 0);
 
 	for (;;)
 	{

@@ -17,6 +17,7 @@
 
 #include "apply.h"
 #include "catalog.h"
+#include "sealer.h"
 #include "stage.h"
 
 typedef struct StagedRecord
@@ -32,6 +33,7 @@ typedef struct StagedRecord
 
 static List *staged = NIL;		/* in TopTransactionContext */
 static bool definitions_changed = false;
+static bool log_written = false;	/* this transaction appended to tidal's log */
 static bool callbacks_registered = false;
 
 static void
@@ -84,6 +86,7 @@ reset_stage(void)
 {
 	staged = NIL;				/* memory goes with TopTransactionContext */
 	definitions_changed = false;
+	log_written = false;
 }
 
 static void
@@ -112,6 +115,8 @@ stage_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			}
 			if (definitions_changed)
 				state_defs_bump();
+			if (log_written)
+				sealer_wake();	/* seal (and ship) it now, not at the next interval */
 			reset_stage();
 			break;
 
@@ -201,6 +206,13 @@ stage_signal_record(const char *record, Size len, int32 signal_id, const DecaySp
 
 	/* reserve every entry now, while an error can still abort the transaction */
 	pin_staged(sr, true);
+}
+
+void
+stage_log_written(void)
+{
+	ensure_callbacks();
+	log_written = true;
 }
 
 void

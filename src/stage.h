@@ -19,6 +19,9 @@
 extern void stage_signal_record(const char *record, Size len,
 								int32 signal_id, const DecaySpec *spec);
 
+/* This transaction appended to tidal's log: wake the sealer when it commits. */
+extern void stage_log_written(void);
+
 /* Signal definitions changed in this transaction: other backends reload at commit. */
 extern void stage_definitions_changed(void);
 

@@ -20,6 +20,7 @@
 #include "tidal.h"
 #include "hlc.h"
 #include "state.h"
+#include "peer.h"
 #include "sealer.h"
 
 PG_MODULE_MAGIC;
@@ -30,6 +31,9 @@ int			tidal_shard_id = 0;
 int			tidal_max_clock_offset_ms = 500;
 int			tidal_max_entities = 100000;
 int			tidal_seal_interval_ms = 200;
+int			tidal_peer_timeout_ms = 2000;
+int			tidal_degraded_after_ms = 5000;
+int			tidal_offline_after_ms = 30000;
 char	   *tidal_database = NULL;
 
 static bool tidal_shmem_ready = false;
@@ -47,7 +51,9 @@ tidal_shmem_request(void)
 
 	RequestAddinShmemSpace(hlc_shmem_size());
 	RequestAddinShmemSpace(state_shmem_size());
-	RequestNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE, state_lwlock_count());
+	RequestAddinShmemSpace(peer_shmem_size());
+	RequestAddinShmemSpace(sealer_shmem_size());
+	RequestNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE, state_lwlock_count() + 1);	/* + peers */
 }
 
 static void
@@ -59,6 +65,8 @@ tidal_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	hlc_shmem_init();
 	state_shmem_init();
+	peer_shmem_init();
+	sealer_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 
 	tidal_shmem_ready = true;
@@ -129,6 +137,21 @@ define_gucs(void)
 							"How often the sealer seals committed events into log batches.",
 							NULL,
 							&tidal_seal_interval_ms, 200, 10, 60 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.peer_timeout",
+							"How long a peer may go without a successful contact before it counts as unreachable.",
+							"Also bounds how long a receiver waits to connect to a peer or for an answer.",
+							&tidal_peer_timeout_ms, 2000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.degraded_after",
+							"Replication lag after which tidal.replication_status says a peer is degraded.",
+							NULL,
+							&tidal_degraded_after_ms, 5000, 1, 24 * 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.offline_after",
+							"Time without contact after which tidal.replication_status says a peer is offline.",
+							NULL,
+							&tidal_offline_after_ms, 30000, 1, 24 * 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomStringVariable("tidal.database",
 							   "Database in which tidal's background workers run.",

@@ -16,6 +16,9 @@ extern int	tidal_shard_id;
 extern int	tidal_max_clock_offset_ms;
 extern int	tidal_max_entities;
 extern int	tidal_seal_interval_ms;
+extern int	tidal_peer_timeout_ms;
+extern int	tidal_degraded_after_ms;
+extern int	tidal_offline_after_ms;
 extern char *tidal_database;
 
 /* Name of the LWLock tranche that holds all of tidal's fixed locks. */

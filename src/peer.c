@@ -1,0 +1,371 @@
+/*
+ * peer.c
+ *    Peer regions: tidal.add_peer, tidal.drop_peer, the shared-memory slot
+ *    of each peer, starting their receivers, and tidal.replication_status.
+ *
+ * A slot belongs to a peer region while it is in tidal.peer_defs.  Its
+ * receiver (receiver.c) reports its connection and what it pulled; the
+ * shipping function (tidal._ship, called by the peer's receiver) reports
+ * what the peer acknowledged.  All of it is under one LWLock.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "peer.h"
+#include "query.h"
+#include "state.h"
+#include "tidal.h"
+
+PG_FUNCTION_INFO_V1(tidal_add_peer);
+PG_FUNCTION_INFO_V1(tidal_drop_peer);
+PG_FUNCTION_INFO_V1(tidal_peer_status);
+
+typedef struct PeerSlot
+{
+	bool		used;
+	int32		region;
+	PeerConnState state;
+	int64		batches_applied;	/* pulled from the peer and applied here */
+	int64		behind_seq;		/* events the peer has that we lack, at the last pull */
+	int64		batches_sent;	/* served to the peer */
+	int64		acked_batch;	/* the peer's applied mark of our origin */
+	int64		acked_seq;
+	TimestampTz last_contact;	/* either direction */
+	TimestampTz last_pull;		/* our last successful pull from it */
+} PeerSlot;
+
+typedef struct PeerShared
+{
+	LWLock	   *lock;
+	PeerSlot	slots[TIDAL_MAX_PEERS];
+} PeerShared;
+
+static PeerShared *peers = NULL;
+
+/* in the sealer, which starts the receivers: their handles, by peer region */
+typedef struct LaunchedReceiver
+{
+	int32		region;
+	BackgroundWorkerHandle *handle;
+} LaunchedReceiver;
+
+static LaunchedReceiver launched[TIDAL_MAX_PEERS];
+static int	nlaunched = 0;
+
+Size
+peer_shmem_size(void)
+{
+	return MAXALIGN(sizeof(PeerShared));
+}
+
+void
+peer_shmem_init(void)
+{
+	bool		found;
+
+	peers = ShmemInitStruct("tidal peers", sizeof(PeerShared), &found);
+	if (!found)
+		memset(peers, 0, sizeof(PeerShared));
+	/* the tranche's first locks are the hot state's (state.c); the next is ours */
+	peers->lock = &GetNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE)[state_lwlock_count()].lock;
+}
+
+/* the slot of a region, claiming a free one if needed; caller holds the lock */
+static PeerSlot *
+slot_for(int32 region, bool create)
+{
+	int			i;
+	PeerSlot   *free_slot = NULL;
+
+	for (i = 0; i < TIDAL_MAX_PEERS; i++)
+	{
+		if (peers->slots[i].used && peers->slots[i].region == region)
+			return &peers->slots[i];
+		if (!peers->slots[i].used && free_slot == NULL)
+			free_slot = &peers->slots[i];
+	}
+	if (!create || free_slot == NULL)
+		return NULL;
+	memset(free_slot, 0, sizeof(PeerSlot));
+	free_slot->used = true;
+	free_slot->region = region;
+	return free_slot;
+}
+
+void
+peer_report_state(int32 region, PeerConnState state)
+{
+	PeerSlot   *s;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, true)) != NULL)
+		s->state = state;
+	LWLockRelease(peers->lock);
+}
+
+void
+peer_report_pull(int32 region, int64 batches_applied, int64 behind_seq)
+{
+	PeerSlot   *s;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, true)) != NULL)
+	{
+		s->state = PEER_CONNECTED;
+		s->batches_applied += batches_applied;
+		s->behind_seq = behind_seq;
+		s->last_pull = s->last_contact = GetCurrentTimestamp();
+	}
+	LWLockRelease(peers->lock);
+}
+
+void
+peer_report_served(int32 region, int64 batches_sent, int64 acked_batch, int64 acked_seq)
+{
+	PeerSlot   *s;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, true)) != NULL)
+	{
+		s->batches_sent += batches_sent;
+		s->acked_batch = acked_batch;
+		s->acked_seq = acked_seq;
+		s->last_contact = GetCurrentTimestamp();
+	}
+	LWLockRelease(peers->lock);
+}
+
+char *
+peer_conninfo(int32 region)
+{
+	static OwnedQuery q = {
+		"SELECT conninfo FROM tidal.peer_defs WHERE region_id = $1", 1, {INT4OID}, NULL
+	};
+	Datum		args[1] = {Int32GetDatum(region)};
+	char	   *conninfo = NULL;
+	TidalSavedUser saved;
+
+	query_begin(&saved);
+	query_exec(&q, args, NULL, true, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		conninfo = MemoryContextStrdup(TopMemoryContext, v);
+	}
+	query_end(&saved);
+	return conninfo;
+}
+
+/* start the receiver of a region; false if no worker slot was free */
+static bool
+register_receiver(int32 region, BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the sealer starts it again */
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "tidal");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "tidal_receiver_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "tidal receiver from region %d", region);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "tidal receiver");
+	worker.bgw_main_arg = Int32GetDatum(region);
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (RegisterDynamicBackgroundWorker(&worker, handle))
+		return true;
+	ereport(WARNING,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("could not start the tidal receiver for region %d", region),
+			 errhint("Raise max_worker_processes.")));
+	return false;
+}
+
+void
+peer_launch_receivers(void)
+{
+	static OwnedQuery q = {"SELECT region_id FROM tidal.peer_defs", 0, {InvalidOid}, NULL};
+	int32		regions[TIDAL_MAX_PEERS];
+	int			n = 0;
+	int			i;
+	uint64		r;
+	TidalSavedUser saved;
+
+	query_begin(&saved);
+	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	for (r = 0; r < SPI_processed && n < TIDAL_MAX_PEERS; r++)
+	{
+		bool		isnull;
+
+		regions[n++] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	query_end(&saved);
+
+	for (i = 0; i < n; i++)
+	{
+		LaunchedReceiver *l = NULL;
+		pid_t		pid;
+		int			j;
+
+		for (j = 0; j < nlaunched; j++)
+			if (launched[j].region == regions[i])
+				l = &launched[j];
+		if (l != NULL && GetBackgroundWorkerPid(l->handle, &pid) != BGWH_STOPPED)
+			continue;			/* running or starting */
+		if (l == NULL)
+		{
+			l = &launched[nlaunched++];
+			l->region = regions[i];
+		}
+		else
+			pfree(l->handle);
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			if (!register_receiver(regions[i], &l->handle))
+				*l = launched[--nlaunched];
+			MemoryContextSwitchTo(old);
+		}
+	}
+
+	/* forget dropped peers (their receivers exit by themselves) */
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	for (i = 0; i < TIDAL_MAX_PEERS; i++)
+	{
+		PeerSlot   *s = &peers->slots[i];
+		bool		listed = false;
+		int			j;
+
+		for (j = 0; j < n; j++)
+			listed |= (s->region == regions[j]);
+		if (s->used && !listed)
+			s->used = false;
+	}
+	LWLockRelease(peers->lock);
+}
+
+/* ---- SQL ---- */
+
+/* tidal.add_peer(region_id int, conninfo text) RETURNS void */
+Datum
+tidal_add_peer(PG_FUNCTION_ARGS)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.peer_defs (region_id, conninfo) VALUES ($1, $2) "
+		"ON CONFLICT (region_id) DO UPDATE SET conninfo = excluded.conninfo",
+		2, {INT4OID, TEXTOID}, NULL
+	};
+	int32		region;
+	char	   *conninfo;
+	char	   *err = NULL;
+	PQconninfoOption *opts;
+	Datum		args[2];
+	TidalSavedUser saved;
+
+	tidal_require_preload();
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tidal.add_peer arguments must not be NULL")));
+	region = PG_GETARG_INT32(0);
+	conninfo = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (region < 0 || region > 65535)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("region_id must be between 0 and 65535")));
+	if (region == tidal_region_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("region %d is this node's own region", region),
+				 errhint("tidal.region_id is set in postgresql.conf.")));
+	opts = PQconninfoParse(conninfo, &err);
+	if (opts == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid connection string for region %d", region),
+				 errdetail("%s", err ? err : "out of memory")));
+	PQconninfoFree(opts);
+
+	args[0] = Int32GetDatum(region);
+	args[1] = CStringGetTextDatum(conninfo);
+	query_begin(&saved);
+	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
+	query_end(&saved);
+	PG_RETURN_VOID();
+}
+
+/* tidal.drop_peer(region_id int) RETURNS boolean: whether it was a peer */
+Datum
+tidal_drop_peer(PG_FUNCTION_ARGS)
+{
+	static OwnedQuery q = {
+		"DELETE FROM tidal.peer_defs WHERE region_id = $1", 1, {INT4OID}, NULL
+	};
+	Datum		args[1];
+	bool		dropped;
+	TidalSavedUser saved;
+
+	tidal_require_preload();
+	args[0] = PG_GETARG_DATUM(0);
+	query_begin(&saved);
+	query_exec(&q, args, NULL, false, SPI_OK_DELETE);
+	dropped = SPI_processed > 0;
+	query_end(&saved);
+	PG_RETURN_BOOL(dropped);
+}
+
+/*
+ * tidal._peer_status() RETURNS TABLE(region_id int, state text,
+ *     batches_sent bigint, acked_batch bigint, acked_seq bigint,
+ *     batches_applied bigint, behind_seq bigint,
+ *     last_contact timestamptz, last_pull timestamptz)
+ * What shared memory says of each peer; tidal.replication_status adds the rest.
+ */
+Datum
+tidal_peer_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PeerSlot	copy[TIDAL_MAX_PEERS];
+	int			i;
+
+	tidal_require_preload();
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(peers->lock, LW_SHARED);
+	memcpy(copy, peers->slots, sizeof(copy));
+	LWLockRelease(peers->lock);
+
+	for (i = 0; i < TIDAL_MAX_PEERS; i++)
+	{
+		PeerSlot   *s = &copy[i];
+		Datum		values[9];
+		bool		nulls[9] = {false};
+		static const char *const states[] = {"disconnected", "connecting", "connected"};
+
+		if (!s->used)
+			continue;
+		values[0] = Int32GetDatum(s->region);
+		values[1] = CStringGetTextDatum(states[s->state]);
+		values[2] = Int64GetDatum(s->batches_sent);
+		values[3] = Int64GetDatum(s->acked_batch);
+		values[4] = Int64GetDatum(s->acked_seq);
+		values[5] = Int64GetDatum(s->batches_applied);
+		values[6] = Int64GetDatum(s->behind_seq);
+		values[7] = TimestampTzGetDatum(s->last_contact);
+		nulls[7] = (s->last_contact == 0);
+		values[8] = TimestampTzGetDatum(s->last_pull);
+		nulls[8] = (s->last_pull == 0);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

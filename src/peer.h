@@ -1,0 +1,41 @@
+/*
+ * peer.h
+ *    Peer regions: their settings (tidal.peer_defs), and what this node knows
+ *    of each in shared memory: its receiver's connection, the batches shipped
+ *    both ways, and when it was last heard from.
+ */
+#ifndef TIDAL_PEER_H
+#define TIDAL_PEER_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "postmaster/bgworker.h"
+
+#define TIDAL_MAX_PEERS 16
+
+typedef enum PeerConnState
+{
+	PEER_DISCONNECTED = 0,
+	PEER_CONNECTING,
+	PEER_CONNECTED
+} PeerConnState;
+
+/* shared memory */
+extern Size peer_shmem_size(void);
+extern void peer_shmem_init(void);
+
+/* the receiver of a peer reports on its connection and what it applied */
+extern void peer_report_state(int32 region, PeerConnState state);
+extern void peer_report_pull(int32 region, int64 batches_applied, int64 behind_seq);
+
+/* a peer pulled from us: it has applied our origin up to acked_seq */
+extern void peer_report_served(int32 region, int64 batches_sent, int64 acked_batch, int64 acked_seq);
+
+/* the sealer starts a receiver for every peer that lacks one */
+extern void peer_launch_receivers(void);
+
+/* conninfo of a peer, or NULL if it is not (any more) a peer; in a transaction */
+extern char *peer_conninfo(int32 region);
+
+#endif							/* TIDAL_PEER_H */

@@ -1,0 +1,461 @@
+/*
+ * receiver.c
+ *    The receiver of one peer region: a background worker that pulls, over
+ *    libpq, the batches this node lacks from that peer (tidal._ship, see
+ *    ship.c), and applies them (apply_remote_batch).
+ *
+ * It waits for news with LISTEN on the peer's TIDAL_NOTIFY_CHANNEL, and
+ * also pulls every tidal.peer_timeout / 2 at the latest.  Every wait on the
+ * network is bounded by tidal.peer_timeout, so a peer that stops answering
+ * (a black-holed link) is dropped and reconnected with backoff.  Each batch
+ * is applied in its own transaction; a batch that fails (corrupt, or naming
+ * a signal not defined here yet) is logged and pulled again later.  The
+ * worker exits when its peer is dropped; the sealer starts it again if it
+ * stops for any other reason.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/async.h"
+#include "fmgr.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/pg_bswap.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "apply.h"
+#include "peer.h"
+#include "query.h"
+#include "sealer.h"
+#include "tidal.h"
+
+PGDLLEXPORT void tidal_receiver_main(Datum main_arg);
+
+#define PULL_MAX_BATCHES	64
+#define BACKOFF_MIN_MS		100
+#define BACKOFF_MAX_MS		5000
+
+static int32 peer_region;
+
+/* wait for the socket (or our latch) until deadline; false on timeout */
+static bool
+wait_socket(PGconn *conn, int events, TimestampTz deadline)
+{
+	for (;;)
+	{
+		long		ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		int			rc;
+
+		if (ms <= 0)
+			return false;
+		rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH | events,
+							   PQsocket(conn), ms, PG_WAIT_EXTENSION);
+		if (rc & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+			return true;
+	}
+}
+
+static PGconn *
+connect_peer(const char *conninfo)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), tidal_peer_timeout_ms);
+	PGconn	   *conn = PQconnectStart(conninfo);
+	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+
+	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
+		goto fail;
+	while (status != PGRES_POLLING_OK)
+	{
+		if (status == PGRES_POLLING_FAILED)
+			goto fail;
+		if (!wait_socket(conn, status == PGRES_POLLING_READING ? WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE,
+						 deadline))
+			goto fail;
+		status = PQconnectPoll(conn);
+	}
+	if (PQsetnonblocking(conn, 1) != 0)
+		goto fail;
+	return conn;
+
+fail:
+	ereport(DEBUG1,
+			(errmsg("tidal receiver could not connect to region %d: %s", peer_region,
+					conn ? PQerrorMessage(conn) : "out of memory")));
+	if (conn)
+		PQfinish(conn);
+	return NULL;
+}
+
+/* send a query and collect its one result within the timeout; NULL on failure */
+static PGresult *
+run_query(PGconn *conn, const char *sql, int nparams, const char *const *params, int result_format)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), tidal_peer_timeout_ms);
+	PGresult   *result = NULL;
+	PGresult   *r;
+
+	if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, result_format))
+		return NULL;
+	for (;;)
+	{
+		int			flushed = PQflush(conn);
+
+		if (flushed < 0)
+			return NULL;
+		if (flushed == 0)
+			break;
+		if (!wait_socket(conn, WL_SOCKET_WRITEABLE, deadline))
+			return NULL;
+	}
+	for (;;)
+	{
+		while (PQisBusy(conn))
+		{
+			if (!wait_socket(conn, WL_SOCKET_READABLE, deadline) || !PQconsumeInput(conn))
+			{
+				if (result)
+					PQclear(result);
+				return NULL;
+			}
+		}
+		r = PQgetResult(conn);
+		if (r == NULL)
+			break;
+		if (result == NULL)
+			result = r;
+		else
+			PQclear(r);
+	}
+	if (result && PQresultStatus(result) != PGRES_TUPLES_OK && PQresultStatus(result) != PGRES_COMMAND_OK)
+	{
+		ereport(LOG,
+				(errmsg("tidal receiver: region %d answered with an error: %s",
+						peer_region, PQresultErrorMessage(result))));
+		PQclear(result);
+		return NULL;
+	}
+	return result;
+}
+
+/* this node's marks, as the text arrays tidal._ship takes */
+typedef struct Marks
+{
+	StringInfoData regions;
+	StringInfoData shards;
+	StringInfoData batches;
+	StringInfoData seqs;
+} Marks;
+
+static void
+read_marks(Marks *m)
+{
+	static OwnedQuery q = {
+		"SELECT coalesce(array_agg(region ORDER BY region, shard), '{}')::text, "
+		"       coalesce(array_agg(shard ORDER BY region, shard), '{}')::text, "
+		"       coalesce(array_agg(last_batch ORDER BY region, shard), '{}')::text, "
+		"       coalesce(array_agg(last_seq ORDER BY region, shard), '{}')::text "
+		"  FROM tidal.origins",
+		0, {InvalidOid}, NULL
+	};
+	TidalSavedUser saved;
+	int			i;
+	StringInfo	out[4] = {&m->regions, &m->shards, &m->batches, &m->seqs};
+
+	query_begin(&saved);
+	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	for (i = 0; i < 4; i++)
+	{
+		initStringInfo(out[i]);
+		appendStringInfoString(out[i], SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1));
+	}
+	query_end(&saved);
+}
+
+/* what the peer has that we lack, from its marks rows, once applied */
+static int64
+behind_seq(PGresult *res)
+{
+	static OwnedQuery q = {
+		"SELECT last_seq FROM tidal.origins WHERE region = $1 AND shard = $2",
+		2, {INT4OID, INT4OID}, NULL
+	};
+	int64		behind = 0;
+	int			i;
+	TidalSavedUser saved;
+
+	query_begin(&saved);
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		int32		region;
+		int32		shard;
+		int64		peer_seq;
+		int64		ours = 0;
+		Datum		args[2];
+
+		if (!PQgetisnull(res, i, 4))
+			continue;			/* a batch, not a marks row */
+		region = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 0));
+		shard = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 1));
+		peer_seq = (int64) pg_ntoh64(*(uint64 *) PQgetvalue(res, i, 3));
+		if (region == tidal_region_id && shard == tidal_shard_id)
+			continue;
+		args[0] = Int32GetDatum(region);
+		args[1] = Int32GetDatum(shard);
+		query_exec(&q, args, NULL, true, SPI_OK_SELECT);
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+
+			ours = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		if (peer_seq > ours)
+			behind += peer_seq - ours;
+	}
+	query_end(&saved);
+	return behind;
+}
+
+static void
+begin_xact(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+static void
+end_xact(void)
+{
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * Apply one pulled batch in its own transaction.  On error, log it and
+ * return false: the batch is pulled again next time.
+ */
+static bool
+apply_one(const char *data, Size len, bool *applied)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	*applied = false;
+	begin_xact("applying a tidal batch");
+	PG_TRY();
+	{
+		LogBatchHeader hdr;
+
+		*applied = apply_remote_batch(data, len, &hdr);
+		if (*applied)
+			Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);	/* relay: wake our other peers */
+		end_xact();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("tidal receiver: a batch from region %d was not applied: %s",
+						peer_region, edata->message),
+				 edata->detail ? errdetail("%s", edata->detail) : 0,
+				 errhint("It is pulled again later.")));
+		FreeErrorData(edata);
+		pgstat_report_activity(STATE_IDLE, NULL);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
+ * Pull once and apply what came.  Returns the number of batches received,
+ * or -1 if the connection failed.
+ */
+static int
+pull(PGconn *conn)
+{
+	Marks		m;
+	char		requester[16];
+	char		shard[16];
+	char		max_batches[16];
+	const char *params[7];
+	PGresult   *res;
+	int			received = 0;
+	int64		applied = 0;
+	int64		behind;
+	int32		failed_region = -1;
+	int32		failed_shard = -1;
+	int			i;
+
+	begin_xact("reading tidal marks");
+	read_marks(&m);
+	end_xact();
+
+	snprintf(requester, sizeof(requester), "%d", tidal_region_id);
+	snprintf(shard, sizeof(shard), "%d", tidal_shard_id);
+	snprintf(max_batches, sizeof(max_batches), "%d", PULL_MAX_BATCHES);
+	params[0] = requester;
+	params[1] = shard;
+	params[2] = m.regions.data;
+	params[3] = m.shards.data;
+	params[4] = m.batches.data;
+	params[5] = m.seqs.data;
+	params[6] = max_batches;
+	res = run_query(conn, "SELECT origin_region, origin_shard, batch_no, last_seq, batch "
+					"FROM tidal._ship($1, $2, $3, $4, $5, $6, $7)", 7, params, 1);
+	if (res == NULL)
+		return -1;
+
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		int32		region;
+		int32		origin_shard;
+		bool		was_applied;
+
+		if (PQgetisnull(res, i, 4))
+			continue;			/* marks row */
+		received++;
+		region = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 0));
+		origin_shard = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 1));
+		if (region == failed_region && origin_shard == failed_shard)
+			continue;			/* later batches of an origin wait for the failed one */
+		if (!apply_one(PQgetvalue(res, i, 4), PQgetlength(res, i, 4), &was_applied))
+		{
+			failed_region = region;
+			failed_shard = origin_shard;
+			continue;
+		}
+		if (was_applied)
+			applied++;
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	begin_xact("reading tidal marks");
+	behind = behind_seq(res);
+	end_xact();
+	PQclear(res);
+
+	peer_report_pull(peer_region, applied, behind);
+	return received;
+}
+
+/* wait for a notification from the peer, our latch, or the poll interval */
+static bool
+wait_for_news(PGconn *conn)
+{
+	long		poll_ms = Max(tidal_peer_timeout_ms / 2, 10);
+	int			rc;
+	PGnotify   *n;
+
+	rc = WaitLatchOrSocket(MyLatch,
+						   WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH | WL_SOCKET_READABLE,
+						   PQsocket(conn), poll_ms, PG_WAIT_EXTENSION);
+	if (rc & WL_LATCH_SET)
+	{
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (rc & WL_SOCKET_READABLE)
+	{
+		if (!PQconsumeInput(conn))
+			return false;
+		while ((n = PQnotifies(conn)) != NULL)
+			PQfreemem(n);
+	}
+	return true;
+}
+
+void
+tidal_receiver_main(Datum main_arg)
+{
+	PGconn	   *conn = NULL;
+	int			backoff_ms = BACKOFF_MIN_MS;
+	MemoryContext loop_cxt;
+
+	peer_region = DatumGetInt32(main_arg);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(tidal_database, NULL, 0);
+	pgstat_report_appname("tidal receiver");
+
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "tidal receiver loop", ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		char	   *conninfo;
+		PGresult   *listened;
+		int			got;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		MemoryContextReset(loop_cxt);
+		MemoryContextSwitchTo(loop_cxt);
+
+		begin_xact("reading tidal peers");
+		conninfo = peer_conninfo(peer_region);
+		end_xact();
+		if (conninfo == NULL)
+		{
+			peer_report_state(peer_region, PEER_DISCONNECTED);
+			proc_exit(0);		/* no longer a peer */
+		}
+
+		if (conn == NULL)
+		{
+			peer_report_state(peer_region, PEER_CONNECTING);
+			conn = connect_peer(conninfo);
+			listened = conn ? run_query(conn, "LISTEN " TIDAL_NOTIFY_CHANNEL, 0, NULL, 0) : NULL;
+			if (listened == NULL)
+			{
+				if (conn)
+					PQfinish(conn);
+				conn = NULL;
+				peer_report_state(peer_region, PEER_DISCONNECTED);
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 backoff_ms, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				backoff_ms = Min(backoff_ms * 2, BACKOFF_MAX_MS);
+				continue;
+			}
+			PQclear(listened);
+			backoff_ms = BACKOFF_MIN_MS;
+		}
+		pfree(conninfo);
+
+		got = pull(conn);
+		if (got > 0)
+			continue;			/* more may be waiting; and the next pull acknowledges these */
+		if (got < 0 || !wait_for_news(conn))
+		{
+			PQfinish(conn);
+			conn = NULL;
+			peer_report_state(peer_region, PEER_DISCONNECTED);
+		}
+	}
+}
