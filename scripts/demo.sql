@@ -85,6 +85,7 @@ SELECT r.rank, r.item_id, i.creator, round(r.score::numeric, 4) AS score
   FROM tidal.retrieve(profile => 'trending', max_per_creator => 1) AS r
   JOIN tidal.items AS i USING (item_id)
  ORDER BY r.rank;
+SELECT tidal.last_query_stats()->'removed_diversity' AS passed_over_for_diversity;
 
 \echo '== 9. Filtered by metadata: only items whose metadata @> {"lang": "en"} =='
 SELECT r.rank, r.item_id, i.metadata->>'lang' AS lang, round(r.score::numeric, 4) AS score

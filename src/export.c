@@ -18,6 +18,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/float.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -102,8 +103,9 @@ export_signal(ExportScan *x, const LogRecord *rec)
 		resetStringInfo(&x->buf);
 		appendStringInfoString(&x->buf, "{\"kind\": \"signal\", \"signal\": ");
 		escape_json(&x->buf, pnstrdup(rec->name, rec->name_len));
-		appendStringInfo(&x->buf, ", \"entity\": " INT64_FORMAT ", \"weight\": %.17g",
-						 ev.entity, ev.weight);
+		/* the shortest text that reads back as the same float8, as float8out writes it */
+		appendStringInfo(&x->buf, ", \"entity\": " INT64_FORMAT ", \"weight\": %s",
+						 ev.entity, float8out_internal(ev.weight));
 		append_time(&x->buf, "time", ev.at_us);
 		if (ev.has_user)
 			appendStringInfo(&x->buf, ", \"user_id\": " INT64_FORMAT, ev.user_id);

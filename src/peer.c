@@ -10,12 +10,16 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "storage/lwlock.h"
+#include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -28,6 +32,7 @@
 PG_FUNCTION_INFO_V1(tidal_add_peer);
 PG_FUNCTION_INFO_V1(tidal_drop_peer);
 PG_FUNCTION_INFO_V1(tidal_peer_status);
+PG_FUNCTION_INFO_V1(tidal_wake_receivers);
 
 typedef struct PeerSlot
 {
@@ -41,6 +46,7 @@ typedef struct PeerSlot
 	int64		acked_seq;
 	TimestampTz last_contact;	/* either direction */
 	TimestampTz last_pull;		/* our last successful pull from it */
+	int			receiver_procno;	/* INVALID_PGPROCNO when no receiver runs */
 } PeerSlot;
 
 typedef struct PeerShared
@@ -98,6 +104,7 @@ slot_for(int32 region, bool create)
 	memset(free_slot, 0, sizeof(PeerSlot));
 	free_slot->used = true;
 	free_slot->region = region;
+	free_slot->receiver_procno = INVALID_PGPROCNO;
 	return free_slot;
 }
 
@@ -142,6 +149,69 @@ peer_report_served(int32 region, int64 batches_sent, int64 acked_batch, int64 ac
 		s->last_contact = GetCurrentTimestamp();
 	}
 	LWLockRelease(peers->lock);
+}
+
+static void
+detach_receiver(int code pg_attribute_unused(), Datum arg)
+{
+	PeerSlot   *s;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(DatumGetInt32(arg), false)) != NULL && s->receiver_procno == MyProc->pgprocno)
+		s->receiver_procno = INVALID_PGPROCNO;
+	LWLockRelease(peers->lock);
+}
+
+void
+peer_attach_receiver(int32 region)
+{
+	PeerSlot   *s;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, true)) != NULL)
+		s->receiver_procno = MyProc->pgprocno;
+	LWLockRelease(peers->lock);
+	before_shmem_exit(detach_receiver, Int32GetDatum(region));
+}
+
+int
+peer_unreachable_regions(int32 *regions, int max)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			n = 0;
+	int			i;
+
+	LWLockAcquire(peers->lock, LW_SHARED);
+	for (i = 0; i < TIDAL_MAX_PEERS && n < max; i++)
+	{
+		PeerSlot   *s = &peers->slots[i];
+
+		if (s->used &&
+			(s->last_contact == 0 ||
+			 TimestampDifferenceExceeds(s->last_contact, now, tidal_peer_timeout_ms)))
+			regions[n++] = s->region;
+	}
+	LWLockRelease(peers->lock);
+	return n;
+}
+
+/* tidal._wake_receivers() RETURNS int: wake every receiver to pull now; how many */
+Datum
+tidal_wake_receivers(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	int			procnos[TIDAL_MAX_PEERS];
+	int			n = 0;
+	int			i;
+
+	tidal_require_preload();
+	LWLockAcquire(peers->lock, LW_SHARED);
+	for (i = 0; i < TIDAL_MAX_PEERS; i++)
+		if (peers->slots[i].used && peers->slots[i].receiver_procno != INVALID_PGPROCNO)
+			procnos[n++] = peers->slots[i].receiver_procno;
+	LWLockRelease(peers->lock);
+	for (i = 0; i < n; i++)
+		SetLatch(&ProcGlobal->allProcs[procnos[i]].procLatch);
+	PG_RETURN_INT32(n);
 }
 
 char *
@@ -201,6 +271,10 @@ peer_launch_receivers(void)
 	int			i;
 	uint64		r;
 	TidalSavedUser saved;
+
+	/* an extension still at 0.1 (not yet updated to this library's version) has no peers */
+	if (!OidIsValid(RangeVarGetRelid(makeRangeVar("tidal", "peer_defs", -1), NoLock, true)))
+		return;
 
 	query_begin(&saved);
 	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);

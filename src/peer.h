@@ -32,6 +32,12 @@ extern void peer_report_pull(int32 region, int64 batches_applied, int64 behind_s
 /* a peer pulled from us: it has applied our origin up to acked_seq */
 extern void peer_report_served(int32 region, int64 batches_sent, int64 acked_batch, int64 acked_seq);
 
+/* a receiver registers itself (to be woken by tidal.reconcile) */
+extern void peer_attach_receiver(int32 region);
+
+/* peers not heard from within tidal.peer_timeout; returns how many (at most max) */
+extern int	peer_unreachable_regions(int32 *regions, int max);
+
 /* the sealer starts a receiver for every peer that lacks one */
 extern void peer_launch_receivers(void);
 

@@ -242,7 +242,15 @@ add_term(Profile *p, const TermSpec *t, const SignalDef *def, bool wildcard)
 				(void) catalog_window_index(def, t->window_us);	/* errors, listing them */
 			}
 		}
-		/* else the shortest window: windows are kept in ascending order */
+		else
+		{
+			int			i;
+
+			/* the shortest window, whatever order the definition listed them in */
+			for (i = 1; i < def->spec.nwindows; i++)
+				if (def->spec.window_us[i] < def->spec.window_us[w])
+					w = i;
+		}
 	}
 	term->signal = profile_signal_index(p, def);
 	term->measure = t->measure;

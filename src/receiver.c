@@ -400,6 +400,7 @@ tidal_receiver_main(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(tidal_database, NULL, 0);
 	pgstat_report_appname("tidal receiver");
+	peer_attach_receiver(peer_region);
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "tidal receiver loop", ALLOCSET_DEFAULT_SIZES);
 	for (;;)

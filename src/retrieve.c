@@ -27,6 +27,7 @@
 #include "utils/timestamp.h"
 
 #include "hide.h"
+#include "peer.h"
 #include "profile.h"
 #include "query.h"
 #include "recovery.h"
@@ -54,6 +55,8 @@ typedef struct QueryStats
 	int64		scored;
 	int64		returned;
 	int64		elapsed_us;
+	int			nunreachable;	/* peer regions not heard from within tidal.peer_timeout */
+	int32		unreachable[TIDAL_MAX_PEERS];
 } QueryStats;
 
 static QueryStats last_stats;
@@ -461,6 +464,7 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	stats.returned = nout;
+	stats.nunreachable = peer_unreachable_regions(stats.unreachable, TIDAL_MAX_PEERS);
 	stats.elapsed_us = GetCurrentTimestamp() - started;
 	stats.valid = true;
 	last_stats = stats;
@@ -473,6 +477,7 @@ Datum
 tidal_last_query_stats(PG_FUNCTION_ARGS pg_attribute_unused())
 {
 	StringInfoData s;
+	int			i;
 
 	if (!last_stats.valid)
 		PG_RETURN_NULL();
@@ -495,8 +500,12 @@ tidal_last_query_stats(PG_FUNCTION_ARGS pg_attribute_unused())
 					 last_stats.candidates, last_stats.removed_hidden,
 					 last_stats.removed_filter, last_stats.removed_diversity,
 					 last_stats.scored, last_stats.returned, last_stats.elapsed_us);
-	/* reads are always local; the replication work reports unreachable regions here */
-	appendStringInfoString(&s, ", \"degraded\": false, \"unreachable_regions\": []}");
+	/* reads are always local: say which regions' latest writes may be missing */
+	appendStringInfo(&s, ", \"degraded\": %s, \"unreachable_regions\": [",
+					 last_stats.nunreachable > 0 ? "true" : "false");
+	for (i = 0; i < last_stats.nunreachable; i++)
+		appendStringInfo(&s, "%s%d", i ? ", " : "", last_stats.unreachable[i]);
+	appendStringInfoString(&s, "]}");
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));
 }
