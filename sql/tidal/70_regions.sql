@@ -122,3 +122,38 @@ CREATE FUNCTION tidal.await_convergence(timeout interval DEFAULT '5s')
     END $$;
 COMMENT ON FUNCTION tidal.await_convergence(interval) IS
     'wait until every reachable peer has everything this node has, and this node everything they have';
+
+CREATE FUNCTION tidal._wake_receivers()
+    RETURNS int
+    AS 'MODULE_PATHNAME', 'tidal_wake_receivers'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION tidal.reconcile()
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog
+    AS $$
+    DECLARE
+        before jsonb;
+        after jsonb;
+        converged boolean;
+    BEGIN
+        SELECT coalesce(jsonb_object_agg(region, seq), '{}') INTO before
+          FROM (SELECT region, max(last_seq) AS seq FROM tidal.origins GROUP BY region) o;
+        PERFORM tidal._wake_receivers();
+        converged := tidal.await_convergence(2 * current_setting('tidal.peer_timeout')::interval);
+        SELECT coalesce(jsonb_object_agg(region, seq), '{}') INTO after
+          FROM (SELECT region, max(last_seq) AS seq FROM tidal.origins GROUP BY region) o;
+        RETURN jsonb_build_object(
+            'converged', converged,
+            'received', (SELECT coalesce(jsonb_object_agg(k, (after->>k)::bigint
+                                                           - coalesce((before->>k)::bigint, 0)), '{}')
+                           FROM jsonb_object_keys(after) k
+                          WHERE k::int <> current_setting('tidal.region_id')::int),
+            'applied_seqno', after,
+            'peers', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                 'region', region, 'state', state, 'health', health,
+                                 'lag_seqno', lag_seqno) ORDER BY region), '[]')
+                        FROM tidal.replication_status));
+    END $$;
+COMMENT ON FUNCTION tidal.reconcile() IS
+    'exchange logs with every reachable peer now; says what was received and whether all converged';

@@ -2,7 +2,7 @@
 # wired as peers through one TidalProxy per directed link, so that a test can
 # partition and heal them with real processes and real sockets.
 #
-#   my $c = TidalCluster->new(3);
+#   my $c = TidalCluster->new(3);              # name => 'x': nodes xregion0...
 #   $c->node(0)->safe_psql('postgres', ...);
 #   $c->cut(0, 2);                                   # symmetric, refused
 #   $c->cut(0, 2, oneway => 1, mode => 'blackhole'); # only 0 -> 2, hanging
@@ -32,7 +32,7 @@ sub new
 
 	for my $i (0 .. $n - 1)
 	{
-		my $node = TidalNode->new("region$i",
+		my $node = TidalNode->new(($opts{name} // '') . "region$i",
 			node_id => $i + 1,
 			region_id => $i,
 			extra => [ "listen_addresses = '127.0.0.1'", @{ $opts{extra} // [] } ]);
