@@ -15,6 +15,7 @@
 #include "apply.h"
 #include "catalog.h"
 #include "hlc.h"
+#include "idempotency.h"
 #include "log.h"
 #include "query.h"
 #include "recovery.h"
@@ -224,6 +225,22 @@ apply_define_signal_record(const LogRecord *rec)
 	query_end(&saved);
 }
 
+/*
+ * Take back a keyed write that counted until an earlier write of the same key
+ * arrived: stage its negation (never logged; replay picks the winner itself).
+ */
+static void
+unstage_counted(const IdemEvent *old)
+{
+	const SignalDef *def = catalog_signal(old->signal, false);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	codec_begin_signal_record(&buf, &old->hlc, 0, def->name, NULL, false, 1);
+	codec_add_signal_event(&buf, false, old->entity, -old->weight, old->at_us, 0);
+	stage_signal_record(buf.data, buf.len, def->id, &def->spec);
+}
+
 static void
 apply_remote_record(const LogRecord *rec, const char *raw, Size len)
 {
@@ -239,6 +256,21 @@ apply_remote_record(const LogRecord *rec, const char *raw, Size len)
 							(errcode(ERRCODE_UNDEFINED_OBJECT),
 							 errmsg("signal \"%.*s\" is not defined here yet", rec->name_len, rec->name),
 							 errdetail("The batch is applied once its definition has arrived.")));
+				if (rec->key != NULL)
+				{
+					IdemEvent	old;
+
+					switch (idem_claim_remote(rec, &old))
+					{
+						case IDEM_DUPLICATE:
+							return;
+						case IDEM_REPLACES:
+							unstage_counted(&old);
+							break;
+						case IDEM_NEW:
+							break;
+					}
+				}
 				stage_signal_record(raw, len, def->id, &def->spec);
 				break;
 			}

@@ -114,19 +114,24 @@ begin_record(StringInfo buf, uint8 kind, uint8 flags, const TidalHlc *hlc, int64
 
 /*
  * A signal record's body length is known up front (fixed-size events), so the
- * caller declares nevents here and then adds exactly that many events.
+ * caller declares nevents here and then adds exactly that many events.  key:
+ * an idempotency key, or NULL.
  */
 void
 codec_begin_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
-						  const char *name, bool with_users, uint32 nevents)
+						  const char *name, const char *key, bool with_users, uint32 nevents)
 {
 	int			start = begin_record(buf, LOG_RECORD_SIGNAL,
-									 with_users ? LOG_SIGNAL_HAS_USER : 0, hlc, tenant);
+									 (with_users ? LOG_SIGNAL_HAS_USER : 0) |
+									 (key ? LOG_SIGNAL_HAS_KEY : 0), hlc, tenant);
 	Size		event_len = with_users ? 32 : 24;
-	Size		body_len = 2 + strlen(name) + 4 + (Size) nevents * event_len;
+	Size		body_len = 2 + strlen(name) + (key ? 2 + strlen(key) : 0) + 4 +
+		(Size) nevents * event_len;
 
 	put_u32_at(buf, start + 4, (uint32) body_len);
 	put_str(buf, name);
+	if (key)
+		put_str(buf, key);
 	put_u32(buf, nevents);
 	enlargeStringInfo(buf, (int) (nevents * event_len));
 }
@@ -323,6 +328,12 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 				Size		event_len = (rec->flags & LOG_SIGNAL_HAS_USER) ? 32 : 24;
 
 				rec->name = get_str(&body, &rec->name_len);
+				if (rec->flags & LOG_SIGNAL_HAS_KEY)
+				{
+					rec->key = get_str(&body, &rec->key_len);
+					if (rec->key_len == 0)
+						body.ok = false;
+				}
 				rec->nevents = get_u32(&body);
 				if (body.ok && (Size) (body.end - body.p) != rec->nevents * event_len)
 					body.ok = false;

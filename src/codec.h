@@ -29,6 +29,7 @@ typedef enum LogRecordKind
 } LogRecordKind;
 
 #define LOG_SIGNAL_HAS_USER		0x01	/* flag: each event carries a user id */
+#define LOG_SIGNAL_HAS_KEY		0x02	/* flag: an idempotency key follows the name */
 #define LOG_ITEM_HAS_CREATOR	0x01	/* flag: the item record names a creator */
 
 /* LOG_RECORD_HIDE: what happened, and to what */
@@ -46,6 +47,8 @@ typedef struct LogRecord
 	int64		tenant;
 	const char *name;			/* signal name, not NUL-terminated */
 	int			name_len;
+	const char *key;			/* idempotency key (LOG_SIGNAL_HAS_KEY), or NULL */
+	int			key_len;
 
 	/* LOG_RECORD_SIGNAL */
 	uint32		nevents;
@@ -101,7 +104,8 @@ typedef struct LogBatchHeader
 
 /* records */
 extern void codec_begin_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
-									  const char *name, bool with_users, uint32 nevents);
+									  const char *name, const char *key,
+									  bool with_users, uint32 nevents);
 extern void codec_add_signal_event(StringInfo buf, bool with_users, int64 entity,
 								   double weight, int64 at_us, int64 user_id);
 extern void codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name,

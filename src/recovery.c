@@ -17,6 +17,7 @@
 #include "apply.h"
 #include "catalog.h"
 #include "hlc.h"
+#include "idempotency.h"
 #include "log.h"
 #include "recovery.h"
 #include "state.h"
@@ -27,6 +28,7 @@ typedef struct ReplayStats
 	TidalHlc	max_hlc;
 	int64		records;
 	int64		skipped;
+	IdemReplay *keyed;			/* keyed writes, applied once the scan decided the winners */
 } ReplayStats;
 
 static void
@@ -48,7 +50,10 @@ replay_record(const LogRecord *rec, void *arg)
 		stats->skipped++;
 		return;
 	}
-	apply_signal_record(rec, MyDatabaseId, def->id, &def->spec, false);
+	if (rec->key != NULL)
+		idem_replay_add(stats->keyed, rec, def->id, &def->spec);
+	else
+		apply_signal_record(rec, MyDatabaseId, def->id, &def->spec, false);
 }
 
 void
@@ -65,12 +70,14 @@ tidal_ensure_loaded(void)
 		return;					/* another backend rebuilt it while we waited */
 
 	memset(&stats, 0, sizeof(stats));
+	stats.keyed = idem_replay_begin();
 	state_db_clear(MyDatabaseId);
 	(void) catalog_signal("", true);	/* load definitions before the scan */
 
 	PG_TRY();
 	{
 		log_replay(replay_record, &stats);
+		idem_replay_finish(stats.keyed, MyDatabaseId);
 	}
 	PG_CATCH();
 	{

@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "commands/async.h"
 #include "commands/extension.h"
 #include "commands/vacuum.h"
@@ -39,6 +40,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "idempotency.h"
 #include "log.h"
 #include "peer.h"
 #include "recovery.h"
@@ -107,6 +109,9 @@ sealer_register(void)
 }
 
 #define QUEUE_VACUUM_INTERVAL_MS 1000
+#define KEY_PURGE_INTERVAL_MS	60000
+
+static TimestampTz last_purge = 0;
 
 /* VACUUM tidal.pending so that its space is reused, as autovacuum would */
 static void
@@ -155,6 +160,12 @@ seal_round(void)
 		if (sealed > 0)
 			Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);
 		peer_launch_receivers();
+		if (TimestampDifferenceExceeds(last_purge, GetCurrentTimestamp(), KEY_PURGE_INTERVAL_MS) &&
+			OidIsValid(RangeVarGetRelid(makeRangeVar("tidal", "idempotency_keys", -1), NoLock, true)))
+		{
+			idem_purge();
+			last_purge = GetCurrentTimestamp();
+		}
 	}
 
 	PopActiveSnapshot();

@@ -23,6 +23,7 @@
 #include "catalog.h"
 #include "codec.h"
 #include "hlc.h"
+#include "idempotency.h"
 #include "log.h"
 #include "recovery.h"
 #include "signal_input.h"
@@ -80,8 +81,13 @@ write_record(StringInfo rec, const SignalDef *def)
 
 /*
  * tidal.signal(name text, entity bigint, weight float8 DEFAULT 1,
- *              at timestamptz DEFAULT now(), user_id bigint DEFAULT NULL)
+ *              at timestamptz DEFAULT now(), user_id bigint DEFAULT NULL,
+ *              idempotency_key text DEFAULT NULL)
  *    RETURNS tidal.hlc
+ *
+ * With a key that a write already used (here or in any region, within
+ * tidal.idempotency_window), nothing is written and the HLC of the write
+ * that counts is returned.
  */
 Datum
 tidal_signal(PG_FUNCTION_ARGS)
@@ -91,6 +97,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 	double		weight;
 	int64		at_us;
 	bool		with_user = !PG_ARGISNULL(4);
+	char	   *key = NULL;
 	const SignalDef *def;
 	TidalHlc   *hlc;
 	StringInfoData rec;
@@ -104,6 +111,11 @@ tidal_signal(PG_FUNCTION_ARGS)
 	weight = PG_GETARG_FLOAT8(2);
 	signal_check_weight(weight);
 	at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(3), "event time");
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+	{
+		key = text_to_cstring(PG_GETARG_TEXT_PP(5));
+		idem_check_key(key);
+	}
 
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
@@ -111,8 +123,20 @@ tidal_signal(PG_FUNCTION_ARGS)
 	hlc = palloc(sizeof(TidalHlc));
 	*hlc = hlc_clock_now();
 
+	if (key != NULL)
+	{
+		IdemEvent	ev = {*hlc, def->name, entity, weight, at_us};
+		IdemEvent	first;
+
+		if (idem_claim_local(key, &ev, &first) == IDEM_DUPLICATE)
+		{
+			*hlc = first.hlc;
+			PG_RETURN_HLC_P(hlc);
+		}
+	}
+
 	initStringInfo(&rec);
-	codec_begin_signal_record(&rec, hlc, 0, def->name, with_user, 1);
+	codec_begin_signal_record(&rec, hlc, 0, def->name, key, with_user, 1);
 	codec_add_signal_event(&rec, with_user, entity, weight, at_us,
 						   with_user ? PG_GETARG_INT64(4) : 0);
 	write_record(&rec, def);
@@ -215,7 +239,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 
 	hlc = hlc_clock_now();
 	initStringInfo(&rec);
-	codec_begin_signal_record(&rec, &hlc, 0, def->name, false, (uint32) n);
+	codec_begin_signal_record(&rec, &hlc, 0, def->name, NULL, false, (uint32) n);
 	for (i = 0; i < n; i++)
 		codec_add_signal_event(&rec, false, entity_v[i],
 							   weight_v ? weight_v[i] : 1.0,

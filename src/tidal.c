@@ -34,6 +34,7 @@ int			tidal_seal_interval_ms = 200;
 int			tidal_peer_timeout_ms = 2000;
 int			tidal_degraded_after_ms = 5000;
 int			tidal_offline_after_ms = 30000;
+int			tidal_idempotency_window_s = 86400;
 char	   *tidal_database = NULL;
 
 static bool tidal_shmem_ready = false;
@@ -153,6 +154,11 @@ define_gucs(void)
 							NULL,
 							&tidal_offline_after_ms, 30000, 1, 24 * 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.idempotency_window",
+							"How long an idempotency key of tidal.signal is remembered.",
+							"Writes with the same key less than this apart (by HLC) count once, cluster-wide.",
+							&tidal_idempotency_window_s, 86400, 1, 30 * 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomStringVariable("tidal.database",
 							   "Database in which tidal's background workers run.",
 							   "The extension must be created in this database for its log to be sealed and shipped.",

@@ -19,6 +19,7 @@ extern int	tidal_seal_interval_ms;
 extern int	tidal_peer_timeout_ms;
 extern int	tidal_degraded_after_ms;
 extern int	tidal_offline_after_ms;
+extern int	tidal_idempotency_window_s;
 extern char *tidal_database;
 
 /* Name of the LWLock tranche that holds all of tidal's fixed locks. */

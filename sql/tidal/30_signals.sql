@@ -28,13 +28,7 @@ CREATE FUNCTION tidal.define_signal(name text, half_life interval,
 COMMENT ON FUNCTION tidal.define_signal(text, interval, interval[], text) IS
     'define a signal type with a half-life and at most two windows';
 
-CREATE FUNCTION tidal.signal(name text, entity bigint, weight float8 DEFAULT 1,
-                             at timestamptz DEFAULT now(), user_id bigint DEFAULT NULL)
-    RETURNS tidal.hlc
-    AS 'MODULE_PATHNAME', 'tidal_signal'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION tidal.signal(text, bigint, float8, timestamptz, bigint) IS
-    'record one signal event; counts once the transaction commits';
+-- tidal.signal is defined in 80_idempotency.sql (it takes an idempotency key since 0.2).
 
 CREATE FUNCTION tidal.signal_batch(name text, entities bigint[],
                                    weights float8[] DEFAULT NULL,
