@@ -37,10 +37,11 @@ $node->safe_psql('postgres', "SELECT tidal.signal('like', 1, 2, '2026-06-01 10:1
 $node->safe_psql('postgres', 'SELECT tidal.seal()');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM tidal.pending'), '0', 'first writes sealed');
 
-# stop the sealer from sealing more, so that later writes stay pending
-$node->safe_psql('postgres', "ALTER SYSTEM SET tidal.seal_interval = '60s'");
-$node->reload;
-$node->safe_psql('postgres', 'SELECT tidal.seal()');
+# hold the sealer off, so that later writes stay pending: sealing takes the
+# origin's row lock, which this session keeps until the crash
+my $blocker = $node->background_psql('postgres', on_error_stop => 1);
+$blocker->query_safe('BEGIN');
+$blocker->query_safe('SELECT * FROM tidal.origins FOR UPDATE');
 
 # 2. committed but still pending (not yet sealed): one event per call, many calls
 for my $i (1 .. 50)
@@ -86,6 +87,7 @@ my $seq_before = $node->safe_psql('postgres', 'SELECT last_seq FROM tidal.log_st
 # kill -9 the postmaster: no shutdown checkpoint, no chance to clean up
 $node->stop('immediate');
 $bg->quit;
+$blocker->quit;
 $node->start;
 
 is($node->safe_psql('postgres', $check), $before, 'after the crash, every committed event counts exactly once');
