@@ -61,7 +61,7 @@ as_pg_user() {
 		"LC_ALL=C.UTF-8"
 	)
 	local v
-	for v in CI TERM PROVE_TESTS PG_TEST_EXTRA PG_TEST_NOCLEAN PG_TEST_TIMEOUT_DEFAULT; do
+	for v in CI TERM PROVE_TESTS PG_TEST_EXTRA PG_TEST_NOCLEAN PG_TEST_TIMEOUT_DEFAULT TIDAL_SEEDS; do
 		if [ -n "${!v:-}" ]; then
 			envv+=("$v=${!v}")
 		fi

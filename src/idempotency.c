@@ -8,6 +8,7 @@
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "idempotency.h"
@@ -174,6 +175,7 @@ typedef struct HeldEvent
 
 struct IdemReplay
 {
+	MemoryContext cxt;			/* outlives the replay's per-row memory */
 	HeldEvent  *events;
 	int			n;
 	int			cap;
@@ -182,7 +184,11 @@ struct IdemReplay
 IdemReplay *
 idem_replay_begin(void)
 {
-	return palloc0(sizeof(IdemReplay));
+	IdemReplay *r = palloc0(sizeof(IdemReplay));
+
+	r->cxt = AllocSetContextCreate(CurrentMemoryContext, "tidal keyed replay",
+								   ALLOCSET_DEFAULT_SIZES);
+	return r;
 }
 
 void
@@ -190,6 +196,7 @@ idem_replay_add(IdemReplay *r, const LogRecord *rec, int32 signal_id, const Deca
 {
 	LogSignalEvent e;
 	HeldEvent  *h;
+	MemoryContext old = MemoryContextSwitchTo(r->cxt);
 
 	if (r->n == r->cap)
 	{
@@ -206,6 +213,7 @@ idem_replay_add(IdemReplay *r, const LogRecord *rec, int32 signal_id, const Deca
 	h->entity = e.entity;
 	h->weight = e.weight;
 	h->at_us = e.at_us;
+	MemoryContextSwitchTo(old);
 }
 
 static int
@@ -242,4 +250,5 @@ idem_replay_finish(IdemReplay *r, Oid dboid)
 					 errmsg("tidal hot state is full"),
 					 errhint("Increase tidal.max_entities and restart the server.")));
 	}
+	MemoryContextDelete(r->cxt);
 }

@@ -290,8 +290,9 @@ apply_one(const char *data, Size len, bool *applied)
 }
 
 /*
- * Pull once and apply what came.  Returns the number of batches received,
- * or -1 if the connection failed.
+ * Pull once and apply what came.  Returns the number of batches applied
+ * (0: nothing new, or nothing that could be applied yet), or -1 if the
+ * connection failed.
  */
 static int
 pull(PGconn *conn)
@@ -302,7 +303,6 @@ pull(PGconn *conn)
 	char		max_batches[16];
 	const char *params[7];
 	PGresult   *res;
-	int			received = 0;
 	int64		applied = 0;
 	int64		behind;
 	int32		failed_region = -1;
@@ -336,7 +336,6 @@ pull(PGconn *conn)
 
 		if (PQgetisnull(res, i, 4))
 			continue;			/* marks row */
-		received++;
 		region = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 0));
 		origin_shard = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 1));
 		if (region == failed_region && origin_shard == failed_shard)
@@ -358,7 +357,7 @@ pull(PGconn *conn)
 	PQclear(res);
 
 	peer_report_pull(peer_region, applied, behind);
-	return received;
+	return (int) applied;
 }
 
 /* wait for a notification from the peer, our latch, or the poll interval */
@@ -449,9 +448,15 @@ tidal_receiver_main(Datum main_arg)
 		}
 		pfree(conninfo);
 
+		/*
+		 * After applying something, pull again at once: more may be waiting
+		 * (a batch that failed may now apply), and the next pull
+		 * acknowledges these.  Otherwise wait for news: a batch that cannot
+		 * be applied yet is not pulled in a tight loop.
+		 */
 		got = pull(conn);
 		if (got > 0)
-			continue;			/* more may be waiting; and the next pull acknowledges these */
+			continue;
 		if (got < 0 || !wait_for_news(conn))
 		{
 			PQfinish(conn);

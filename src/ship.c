@@ -24,7 +24,8 @@
 
 PG_FUNCTION_INFO_V1(tidal_ship);
 
-#define SHIP_MAX_BATCHES 1000
+#define SHIP_MAX_BATCHES 1000	/* per origin and answer */
+#define SHIP_MAX_BYTES 4194304	/* per answer, unless its first batch is larger */
 
 /* the element of an int8 array at i, or 0 */
 static int64
@@ -42,14 +43,29 @@ int8_at(ArrayType *a, int i)
 Datum
 tidal_ship(PG_FUNCTION_ARGS)
 {
+	/*
+	 * Round-robin over the origins (the first batch each origin is missing,
+	 * then the second, ...), so that no origin starves the others, and at
+	 * most SHIP_MAX_BYTES in all (but at least one batch), so that an answer
+	 * fits in tidal.peer_timeout on a slow link.
+	 */
 	static OwnedQuery batches_q = {
-		"SELECT b.origin_region, b.origin_shard, b.batch_no, b.last_seq, b.batch "
-		"  FROM tidal.batches b "
-		"  LEFT JOIN unnest($3::int[], $4::int[], $5::bigint[]) AS k(region, shard, last_batch) "
-		"    ON k.region = b.origin_region AND k.shard = b.origin_shard "
-		" WHERE NOT (b.origin_region = $1 AND b.origin_shard = $2) "
-		"   AND b.batch_no > coalesce(k.last_batch, 0) "
-		" ORDER BY b.origin_region, b.origin_shard, b.batch_no LIMIT $6",
+		"WITH wanted AS ("
+		"  SELECT b.origin_region, b.origin_shard, b.batch_no, b.last_seq, b.batch, "
+		"         row_number() OVER (PARTITION BY b.origin_region, b.origin_shard "
+		"                            ORDER BY b.batch_no) AS turn "
+		"    FROM tidal.batches b "
+		"    LEFT JOIN unnest($3::int[], $4::int[], $5::bigint[]) AS k(region, shard, last_batch) "
+		"      ON k.region = b.origin_region AND k.shard = b.origin_shard "
+		"   WHERE NOT (b.origin_region = $1 AND b.origin_shard = $2) "
+		"     AND b.batch_no > coalesce(k.last_batch, 0)), "
+		"sized AS ("
+		"  SELECT *, sum(octet_length(batch)) OVER (ORDER BY turn, origin_region, origin_shard) "
+		"              - octet_length(batch) AS before "
+		"    FROM wanted WHERE turn <= $6) "
+		"SELECT origin_region, origin_shard, batch_no, last_seq, batch FROM sized "
+		" WHERE before < " CppAsString2(SHIP_MAX_BYTES) " OR (turn = 1 AND before = 0) "
+		" ORDER BY origin_region, origin_shard, batch_no",
 		6, {INT4OID, INT4OID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8OID}, NULL
 	};
 	static OwnedQuery marks_q = {

@@ -127,6 +127,7 @@ CREATE FUNCTION tidal._wake_receivers()
     RETURNS int
     AS 'MODULE_PATHNAME', 'tidal_wake_receivers'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION tidal._wake_receivers() FROM PUBLIC;  -- tidal.reconcile() calls it
 
 CREATE FUNCTION tidal.reconcile()
     RETURNS jsonb
