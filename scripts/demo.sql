@@ -1,7 +1,7 @@
 -- tidal demo: decaying signals with exact scores and sliding windows, then
 -- ranked feeds of items.
--- Run by scripts/demo.sh (psql -X -q -v ON_ERROR_STOP=1); safe to run again,
--- each run records a few more events.
+-- Run by scripts/demo.sh in region 0 (psql -X -q -v ON_ERROR_STOP=1), before
+-- scripts/demo_regions.sql; safe to run again, each run records a few more events.
 \set ON_ERROR_STOP on
 
 -- a demo database made by an older tidal is brought up to date (no-op otherwise)
@@ -41,9 +41,13 @@ FROM unnest(ARRAY[1, 2, 3, 42]::bigint[]) AS e
 ORDER BY view_score DESC, item;
 
 \echo '== 4. tidal''s own log: committed events sealed into numbered batches =='
-SELECT pg_sleep(0.5) \g /dev/null
+\echo '   the sealer seals them as the transaction commits; these are this region''s own'
+\echo '   (segment_id = region:shard:first sequence number)'
+SELECT pg_sleep(0.2) \g /dev/null
 SELECT segment_id, batch_no, first_seq, last_seq, event_count, bytes
-  FROM tidal.log_batches ORDER BY batch_no DESC LIMIT 3;
+  FROM tidal.log_batches
+ WHERE origin_region = current_setting('tidal.region_id')::int
+ ORDER BY batch_no DESC LIMIT 3;
 
 \echo '== 5. Items: who made them, and metadata to filter on =='
 \echo '   items 1 and 2 are by creator 100, item 3 by creator 200, item 42 by creator 300;'
