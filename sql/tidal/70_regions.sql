@@ -158,3 +158,34 @@ CREATE FUNCTION tidal.reconcile()
     END $$;
 COMMENT ON FUNCTION tidal.reconcile() IS
     'exchange logs with every reachable peer now; says what was received and whether all converged';
+
+-- Where entities live (one row; none: every entity in shard 0).
+CREATE TABLE tidal.shard_map (
+    one         boolean PRIMARY KEY DEFAULT true CHECK (one),
+    mode        text NOT NULL CHECK (mode IN ('single', 'hash', 'ranges')),
+    shard_count int NOT NULL,
+    ranges      int8range[]
+);
+REVOKE ALL ON tidal.shard_map FROM PUBLIC;
+
+CREATE FUNCTION tidal.set_shard_map(mode text, shard_count int DEFAULT NULL,
+                                    ranges int8range[] DEFAULT NULL)
+    RETURNS int
+    AS 'MODULE_PATHNAME', 'tidal_set_shard_map'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.set_shard_map(text, int, int8range[]) IS
+    'route entities to shards: ''single'', ''hash'' with shard_count, or ''ranges'' covering every bigint';
+REVOKE ALL ON FUNCTION tidal.set_shard_map(text, int, int8range[]) FROM PUBLIC;
+
+CREATE FUNCTION tidal.shard_for(entity bigint)
+    RETURNS int
+    AS 'MODULE_PATHNAME', 'tidal_shard_for'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION tidal.shard_for(bigint) IS 'the shard an entity belongs to, by the shard map';
+
+CREATE VIEW tidal.shards AS
+    SELECT coalesce((SELECT mode FROM tidal.shard_map), 'single') AS mode,
+           coalesce((SELECT shard_count FROM tidal.shard_map), 1) AS shard_count,
+           (SELECT ranges FROM tidal.shard_map) AS ranges;
+COMMENT ON VIEW tidal.shards IS 'the shard map';
+GRANT SELECT ON tidal.shards TO PUBLIC;

@@ -1,0 +1,36 @@
+-- Shard routing: tidal.shard_for and tidal.set_shard_map.
+SELECT * FROM tidal.shards;
+SELECT tidal.shard_for(e) FROM unnest(ARRAY[-9223372036854775808, 0, 42, 9223372036854775807]) e;
+
+-- hash: stable, and spread over the shards
+SELECT tidal.set_shard_map('hash', 4) AS shards;
+SELECT mode, shard_count FROM tidal.shards;
+SELECT tidal.shard_for(1), tidal.shard_for(2), tidal.shard_for(3), tidal.shard_for(-1);
+SELECT s, count(*) BETWEEN 200 AND 300 AS balanced
+  FROM (SELECT tidal.shard_for(g) AS s FROM generate_series(1, 1000) g) x GROUP BY s ORDER BY s;
+
+-- explicit ranges covering every bigint
+SELECT tidal.set_shard_map('ranges', ranges => ARRAY['(,0)', '[0,1000)', '[1000,)']::int8range[]) AS shards;
+SELECT tidal.shard_for(-5), tidal.shard_for(0), tidal.shard_for(999), tidal.shard_for(1000),
+       tidal.shard_for(9223372036854775807), tidal.shard_for(-9223372036854775808);
+
+-- bad maps
+SELECT tidal.set_shard_map('ranges', ranges => ARRAY['[0,)']::int8range[]);
+SELECT tidal.set_shard_map('ranges', ranges => ARRAY['(,0)']::int8range[]);
+SELECT tidal.set_shard_map('ranges', ranges => ARRAY['(,0)', '[1,)']::int8range[]);
+SELECT tidal.set_shard_map('ranges', ranges => ARRAY['(,10)', '[5,)']::int8range[]);
+SELECT tidal.set_shard_map('ranges', ranges => ARRAY['[5,)', '(,5)']::int8range[]);
+SELECT tidal.set_shard_map('ranges', ranges => ARRAY['(,0)', NULL, '[0,)']::int8range[]);
+SELECT tidal.set_shard_map('ranges', ranges => ARRAY['(,0)', 'empty', '[0,)']::int8range[]);
+SELECT tidal.set_shard_map('ranges', ranges => '{}');
+SELECT tidal.set_shard_map('hash', 0);
+SELECT tidal.set_shard_map('hash', 2000);
+SELECT tidal.set_shard_map('hash');
+SELECT tidal.set_shard_map('modulo', 2);
+SELECT tidal.set_shard_map(NULL);
+SELECT tidal.set_shard_map('single', 2);
+-- the last good map stays
+SELECT mode, shard_count FROM tidal.shards;
+
+SELECT tidal.set_shard_map('single') AS shards;
+SELECT tidal.shard_for(12345);
