@@ -11,7 +11,7 @@ OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 # Each upgrade script is a header under sql/tidal/upgrade/ followed by the
 # parts that version added; shipped versions' install scripts are frozen.
 UPGRADE_0_2 = sql/tidal/40_items.sql sql/tidal/50_profiles.sql sql/tidal/60_retrieve.sql \
-              sql/tidal/70_regions.sql sql/tidal/80_idempotency.sql
+              sql/tidal/70_regions.sql sql/tidal/80_idempotency.sql sql/tidal/90_cluster.sql
 DATA_built  = sql/tidal--$(EXTVERSION).sql sql/tidal--0.1--0.2.sql
 DATA        = sql/tidal--0.1.sql
 

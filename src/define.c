@@ -14,6 +14,7 @@
 
 #include "catalog.h"
 #include "codec.h"
+#include "election.h"
 #include "hlc.h"
 #include "log.h"
 #include "stage.h"
@@ -105,6 +106,7 @@ tidal_define_signal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("tidal.define_signal arguments must not be NULL")));
 
+	election_require_leader("tidal.define_signal");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	catalog_check_name(name, "signal");
 	half_life_us = catalog_interval_usecs(PG_GETARG_INTERVAL_P(1), "the half-life");

@@ -29,6 +29,7 @@
 #include "apply.h"
 #include "catalog.h"
 #include "codec.h"
+#include "election.h"
 #include "hlc.h"
 #include "profile.h"
 #include "query.h"
@@ -499,6 +500,7 @@ tidal_define_profile(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("tidal.define_profile arguments must not be NULL")));
+	election_require_leader("tidal.define_profile");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	catalog_check_name(name, "profile");
 	spec = PG_GETARG_JSONB_P(1);

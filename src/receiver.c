@@ -35,6 +35,7 @@
 #include "apply.h"
 #include "peer.h"
 #include "query.h"
+#include "remote.h"
 #include "sealer.h"
 #include "tidal.h"
 
@@ -45,111 +46,6 @@ PGDLLEXPORT void tidal_receiver_main(Datum main_arg);
 #define BACKOFF_MAX_MS		5000
 
 static int32 peer_region;
-
-/* wait for the socket (or our latch) until deadline; false on timeout */
-static bool
-wait_socket(PGconn *conn, int events, TimestampTz deadline)
-{
-	for (;;)
-	{
-		long		ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-		int			rc;
-
-		if (ms <= 0)
-			return false;
-		rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH | events,
-							   PQsocket(conn), ms, PG_WAIT_EXTENSION);
-		if (rc & WL_LATCH_SET)
-		{
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-		}
-		if (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
-			return true;
-	}
-}
-
-static PGconn *
-connect_peer(const char *conninfo)
-{
-	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), tidal_peer_timeout_ms);
-	PGconn	   *conn = PQconnectStart(conninfo);
-	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
-
-	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
-		goto fail;
-	while (status != PGRES_POLLING_OK)
-	{
-		if (status == PGRES_POLLING_FAILED)
-			goto fail;
-		if (!wait_socket(conn, status == PGRES_POLLING_READING ? WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE,
-						 deadline))
-			goto fail;
-		status = PQconnectPoll(conn);
-	}
-	if (PQsetnonblocking(conn, 1) != 0)
-		goto fail;
-	return conn;
-
-fail:
-	ereport(DEBUG1,
-			(errmsg("tidal receiver could not connect to region %d: %s", peer_region,
-					conn ? PQerrorMessage(conn) : "out of memory")));
-	if (conn)
-		PQfinish(conn);
-	return NULL;
-}
-
-/* send a query and collect its one result within the timeout; NULL on failure */
-static PGresult *
-run_query(PGconn *conn, const char *sql, int nparams, const char *const *params, int result_format)
-{
-	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), tidal_peer_timeout_ms);
-	PGresult   *result = NULL;
-	PGresult   *r;
-
-	if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, result_format))
-		return NULL;
-	for (;;)
-	{
-		int			flushed = PQflush(conn);
-
-		if (flushed < 0)
-			return NULL;
-		if (flushed == 0)
-			break;
-		if (!wait_socket(conn, WL_SOCKET_WRITEABLE, deadline))
-			return NULL;
-	}
-	for (;;)
-	{
-		while (PQisBusy(conn))
-		{
-			if (!wait_socket(conn, WL_SOCKET_READABLE, deadline) || !PQconsumeInput(conn))
-			{
-				if (result)
-					PQclear(result);
-				return NULL;
-			}
-		}
-		r = PQgetResult(conn);
-		if (r == NULL)
-			break;
-		if (result == NULL)
-			result = r;
-		else
-			PQclear(r);
-	}
-	if (result && PQresultStatus(result) != PGRES_TUPLES_OK && PQresultStatus(result) != PGRES_COMMAND_OK)
-	{
-		ereport(LOG,
-				(errmsg("tidal receiver: region %d answered with an error: %s",
-						peer_region, PQresultErrorMessage(result))));
-		PQclear(result);
-		return NULL;
-	}
-	return result;
-}
 
 /* this node's marks, as the text arrays tidal._ship takes */
 typedef struct Marks
@@ -323,8 +219,9 @@ pull(PGconn *conn)
 	params[4] = m.batches.data;
 	params[5] = m.seqs.data;
 	params[6] = max_batches;
-	res = run_query(conn, "SELECT origin_region, origin_shard, batch_no, last_seq, batch "
-					"FROM tidal._ship($1, $2, $3, $4, $5, $6, $7)", 7, params, 1);
+	res = remote_query(conn, "SELECT origin_region, origin_shard, batch_no, last_seq, batch "
+					   "FROM tidal._ship($1, $2, $3, $4, $5, $6, $7)", 7, params, 1,
+					   tidal_peer_timeout_ms);
 	if (res == NULL)
 		return -1;
 
@@ -429,8 +326,8 @@ tidal_receiver_main(Datum main_arg)
 		if (conn == NULL)
 		{
 			peer_report_state(peer_region, PEER_CONNECTING);
-			conn = connect_peer(conninfo);
-			listened = conn ? run_query(conn, "LISTEN " TIDAL_NOTIFY_CHANNEL, 0, NULL, 0) : NULL;
+			conn = remote_connect(conninfo, tidal_peer_timeout_ms);
+			listened = conn ? remote_query(conn, "LISTEN " TIDAL_NOTIFY_CHANNEL, 0, NULL, 0, tidal_peer_timeout_ms) : NULL;
 			if (listened == NULL)
 			{
 				if (conn)

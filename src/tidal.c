@@ -20,6 +20,7 @@
 #include "tidal.h"
 #include "hlc.h"
 #include "state.h"
+#include "election.h"
 #include "peer.h"
 #include "sealer.h"
 
@@ -35,6 +36,8 @@ int			tidal_peer_timeout_ms = 2000;
 int			tidal_degraded_after_ms = 5000;
 int			tidal_offline_after_ms = 30000;
 int			tidal_idempotency_window_s = 86400;
+int			tidal_heartbeat_interval_ms = 100;
+int			tidal_election_timeout_ms = 500;
 char	   *tidal_database = NULL;
 
 static bool tidal_shmem_ready = false;
@@ -54,6 +57,7 @@ tidal_shmem_request(void)
 	RequestAddinShmemSpace(state_shmem_size());
 	RequestAddinShmemSpace(peer_shmem_size());
 	RequestAddinShmemSpace(sealer_shmem_size());
+	RequestAddinShmemSpace(election_shmem_size());
 	RequestNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE, state_lwlock_count() + 1);	/* + peers */
 }
 
@@ -68,6 +72,7 @@ tidal_shmem_startup(void)
 	state_shmem_init();
 	peer_shmem_init();
 	sealer_shmem_init();
+	election_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 
 	tidal_shmem_ready = true;
@@ -159,6 +164,16 @@ define_gucs(void)
 							"Writes with the same key less than this apart (by HLC) count once, cluster-wide.",
 							&tidal_idempotency_window_s, 86400, 1, 30 * 86400,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.heartbeat_interval",
+							"How often the leader sends heartbeats to its peers.",
+							"Also bounds how long one election call to a peer may take.",
+							&tidal_heartbeat_interval_ms, 100, 10, 60 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.election_timeout",
+							"How long a follower waits without heartbeats before it stands for election.",
+							"Each wait is randomized between this and twice this; a leader that cannot reach a majority for this long steps down.",
+							&tidal_election_timeout_ms, 500, 50, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomStringVariable("tidal.database",
 							   "Database in which tidal's background workers run.",
 							   "The extension must be created in this database for its log to be sealed and shipped.",
@@ -185,4 +200,5 @@ _PG_init(void)
 	shmem_startup_hook = tidal_shmem_startup;
 
 	sealer_register();
+	election_register();
 }

@@ -20,6 +20,8 @@ extern int	tidal_peer_timeout_ms;
 extern int	tidal_degraded_after_ms;
 extern int	tidal_offline_after_ms;
 extern int	tidal_idempotency_window_s;
+extern int	tidal_heartbeat_interval_ms;
+extern int	tidal_election_timeout_ms;
 extern char *tidal_database;
 
 /* Name of the LWLock tranche that holds all of tidal's fixed locks. */

@@ -54,7 +54,30 @@ sub new
 					$j, $proxy->port));
 		}
 	}
+	# region 0 stands first in a fresh cluster; definitions are leader-only
+	$self->wait_until(30, sub { $self->leader_of(0) eq '0' })
+	  or die 'region 0 did not become the leader';
 	return $self;
+}
+
+# the leader region as region i sees it ('' if none)
+sub leader_of
+{
+	my ($self, $i) = @_;
+	return $self->{nodes}[$i]->safe_psql('postgres',
+		q{SELECT coalesce(leader_region::text, '') FROM tidal.cluster WHERE is_local});
+}
+
+# the regions whose own role is leader, and their terms, as "region:term ..."
+sub leaders
+{
+	my ($self, @regions) = @_;
+	@regions = (0 .. $self->{n} - 1) unless @regions;
+	return join(' ', grep { $_ ne '' } map {
+		$self->{nodes}[$_]->safe_psql('postgres',
+			q{SELECT CASE WHEN role = 'leader' THEN region || ':' || term ELSE '' END
+			    FROM tidal.cluster WHERE is_local})
+	} @regions);
 }
 
 sub node { return $_[0]->{nodes}[ $_[1] ]; }

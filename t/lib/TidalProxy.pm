@@ -147,7 +147,8 @@ sub _run
 				}
 				else
 				{
-					$unpair->($_, $mode eq 'blackhole') for (@pairs);
+					my @all = @pairs;    # $unpair edits @pairs
+					$unpair->($_, $mode eq 'blackhole') for @all;
 				}
 				_write($self->{ack_file}, $mode);
 			}
