@@ -617,6 +617,7 @@ tidal_election_main(Datum main_arg pg_attribute_unused())
 {
 	int			timeout_ms;
 	bool		first = true;
+	bool		alone = false;	/* leading a cluster of one */
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -625,7 +626,8 @@ tidal_election_main(Datum main_arg pg_attribute_unused())
 	pgstat_report_appname("tidal election");
 
 	/* the first timeout is shortest for the lowest region: region 0 leads a fresh cluster */
-	timeout_ms = tidal_election_timeout_ms * (1 + tidal_region_id % 8);
+#define FIRST_TIMEOUT_MS (tidal_election_timeout_ms * (1 + tidal_region_id % 8))
+	timeout_ms = FIRST_TIMEOUT_MS;
 
 	SpinLockAcquire(&election->mutex);
 	election->last_heartbeat = GetCurrentTimestamp();
@@ -676,7 +678,21 @@ tidal_election_main(Datum main_arg pg_attribute_unused())
 			SpinLockRelease(&election->mutex);
 
 			if (nmembers == 0)
-				set_state(ROLE_LEADER, Max(current_term(), 1), tidal_region_id);	/* a cluster of one */
+			{
+				/* a cluster of one: this node decides, in no term of a larger cluster */
+				set_state(ROLE_LEADER, current_term(), tidal_region_id);
+				alone = true;
+			}
+			else if (alone)
+			{
+				/* peers appeared: leadership is now won by an election, the usual way */
+				set_state(ROLE_FOLLOWER, current_term(), -1);
+				SpinLockAcquire(&election->mutex);
+				election->last_heartbeat = GetCurrentTimestamp();
+				SpinLockRelease(&election->mutex);
+				timeout_ms = FIRST_TIMEOUT_MS;
+				alone = false;
+			}
 			else if (role == ROLE_LEADER)
 				lead();
 			else if (TimestampDifferenceExceeds(last_heartbeat, GetCurrentTimestamp(), timeout_ms))

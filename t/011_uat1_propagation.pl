@@ -26,15 +26,15 @@ my $score_sql = qq{SELECT tidal.decay_score(42, 'view', '$at')};
 my $writes = join("\n", map {
 	sprintf(q{SELECT tidal.signal('view', 42, 1, timestamptz '%s' - interval '%d minutes');}, $at, 2 * $_)
 } 1 .. 25);
-my $started = time();
 $r0->safe_psql('postgres', $writes);
+my $started = time();    # the 25 writes have committed
 my $expected = $r0->safe_psql('postgres', $score_sql);
 
+# one query per region: its score, and its largest lag to any peer
+my $probe = qq{SELECT ($score_sql) || ' ' || (SELECT coalesce(max(lag_seqno), -1) FROM tidal.replication_status)};
 my $converged = $c->wait_until(5, sub {
-	my @scores = $c->query_all($score_sql);
-	my @lag = $c->query_all(q{SELECT coalesce(max(lag_seqno), -1) FROM tidal.replication_status});
-	return (grep { abs($_ - $expected) <= 1e-6 } @scores) == 3
-	  && (grep { $_ eq '0' } @lag) == 3;
+	my @answers = map { [ split / / ] } $c->query_all($probe);
+	return (grep { abs($_->[0] - $expected) <= 1e-6 && $_->[1] eq '0' } @answers) == 3;
 });
 my $elapsed = time() - $started;
 ok($converged, 'regions 1 and 2 report the same score, and lag_seqno 0 for every peer');
