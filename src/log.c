@@ -246,6 +246,12 @@ seal_one_batch(bool *full)
 int64
 log_seal(void)
 {
+	return log_seal_through(NULL);
+}
+
+int64
+log_seal_through(int64 *last_seq)
+{
 	int64		total = 0;
 	bool		full;
 	TidalSavedUser saved;
@@ -264,6 +270,12 @@ log_seal(void)
 		CHECK_FOR_INTERRUPTS();
 		total += seal_one_batch(&full);
 	} while (full);
+	if (last_seq != NULL)
+	{
+		int64		last_batch;
+
+		lock_origin(tidal_region_id, tidal_shard_id, last_seq, &last_batch);
+	}
 	tidal_restore_user(&saved);
 	SPI_finish();
 	return total;

@@ -20,6 +20,13 @@ extern void log_append(const char *record, Size len);
 extern int64 log_seal(void);
 
 /*
+ * The same, and also this transaction's own records (it is about to
+ * commit); *last_seq is then this origin's last sequence number, which
+ * covers them.
+ */
+extern int64 log_seal_through(int64 *last_seq);
+
+/*
  * Store a verified batch of another origin, in the caller's transaction,
  * and advance that origin's marks.  False if it was stored before; an error
  * if it does not directly follow the last one stored.

@@ -17,7 +17,9 @@
 #include "funcapi.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
@@ -172,6 +174,37 @@ peer_attach_receiver(int32 region)
 		s->receiver_procno = MyProc->pgprocno;
 	LWLockRelease(peers->lock);
 	before_shmem_exit(detach_receiver, Int32GetDatum(region));
+}
+
+bool
+peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+
+	for (;;)
+	{
+		int			n = 1;		/* this node applied its own */
+		int			ok = 1;
+		int			i;
+
+		LWLockAcquire(peers->lock, LW_SHARED);
+		for (i = 0; i < TIDAL_MAX_PEERS; i++)
+			if (peers->slots[i].used)
+			{
+				n++;
+				if (peers->slots[i].acked_seq >= seq)
+					ok++;
+			}
+		LWLockRelease(peers->lock);
+		*acked = ok;
+		*members = n;
+		if (ok > n / 2)
+			return true;
+		if (GetCurrentTimestamp() >= deadline || QueryCancelPending || ProcDiePending)
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
 }
 
 int

@@ -38,6 +38,13 @@ extern void peer_attach_receiver(int32 region);
 /* peers not heard from within tidal.peer_timeout; returns how many (at most max) */
 extern int	peer_unreachable_regions(int32 *regions, int max);
 
+/*
+ * Wait (without erroring: it runs after commit) until a majority of this
+ * node and its peers have applied this origin up to seq; false on timeout
+ * or cancel.
+ */
+extern bool peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members);
+
 /* the sealer starts a receiver for every peer that lacks one */
 extern void peer_launch_receivers(void);
 

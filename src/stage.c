@@ -11,13 +11,18 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/async.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "apply.h"
 #include "catalog.h"
+#include "log.h"
+#include "peer.h"
 #include "sealer.h"
+#include "tidal.h"
 #include "stage.h"
 
 typedef struct StagedRecord
@@ -34,6 +39,7 @@ typedef struct StagedRecord
 static List *staged = NIL;		/* in TopTransactionContext */
 static bool definitions_changed = false;
 static bool log_written = false;	/* this transaction appended to tidal's log */
+static int64 quorum_seq = 0;	/* commit_ack = quorum: the sequence number to await */
 static bool callbacks_registered = false;
 
 static void
@@ -87,6 +93,24 @@ reset_stage(void)
 	staged = NIL;				/* memory goes with TopTransactionContext */
 	definitions_changed = false;
 	log_written = false;
+	quorum_seq = 0;
+}
+
+/* after commit: wait for a majority, or say that we did not get one */
+static void
+await_quorum(int64 seq)
+{
+	int			acked;
+	int			members;
+
+	if (!peer_await_quorum(seq, tidal_commit_ack_timeout_ms, &acked, &members))
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("tidal.commit_ack = quorum: committed locally, but only %d of %d regions have applied it",
+						acked, members),
+				 errdetail("tidal.commit_ack_timeout (%d ms) passed, or the wait was canceled; the write stays "
+						   "committed here and reaches the other regions when they can pull it.",
+						   tidal_commit_ack_timeout_ms)));
 }
 
 static void
@@ -96,6 +120,20 @@ stage_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+			/*
+			 * commit_ack = quorum: seal this transaction's records in it, so
+			 * that we know the sequence number a majority must apply.
+			 */
+			if (log_written && tidal_commit_ack == TIDAL_COMMIT_ACK_QUORUM)
+			{
+				PushActiveSnapshot(GetTransactionSnapshot());
+				(void) log_seal_through(&quorum_seq);
+				PopActiveSnapshot();
+				Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);
+			}
+			break;
+
 		case XACT_EVENT_PRE_PREPARE:
 			if (staged != NIL || definitions_changed)
 				ereport(ERROR,
@@ -117,6 +155,8 @@ stage_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 				state_defs_bump();
 			if (log_written)
 				sealer_wake();	/* seal (and ship) it now, not at the next interval */
+			if (quorum_seq > 0)
+				await_quorum(quorum_seq);
 			reset_stage();
 			break;
 

@@ -37,10 +37,18 @@ int			tidal_degraded_after_ms = 5000;
 int			tidal_offline_after_ms = 30000;
 int			tidal_idempotency_window_s = 86400;
 int			tidal_heartbeat_interval_ms = 100;
+int			tidal_commit_ack = TIDAL_COMMIT_ACK_LOCAL;
+int			tidal_commit_ack_timeout_ms = 5000;
 int			tidal_election_timeout_ms = 500;
 char	   *tidal_database = NULL;
 
 static bool tidal_shmem_ready = false;
+
+static const struct config_enum_entry commit_ack_options[] = {
+	{"local", TIDAL_COMMIT_ACK_LOCAL, false},
+	{"quorum", TIDAL_COMMIT_ACK_QUORUM, false},
+	{NULL, 0, false}
+};
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -174,6 +182,16 @@ define_gucs(void)
 							"Each wait is randomized between this and twice this; a leader that cannot reach a majority for this long steps down.",
 							&tidal_election_timeout_ms, 500, 50, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomEnumVariable("tidal.commit_ack",
+							 "When COMMIT of a transaction that wrote tidal events returns.",
+							 "local: once committed here; quorum: once a majority of the regions have applied it.",
+							 &tidal_commit_ack, TIDAL_COMMIT_ACK_LOCAL, commit_ack_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.commit_ack_timeout",
+							"How long COMMIT waits for a quorum with tidal.commit_ack = quorum.",
+							"After it, COMMIT returns with a WARNING (the transaction is committed locally).",
+							&tidal_commit_ack_timeout_ms, 5000, 1, 3600 * 1000,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomStringVariable("tidal.database",
 							   "Database in which tidal's background workers run.",
 							   "The extension must be created in this database for its log to be sealed and shipped.",

@@ -21,6 +21,11 @@ extern int	tidal_degraded_after_ms;
 extern int	tidal_offline_after_ms;
 extern int	tidal_idempotency_window_s;
 extern int	tidal_heartbeat_interval_ms;
+extern int	tidal_commit_ack;
+extern int	tidal_commit_ack_timeout_ms;
+
+#define TIDAL_COMMIT_ACK_LOCAL	0
+#define TIDAL_COMMIT_ACK_QUORUM	1
 extern int	tidal_election_timeout_ms;
 extern char *tidal_database;
 
