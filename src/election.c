@@ -368,9 +368,13 @@ typedef struct Member
 static Member members[TIDAL_MAX_PEERS];
 static int	nmembers = 0;		/* peers, not counting this node */
 
+static MemoryContext xact_caller_cxt = NULL;
+
+/* a transaction of our own; the caller's memory context is current again after end_xact */
 static void
 begin_xact(void)
 {
+	xact_caller_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -381,6 +385,7 @@ end_xact(void)
 {
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(xact_caller_cxt);	/* commit leaves TopMemoryContext current */
 }
 
 /* refresh the member list from tidal.peer_defs, keeping open connections */
@@ -618,6 +623,7 @@ tidal_election_main(Datum main_arg pg_attribute_unused())
 	int			timeout_ms;
 	bool		first = true;
 	bool		alone = false;	/* leading a cluster of one */
+	MemoryContext loop_cxt;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -633,12 +639,15 @@ tidal_election_main(Datum main_arg pg_attribute_unused())
 	election->last_heartbeat = GetCurrentTimestamp();
 	SpinLockRelease(&election->mutex);
 
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "tidal election loop", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
 		ElectionRole role;
 		TimestampTz last_heartbeat;
 		bool		ready;
 
+		MemoryContextReset(loop_cxt);
+		MemoryContextSwitchTo(loop_cxt);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{

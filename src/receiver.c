@@ -125,9 +125,13 @@ behind_seq(PGresult *res)
 	return behind;
 }
 
+static MemoryContext xact_caller_cxt = NULL;
+
+/* a transaction of our own; the caller's memory context is current again after end_xact */
 static void
 begin_xact(const char *activity)
 {
+	xact_caller_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -139,6 +143,7 @@ end_xact(void)
 {
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(xact_caller_cxt);	/* commit leaves TopMemoryContext current */
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
@@ -172,6 +177,7 @@ apply_one(const char *data, Size len, bool *applied)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		MemoryContextSwitchTo(cxt);
 		ereport(LOG,
 				(errmsg("tidal receiver: a batch from region %d was not applied: %s",
 						peer_region, edata->message),

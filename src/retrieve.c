@@ -61,6 +61,14 @@ typedef struct QueryStats
 
 static QueryStats last_stats;
 
+/* ascending int64, specialized (no comparator calls): candidates are sorted on every call */
+#define ST_SORT sort_int64
+#define ST_ELEMENT_TYPE int64
+#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
 /* a ranks before b: higher score first (NaN last), then lower item id */
 static int
 rank_cmp(const Candidate *a, const Candidate *b)
@@ -125,7 +133,7 @@ candidates_from_array(ArrayType *arr, int *n)
 
 	ids = palloc(sizeof(int64) * Max(count, 1));
 	memcpy(ids, ARR_DATA_PTR(arr), sizeof(int64) * count);
-	qsort(ids, count, sizeof(int64), tidal_int64_cmp);
+	sort_int64(ids, count);
 
 	c = palloc0(sizeof(Candidate) * Max(count, 1));
 	for (i = 0; i < count; i++)
