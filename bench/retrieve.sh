@@ -5,7 +5,7 @@
 # versus plain SQL: the decayed sums computed at query time over an events
 # table indexed on (entity),
 #   SELECT entity, sum(weight * <decay of its signal>) FROM events
-#    WHERE entity = ANY ((SELECT c FROM cands)) AND NOT EXISTS (<hidden>)
+#    WHERE entity = ANY ((SELECT c FROM cands)::bigint[]) AND NOT EXISTS (<hidden>)
 #    GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20
 # and a score table maintained with INSERT ... ON CONFLICT (entity) DO UPDATE,
 # the candidates looked up by primary key and decayed to now at read time.
@@ -32,25 +32,36 @@
 # fails if tidal's differ from the plain SQL's.
 #
 # Timing: pgbench -M prepared -c 1 -j 1 -n, per-transaction latencies logged
-# (pgbench -l); the table gives their median and mean over all rounds.
-# Knobs: BENCH_DURATION (15 s per pgbench run of tidal and the score table;
-#        the plain sums run for the same time, the extras for half),
-#        BENCH_ROUNDS (2: every query runs this many times, the order reversed
-#        every other round).
-# Extras (tidal only, for context): the same retrieve with max_per_creator => 2
-# and with the built-in 'fresh' profile (items get a creator and a creation
-# time through tidal.upsert_item), and without the user (no hides).
+# (pgbench -l); the table gives their median and mean over all rounds.  Many
+# short rounds in alternating order, so that other load on the machine falls
+# on every query alike.  Then one more pgbench run interleaves the three main
+# queries transaction by transaction (-f tidal@20 -f score table@5 -f sum@1,
+# about the same time for each), for ratios measured under the same load.
+# Knobs: BENCH_DURATION (5 s per pgbench run of tidal, the score table and the
+#        plain sum; the extras and the numeric sum run for about half),
+#        BENCH_ROUNDS (8: every query runs this many times, the order reversed
+#        every other round), BENCH_MIXED_DURATION (20 s, the interleaved run).
+# Extras (tidal only, for context): the same retrieve with max_per_creator => 1
+# and with the built-in 'fresh' profile (items get one of 50 creators and a
+# creation time in the last 30 days through tidal.upsert_item), and without
+# the user (no hides).
 # Goals: tidal >= 50x faster than the plain sum, >= 10x faster than the score
 # table, and a median under 5 ms.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DURATION=${BENCH_DURATION:-15}
-ROUNDS=${BENCH_ROUNDS:-2}
+DURATION=${BENCH_DURATION:-5}
+ROUNDS=${BENCH_ROUNDS:-8}
+MIXED_DURATION=${BENCH_MIXED_DURATION:-20}
 HALF=$(( (DURATION + 1) / 2 ))
 VIEW_HL=604800   # 7 days, in seconds
 LIKE_HL=86400    # 1 day
 
 bench_up
+
+# CPU pressure (share of time some runnable task waited for a CPU, last 60 s):
+# other work on the machine shows here
+cpu_pressure() { awk '/^some/ { sub("avg60=", "", $3); print $3 "%" }' /proc/pressure/cpu 2>/dev/null || echo "?"; }
+psi_start=$(cpu_pressure)
 
 blog "retrieve: loading 500,000 events into tidal, the events table and the score table"
 t_load=$(now_s)
@@ -133,8 +144,8 @@ ON CONFLICT (entity) DO UPDATE SET
   FROM generate_series(0, 49) k
 \gexec
 
--- items for the extras: 2,000 creators, created in the last 30 days
-SELECT count(tidal.upsert_item(i, 1 + (hashint8(i + 5) & 65535) % 2000, '{}',
+-- items for the extras: 50 creators, created in the last 30 days
+SELECT count(tidal.upsert_item(i, 1 + (hashint8(i + 5) & 65535) % 50, '{}',
                                now() - ((hashint8(i + 11) & 65535) / 65536.0) * interval '30 days'))
   FROM generate_series(1, 20000) i;
 
@@ -154,22 +165,22 @@ decay_sum() {	# the per-event decayed value; $1 = the age in seconds
 SQL_TIDAL="SELECT * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two')"
 SQL_SUM="SELECT entity, sum($(decay_sum "date_part('epoch', now() - at)")) AS score
   FROM events e
- WHERE entity = ANY ((SELECT c FROM cands))
+ WHERE entity = ANY ((SELECT c FROM cands)::bigint[])
    AND NOT EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = 42 AND h.item_id = e.entity)
  GROUP BY entity ORDER BY score DESC, entity LIMIT 20"
 SQL_SUM_NUMERIC="SELECT entity, sum($(decay_sum "extract(epoch FROM now() - at)")) AS score
   FROM events e
- WHERE entity = ANY ((SELECT c FROM cands))
+ WHERE entity = ANY ((SELECT c FROM cands)::bigint[])
    AND NOT EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = 42 AND h.item_id = e.entity)
  GROUP BY entity ORDER BY score DESC, entity LIMIT 20"
 SQL_PK="SELECT entity,
        coalesce(view_score * power(2, -date_part('epoch', now() - view_at) / $VIEW_HL), 0)
        + 3 * coalesce(like_score * power(2, -date_part('epoch', now() - like_at) / $LIKE_HL), 0) AS score
   FROM scores s
- WHERE entity = ANY ((SELECT c FROM cands))
+ WHERE entity = ANY ((SELECT c FROM cands)::bigint[])
    AND NOT EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = 42 AND h.item_id = s.entity)
  ORDER BY score DESC, entity LIMIT 20"
-SQL_TIDAL_MPC="SELECT * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', max_per_creator => 2)"
+SQL_TIDAL_MPC="SELECT * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', max_per_creator => 1)"
 SQL_TIDAL_FRESH="SELECT * FROM tidal.retrieve(42, (SELECT c FROM cands), 'fresh')"
 SQL_TIDAL_NOUSER="SELECT * FROM tidal.retrieve(NULL, (SELECT c FROM cands), 'two')"
 declare -A SQLS=([tidal]=$SQL_TIDAL [sum]=$SQL_SUM [sum_numeric]=$SQL_SUM_NUMERIC [pk]=$SQL_PK
@@ -181,9 +192,9 @@ chown -R "$TIDAL_USER:$TIDAL_USER" "$BENCH_WORK"
 check=$(as_pg psql -X -qAt -v ON_ERROR_STOP=1 <<SQL
 BEGIN;
 SELECT string_agg(item_id || ':' || score, ' ' ORDER BY rank) FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', at => now());
-SELECT string_agg(entity || ':' || score, ' ') FROM ($SQL_SUM) r;
-SELECT string_agg(entity || ':' || score, ' ') FROM ($SQL_PK) r;
-SELECT string_agg(entity || ':' || score, ' ') FROM ($SQL_SUM_NUMERIC) r;
+SELECT string_agg(entity || ':' || score, ' ' ORDER BY score DESC, entity) FROM ($SQL_SUM) r;
+SELECT string_agg(entity || ':' || score, ' ' ORDER BY score DESC, entity) FROM ($SQL_PK) r;
+SELECT string_agg(entity || ':' || score, ' ' ORDER BY score DESC, entity) FROM ($SQL_SUM_NUMERIC) r;
 COMMIT;
 SQL
 )
@@ -213,14 +224,14 @@ SELECT count(*) FROM tidal.hidden WHERE user_id = 42;
 SELECT count(*) FROM tidal.retrieve(NULL, (SELECT c FROM cands), 'two') r WHERE EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = 42 AND h.item_id = r.item_id);
 SELECT count(*) FROM tidal.retrieve(42, (SELECT c FROM cands), 'two') r WHERE EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = 42 AND h.item_id = r.item_id);
 SELECT tidal.last_query_stats() - 'elapsed_us';
-SELECT count(*) FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', max_per_creator => 2);
-SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', max_per_creator => 2) r JOIN tidal.items i USING (item_id) GROUP BY i.creator) x;
+SELECT count(*) FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', max_per_creator => 1);
+SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM tidal.retrieve(42, (SELECT c FROM cands), 'two', max_per_creator => 1) r JOIN tidal.items i USING (item_id) GROUP BY i.creator) x;
 SELECT tidal.last_query_stats() - 'elapsed_us';
 SELECT count(*) FROM tidal.retrieve(42, (SELECT c FROM cands), 'fresh');
 SELECT tidal.last_query_stats() - 'elapsed_us';
 SELECT count(*) FROM events;
 SELECT count(DISTINCT entity) FROM events;
-SELECT count(*) FROM events WHERE entity = ANY ((SELECT c FROM cands));
+SELECT count(*) FROM events WHERE entity = ANY ((SELECT c FROM cands)::bigint[]);
 SELECT max(n) FROM (SELECT count(*) n FROM events GROUP BY entity) x;
 SQL
 )
@@ -228,11 +239,11 @@ mapfile -t F <<<"$facts"
 [ "${F[0]}" = 1000 ] || bdie "tidal.hidden lists ${F[0]} items of user 42, expected 1000"
 [ "${F[2]}" = 0 ] || bdie "tidal.retrieve returned ${F[2]} items user 42 hid"
 [ "${F[4]}" = 20 ] || bdie "retrieve with max_per_creator returned ${F[4]} items"
-[ "${F[5]}" -le 2 ] || bdie "retrieve with max_per_creator => 2 returned ${F[5]} items of one creator"
+[ "${F[5]}" = 1 ] || bdie "retrieve with max_per_creator => 1 returned ${F[5]} items of one creator"
 [ "${F[7]}" = 20 ] || bdie "retrieve with the 'fresh' profile returned ${F[7]} items"
 blog "retrieve: stats: ${F[3]}"
 
-declare -A lat   # all per-transaction latencies (ms) of a kind, one per line, in a file
+# $BENCH_WORK/<kind>.lat: all per-transaction latencies (ms) of a kind, one a line
 declare -A per_round
 KINDS="tidal pk sum tidal_mpc tidal_fresh tidal_nouser sum_numeric"
 for k in $KINDS; do : >"$BENCH_WORK/$k.lat"; per_round[$k]=""; done
@@ -256,23 +267,51 @@ for round in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-# tidal's own timing (last_query_stats elapsed_us), 500 calls in one session
-# after a warm-up call, and the server-side time of the plain queries (EXPLAIN
-# ANALYZE, second execution in the session)
+# the three main queries interleaved in one run: pgbench picks a script at
+# random for every transaction, with these weights (pgbench directly, not
+# bench_pgbench: with several scripts pgbench prints a failure count per script,
+# which bench_pgbench's check does not expect)
+mixed_out=$BENCH_RESULTS/retrieve.mixed.pgbench.txt
+as_pg pgbench -n -M prepared -c 1 -j 1 -T "$MIXED_DURATION" -l --log-prefix="$BENCH_WORK/log.mixed" \
+	-f "$BENCH_WORK/tidal.sql@20" -f "$BENCH_WORK/pk.sql@5" -f "$BENCH_WORK/sum.sql@1" >"$mixed_out" 2>&1 ||
+	{ cat "$mixed_out" >&2; bdie "pgbench retrieve.mixed failed"; }
+[ "$(awk -F': ' '/^number of failed transactions/ {split($2, a, " "); print a[1]; exit}' "$mixed_out")" = 0 ] ||
+	{ cat "$mixed_out" >&2; bdie "pgbench retrieve.mixed: failed transactions"; }
+for i in 0 1 2; do
+	k=$(echo tidal pk sum | cut -d' ' -f$((i + 1)))
+	awk -v s=$i '$4 == s { printf "%.4f\n", $3 / 1000 }' "$BENCH_WORK"/log.mixed.* >"$BENCH_WORK/mixed_$k.lat"
+done
+mixed_line() {	# kind label
+	echo "$2 median $(fmt3 "$(median_of "$BENCH_WORK/mixed_$1.lat")") ms ($(wc -l <"$BENCH_WORK/mixed_$1.lat") transactions)"
+}
+blog "retrieve: interleaved: $(mixed_line tidal tidal), $(mixed_line pk 'score table'), $(mixed_line sum 'plain sum')"
+
+# tidal's own timing (last_query_stats elapsed_us), 500 calls each in one
+# session after a warm-up call: the benchmark call, and for a breakdown the
+# same without the user (no hides to load) and with a single candidate (little
+# but the hides to load)
 elapsed_stats=$(as_pg psql -X -qAt -v ON_ERROR_STOP=1 <<'SQL'
-CREATE TEMP TABLE el (us bigint);
-DO $$
+CREATE TEMP TABLE el (k text, us bigint);
+CREATE FUNCTION pg_temp.calls(k text, q text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two');
+    EXECUTE q;
     FOR i IN 1..500 LOOP
-        PERFORM * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two');
-        INSERT INTO el SELECT (tidal.last_query_stats()->>'elapsed_us')::bigint;
+        EXECUTE q;
+        INSERT INTO el SELECT k, (tidal.last_query_stats()->>'elapsed_us')::bigint;
     END LOOP;
 END $$;
-SELECT format('%s|%s|%s|%s', percentile_cont(0.5) WITHIN GROUP (ORDER BY us), round(avg(us)), min(us), max(us)) FROM el;
+DO $d$ BEGIN
+    PERFORM pg_temp.calls('a', $q$SELECT * FROM tidal.retrieve(42, (SELECT c FROM cands), 'two')$q$);
+    PERFORM pg_temp.calls('b', $q$SELECT * FROM tidal.retrieve(NULL, (SELECT c FROM cands), 'two')$q$);
+    PERFORM pg_temp.calls('c', $q$SELECT * FROM tidal.retrieve(42, (SELECT c[1:1] FROM cands), 'two')$q$);
+END $d$;
+SELECT format('%s|%s|%s|%s', percentile_cont(0.5) WITHIN GROUP (ORDER BY us), round(avg(us)), min(us), max(us))
+  FROM el GROUP BY k ORDER BY k;
 SQL
 )
-IFS='|' read -r el_med el_mean el_min el_max <<<"$elapsed_stats"
+mapfile -t EL <<<"$elapsed_stats"
+[ "${#EL[@]}" -eq 3 ] || bdie "elapsed_us measurement returned: $elapsed_stats"
+el_fmt() { IFS='|' read -r med mean min max <<<"$1"; echo "median $med, mean $mean, min $min, max $max"; }
 explain() {	# query -> EXPLAIN ANALYZE of its second execution in one session
 	as_pg psql -X -qAt -v ON_ERROR_STOP=1 -c "SELECT count(*) FROM ($1) w" -c "EXPLAIN (ANALYZE, BUFFERS) $1" | tail -n +2
 }
@@ -281,6 +320,7 @@ plan_pk=$(explain "$SQL_PK")
 plan_tidal=$(explain "$SQL_TIDAL")
 exec_ms() { awk '/^Execution Time:/ {print $3}' <<<"$1"; }
 
+psi_end=$(cpu_pressure)
 T=$(median_of "$BENCH_WORK/tidal.lat"); S=$(median_of "$BENCH_WORK/sum.lat"); P=$(median_of "$BENCH_WORK/pk.lat")
 N=$(median_of "$BENCH_WORK/sum_numeric.lat")
 f3() { fmt3 "$1"; }
@@ -290,7 +330,8 @@ row() {	# kind label goal-text
 	echo "$2|$(f3 "$m")|$(f3 "$mean")|$n|$(fdiv "$m" "$T")|$3"
 }
 {
-	bench_header "retrieve: top 20 of 10,000 candidates, two-signal profile, user with 1,000 hidden items; 500,000 events over 20,000 items; pgbench -M prepared -c 1 -j 1, -T $DURATION (extras -T $HALF) x $ROUNDS rounds, per-transaction latencies (pgbench -l)"
+	bench_header "retrieve: top 20 of 10,000 candidates, two-signal profile, user with 1,000 hidden items; 500,000 events over 20,000 items; pgbench -M prepared -c 1 -j 1, -T $DURATION (extras and numeric sum -T $HALF) x $ROUNDS rounds in alternating order, per-transaction latencies (pgbench -l)"
+	echo "# tidal.so $(md5sum "$("$PG_BINDIR/pg_config" --pkglibdir)/tidal.so" | cut -c1-12) (md5), checkout $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO" diff --quiet HEAD -- src sql 2>/dev/null || echo ' with uncommitted changes in src/ or sql/'); CPU pressure (avg60) $psi_start before loading, $psi_end after measuring"
 	{
 		echo "query|median ms|mean ms|transactions|this / tidal (medians)|goal"
 		row tidal "tidal.retrieve(42, cands, 'two')" "median < 5 ms: $(met "$T" "<=" 5)"
@@ -298,19 +339,21 @@ row() {	# kind label goal-text
 		row pk "plain: upsert-maintained score table, candidates by primary key" ">= 10x: $(met "$(fdiv "$P" "$T")" ">=" 10)"
 		row sum_numeric "plain: the same sum written with extract() (numeric power)" ""
 		row tidal_nouser "tidal.retrieve(NULL, cands, 'two') (no user, no hides)" ""
-		row tidal_mpc "tidal.retrieve(42, cands, 'two', max_per_creator => 2)" ""
+		row tidal_mpc "tidal.retrieve(42, cands, 'two', max_per_creator => 1)" ""
 		row tidal_fresh "tidal.retrieve(42, cands, 'fresh') (freshness + log1p of every signal)" ""
 	} | print_table
 	echo
 	echo "per round, median ms (transactions): tidal $(echo "${per_round[tidal]}"); score table ${per_round[pk]}; plain sum ${per_round[sum]}; numeric sum ${per_round[sum_numeric]}"
-	echo "tidal last_query_stats elapsed_us over 500 calls in one session: median $el_med, mean $el_mean, min $el_min, max $el_max"
+	MT=$(median_of "$BENCH_WORK/mixed_tidal.lat")
+	echo "interleaved in one pgbench run of $MIXED_DURATION s: $(mixed_line tidal tidal); $(mixed_line pk 'score table'), $(fdiv "$(median_of "$BENCH_WORK/mixed_pk.lat")" "$MT")x tidal; $(mixed_line sum 'plain sum'), $(fdiv "$(median_of "$BENCH_WORK/mixed_sum.lat")" "$MT")x tidal"
+	echo "tidal last_query_stats elapsed_us, 500 calls each in one session: retrieve(42, cands, 'two') $(el_fmt "${EL[0]}"); retrieve(NULL, cands, 'two') $(el_fmt "${EL[1]}"); retrieve(42, one candidate, 'two') $(el_fmt "${EL[2]}")"
 	echo "server execution time (EXPLAIN ANALYZE, 2nd run): tidal $(exec_ms "$plan_tidal") ms, plain sum $(exec_ms "$plan_sum") ms, score table $(exec_ms "$plan_pk") ms"
 	echo "agreement at one instant: same top 20 ids in the same order: tidal = plain sum (scores within $rel_sum relative); score table: $agree_pk ($rel_pk); numeric sum: $agree_num ($rel_num)"
 	echo "top 20 (tidal): $(ids "$a_tidal")"
 	echo "data: ${F[9]} events, ${F[10]} distinct items, ${F[11]} of the events belong to the 10,000 candidates, busiest item ${F[12]} events; loaded in $load_s s"
 	echo "hides: tidal.hidden has ${F[0]} items of user 42; ${F[1]} of them would be in the top 20 without the hides, ${F[2]} are"
 	echo "stats, two: ${F[3]}"
-	echo "stats, max_per_creator => 2: ${F[6]} (at most ${F[5]} items per creator returned)"
+	echo "stats, max_per_creator => 1: ${F[6]} (at most ${F[5]} item per creator returned)"
 	echo "stats, fresh: ${F[8]}"
 	echo "plain sum plan:"
 	sed 's/^/    /' <<<"$plan_sum"
