@@ -469,6 +469,32 @@ call_member(Member *m, const char *sql, int nparams, const char *const *params,
 	return true;
 }
 
+/*
+ * Ask every member; returns how many said yes, counting this node, and
+ * the highest term any answer carried.
+ */
+static int
+ask_all(const char *sql, int nparams, const char *const *params, int64 *highest)
+{
+	int			yes = 1;
+	int			i;
+
+	*highest = 0;
+	for (i = 0; i < nmembers; i++)
+	{
+		int64		their_term;
+		bool		ok;
+
+		if (call_member(&members[i], sql, nparams, params, &their_term, &ok))
+		{
+			if (ok)
+				yes++;
+			*highest = Max(*highest, their_term);
+		}
+	}
+	return yes;
+}
+
 /* a randomized election timeout in [T, 2T) */
 static int
 election_timeout(void)
@@ -512,13 +538,12 @@ stand(void)
 	int64		term;
 	int32		voted_for;
 	int64		progress;
-	int			votes = 1;		/* our own */
-	int64		highest = 0;
+	int			votes;
+	int64		highest;
 	char		term_s[32];
 	char		region_s[16];
 	char		progress_s[32];
 	const char *params[3] = {term_s, region_s, progress_s};
-	int			i;
 	TidalSavedUser saved;
 
 	/* a new term, and our vote in it, durable before we ask anyone */
@@ -535,19 +560,7 @@ stand(void)
 	snprintf(term_s, sizeof(term_s), INT64_FORMAT, term);
 	snprintf(region_s, sizeof(region_s), "%d", tidal_region_id);
 	snprintf(progress_s, sizeof(progress_s), INT64_FORMAT, progress);
-	for (i = 0; i < nmembers; i++)
-	{
-		int64		their_term;
-		bool		granted;
-
-		if (call_member(&members[i], "SELECT term, granted FROM tidal._request_vote($1, $2, $3)",
-						3, params, &their_term, &granted))
-		{
-			if (granted)
-				votes++;
-			highest = Max(highest, their_term);
-		}
-	}
+	votes = ask_all("SELECT term, granted FROM tidal._request_vote($1, $2, $3)", 3, params, &highest);
 	if (highest > term)
 	{
 		adopt_term(highest);
@@ -570,29 +583,16 @@ static void
 lead(void)
 {
 	int64		term = current_term();
-	int			acks = 1;
-	int64		highest = 0;
+	int			acks;
+	int64		highest;
 	char		term_s[32];
 	char		region_s[16];
 	const char *params[2] = {term_s, region_s};
-	int			i;
 	TimestampTz now;
 
 	snprintf(term_s, sizeof(term_s), INT64_FORMAT, term);
 	snprintf(region_s, sizeof(region_s), "%d", tidal_region_id);
-	for (i = 0; i < nmembers; i++)
-	{
-		int64		their_term;
-		bool		ok;
-
-		if (call_member(&members[i], "SELECT term, ok FROM tidal._heartbeat($1, $2)",
-						2, params, &their_term, &ok))
-		{
-			if (ok)
-				acks++;
-			highest = Max(highest, their_term);
-		}
-	}
+	acks = ask_all("SELECT term, ok FROM tidal._heartbeat($1, $2)", 2, params, &highest);
 	if (highest > term)
 	{
 		adopt_term(highest);
