@@ -27,6 +27,15 @@ PG_FUNCTION_INFO_V1(tidal_ship);
 #define SHIP_MAX_BATCHES 1000	/* per origin and answer */
 #define SHIP_MAX_BYTES 4194304	/* per answer, unless its first batch is larger */
 
+typedef struct ShipOrigin
+{
+	int32		region;
+	int32		shard;
+	int64		last_batch;		/* ours */
+	int64		last_seq;
+	int64		known;			/* the caller's */
+} ShipOrigin;
+
 /* the element of an int8 array at i, or 0 */
 static int64
 int8_at(ArrayType *a, int i)
@@ -43,30 +52,13 @@ int8_at(ArrayType *a, int i)
 Datum
 tidal_ship(PG_FUNCTION_ARGS)
 {
-	/*
-	 * Round-robin over the origins (the first batch each origin is missing,
-	 * then the second, ...), so that no origin starves the others, and at
-	 * most SHIP_MAX_BYTES in all (but at least one batch), so that an answer
-	 * fits in tidal.peer_timeout on a slow link.
-	 */
+	/* one origin's next batches: a range scan of the primary key */
 	static OwnedQuery batches_q = {
-		"WITH wanted AS ("
-		"  SELECT b.origin_region, b.origin_shard, b.batch_no, b.last_seq, b.batch, "
-		"         row_number() OVER (PARTITION BY b.origin_region, b.origin_shard "
-		"                            ORDER BY b.batch_no) AS turn "
-		"    FROM tidal.batches b "
-		"    LEFT JOIN unnest($3::int[], $4::int[], $5::bigint[]) AS k(region, shard, last_batch) "
-		"      ON k.region = b.origin_region AND k.shard = b.origin_shard "
-		"   WHERE NOT (b.origin_region = $1 AND b.origin_shard = $2) "
-		"     AND b.batch_no > coalesce(k.last_batch, 0)), "
-		"sized AS ("
-		"  SELECT *, sum(octet_length(batch)) OVER (ORDER BY turn, origin_region, origin_shard) "
-		"              - octet_length(batch) AS before "
-		"    FROM wanted WHERE turn <= $6) "
-		"SELECT origin_region, origin_shard, batch_no, last_seq, batch FROM sized "
-		" WHERE before < " CppAsString2(SHIP_MAX_BYTES) " OR (turn = 1 AND before = 0) "
-		" ORDER BY origin_region, origin_shard, batch_no",
-		6, {INT4OID, INT4OID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8OID}, NULL
+		"SELECT origin_region, origin_shard, batch_no, last_seq, batch, octet_length(batch) "
+		"  FROM tidal.batches "
+		" WHERE origin_region = $1 AND origin_shard = $2 AND batch_no > $3 "
+		" ORDER BY batch_no LIMIT $4",
+		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
 	};
 	static OwnedQuery marks_q = {
 		"SELECT region, shard, last_batch, last_seq FROM tidal.origins WHERE last_batch > 0",
@@ -80,8 +72,11 @@ tidal_ship(PG_FUNCTION_ARGS)
 	ArrayType  *seqs;
 	int			nknown;
 	int64		max_batches;
-	Datum		args[6];
-	int64		sent;
+	Datum		args[4];
+	int64		sent = 0;
+	int64		bytes = 0;
+	ShipOrigin *origins;
+	int			norigins;
 	int64		acked_batch = 0;
 	int64		acked_seq = 0;
 	uint64		r;
@@ -120,32 +115,68 @@ tidal_ship(PG_FUNCTION_ARGS)
 		}
 
 	InitMaterializedSRF(fcinfo, 0);
-	args[0] = Int32GetDatum(requester);
-	args[1] = PG_GETARG_DATUM(1);
-	args[2] = PointerGetDatum(regions);
-	args[3] = PointerGetDatum(shards);
-	args[4] = PointerGetDatum(batches);
-	args[5] = Int64GetDatum(max_batches);
 
 	query_begin(&saved);
-	query_exec(&batches_q, args, NULL, true, SPI_OK_SELECT);
-	sent = (int64) SPI_processed;
-	for (r = 0; r < SPI_processed; r++)
-	{
-		Datum		values[5];
-		bool		nulls[5];
 
-		heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, values, nulls);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	/* the origins this node holds, with its marks: the last rows of the answer */
 	query_exec(&marks_q, NULL, NULL, true, SPI_OK_SELECT);
-	for (r = 0; r < SPI_processed; r++)
+	norigins = (int) SPI_processed;
+	origins = palloc(sizeof(ShipOrigin) * Max(norigins, 1));
+	for (r = 0; r < (uint64) norigins; r++)
+	{
+		bool		isnull;
+		HeapTuple	tup = SPI_tuptable->vals[r];
+
+		origins[r].region = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		origins[r].shard = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+		origins[r].last_batch = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+		origins[r].last_seq = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull));
+		origins[r].known = 0;
+		for (i = 0; i < nknown; i++)
+			if (((int32 *) ARR_DATA_PTR(regions))[i] == origins[r].region &&
+				((int32 *) ARR_DATA_PTR(shards))[i] == origins[r].shard)
+				origins[r].known = int8_at(batches, i);
+	}
+
+	/*
+	 * Each origin's next batches, by an index range scan; origins in turn,
+	 * so that none starves the others, within SHIP_MAX_BYTES (but at least
+	 * one batch), so that an answer fits in tidal.peer_timeout.
+	 */
+	for (r = 0; r < (uint64) norigins && bytes < SHIP_MAX_BYTES; r++)
+	{
+		ShipOrigin *o = &origins[r];
+		uint64		b;
+
+		if ((o->region == requester && o->shard == PG_GETARG_INT32(1)) || o->last_batch <= o->known)
+			continue;
+		args[0] = Int32GetDatum(o->region);
+		args[1] = Int32GetDatum(o->shard);
+		args[2] = Int64GetDatum(o->known);
+		args[3] = Int64GetDatum(max_batches);
+		query_exec(&batches_q, args, NULL, true, SPI_OK_SELECT);
+		for (b = 0; b < SPI_processed; b++)
+		{
+			Datum		values[6];
+			bool		nulls[6];
+
+			heap_deform_tuple(SPI_tuptable->vals[b], SPI_tuptable->tupdesc, values, nulls);
+			if (sent > 0 && bytes + DatumGetInt32(values[5]) > SHIP_MAX_BYTES)
+				break;
+			bytes += DatumGetInt32(values[5]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			sent++;
+		}
+	}
+	for (r = 0; r < (uint64) norigins; r++)
 	{
 		Datum		values[5];
 		bool		nulls[5] = {false, false, false, false, true};
 
-		heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, values, nulls);
-		nulls[4] = true;
+		values[0] = Int32GetDatum(origins[r].region);
+		values[1] = Int32GetDatum(origins[r].shard);
+		values[2] = Int64GetDatum(origins[r].last_batch);
+		values[3] = Int64GetDatum(origins[r].last_seq);
 		values[4] = (Datum) 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
