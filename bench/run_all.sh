@@ -8,7 +8,7 @@
 set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 RESULTS=${BENCH_RESULTS:-$BENCH/results}
-ALL=(signal_rate batch_rate decay_read retrieve memory restart)
+ALL=(signal_rate batch_rate decay_read retrieve replication_lag memory restart)
 [ $# -gt 0 ] && ALL=("$@")
 
 mkdir -p "$RESULTS"
