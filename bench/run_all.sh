@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every tidal benchmark, one after the other, each on its own fresh
 # instance (see bench/lib.sh), and collect their tables in
-# bench/results/summary.txt.  Takes about 18 minutes on 2 cores.
+# bench/results/summary.txt.  Takes about 22 minutes on 2 cores.
 #
 #   bash bench/run_all.sh            # as root, after bash scripts/setup.sh
 #   bash bench/run_all.sh memory     # only some of them
