@@ -16,6 +16,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -255,6 +256,12 @@ log_seal_through(int64 *last_seq)
 	int64		total = 0;
 	bool		full;
 	TidalSavedUser saved;
+
+	/*
+	 * Lock order: tidal.pending before the origin's row, as a rebuild
+	 * (recovery.c) takes them, so that sealing and a rebuild never deadlock.
+	 */
+	LockRelationOid(log_pending_relid(false), RowExclusiveLock);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
