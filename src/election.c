@@ -368,26 +368,6 @@ typedef struct Member
 static Member members[TIDAL_MAX_PEERS];
 static int	nmembers = 0;		/* peers, not counting this node */
 
-static MemoryContext xact_caller_cxt = NULL;
-
-/* a transaction of our own; the caller's memory context is current again after end_xact */
-static void
-begin_xact(void)
-{
-	xact_caller_cxt = CurrentMemoryContext;
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-}
-
-static void
-end_xact(void)
-{
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(xact_caller_cxt);	/* commit leaves TopMemoryContext current */
-}
-
 /* refresh the member list from tidal.peer_defs, keeping open connections */
 static void
 load_members(void)
@@ -522,13 +502,13 @@ adopt_term(int64 term)
 	int64		current;
 	int32		voted_for;
 
-	begin_xact();
+	query_worker_begin(NULL);
 	query_begin(&saved);
 	read_raft_state(&current, &voted_for);
 	if (term > current)
 		write_raft_state(term, -1);
 	query_end(&saved);
-	end_xact();
+	query_worker_commit();
 	set_state(ROLE_FOLLOWER, Max(term, current), -1);
 }
 
@@ -547,14 +527,14 @@ stand(void)
 	TidalSavedUser saved;
 
 	/* a new term, and our vote in it, durable before we ask anyone */
-	begin_xact();
+	query_worker_begin(NULL);
 	query_begin(&saved);
 	read_raft_state(&term, &voted_for);
 	term = Max(term, current_term()) + 1;
 	write_raft_state(term, tidal_region_id);
 	progress = log_progress();
 	query_end(&saved);
-	end_xact();
+	query_worker_commit();
 	set_state(ROLE_CANDIDATE, term, -1);
 
 	snprintf(term_s, sizeof(term_s), INT64_FORMAT, term);
@@ -655,7 +635,7 @@ tidal_election_main(Datum main_arg pg_attribute_unused())
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 
-		begin_xact();
+		query_worker_begin(NULL);
 		ready = OidIsValid(get_extension_oid("tidal", true)) &&
 			OidIsValid(RangeVarGetRelid(makeRangeVar("tidal", "raft_state", -1), NoLock, true));
 		if (ready)
@@ -677,7 +657,7 @@ tidal_election_main(Datum main_arg pg_attribute_unused())
 				first = false;
 			}
 		}
-		end_xact();
+		query_worker_commit();
 
 		if (ready)
 		{

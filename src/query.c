@@ -4,7 +4,14 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "pgstat.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
 #include "query.h"
+
+static MemoryContext worker_caller_cxt = NULL;
 
 void
 query_begin(TidalSavedUser *saved)
@@ -37,4 +44,25 @@ query_exec(OwnedQuery *q, Datum *values, const char *nulls, bool read_only, int 
 	ret = SPI_execute_plan(q->plan, values, nulls, read_only, 0);
 	if (ret != expect)
 		elog(ERROR, "\"%s\" failed: %s", q->sql, SPI_result_code_string(ret));
+}
+
+void
+query_worker_begin(const char *activity)
+{
+	worker_caller_cxt = CurrentMemoryContext;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (activity)
+		pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+void
+query_worker_commit(void)
+{
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(worker_caller_cxt);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
 }

@@ -35,4 +35,12 @@ extern void query_end(const TidalSavedUser *saved);
 extern void query_exec(OwnedQuery *q, Datum *values, const char *nulls,
 					   bool read_only, int expect);
 
+/*
+ * A background worker's own transaction, with a snapshot and the activity
+ * shown in pg_stat_activity (NULL: none).  The caller's memory context is
+ * current again after query_worker_commit (a commit leaves TopMemoryContext).
+ */
+extern void query_worker_begin(const char *activity);
+extern void query_worker_commit(void);
+
 #endif							/* TIDAL_QUERY_H */

@@ -125,29 +125,6 @@ behind_seq(PGresult *res)
 	return behind;
 }
 
-static MemoryContext xact_caller_cxt = NULL;
-
-/* a transaction of our own; the caller's memory context is current again after end_xact */
-static void
-begin_xact(const char *activity)
-{
-	xact_caller_cxt = CurrentMemoryContext;
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, activity);
-}
-
-static void
-end_xact(void)
-{
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(xact_caller_cxt);	/* commit leaves TopMemoryContext current */
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
-}
-
 /*
  * Apply one pulled batch in its own transaction.  On error, log it and
  * return false: the batch is pulled again next time.
@@ -159,7 +136,7 @@ apply_one(const char *data, Size len, bool *applied)
 	volatile bool ok = true;
 
 	*applied = false;
-	begin_xact("applying a tidal batch");
+	query_worker_begin("applying a tidal batch");
 	PG_TRY();
 	{
 		LogBatchHeader hdr;
@@ -167,7 +144,7 @@ apply_one(const char *data, Size len, bool *applied)
 		*applied = apply_remote_batch(data, len, &hdr);
 		if (*applied)
 			Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);	/* relay: wake our other peers */
-		end_xact();
+		query_worker_commit();
 	}
 	PG_CATCH();
 	{
@@ -211,9 +188,9 @@ pull(PGconn *conn)
 	int32		failed_shard = -1;
 	int			i;
 
-	begin_xact("reading tidal marks");
+	query_worker_begin("reading tidal marks");
 	read_marks(&m);
-	end_xact();
+	query_worker_commit();
 
 	snprintf(requester, sizeof(requester), "%d", tidal_region_id);
 	snprintf(shard, sizeof(shard), "%d", tidal_shard_id);
@@ -254,9 +231,9 @@ pull(PGconn *conn)
 		CHECK_FOR_INTERRUPTS();
 	}
 
-	begin_xact("reading tidal marks");
+	query_worker_begin("reading tidal marks");
 	behind = behind_seq(res);
-	end_xact();
+	query_worker_commit();
 	PQclear(res);
 
 	peer_report_pull(peer_region, applied, behind);
@@ -320,9 +297,9 @@ tidal_receiver_main(Datum main_arg)
 		MemoryContextReset(loop_cxt);
 		MemoryContextSwitchTo(loop_cxt);
 
-		begin_xact("reading tidal peers");
+		query_worker_begin("reading tidal peers");
 		conninfo = peer_conninfo(peer_region);
-		end_xact();
+		query_worker_commit();
 		if (conninfo == NULL)
 		{
 			peer_report_state(peer_region, PEER_DISCONNECTED);
