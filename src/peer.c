@@ -207,6 +207,20 @@ peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members)
 	}
 }
 
+bool
+peer_pulls_directly(int32 region)
+{
+	PeerSlot   *s;
+	bool		direct = false;
+
+	LWLockAcquire(peers->lock, LW_SHARED);
+	if ((s = slot_for(region, false)) != NULL)
+		direct = s->state == PEER_CONNECTED && s->last_pull != 0 &&
+			!TimestampDifferenceExceeds(s->last_pull, GetCurrentTimestamp(), tidal_peer_timeout_ms);
+	LWLockRelease(peers->lock);
+	return direct;
+}
+
 int
 peer_unreachable_regions(int32 *regions, int max)
 {

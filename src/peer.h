@@ -35,6 +35,12 @@ extern void peer_report_served(int32 region, int64 batches_sent, int64 acked_bat
 /* a receiver registers itself (to be woken by tidal.reconcile) */
 extern void peer_attach_receiver(int32 region);
 
+/*
+ * Whether this node's receiver of that region is connected and has pulled
+ * within tidal.peer_timeout: then no other peer needs to relay its origin.
+ */
+extern bool peer_pulls_directly(int32 region);
+
 /* peers not heard from within tidal.peer_timeout; returns how many (at most max) */
 extern int	peer_unreachable_regions(int32 *regions, int max);
 

@@ -7,9 +7,12 @@
  * It waits for news with LISTEN on the peer's TIDAL_NOTIFY_CHANNEL, and
  * also pulls every tidal.peer_timeout / 2 at the latest.  Every wait on the
  * network is bounded by tidal.peer_timeout, so a peer that stops answering
- * (a black-holed link) is dropped and reconnected with backoff.  Each batch
- * is applied in its own transaction; a batch that fails (corrupt, or naming
- * a signal not defined here yet) is logged and pulled again later.  The
+ * (a black-holed link) is dropped and reconnected with backoff.  The
+ * batches of one pull are applied in one transaction, each in a
+ * subtransaction; a batch that fails (corrupt, or naming a signal not
+ * defined here yet) is logged, rolled back alone and pulled again later.
+ * A peer relays only the origins this node cannot pull straight from their
+ * own region (read_marks).  The
  * worker exits when its peer is dropped; the sealer starts it again if it
  * stops for any other reason.
  */
@@ -29,6 +32,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -56,29 +60,60 @@ typedef struct Marks
 	StringInfoData seqs;
 } Marks;
 
+/*
+ * This node's marks, as the caller of tidal._ship states them.  An origin
+ * that another receiver of ours pulls straight from its own region is
+ * marked as known in full, so that the peer does not relay it: each batch
+ * then reaches this node once, not once per path.  The peer's own origin is
+ * always stated as it is: that is our acknowledgement.
+ */
 static void
 read_marks(Marks *m)
 {
 	static OwnedQuery q = {
-		"SELECT coalesce(array_agg(region ORDER BY region, shard), '{}')::text, "
-		"       coalesce(array_agg(shard ORDER BY region, shard), '{}')::text, "
-		"       coalesce(array_agg(last_batch ORDER BY region, shard), '{}')::text, "
-		"       coalesce(array_agg(last_seq ORDER BY region, shard), '{}')::text "
-		"  FROM tidal.origins",
+		"SELECT region, shard, last_batch, last_seq FROM tidal.origins ORDER BY region, shard",
 		0, {InvalidOid}, NULL
 	};
 	TidalSavedUser saved;
-	int			i;
-	StringInfo	out[4] = {&m->regions, &m->shards, &m->batches, &m->seqs};
+	uint64		r;
 
+	initStringInfo(&m->regions);
+	initStringInfo(&m->shards);
+	initStringInfo(&m->batches);
+	initStringInfo(&m->seqs);
 	query_begin(&saved);
 	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
-	for (i = 0; i < 4; i++)
+	for (r = 0; r < SPI_processed; r++)
 	{
-		initStringInfo(out[i]);
-		appendStringInfoString(out[i], SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1));
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		bool		isnull;
+		int32		region = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		int32		shard = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+		int64		batch = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+		int64		seq = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull));
+		const char *sep = r == 0 ? "" : ",";
+
+		if (region != peer_region && region != tidal_region_id && peer_pulls_directly(region))
+			batch = PG_INT64_MAX;
+		appendStringInfo(&m->regions, "%s%d", sep, region);
+		appendStringInfo(&m->shards, "%s%d", sep, shard);
+		appendStringInfo(&m->batches, "%s" INT64_FORMAT, sep, batch);
+		appendStringInfo(&m->seqs, "%s" INT64_FORMAT, sep, seq);
 	}
 	query_end(&saved);
+	{
+		StringInfo	out[4] = {&m->regions, &m->shards, &m->batches, &m->seqs};
+		int			i;
+
+		for (i = 0; i < 4; i++)
+		{
+			char	   *body = pstrdup(out[i]->data);
+
+			resetStringInfo(out[i]);
+			appendStringInfo(out[i], "{%s}", body);
+			pfree(body);
+		}
+	}
 }
 
 /* what the peer has that we lack, from its marks rows, once applied */
@@ -126,25 +161,27 @@ behind_seq(PGresult *res)
 }
 
 /*
- * Apply one pulled batch in its own transaction.  On error, log it and
- * return false: the batch is pulled again next time.
+ * Apply one pulled batch in a subtransaction of the pull's transaction.  On
+ * error, log it, roll the subtransaction back and return false: the batch is
+ * pulled again next time.
  */
 static bool
 apply_one(const char *data, Size len, bool *applied)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
 	volatile bool ok = true;
 
 	*applied = false;
-	query_worker_begin("applying a tidal batch");
+	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
 		LogBatchHeader hdr;
 
 		*applied = apply_remote_batch(data, len, &hdr);
-		if (*applied)
-			Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);	/* relay: wake our other peers */
-		query_worker_commit();
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
 	}
 	PG_CATCH();
 	{
@@ -153,15 +190,15 @@ apply_one(const char *data, Size len, bool *applied)
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
-		AbortCurrentTransaction();
+		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
 		ereport(LOG,
 				(errmsg("tidal receiver: a batch from region %d was not applied: %s",
 						peer_region, edata->message),
 				 edata->detail ? errdetail("%s", edata->detail) : 0,
 				 errhint("It is pulled again later.")));
 		FreeErrorData(edata);
-		pgstat_report_activity(STATE_IDLE, NULL);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -208,12 +245,19 @@ pull(PGconn *conn)
 	if (res == NULL)
 		return -1;
 
+	/*
+	 * All the batches of one answer are applied in one transaction, each in
+	 * a subtransaction of its own, so that one commit (and one WAL flush)
+	 * makes them durable together with their origins' high-water marks.
+	 */
+	query_worker_begin("applying tidal batches");
 	for (i = 0; i < PQntuples(res); i++)
 	{
 		int32		region;
 		int32		origin_shard;
 		bool		was_applied;
 
+		CHECK_FOR_INTERRUPTS();
 		if (PQgetisnull(res, i, 4))
 			continue;			/* marks row */
 		region = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 0));
@@ -228,10 +272,9 @@ pull(PGconn *conn)
 		}
 		if (was_applied)
 			applied++;
-		CHECK_FOR_INTERRUPTS();
 	}
-
-	query_worker_begin("reading tidal marks");
+	if (applied > 0)
+		Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);	/* relay: wake our other peers */
 	behind = behind_seq(res);
 	query_worker_commit();
 	PQclear(res);
