@@ -17,11 +17,13 @@
 #include "hlc.h"
 #include "idempotency.h"
 #include "log.h"
+#include "migrate.h"
 #include "query.h"
 #include "recovery.h"
 #include "signal_input.h"
 #include "stage.h"
 #include "state.h"
+#include "tenant.h"
 #include "tidal.h"
 
 void
@@ -159,6 +161,16 @@ apply_profile_record(const LogRecord *rec)
 	query_end(&saved);
 }
 
+/* does this region store the record's tenant? (it must be registered) */
+static bool
+stored_here(const LogRecord *rec)
+{
+	TenantInfo	tenant;
+
+	tenant_require(rec->tenant, &tenant);
+	return tenant.stored_here;
+}
+
 void
 apply_local_write(const char *data, Size len)
 {
@@ -173,7 +185,14 @@ apply_local_write(const char *data, Size len)
 	switch (rec.kind)
 	{
 		case LOG_RECORD_ITEM:
-			apply_item_record(&rec);
+			if (stored_here(&rec))
+				apply_item_record(&rec);
+			break;
+		case LOG_RECORD_TENANT:
+			tenant_apply_record(&rec);
+			break;
+		case LOG_RECORD_MIGRATION:
+			migration_apply_record(&rec);
 			break;
 		case LOG_RECORD_HIDE:
 			apply_hide_record(&rec);
@@ -236,15 +255,24 @@ unstage_counted(const IdemEvent *old)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	codec_begin_signal_record(&buf, &old->hlc, 0, def->name, NULL, false, 1);
+	codec_begin_signal_record(&buf, &old->hlc, old->tenant, def->name, NULL, false, 1);
 	codec_add_signal_event(&buf, false, old->entity, -old->weight, old->at_us, 0);
-	stage_signal_record(buf.data, buf.len, def->id, &def->spec);
+	stage_signal_record(buf.data, buf.len, def->id, &def->spec, false);
 }
 
-static void
-apply_remote_record(const LogRecord *rec, const char *raw, Size len)
+void
+apply_replicated_record(const LogRecord *rec)
 {
-	hlc_clock_observe(&rec->hlc);
+	TenantInfo	tenant;
+
+	if (!tenant_lookup(rec->tenant, &tenant))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("tenant " INT64_FORMAT " is not registered here yet", rec->tenant),
+				 errdetail("The batch is applied once the tenant's registration has arrived.")));
+	if (!tenant.stored_here)
+		return;					/* relayed, not kept: another region stores this tenant */
+
 	switch (rec->kind)
 	{
 		case LOG_RECORD_SIGNAL:
@@ -271,20 +299,41 @@ apply_remote_record(const LogRecord *rec, const char *raw, Size len)
 							break;
 					}
 				}
-				stage_signal_record(raw, len, def->id, &def->spec);
+				stage_signal_record(rec->raw, rec->raw_len, def->id, &def->spec, false);
 				break;
 			}
-		case LOG_RECORD_DEFINE_SIGNAL:
-			apply_define_signal_record(rec);
-			break;
 		case LOG_RECORD_ITEM:
 			apply_item_record(rec);
+			break;
+		default:
+			elog(ERROR, "tidal record kind %d has no tenant data", rec->kind);
+	}
+}
+
+static void
+apply_remote_record(const LogRecord *rec)
+{
+	hlc_clock_observe(&rec->hlc);
+	switch (rec->kind)
+	{
+		case LOG_RECORD_SIGNAL:
+		case LOG_RECORD_ITEM:
+			apply_replicated_record(rec);
+			break;
+		case LOG_RECORD_DEFINE_SIGNAL:
+			apply_define_signal_record(rec);
 			break;
 		case LOG_RECORD_HIDE:
 			apply_hide_record(rec);
 			break;
 		case LOG_RECORD_DEFINE_PROFILE:
 			apply_profile_record(rec);
+			break;
+		case LOG_RECORD_TENANT:
+			tenant_apply_record(rec);
+			break;
+		case LOG_RECORD_MIGRATION:
+			migration_apply_record(rec);
 			break;
 		default:
 			elog(ERROR, "unknown tidal record kind %d", rec->kind);
@@ -323,7 +372,7 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 
 		if (!codec_read_record(p, end - p, &consumed, &rec, &why))
 			elog(ERROR, "verified tidal batch has a bad record: %s", why);
-		apply_remote_record(&rec, p, consumed);
+		apply_remote_record(&rec);
 		p += consumed;
 	}
 	return true;

@@ -29,8 +29,17 @@ extern void apply_hide_record(const LogRecord *rec);
 extern void apply_profile_record(const LogRecord *rec);
 
 /*
- * A local write of an item, hide or profile record: append the encoded
- * record to tidal's log and apply it, both in the caller's transaction.
+ * A record of a tenant's data (signal events or an item) that another
+ * region wrote: applied if this region stores the tenant, skipped if not,
+ * and an error if the tenant's registration has not arrived yet.
+ */
+extern void apply_replicated_record(const LogRecord *rec);
+
+/*
+ * A local write of an item, hide, profile, tenant or migration record:
+ * append the encoded record to tidal's log and apply it, both in the
+ * caller's transaction.  An item of a tenant this region does not store is
+ * only logged: replication takes it to the regions that do.
  */
 extern void apply_local_write(const char *data, Size len);
 

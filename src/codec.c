@@ -202,6 +202,27 @@ codec_define_profile_record(StringInfo buf, const TidalHlc *hlc, const char *nam
 	end_record(buf, start);
 }
 
+void
+codec_tenant_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, const char *registration)
+{
+	int			start = begin_record(buf, LOG_RECORD_TENANT, 0, hlc, tenant);
+
+	put_text32(buf, registration);
+	end_record(buf, start);
+}
+
+void
+codec_migration_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, int64 migration_id,
+					   uint8 step, const char *description)
+{
+	int			start = begin_record(buf, LOG_RECORD_MIGRATION, 0, hlc, tenant);
+
+	put_u64(buf, (uint64) migration_id);
+	put_u8(buf, step);
+	put_text32(buf, description);
+	end_record(buf, start);
+}
+
 /* ---- reading ---- */
 
 typedef struct Reader
@@ -378,6 +399,18 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 			if (rec->name_len == 0)
 				body.ok = false;
 			break;
+		case LOG_RECORD_TENANT:
+			rec->text = get_text32(&body, &rec->text_len);
+			if (rec->tenant <= 0)
+				body.ok = false;
+			break;
+		case LOG_RECORD_MIGRATION:
+			rec->migration_id = (int64) get_u64(&body);
+			rec->step = get_u8(&body);
+			rec->text = get_text32(&body, &rec->text_len);
+			if (rec->tenant <= 0 || rec->migration_id <= 0 || rec->step == 0)
+				body.ok = false;
+			break;
 		default:
 			*why = "unknown record kind";
 			return false;
@@ -389,6 +422,8 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 		return false;
 	}
 	*consumed = LOG_RECORD_HEADER_LEN + body_len;
+	rec->raw = buf;
+	rec->raw_len = *consumed;
 	return true;
 }
 

@@ -25,7 +25,9 @@ typedef enum LogRecordKind
 	LOG_RECORD_DEFINE_SIGNAL = 2,	/* a signal definition */
 	LOG_RECORD_ITEM = 3,		/* an item's creator, metadata and creation time */
 	LOG_RECORD_HIDE = 4,		/* a user hides or unhides an item or a creator */
-	LOG_RECORD_DEFINE_PROFILE = 5	/* a ranking profile definition */
+	LOG_RECORD_DEFINE_PROFILE = 5,	/* a ranking profile definition */
+	LOG_RECORD_TENANT = 6,		/* a tenant's registration: label, quotas, regions */
+	LOG_RECORD_MIGRATION = 7	/* a step of a tenant's migration to another region */
 } LogRecordKind;
 
 #define LOG_SIGNAL_HAS_USER		0x01	/* flag: each event carries a user id */
@@ -41,6 +43,8 @@ typedef enum LogRecordKind
 /* a decoded record; pointers point into the buffer it was read from */
 typedef struct LogRecord
 {
+	const char *raw;			/* the whole encoded record */
+	Size		raw_len;
 	uint8		kind;
 	uint8		flags;
 	TidalHlc	hlc;
@@ -73,7 +77,15 @@ typedef struct LogRecord
 	int64		user_id;
 	int64		target;
 
-	/* LOG_RECORD_ITEM (metadata) and LOG_RECORD_DEFINE_PROFILE (spec): JSON text */
+	/* LOG_RECORD_MIGRATION: which migration, and the step it reached */
+	int64		migration_id;
+	uint8		step;
+
+	/*
+	 * JSON text: LOG_RECORD_ITEM (metadata), LOG_RECORD_DEFINE_PROFILE
+	 * (spec), LOG_RECORD_TENANT (registration), LOG_RECORD_MIGRATION
+	 * (description)
+	 */
 	const char *text;
 	uint32		text_len;
 } LogRecord;
@@ -118,6 +130,10 @@ extern void codec_hide_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
 							  uint8 target_kind, int64 user_id, int64 target);
 extern void codec_define_profile_record(StringInfo buf, const TidalHlc *hlc, const char *name,
 										const char *spec);
+extern void codec_tenant_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
+								const char *registration);
+extern void codec_migration_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
+								   int64 migration_id, uint8 step, const char *description);
 extern bool codec_read_record(const char *buf, Size len, Size *consumed,
 							  LogRecord *rec, const char **why);
 extern void codec_signal_event(const LogRecord *rec, uint32 i, LogSignalEvent *ev);

@@ -35,15 +35,15 @@ idem_check_key(const char *key)
 
 /* the key's row, locked; false if there is none */
 static bool
-read_key(const char *key, IdemEvent *out)
+read_key(int64 tenant, const char *key, IdemEvent *out)
 {
 	static OwnedQuery q = {
 		"SELECT tidal.hlc_wall_ns(hlc), tidal.hlc_logical(hlc), tidal.hlc_node(hlc), "
 		"       signal, entity, weight, at_us "
-		"  FROM tidal.idempotency_keys WHERE key = $1 FOR UPDATE",
-		1, {TEXTOID}, NULL
+		"  FROM tidal.idempotency_keys WHERE tenant = $1 AND key = $2 FOR UPDATE",
+		2, {INT8OID, TEXTOID}, NULL
 	};
-	Datum		args[1] = {CStringGetTextDatum(key)};
+	Datum		args[2] = {Int64GetDatum(tenant), CStringGetTextDatum(key)};
 	bool		found = false;
 	MemoryContext caller = CurrentMemoryContext;
 	TidalSavedUser saved;
@@ -64,6 +64,7 @@ read_key(const char *key, IdemEvent *out)
 		out->entity = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 		out->weight = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
 		out->at_us = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+		out->tenant = tenant;
 		found = true;
 	}
 	query_end(&saved);
@@ -75,13 +76,13 @@ static void
 write_key(const char *key, const IdemEvent *ev)
 {
 	static OwnedQuery q = {
-		"INSERT INTO tidal.idempotency_keys AS k (key, hlc, signal, entity, weight, at_us) "
-		"VALUES ($1, tidal.hlc($2, $3, $4), $5, $6, $7, $8) "
-		"ON CONFLICT (key) DO UPDATE SET hlc = excluded.hlc, signal = excluded.signal, "
+		"INSERT INTO tidal.idempotency_keys AS k (key, hlc, signal, entity, weight, at_us, tenant) "
+		"VALUES ($1, tidal.hlc($2, $3, $4), $5, $6, $7, $8, $9) "
+		"ON CONFLICT (tenant, key) DO UPDATE SET hlc = excluded.hlc, signal = excluded.signal, "
 		"entity = excluded.entity, weight = excluded.weight, at_us = excluded.at_us",
-		8, {TEXTOID, INT8OID, INT4OID, INT4OID, TEXTOID, INT8OID, FLOAT8OID, INT8OID}, NULL
+		9, {TEXTOID, INT8OID, INT4OID, INT4OID, TEXTOID, INT8OID, FLOAT8OID, INT8OID, INT8OID}, NULL
 	};
-	Datum		args[8];
+	Datum		args[9];
 	TidalSavedUser saved;
 
 	args[0] = CStringGetTextDatum(key);
@@ -92,6 +93,7 @@ write_key(const char *key, const IdemEvent *ev)
 	args[5] = Int64GetDatum(ev->entity);
 	args[6] = Float8GetDatum(ev->weight);
 	args[7] = Int64GetDatum(ev->at_us);
+	args[8] = Int64GetDatum(ev->tenant);
 	query_begin(&saved);
 	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
 	query_end(&saved);
@@ -110,7 +112,7 @@ IdemOutcome
 idem_claim_local(const char *key, const IdemEvent *ev, IdemEvent *first)
 {
 	/* the row lock (or the unique index) serializes writers of one key */
-	if (read_key(key, first) && within_window(&first->hlc, &ev->hlc))
+	if (read_key(ev->tenant, key, first) && within_window(&first->hlc, &ev->hlc))
 		return IDEM_DUPLICATE;
 	write_key(key, ev);
 	return IDEM_NEW;
@@ -131,8 +133,9 @@ idem_claim_remote(const LogRecord *rec, IdemEvent *old)
 	ev.entity = e.entity;
 	ev.weight = e.weight;
 	ev.at_us = e.at_us;
+	ev.tenant = rec->tenant;
 
-	if (!read_key(key, old) || !within_window(&old->hlc, &ev.hlc))
+	if (!read_key(rec->tenant, key, old) || !within_window(&old->hlc, &ev.hlc))
 	{
 		write_key(key, &ev);
 		return IDEM_NEW;
@@ -165,6 +168,7 @@ idem_purge(void)
 typedef struct HeldEvent
 {
 	char	   *key;
+	int64		tenant;
 	TidalHlc	hlc;
 	int32		signal_id;
 	DecaySpec	spec;
@@ -207,6 +211,7 @@ idem_replay_add(IdemReplay *r, const LogRecord *rec, int32 signal_id, const Deca
 	codec_signal_event(rec, 0, &e);
 	h = &r->events[r->n++];
 	h->key = pnstrdup(rec->key, rec->key_len);
+	h->tenant = rec->tenant;
 	h->hlc = rec->hlc;
 	h->signal_id = signal_id;
 	h->spec = *spec;
@@ -221,8 +226,10 @@ held_cmp(const void *a, const void *b)
 {
 	const HeldEvent *x = (const HeldEvent *) a;
 	const HeldEvent *y = (const HeldEvent *) b;
-	int			c = strcmp(x->key, y->key);
+	int			c = (x->tenant > y->tenant) - (x->tenant < y->tenant);
 
+	if (c == 0)
+		c = strcmp(x->key, y->key);
 	return c != 0 ? c : hlc_compare(&x->hlc, &y->hlc);
 }
 
@@ -239,11 +246,11 @@ idem_replay_finish(IdemReplay *r, Oid dboid)
 		StateKey	key;
 
 		/* within a key, in HLC order: the first counts, and so does any outside its window */
-		if (counted != NULL && strcmp(counted->key, h->key) == 0 &&
+		if (counted != NULL && counted->tenant == h->tenant && strcmp(counted->key, h->key) == 0 &&
 			within_window(&counted->hlc, &h->hlc))
 			continue;
 		counted = h;
-		state_key_init(&key, dboid, h->signal_id, 0, h->entity);
+		state_key_init(&key, dboid, h->signal_id, h->tenant, h->entity);
 		if (!state_apply(&key, &h->spec, h->weight, h->at_us, false))
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),

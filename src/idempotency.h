@@ -34,6 +34,7 @@ typedef struct IdemEvent
 	int64		entity;
 	double		weight;
 	int64		at_us;
+	int64		tenant;
 } IdemEvent;
 
 /* errors unless key is a valid idempotency key */

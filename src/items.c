@@ -15,6 +15,7 @@
 #include "hlc.h"
 #include "recovery.h"
 #include "signal_input.h"
+#include "tenant.h"
 #include "tidal.h"
 
 PG_FUNCTION_INFO_V1(tidal_upsert_item);
@@ -36,6 +37,8 @@ tidal_upsert_item(PG_FUNCTION_ARGS)
 	int64		created_at_us;
 	TidalHlc   *hlc;
 	StringInfoData rec;
+	int64		tenant = 0;
+	TenantInfo	info;
 
 	tidal_require_preload();
 	if (PG_ARGISNULL(0))
@@ -65,13 +68,22 @@ tidal_upsert_item(PG_FUNCTION_ARGS)
 				 errmsg("item metadata is %zu bytes, more than the %d allowed",
 						strlen(metadata_text), MAX_METADATA_BYTES)));
 	created_at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(3), "created_at");
+	if (PG_NARGS() > 4)
+	{
+		if (PG_ARGISNULL(4))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("tenant must not be NULL")));
+		tenant = PG_GETARG_INT64(4);
+	}
 
 	tidal_ensure_loaded();		/* the clock is then past everything logged */
+	tenant_require(tenant, &info);
 	hlc = palloc(sizeof(TidalHlc));
 	*hlc = hlc_clock_now();
 
 	initStringInfo(&rec);
-	codec_item_record(&rec, hlc, 0, item, !PG_ARGISNULL(1),
+	codec_item_record(&rec, hlc, tenant, item, !PG_ARGISNULL(1),
 					  PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), created_at_us, metadata_text);
 	apply_local_write(rec.data, rec.len);
 

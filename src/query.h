@@ -12,7 +12,7 @@
 
 #include "tidal.h"
 
-#define QUERY_MAX_ARGS 8
+#define QUERY_MAX_ARGS 12
 
 /* one statement; its plan is prepared on first use and kept */
 typedef struct OwnedQuery

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "recovery.h"
 #include "state.h"
+#include "tenant.h"
 #include "tidal.h"
 
 typedef struct ReplayStats
@@ -42,7 +43,14 @@ replay_record(const LogRecord *rec, void *arg)
 	stats->records++;
 
 	if (rec->kind != LOG_RECORD_SIGNAL)
-		return;					/* definitions live in tidal.signal_defs */
+		return;					/* definitions, items, ... live in tables */
+	if (rec->tenant != 0)
+	{
+		TenantInfo	tenant;
+
+		if (!tenant_lookup(rec->tenant, &tenant) || !tenant.stored_here)
+			return;				/* relayed, not kept: another region stores this tenant */
+	}
 
 	def = catalog_signal_n(rec->name, rec->name_len, true);
 	if (def == NULL)
@@ -73,6 +81,7 @@ tidal_ensure_loaded(void)
 	stats.keyed = idem_replay_begin();
 	state_db_clear(MyDatabaseId);
 	(void) catalog_signal("", true);	/* load definitions before the scan */
+	tenant_load();				/* and where each tenant is stored */
 
 	PG_TRY();
 	{

@@ -16,7 +16,9 @@
  * batches are sealed within milliseconds; each seal (and each batch a
  * receiver applies) is announced with NOTIFY on TIDAL_NOTIFY_CHANNEL, which
  * the peers' receivers listen to.  The sealer also starts a receiver for
- * every peer region (peer.c).
+ * every peer region (peer.c), forgets expired idempotency keys, and reports
+ * the cut-over of tenant migrations this region is the target of
+ * (migrate.c).
  */
 #include "postgres.h"
 
@@ -44,6 +46,7 @@
 #include "log.h"
 #include "peer.h"
 #include "recovery.h"
+#include "migrate.h"
 #include "sealer.h"
 #include "tidal.h"
 
@@ -110,8 +113,10 @@ sealer_register(void)
 
 #define QUEUE_VACUUM_INTERVAL_MS 1000
 #define KEY_PURGE_INTERVAL_MS	60000
+#define MIGRATION_TICK_MS		200
 
 static TimestampTz last_purge = 0;
+static TimestampTz last_migration_tick = 0;
 
 /* VACUUM tidal.pending so that its space is reused, as autovacuum would */
 static void
@@ -165,6 +170,12 @@ seal_round(void)
 		{
 			idem_purge();
 			last_purge = GetCurrentTimestamp();
+		}
+		if (TimestampDifferenceExceeds(last_migration_tick, GetCurrentTimestamp(), MIGRATION_TICK_MS) &&
+			OidIsValid(RangeVarGetRelid(makeRangeVar("tidal", "migration_defs", -1), NoLock, true)))
+		{
+			migration_tick();
+			last_migration_tick = GetCurrentTimestamp();
 		}
 	}
 

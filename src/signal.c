@@ -28,6 +28,7 @@
 #include "recovery.h"
 #include "signal_input.h"
 #include "stage.h"
+#include "tenant.h"
 #include "tidal.h"
 
 PG_FUNCTION_INFO_V1(tidal_signal);
@@ -68,21 +69,44 @@ require_arg(FunctionCallInfo fcinfo, int n, const char *what)
 				 errmsg("%s must not be NULL", what)));
 }
 
-/* write one encoded record to the log and stage it for commit */
+/*
+ * The tenant argument of a call (tenant 0 if the call has none), which must
+ * be registered.
+ */
+static int64
+tenant_arg(FunctionCallInfo fcinfo, int n, TenantInfo *info)
+{
+	int64		tenant = 0;
+
+	if (PG_NARGS() > n)
+	{
+		require_arg(fcinfo, n, "tenant");
+		tenant = PG_GETARG_INT64(n);
+	}
+	tenant_require(tenant, info);
+	return tenant;
+}
+
+/*
+ * Write one encoded record to the log and stage it for commit.  A tenant
+ * this region does not store is only logged: replication takes the record
+ * to the regions that store it.
+ */
 static void
-write_record(StringInfo rec, const SignalDef *def)
+write_record(StringInfo rec, const SignalDef *def, const TenantInfo *tenant)
 {
 	int32		signal_id = def->id;
 	DecaySpec	spec = def->spec;
 
 	log_append(rec->data, rec->len);
-	stage_signal_record(rec->data, rec->len, signal_id, &spec);
+	if (tenant->stored_here)
+		stage_signal_record(rec->data, rec->len, signal_id, &spec, true);
 }
 
 /*
  * tidal.signal(name text, entity bigint, weight float8 DEFAULT 1,
  *              at timestamptz DEFAULT now(), user_id bigint DEFAULT NULL,
- *              idempotency_key text DEFAULT NULL)
+ *              idempotency_key text DEFAULT NULL, tenant bigint DEFAULT 0)
  *    RETURNS tidal.hlc
  *
  * With a key that a write already used (here or in any region, within
@@ -98,6 +122,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 	int64		at_us;
 	bool		with_user = !PG_ARGISNULL(4);
 	char	   *key = NULL;
+	TenantInfo	tenant;
 	const SignalDef *def;
 	TidalHlc   *hlc;
 	StringInfoData rec;
@@ -119,13 +144,14 @@ tidal_signal(PG_FUNCTION_ARGS)
 
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
+	(void) tenant_arg(fcinfo, 6, &tenant);
 
 	hlc = palloc(sizeof(TidalHlc));
 	*hlc = hlc_clock_now();
 
-	if (key != NULL)
+	if (key != NULL && tenant.stored_here)
 	{
-		IdemEvent	ev = {*hlc, def->name, entity, weight, at_us};
+		IdemEvent	ev = {*hlc, def->name, entity, weight, at_us, tenant.tenant};
 		IdemEvent	first;
 
 		if (idem_claim_local(key, &ev, &first) == IDEM_DUPLICATE)
@@ -134,12 +160,13 @@ tidal_signal(PG_FUNCTION_ARGS)
 			PG_RETURN_HLC_P(hlc);
 		}
 	}
+	tenant_admit_events(&tenant, 1);
 
 	initStringInfo(&rec);
-	codec_begin_signal_record(&rec, hlc, 0, def->name, key, with_user, 1);
+	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key, with_user, 1);
 	codec_add_signal_event(&rec, with_user, entity, weight, at_us,
 						   with_user ? PG_GETARG_INT64(4) : 0);
-	write_record(&rec, def);
+	write_record(&rec, def, &tenant);
 
 	PG_RETURN_HLC_P(hlc);
 }
@@ -177,7 +204,8 @@ array_values(ArrayType *arr)
 
 /*
  * tidal.signal_batch(name text, entities bigint[], weights float8[] DEFAULT NULL,
- *                    ats timestamptz[] DEFAULT NULL) RETURNS bigint
+ *                    ats timestamptz[] DEFAULT NULL, tenant bigint DEFAULT 0)
+ *    RETURNS bigint
  *
  * NULL weights mean 1 for every event, NULL ats mean now().
  */
@@ -194,6 +222,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 	const TimestampTz *at_v = NULL;
 	int64		now_us = 0;
 	const SignalDef *def;
+	TenantInfo	tenant;
 	TidalHlc	hlc;
 	StringInfoData rec;
 	int			i;
@@ -234,34 +263,42 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
+	(void) tenant_arg(fcinfo, 4, &tenant);
 	if (n == 0)
 		PG_RETURN_INT64(0);
+	tenant_admit_events(&tenant, n);
 
 	hlc = hlc_clock_now();
 	initStringInfo(&rec);
-	codec_begin_signal_record(&rec, &hlc, 0, def->name, NULL, false, (uint32) n);
+	codec_begin_signal_record(&rec, &hlc, tenant.tenant, def->name, NULL, false, (uint32) n);
 	for (i = 0; i < n; i++)
 		codec_add_signal_event(&rec, false, entity_v[i],
 							   weight_v ? weight_v[i] : 1.0,
 							   at_v ? at_v[i] + TIDAL_UNIX_EPOCH_OFFSET_US : now_us,
 							   0);
-	write_record(&rec, def);
+	write_record(&rec, def, &tenant);
 
 	PG_RETURN_INT64(n);
 }
 
 /* this entity's state as this transaction sees it */
 static void
-read_state(int64 entity, const SignalDef *def, DecayState *st)
+read_state(int64 tenant, int64 entity, const SignalDef *def, DecayState *st)
 {
 	StateKey	key;
 
-	state_key_init(&key, MyDatabaseId, def->id, 0, entity);
+	state_key_init(&key, MyDatabaseId, def->id, tenant, entity);
 	state_read(&key, st);
 	stage_overlay(&key, &def->spec, st);
 }
 
-/* tidal.decay_score(entity bigint, name text, at timestamptz DEFAULT now()) */
+/*
+ * tidal.decay_score(entity bigint, name text, at timestamptz DEFAULT now(),
+ *                   tenant bigint DEFAULT 0)
+ *
+ * In a region that does not store the tenant, the score is 0: tidal.tenants
+ * says where to read it (home_region).
+ */
 Datum
 tidal_decay_score(PG_FUNCTION_ARGS)
 {
@@ -269,11 +306,12 @@ tidal_decay_score(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	int64		at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(2), "at");
 	const SignalDef *def;
+	TenantInfo	tenant;
 	DecayState	st;
 
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
-	read_state(entity, def, &st);
+	read_state(tenant_arg(fcinfo, 3, &tenant), entity, def, &st);
 	PG_RETURN_FLOAT8(decay_score(&st, &def->spec, at_us));
 }
 
@@ -285,18 +323,22 @@ window_sum(FunctionCallInfo fcinfo, double *hours)
 	int64		window_us = catalog_interval_usecs(PG_GETARG_INTERVAL_P(2), "the window");
 	int64		at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(3), "at");
 	const SignalDef *def;
+	TenantInfo	tenant;
 	DecayState	st;
 	int			w;
 
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
 	w = catalog_window_index(def, window_us);
-	read_state(entity, def, &st);
+	read_state(tenant_arg(fcinfo, 4, &tenant), entity, def, &st);
 	*hours = (double) window_us / (double) DECAY_USECS_PER_HOUR;
 	return decay_window_sum(&st, &def->spec, w, at_us);
 }
 
-/* tidal.window_count(entity bigint, name text, win interval, at timestamptz DEFAULT now()) */
+/*
+ * tidal.window_count(entity bigint, name text, win interval,
+ *                    at timestamptz DEFAULT now(), tenant bigint DEFAULT 0)
+ */
 Datum
 tidal_window_count(PG_FUNCTION_ARGS)
 {

@@ -24,6 +24,7 @@
 #include "sealer.h"
 #include "tidal.h"
 #include "stage.h"
+#include "tenant.h"
 
 typedef struct StagedRecord
 {
@@ -33,6 +34,8 @@ typedef struct StagedRecord
 	DecaySpec	spec;
 	Size		len;
 	char	   *data;
+	int64		tenant;
+	bool		enforce_quotas;
 	uint32		reserved;		/* events whose entries are pinned so far */
 } StagedRecord;
 
@@ -79,8 +82,11 @@ pin_staged(StagedRecord *sr, bool reserve)
 			state_unreserve(&key);
 		else
 		{
-			state_reserve(&key);
+			bool		created = state_reserve(&key);
+
 			sr->reserved++;
+			if (created && sr->enforce_quotas && rec.tenant != 0)
+				tenant_check_entries(rec.tenant);
 			if ((i & 1023) == 1023)
 				CHECK_FOR_INTERRUPTS();
 		}
@@ -223,7 +229,8 @@ ensure_callbacks(void)
 }
 
 void
-stage_signal_record(const char *record, Size len, int32 signal_id, const DecaySpec *spec)
+stage_signal_record(const char *record, Size len, int32 signal_id, const DecaySpec *spec,
+					bool enforce_quotas)
 {
 	MemoryContext old;
 	StagedRecord *sr;
@@ -240,12 +247,39 @@ stage_signal_record(const char *record, Size len, int32 signal_id, const DecaySp
 	sr->data = palloc(len);
 	memcpy(sr->data, record, len);
 	sr->reserved = 0;
+	sr->enforce_quotas = enforce_quotas;
+	{
+		LogRecord	rec;
+
+		decode_staged(sr, &rec);
+		sr->tenant = rec.tenant;
+	}
 	/* listed before reserving, so that an error part-way releases what it pinned */
 	staged = lappend(staged, sr);
 	MemoryContextSwitchTo(old);
 
 	/* reserve every entry now, while an error can still abort the transaction */
 	pin_staged(sr, true);
+}
+
+void
+stage_forget_tenant(int64 tenant)
+{
+	List	   *kept = NIL;
+	ListCell   *lc;
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	foreach(lc, staged)
+	{
+		StagedRecord *sr = (StagedRecord *) lfirst(lc);
+
+		if (sr->tenant == tenant && sr->dboid == MyDatabaseId)
+			pin_staged(sr, false);
+		else
+			kept = lappend(kept, sr);
+	}
+	MemoryContextSwitchTo(old);
+	staged = kept;
 }
 
 void

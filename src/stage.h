@@ -14,10 +14,15 @@
 /*
  * Stage a signal record (encoded by codec.c) for the given resolved signal.
  * Reserves the hot-state entries its events need, so that applying at
- * commit cannot fail.  The record is copied.
+ * commit cannot fail; with enforce_quotas (a local write), a tenant's
+ * max_entities and max_storage_bytes quotas are checked as entries are
+ * created.  The record is copied.
  */
 extern void stage_signal_record(const char *record, Size len,
-								int32 signal_id, const DecaySpec *spec);
+								int32 signal_id, const DecaySpec *spec, bool enforce_quotas);
+
+/* Drop what this transaction staged for a tenant (it moves out of this region). */
+extern void stage_forget_tenant(int64 tenant);
 
 /* This transaction appended to tidal's log: wake the sealer when it commits. */
 extern void stage_log_written(void);

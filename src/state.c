@@ -19,6 +19,7 @@
 
 #include "tidal.h"
 #include "state.h"
+#include "tenant.h"
 
 #define STATE_PARTITIONS	32	/* power of two, as dynahash requires */
 #define STATE_MAX_DBS		64
@@ -83,7 +84,7 @@ state_shmem_init(void)
 
 /* find or create; caller holds the partition lock exclusively */
 static StateEntry *
-enter_locked(const StateKey *key, uint32 hash)
+enter_locked(const StateKey *key, uint32 hash, bool *created)
 {
 	StateEntry *e;
 	bool		found;
@@ -93,13 +94,18 @@ enter_locked(const StateKey *key, uint32 hash)
 	{
 		pg_atomic_init_u32(&e->pins, 0);
 		decay_init(&e->decay);
+		if (key->tenant != 0)
+			tenant_entries_add(key->dboid, key->tenant, 1);
+		if (created)
+			*created = true;
 	}
 	return e;
 }
 
-void
+bool
 state_reserve(const StateKey *key)
 {
+	bool		created = false;
 	uint32		hash = get_hash_value(state_hash, key);
 	LWLock	   *lock = PARTITION_LOCK(hash);
 	StateEntry *e;
@@ -114,10 +120,10 @@ state_reserve(const StateKey *key)
 		pg_atomic_fetch_add_u32(&e->pins, 1);
 	LWLockRelease(lock);
 	if (e != NULL)
-		return;
+		return false;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
-	e = enter_locked(key, hash);
+	e = enter_locked(key, hash, &created);
 	if (e != NULL)
 		pg_atomic_fetch_add_u32(&e->pins, 1);
 	LWLockRelease(lock);
@@ -128,6 +134,7 @@ state_reserve(const StateKey *key)
 				 errmsg("tidal hot state is full"),
 				 errdetail("It holds %d (entity, signal) pairs.", tidal_max_entities),
 				 errhint("Increase tidal.max_entities and restart the server.")));
+	return created;
 }
 
 /* drop one pin; caller holds the partition lock exclusively */
@@ -152,7 +159,11 @@ state_unreserve(const StateKey *key)
 		unpin_locked(e);
 		/* an entry only rolled-back writes wanted goes back to the pool */
 		if (pg_atomic_read_u32(&e->pins) == 0 && e->decay.latest_us == DECAY_EMPTY)
+		{
 			hash_search_with_hash_value(state_hash, key, hash, HASH_REMOVE, NULL);
+			if (key->tenant != 0)
+				tenant_entries_add(key->dboid, key->tenant, -1);
+		}
 	}
 	LWLockRelease(lock);
 }
@@ -165,7 +176,7 @@ state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_u
 	StateEntry *e;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
-	e = enter_locked(key, hash);
+	e = enter_locked(key, hash, NULL);
 	if (e != NULL)
 	{
 		decay_add(&e->decay, spec, weight, t_us);
@@ -296,14 +307,13 @@ state_db_set_loaded(Oid dboid, bool loaded)
 	LWLockRelease(CONTROL_LOCK);
 }
 
-void
-state_db_clear(Oid dboid)
+/* remove the entries of a database, or of one of its tenants (tenant -1: all) */
+static void
+remove_entries(Oid dboid, int64 tenant)
 {
 	HASH_SEQ_STATUS scan;
 	StateEntry *e;
 	int			i;
-
-	state_db_set_loaded(dboid, false);
 
 	for (i = 0; i < STATE_PARTITIONS; i++)
 		LWLockAcquire(&locks[1 + i].lock, LW_EXCLUSIVE);
@@ -311,11 +321,26 @@ state_db_clear(Oid dboid)
 	while ((e = hash_seq_search(&scan)) != NULL)
 	{
 		/* removing the entry just returned is allowed during a scan */
-		if (e->key.dboid == dboid)
+		if (e->key.dboid == dboid && (tenant < 0 || e->key.tenant == tenant))
 			hash_search(state_hash, &e->key, HASH_REMOVE, NULL);
 	}
+	tenant_entries_reset(dboid, tenant);
 	for (i = STATE_PARTITIONS - 1; i >= 0; i--)
 		LWLockRelease(&locks[1 + i].lock);
+}
+
+void
+state_db_clear(Oid dboid)
+{
+	state_db_set_loaded(dboid, false);
+	remove_entries(dboid, -1);
+}
+
+void
+state_drop_tenant(Oid dboid, int64 tenant)
+{
+	Assert(tenant > 0);
+	remove_entries(dboid, tenant);
 }
 
 uint64

@@ -51,7 +51,7 @@ extern void state_shmem_init(void);
  * Each pin is dropped by state_apply(..., unpin = true) at commit or by
  * state_unreserve() at abort, which also frees an entry left without events.
  */
-extern void state_reserve(const StateKey *key);
+extern bool state_reserve(const StateKey *key);	/* true: the entry is new */
 extern void state_unreserve(const StateKey *key);
 
 /* Add one event.  Never errors: safe inside a commit callback. */
@@ -76,6 +76,7 @@ extern void state_visit_many(Oid dboid, int32 signal_id, int64 tenant,
 extern bool state_db_loaded(Oid dboid);
 extern void state_db_set_loaded(Oid dboid, bool loaded);
 extern void state_db_clear(Oid dboid);	/* drop the database's entries, mark unloaded */
+extern void state_drop_tenant(Oid dboid, int64 tenant);	/* drop one tenant's entries */
 
 /* Generation of signal definitions, bumped when definitions change. */
 extern uint64 state_defs_generation(void);

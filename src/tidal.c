@@ -23,6 +23,7 @@
 #include "election.h"
 #include "peer.h"
 #include "sealer.h"
+#include "tenant.h"
 
 PG_MODULE_MAGIC;
 
@@ -31,6 +32,7 @@ int			tidal_region_id = 0;
 int			tidal_shard_id = 0;
 int			tidal_max_clock_offset_ms = 500;
 int			tidal_max_entities = 100000;
+int			tidal_max_tenants = 1000;
 int			tidal_seal_interval_ms = 200;
 int			tidal_peer_timeout_ms = 2000;
 int			tidal_degraded_after_ms = 5000;
@@ -66,7 +68,9 @@ tidal_shmem_request(void)
 	RequestAddinShmemSpace(peer_shmem_size());
 	RequestAddinShmemSpace(sealer_shmem_size());
 	RequestAddinShmemSpace(election_shmem_size());
-	RequestNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE, state_lwlock_count() + 1);	/* + peers */
+	RequestAddinShmemSpace(tenant_shmem_size());
+	/* the hot state's locks, then one for the peers and one for the tenants */
+	RequestNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE, state_lwlock_count() + 2);
 }
 
 static void
@@ -81,6 +85,7 @@ tidal_shmem_startup(void)
 	peer_shmem_init();
 	sealer_shmem_init();
 	election_shmem_init();
+	tenant_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 
 	tidal_shmem_ready = true;
@@ -146,6 +151,11 @@ define_gucs(void)
 							"Number of (entity, signal) pairs the hot state in shared memory can hold.",
 							"Sizes shared memory at server start.",
 							&tidal_max_entities, 100000, 1000, INT_MAX / 2,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.max_tenants",
+							"Number of registered tenants tidal can hold in shared memory, over all databases.",
+							NULL,
+							&tidal_max_tenants, 1000, 10, 1000000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("tidal.seal_interval",
 							"How often the sealer seals committed events into log batches.",

@@ -28,31 +28,10 @@ CREATE FUNCTION tidal.define_signal(name text, half_life interval,
 COMMENT ON FUNCTION tidal.define_signal(text, interval, interval[], text) IS
     'define a signal type with a half-life and at most two windows';
 
--- tidal.signal is defined in 80_idempotency.sql (it takes an idempotency key since 0.2).
+-- tidal.signal is defined in 92_tenants.sql (with an idempotency key since 0.2, a tenant since 0.3).
 
-CREATE FUNCTION tidal.signal_batch(name text, entities bigint[],
-                                   weights float8[] DEFAULT NULL,
-                                   ats timestamptz[] DEFAULT NULL)
-    RETURNS bigint
-    AS 'MODULE_PATHNAME', 'tidal_signal_batch'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION tidal.signal_batch(text, bigint[], float8[], timestamptz[]) IS
-    'record many events of one signal; NULL weights mean 1, NULL ats mean now()';
-
-CREATE FUNCTION tidal.decay_score(entity bigint, name text, at timestamptz DEFAULT now())
-    RETURNS float8
-    AS 'MODULE_PATHNAME', 'tidal_decay_score'
-    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION tidal.decay_score(bigint, text, timestamptz) IS
-    'sum of the entity''s event weights, each halved every half-life since it happened';
-
-CREATE FUNCTION tidal.window_count(entity bigint, name text, win interval,
-                                   at timestamptz DEFAULT now())
-    RETURNS float8
-    AS 'MODULE_PATHNAME', 'tidal_window_count'
-    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION tidal.window_count(bigint, text, interval, timestamptz) IS
-    'sum of the entity''s event weights in one of the signal''s windows ending at at';
+-- tidal.signal_batch, tidal.decay_score and tidal.window_count take a tenant
+-- since 0.3: see 92_tenants.sql.
 
 CREATE FUNCTION tidal.velocity(entity bigint, name text, win interval,
                                at timestamptz DEFAULT now())

@@ -48,14 +48,7 @@ COMMENT ON VIEW tidal.hidden IS 'items users hid and creators they blocked, as o
 
 GRANT SELECT ON tidal.items, tidal.hidden TO PUBLIC;
 
-CREATE FUNCTION tidal.upsert_item(item bigint, creator bigint DEFAULT NULL,
-                                  metadata jsonb DEFAULT '{}',
-                                  created_at timestamptz DEFAULT now())
-    RETURNS tidal.hlc
-    AS 'MODULE_PATHNAME', 'tidal_upsert_item'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION tidal.upsert_item(bigint, bigint, jsonb, timestamptz) IS
-    'create or replace an item (last writer wins by HLC); returns the write''s HLC';
+-- tidal.upsert_item takes a tenant since 0.3: see 92_tenants.sql.
 
 CREATE FUNCTION tidal.hide_item(user_id bigint, item_id bigint, at tidal.hlc DEFAULT NULL)
     RETURNS tidal.hlc

@@ -2,18 +2,7 @@
 -- Ranking and feedback export (since 0.2).
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION tidal.retrieve(for_user bigint DEFAULT NULL,
-                               candidates bigint[] DEFAULT NULL,
-                               profile text DEFAULT 'popular',
-                               filter jsonb DEFAULT NULL,
-                               max_per_creator int DEFAULT NULL,
-                               lim int DEFAULT 20,
-                               at timestamptz DEFAULT now())
-    RETURNS TABLE (item_id bigint, score float8, rank int)
-    AS 'MODULE_PATHNAME', 'tidal_retrieve'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 20;
-COMMENT ON FUNCTION tidal.retrieve(bigint, bigint[], text, jsonb, int, int, timestamptz) IS
-    'rank candidate items (NULL: every item) for a user with a profile; hidden items never come back';
+-- tidal.retrieve takes a tenant since 0.3: see 92_tenants.sql.
 
 CREATE FUNCTION tidal.last_query_stats()
     RETURNS jsonb

@@ -14,14 +14,4 @@ CREATE TABLE tidal.idempotency_keys (
 );
 REVOKE ALL ON tidal.idempotency_keys FROM PUBLIC;
 
--- 0.1 had tidal.signal without the key
-DROP FUNCTION IF EXISTS tidal.signal(text, bigint, float8, timestamptz, bigint);
-
-CREATE FUNCTION tidal.signal(name text, entity bigint, weight float8 DEFAULT 1,
-                             at timestamptz DEFAULT now(), user_id bigint DEFAULT NULL,
-                             idempotency_key text DEFAULT NULL)
-    RETURNS tidal.hlc
-    AS 'MODULE_PATHNAME', 'tidal_signal'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION tidal.signal(text, bigint, float8, timestamptz, bigint, text) IS
-    'record one signal event; counts once the transaction commits, and once per idempotency key';
+-- tidal.signal(..., idempotency_key, tenant): see 92_tenants.sql.

@@ -1,0 +1,434 @@
+-- tidal 0.1 -> 0.2: items, hard negatives, ranking profiles, tidal.retrieve,
+-- feedback export, regions (peers, replication status) and idempotency keys.
+-- This upgrade script is assembled from this header and the sql/tidal/ parts
+-- new in 0.2 (see UPGRADE_0_2 in the Makefile), so that an upgraded database
+-- and a fresh install run the same statements.
+
+\echo Use "ALTER EXTENSION tidal UPDATE TO '0.2'" to load this file. \quit
+-- ---------------------------------------------------------------------------
+-- Items and hard negatives (since 0.2).
+-- Written through tidal's log; the tables hold the merged state.
+-- ---------------------------------------------------------------------------
+
+-- One row per item: a last-writer-wins register over the whole item.
+CREATE TABLE tidal.item_data (
+    tenant     bigint NOT NULL DEFAULT 0,
+    item       bigint NOT NULL,
+    creator    bigint,
+    metadata   jsonb NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL,
+    updated_at tidal.hlc NOT NULL,
+    PRIMARY KEY (tenant, item)
+);
+
+-- Per (user, target): the latest hide and the latest unhide seen.  The target
+-- is hidden while no unhide is strictly later than the latest hide.
+CREATE TABLE tidal.hides (
+    tenant      bigint NOT NULL DEFAULT 0,
+    user_id     bigint NOT NULL,
+    target_kind "char" NOT NULL CHECK (target_kind IN ('i', 'c')),  -- item, creator
+    target      bigint NOT NULL,
+    hidden_at   tidal.hlc,
+    unhidden_at tidal.hlc,
+    PRIMARY KEY (tenant, user_id, target_kind, target)
+);
+
+REVOKE ALL ON tidal.item_data, tidal.hides FROM PUBLIC;
+
+CREATE VIEW tidal.items AS
+    SELECT item AS item_id, creator, metadata, created_at,
+           tidal.hlc_to_timestamptz(updated_at) AS updated_at
+      FROM tidal.item_data
+     WHERE tenant = 0;
+COMMENT ON VIEW tidal.items IS 'items known to tidal: creator, metadata, creation time';
+
+CREATE VIEW tidal.hidden AS
+    SELECT user_id,
+           CASE target_kind WHEN 'i' THEN 'item' ELSE 'creator' END AS target_kind,
+           target AS target_id,
+           tidal.hlc_to_timestamptz(hidden_at) AS hidden_at
+      FROM tidal.hides
+     WHERE tenant = 0
+       AND hidden_at IS NOT NULL
+       AND (unhidden_at IS NULL OR unhidden_at OPERATOR(tidal.<=) hidden_at);
+COMMENT ON VIEW tidal.hidden IS 'items users hid and creators they blocked, as of now';
+
+GRANT SELECT ON tidal.items, tidal.hidden TO PUBLIC;
+
+CREATE FUNCTION tidal.upsert_item(item bigint, creator bigint DEFAULT NULL,
+                                  metadata jsonb DEFAULT '{}',
+                                  created_at timestamptz DEFAULT now())
+    RETURNS tidal.hlc
+    AS 'MODULE_PATHNAME', 'tidal_upsert_item'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.upsert_item(bigint, bigint, jsonb, timestamptz) IS
+    'create or replace an item (last writer wins by HLC); returns the write''s HLC';
+
+CREATE FUNCTION tidal.hide_item(user_id bigint, item_id bigint, at tidal.hlc DEFAULT NULL)
+    RETURNS tidal.hlc
+    AS 'MODULE_PATHNAME', 'tidal_hide_item'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.hide_item(bigint, bigint, tidal.hlc) IS
+    'the user never sees the item in tidal.retrieve again, unless a later unhide_item';
+
+CREATE FUNCTION tidal.unhide_item(user_id bigint, item_id bigint, at tidal.hlc DEFAULT NULL)
+    RETURNS tidal.hlc
+    AS 'MODULE_PATHNAME', 'tidal_unhide_item'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.unhide_item(bigint, bigint, tidal.hlc) IS
+    'undo every hide of the item by the user with an earlier HLC';
+
+CREATE FUNCTION tidal.block_creator(user_id bigint, creator_id bigint, at tidal.hlc DEFAULT NULL)
+    RETURNS tidal.hlc
+    AS 'MODULE_PATHNAME', 'tidal_block_creator'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.block_creator(bigint, bigint, tidal.hlc) IS
+    'the user never sees items of the creator in tidal.retrieve, unless a later unblock_creator';
+
+CREATE FUNCTION tidal.unblock_creator(user_id bigint, creator_id bigint, at tidal.hlc DEFAULT NULL)
+    RETURNS tidal.hlc
+    AS 'MODULE_PATHNAME', 'tidal_unblock_creator'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.unblock_creator(bigint, bigint, tidal.hlc) IS
+    'undo every block of the creator by the user with an earlier HLC';
+
+CREATE FUNCTION tidal.is_hidden(user_id bigint, item_id bigint)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tidal_is_hidden'
+    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION tidal.is_hidden(bigint, bigint) IS
+    'whether tidal.retrieve drops the item for the user (hidden, or its creator blocked)';
+-- ---------------------------------------------------------------------------
+-- Ranking profiles (since 0.2).  Spec format: docs/reference.md.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE tidal.profile_defs (
+    name       text PRIMARY KEY,
+    spec       jsonb NOT NULL,
+    defined_at tidal.hlc NOT NULL
+);
+REVOKE ALL ON tidal.profile_defs FROM PUBLIC;
+
+-- Built-ins, over every defined signal ("*").  Every node has them from its
+-- install script, at the smallest HLC: any tidal.define_profile replaces them.
+INSERT INTO tidal.profile_defs (name, spec, defined_at) VALUES
+    ('popular',
+     '{"terms": [{"signal": "*", "measure": "decay_score"}]}',
+     tidal.hlc(0, 0, 0)),
+    ('trending',
+     '{"terms": [{"signal": "*", "measure": "velocity"},
+                 {"signal": "*", "measure": "decay_score", "weight": 0.01}]}',
+     tidal.hlc(0, 0, 0)),
+    ('fresh',
+     '{"freshness": {"half_life": "1 day", "weight": 1},
+       "terms": [{"signal": "*", "measure": "decay_score", "weight": 0.1, "transform": "log1p"}]}',
+     tidal.hlc(0, 0, 0));
+
+CREATE VIEW tidal.profiles AS
+    SELECT name, spec,
+           defined_at OPERATOR(tidal.=) tidal.hlc(0, 0, 0) AS builtin,
+           CASE WHEN defined_at OPERATOR(tidal.<>) tidal.hlc(0, 0, 0)
+                THEN tidal.hlc_to_timestamptz(defined_at) END AS defined_at
+      FROM tidal.profile_defs;
+COMMENT ON VIEW tidal.profiles IS 'ranking profiles for tidal.retrieve';
+GRANT SELECT ON tidal.profiles TO PUBLIC;
+
+CREATE FUNCTION tidal.define_profile(name text, spec jsonb)
+    RETURNS tidal.hlc
+    AS 'MODULE_PATHNAME', 'tidal_define_profile'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.define_profile(text, jsonb) IS
+    'define or replace a ranking profile: weighted signal measures and an optional freshness term';
+-- ---------------------------------------------------------------------------
+-- Ranking and feedback export (since 0.2).
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tidal.retrieve(for_user bigint DEFAULT NULL,
+                               candidates bigint[] DEFAULT NULL,
+                               profile text DEFAULT 'popular',
+                               filter jsonb DEFAULT NULL,
+                               max_per_creator int DEFAULT NULL,
+                               lim int DEFAULT 20,
+                               at timestamptz DEFAULT now())
+    RETURNS TABLE (item_id bigint, score float8, rank int)
+    AS 'MODULE_PATHNAME', 'tidal_retrieve'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 20;
+COMMENT ON FUNCTION tidal.retrieve(bigint, bigint[], text, jsonb, int, int, timestamptz) IS
+    'rank candidate items (NULL: every item) for a user with a profile; hidden items never come back';
+
+CREATE FUNCTION tidal.last_query_stats()
+    RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'tidal_last_query_stats'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION tidal.last_query_stats() IS
+    'how the last tidal.retrieve of this session made its answer';
+
+CREATE FUNCTION tidal.export_feedback(since timestamptz, until timestamptz DEFAULT now(),
+                                      user_id bigint DEFAULT NULL, signals text[] DEFAULT NULL)
+    RETURNS SETOF jsonb
+    AS 'MODULE_PATHNAME', 'tidal_export_feedback'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.export_feedback(timestamptz, timestamptz, bigint, text[]) IS
+    'signal events and hides in the log as JSON, with positive or negative feedback marked';
+-- ---------------------------------------------------------------------------
+-- Regions (since 0.2): peers, shipping tidal's log, replication status.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE tidal.peer_defs (
+    region_id int PRIMARY KEY CHECK (region_id BETWEEN 0 AND 65535),
+    conninfo  text NOT NULL,
+    added_at  timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON tidal.peer_defs FROM PUBLIC;
+
+-- Peers are configuration: only the extension's owner (or whom it grants) may change them.
+CREATE FUNCTION tidal.add_peer(region_id int, conninfo text)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'tidal_add_peer'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.add_peer(int, text) IS
+    'ship tidal''s log to and from another region, reached with this libpq connection string';
+CREATE FUNCTION tidal.drop_peer(region_id int)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tidal_drop_peer'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.drop_peer(int) IS 'stop exchanging tidal''s log with a region';
+REVOKE ALL ON FUNCTION tidal.add_peer(int, text), tidal.drop_peer(int) FROM PUBLIC;
+
+CREATE VIEW tidal.peers AS
+    SELECT region_id, conninfo, added_at FROM tidal.peer_defs;
+COMMENT ON VIEW tidal.peers IS 'peer regions and how to reach them';
+
+-- Called by a peer's receiver over libpq: the batches it lacks, then this
+-- node's marks.  Grant EXECUTE to the role peers connect as.
+CREATE FUNCTION tidal._ship(requester int, requester_shard int, regions int[], shards int[],
+                            batches bigint[], seqs bigint[], max_batches int)
+    RETURNS TABLE (origin_region int, origin_shard int, batch_no bigint, last_seq bigint, batch bytea)
+    AS 'MODULE_PATHNAME', 'tidal_ship'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION tidal._ship(int, int, int[], int[], bigint[], bigint[], int) FROM PUBLIC;
+
+CREATE FUNCTION tidal._peer_status()
+    RETURNS TABLE (region_id int, state text, batches_sent bigint, acked_batch bigint,
+                   acked_seq bigint, batches_pulled bigint, behind_seq bigint,
+                   last_contact timestamptz, last_pull timestamptz)
+    AS 'MODULE_PATHNAME', 'tidal_peer_status'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION tidal.local_seqno()
+    RETURNS bigint
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog
+    AS $$
+        SELECT coalesce(max(last_seq), 0) FROM tidal.origins
+         WHERE region = current_setting('tidal.region_id')::int
+           AND shard = current_setting('tidal.shard_id')::int
+    $$;
+COMMENT ON FUNCTION tidal.local_seqno() IS
+    'sequence number of the last event this node''s origin has sealed into its log';
+
+CREATE FUNCTION tidal.applied_seqno(origin_region int)
+    RETURNS bigint
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog
+    AS $$ SELECT coalesce(max(last_seq), 0) FROM tidal.origins WHERE region = origin_region $$;
+COMMENT ON FUNCTION tidal.applied_seqno(int) IS
+    'sequence number of the last event of that region this node has applied (its own: sealed)';
+
+CREATE VIEW tidal.replication_status AS
+    WITH local AS (SELECT tidal.local_seqno() AS seq),
+    peer AS (
+        SELECT d.region_id, s.state, s.batches_sent, s.acked_batch, s.acked_seq,
+               s.last_contact,
+               greatest((SELECT seq FROM local) - coalesce(s.acked_seq, 0), 0)
+                 + coalesce(s.behind_seq, 0) AS lag_seqno,
+               (SELECT min(b.sealed_at) FROM tidal.batches b
+                 WHERE b.origin_region = current_setting('tidal.region_id')::int
+                   AND b.origin_shard = current_setting('tidal.shard_id')::int
+                   AND b.last_seq > coalesce(s.acked_seq, 0)) AS oldest_unacked
+          FROM tidal.peer_defs d LEFT JOIN tidal._peer_status() s USING (region_id))
+    SELECT region_id AS region,
+           coalesce(state, 'disconnected') AS state,
+           coalesce(batches_sent, 0) AS batches_sent,
+           coalesce(acked_batch, 0) AS batches_acknowledged,
+           (SELECT coalesce(sum(o.last_batch), 0)::bigint FROM tidal.origins o
+             WHERE o.region = peer.region_id) AS batches_applied,
+           lag_seqno,
+           CASE WHEN lag_seqno = 0 OR oldest_unacked IS NULL THEN 0
+                ELSE (extract(epoch FROM clock_timestamp() - oldest_unacked) * 1000)::bigint
+           END AS lag_ms,
+           last_contact,
+           CASE WHEN last_contact IS NULL
+                  OR clock_timestamp() - last_contact
+                     > current_setting('tidal.offline_after')::interval THEN 'offline'
+                WHEN clock_timestamp() - last_contact
+                     > current_setting('tidal.peer_timeout')::interval
+                  OR (lag_seqno > 0 AND clock_timestamp() - oldest_unacked
+                      > current_setting('tidal.degraded_after')::interval) THEN 'degraded'
+                ELSE 'healthy'
+           END AS health
+      FROM peer;
+COMMENT ON VIEW tidal.replication_status IS
+    'one row per peer region: connection, batches shipped each way, lag and health';
+GRANT SELECT ON tidal.replication_status TO PUBLIC;
+
+CREATE FUNCTION tidal.await_convergence(timeout interval DEFAULT '5s')
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE
+    AS $$
+    DECLARE
+        deadline timestamptz := clock_timestamp() + timeout;
+    BEGIN
+        PERFORM tidal.seal();
+        LOOP
+            -- reachable: heard from within tidal.peer_timeout
+            IF NOT EXISTS (SELECT 1 FROM tidal.replication_status
+                            WHERE lag_seqno > 0
+                              AND clock_timestamp() - last_contact
+                                  <= current_setting('tidal.peer_timeout')::interval) THEN
+                RETURN true;
+            END IF;
+            IF clock_timestamp() >= deadline THEN
+                RETURN false;
+            END IF;
+            PERFORM pg_sleep(0.01);
+        END LOOP;
+    END $$;
+COMMENT ON FUNCTION tidal.await_convergence(interval) IS
+    'wait until every reachable peer has everything this node has, and this node everything they have';
+
+CREATE FUNCTION tidal._wake_receivers()
+    RETURNS int
+    AS 'MODULE_PATHNAME', 'tidal_wake_receivers'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION tidal._wake_receivers() FROM PUBLIC;  -- tidal.reconcile() calls it
+
+CREATE FUNCTION tidal.reconcile()
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog
+    AS $$
+    DECLARE
+        before jsonb;
+        after jsonb;
+        converged boolean;
+    BEGIN
+        SELECT coalesce(jsonb_object_agg(region, seq), '{}') INTO before
+          FROM (SELECT region, max(last_seq) AS seq FROM tidal.origins GROUP BY region) o;
+        PERFORM tidal._wake_receivers();
+        converged := tidal.await_convergence(2 * current_setting('tidal.peer_timeout')::interval);
+        SELECT coalesce(jsonb_object_agg(region, seq), '{}') INTO after
+          FROM (SELECT region, max(last_seq) AS seq FROM tidal.origins GROUP BY region) o;
+        RETURN jsonb_build_object(
+            'converged', converged,
+            'received', (SELECT coalesce(jsonb_object_agg(k, (after->>k)::bigint
+                                                           - coalesce((before->>k)::bigint, 0)), '{}')
+                           FROM jsonb_object_keys(after) k
+                          WHERE k::int <> current_setting('tidal.region_id')::int),
+            'applied_seqno', after,
+            'peers', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                 'region', region, 'state', state, 'health', health,
+                                 'lag_seqno', lag_seqno) ORDER BY region), '[]')
+                        FROM tidal.replication_status));
+    END $$;
+COMMENT ON FUNCTION tidal.reconcile() IS
+    'exchange logs with every reachable peer now; says what was received and whether all converged';
+
+-- Where entities live (one row; none: every entity in shard 0).
+CREATE TABLE tidal.shard_map (
+    one         boolean PRIMARY KEY DEFAULT true CHECK (one),
+    mode        text NOT NULL CHECK (mode IN ('single', 'hash', 'ranges')),
+    shard_count int NOT NULL,
+    ranges      int8range[]
+);
+REVOKE ALL ON tidal.shard_map FROM PUBLIC;
+
+CREATE FUNCTION tidal.set_shard_map(mode text, shard_count int DEFAULT NULL,
+                                    ranges int8range[] DEFAULT NULL)
+    RETURNS int
+    AS 'MODULE_PATHNAME', 'tidal_set_shard_map'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.set_shard_map(text, int, int8range[]) IS
+    'route entities to shards: ''single'', ''hash'' with shard_count, or ''ranges'' covering every bigint';
+REVOKE ALL ON FUNCTION tidal.set_shard_map(text, int, int8range[]) FROM PUBLIC;
+
+CREATE FUNCTION tidal.shard_for(entity bigint)
+    RETURNS int
+    AS 'MODULE_PATHNAME', 'tidal_shard_for'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION tidal.shard_for(bigint) IS 'the shard an entity belongs to, by the shard map';
+
+CREATE VIEW tidal.shards AS
+    SELECT coalesce((SELECT mode FROM tidal.shard_map), 'single') AS mode,
+           coalesce((SELECT shard_count FROM tidal.shard_map), 1) AS shard_count,
+           (SELECT ranges FROM tidal.shard_map) AS ranges;
+COMMENT ON VIEW tidal.shards IS 'the shard map';
+GRANT SELECT ON tidal.shards TO PUBLIC;
+-- ---------------------------------------------------------------------------
+-- Idempotent writes (since 0.2): tidal.signal(..., idempotency_key).
+-- ---------------------------------------------------------------------------
+
+-- Per key, the write that counts, for tidal.idempotency_window (the sealer
+-- forgets older keys).
+CREATE TABLE tidal.idempotency_keys (
+    key    text PRIMARY KEY,
+    hlc    tidal.hlc NOT NULL,
+    signal text NOT NULL,
+    entity bigint NOT NULL,
+    weight float8 NOT NULL,
+    at_us  bigint NOT NULL
+);
+REVOKE ALL ON tidal.idempotency_keys FROM PUBLIC;
+
+-- 0.1 had tidal.signal without the key
+DROP FUNCTION IF EXISTS tidal.signal(text, bigint, float8, timestamptz, bigint);
+
+CREATE FUNCTION tidal.signal(name text, entity bigint, weight float8 DEFAULT 1,
+                             at timestamptz DEFAULT now(), user_id bigint DEFAULT NULL,
+                             idempotency_key text DEFAULT NULL)
+    RETURNS tidal.hlc
+    AS 'MODULE_PATHNAME', 'tidal_signal'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.signal(text, bigint, float8, timestamptz, bigint, text) IS
+    'record one signal event; counts once the transaction commits, and once per idempotency key';
+-- ---------------------------------------------------------------------------
+-- Leader election (since 0.2): Raft's rules among this node and its peers.
+-- ---------------------------------------------------------------------------
+
+-- The durable part of Raft's state: the current term and this node's vote in it.
+CREATE TABLE tidal.raft_state (
+    one          boolean PRIMARY KEY DEFAULT true CHECK (one),
+    current_term bigint NOT NULL DEFAULT 0,
+    voted_for    int
+);
+INSERT INTO tidal.raft_state DEFAULT VALUES;
+REVOKE ALL ON tidal.raft_state FROM PUBLIC;
+
+-- Called by peers' election workers over libpq; grant EXECUTE to the peer role.
+CREATE FUNCTION tidal._request_vote(term bigint, candidate int, progress bigint)
+    RETURNS TABLE (term bigint, granted boolean)
+    AS 'MODULE_PATHNAME', 'tidal_request_vote'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+CREATE FUNCTION tidal._heartbeat(term bigint, leader int)
+    RETURNS TABLE (term bigint, ok boolean)
+    AS 'MODULE_PATHNAME', 'tidal_heartbeat'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION tidal._request_vote(bigint, int, bigint), tidal._heartbeat(bigint, int) FROM PUBLIC;
+
+CREATE FUNCTION tidal._election_status()
+    RETURNS TABLE (role text, term bigint, leader_region int, last_heartbeat timestamptz,
+                   leader_since timestamptz, members int)
+    AS 'MODULE_PATHNAME', 'tidal_election_status'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+-- One row per region of the cluster as this node sees it: itself, and its peers.
+CREATE VIEW tidal.cluster AS
+    SELECT current_setting('tidal.node_id')::int AS node,
+           current_setting('tidal.region_id')::int AS region,
+           e.role, e.term, e.leader_region, 'healthy'::text AS health, true AS is_local
+      FROM tidal._election_status() e
+    UNION ALL
+    SELECT NULL, r.region,
+           CASE WHEN r.region = e.leader_region THEN 'leader' ELSE 'follower' END,
+           e.term, e.leader_region, r.health, false
+      FROM tidal.replication_status r, tidal._election_status() e;
+COMMENT ON VIEW tidal.cluster IS
+    'the regions of the cluster: this node''s role and term, the leader, and each region''s health';
+GRANT SELECT ON tidal.cluster TO PUBLIC;
