@@ -57,7 +57,7 @@ CREATE VIEW tidal.tenants AS
            coalesce(u.storage_bytes, 0) AS storage_bytes,
            m.id AS migration_id,
            tidal._migration_step_name(m.step) AS migration_state,
-           CASE WHEN m.step >= 6 THEN m.to_region
+           CASE WHEN m.step = 6 THEN m.to_region  -- finalized; once done, the regions say it
                 ELSE coalesce(t.required_regions[1], current_setting('tidal.region_id')::int)
            END AS home_region,
            t.defined_at
