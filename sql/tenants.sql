@@ -38,6 +38,22 @@ SELECT tidal.decay_score(3, 't_view', '2026-01-01', tenant => 101) AS acme_once,
        tidal.decay_score(3, 't_view', '2026-01-01', tenant => 102) AS globex_once;
 SELECT tidal.upsert_item(7, 70, '{"tier": "gold"}', '2026-01-01', tenant => 101) IS NOT NULL AS ok;
 SELECT count(*) AS default_tenant_items FROM tidal.items WHERE item_id = 7;
+-- tidal.retrieve ranks one tenant's items with that tenant's scores
+SELECT tidal.define_profile('t_rank', '{"terms": [{"signal": "t_view"}]}') IS NOT NULL AS defined;
+SELECT tidal.upsert_item(1, 10, '{}', '2026-01-01', tenant => 102) IS NOT NULL AS ok;
+SELECT tidal.upsert_item(2, 20, '{"tier": "gold"}', '2026-01-01', tenant => 102) IS NOT NULL AS ok;
+SELECT 'acme' AS tenant, * FROM tidal.retrieve(profile => 't_rank', at => '2026-01-01', tenant => 101);
+SELECT 'globex' AS tenant, * FROM tidal.retrieve(profile => 't_rank', at => '2026-01-01', tenant => 102);
+SELECT 'default' AS tenant, * FROM tidal.retrieve(candidates => '{1,2,3}', profile => 't_rank', at => '2026-01-01');
+SELECT * FROM tidal.retrieve(candidates => '{1,2,3}', profile => 't_rank', at => '2026-01-01', tenant => 102);
+SELECT * FROM tidal.retrieve(filter => '{"tier": "gold"}', profile => 't_rank', at => '2026-01-01', tenant => 102);
+-- a hide belongs to the default tenant's item, not to another tenant's item of the same id
+SELECT tidal.hide_item(5, 1) IS NOT NULL AS hidden;
+SELECT * FROM tidal.retrieve(5, '{1,2}', 't_rank', at => '2026-01-01', tenant => 102);
+SELECT count(*) AS default_tenant_rows FROM tidal.retrieve(5, '{1,2}', 't_rank', at => '2026-01-01');
+SELECT tidal.unhide_item(5, 1) IS NOT NULL AS unhidden;
+SELECT * FROM tidal.retrieve(tenant => 999);
+SELECT * FROM tidal.retrieve(tenant => NULL);
 SELECT tenant_id, label, stored_here, entities, storage_bytes > 0 AS has_storage, home_region
   FROM tidal.tenants ORDER BY tenant_id;
 

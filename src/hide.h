@@ -22,4 +22,7 @@ extern void hide_load(int64 tenant, int64 user_id, HiddenSet *set);
 /* is id in a sorted array? */
 extern bool hide_contains(const int64 *sorted, int n, int64 id);
 
+/* sort ids ascending (a radix sort; tidal.retrieve sorts its candidates with it too) */
+extern void hide_sort_ids(int64 *ids, int n);
+
 #endif							/* TIDAL_HIDE_H */

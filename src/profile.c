@@ -397,6 +397,7 @@ typedef struct SignalPass
 	const Profile *p;
 	int			signal;			/* index into p->signals */
 	RankItem   *items;
+	double	   *scores;			/* the items' scores, dense: the visits come in hash order */
 	int64		at_us;
 	bool		overlay;		/* this transaction has staged events of the signal */
 	int64		tenant;
@@ -448,39 +449,43 @@ add_signal_terms(int i, const DecayState *found, void *arg)
 		}
 		score += term->weight * transformed(x, term->log1p);
 	}
-	pass->items[i].score += score;
+	pass->scores[i] += score;
 }
 
 void
-profile_score_items(const Profile *p, RankItem *items, int n, int64 at_us)
+profile_score_items(const Profile *p, int64 tenant, RankItem *items, int n, int64 at_us)
 {
 	int64	   *entities = palloc(sizeof(int64) * Max(n, 1));
+	double	   *scores = palloc(sizeof(double) * Max(n, 1));
 	int			i;
 	int			s;
 
 	for (i = 0; i < n; i++)
 	{
 		entities[i] = items[i].item;
-		items[i].score = 0.0;
+		scores[i] = 0.0;
 		if (p->has_freshness && items[i].has_created)
 		{
 			double		age = (double) Max(at_us - items[i].created_at_us, 0);
 			double		f = exp2(-age / (double) p->fresh_half_life_us);
 
-			items[i].score = p->fresh_weight * transformed(f, p->fresh_log1p);
+			scores[i] = p->fresh_weight * transformed(f, p->fresh_log1p);
 		}
 	}
 
 	for (s = 0; s < p->nsignals; s++)
 	{
-		SignalPass	pass = {p, s, items, at_us,
-		stage_has_signal(p->signals[s].signal_id), 0};
+		SignalPass	pass = {p, s, items, scores, at_us,
+		stage_has_signal(p->signals[s].signal_id), tenant};
 
 		CHECK_FOR_INTERRUPTS();
-		state_visit_many(MyDatabaseId, p->signals[s].signal_id, 0, entities, n,
+		state_visit_many(MyDatabaseId, p->signals[s].signal_id, tenant, entities, n,
 						 add_signal_terms, &pass);
 	}
+	for (i = 0; i < n; i++)
+		items[i].score = scores[i];
 	pfree(entities);
+	pfree(scores);
 }
 
 /* ---- tidal.define_profile ---- */

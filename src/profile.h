@@ -68,10 +68,11 @@ typedef struct RankItem
 } RankItem;
 
 /*
- * Set items[i].score to the item's score under the profile at at_us, from
- * the hot state as this transaction sees it.  The freshness term counts
+ * Set items[i].score to the tenant's item's score under the profile at
+ * at_us, from the hot state as this transaction sees it.  The freshness term counts
  * only items with a known creation time (has_created).
  */
-extern void profile_score_items(const Profile *p, RankItem *items, int n, int64 at_us);
+extern void profile_score_items(const Profile *p, int64 tenant, RankItem *items, int n,
+								int64 at_us);
 
 #endif							/* TIDAL_PROFILE_H */

@@ -32,6 +32,7 @@
 #include "query.h"
 #include "recovery.h"
 #include "signal_input.h"
+#include "tenant.h"
 #include "tidal.h"
 
 PG_FUNCTION_INFO_V1(tidal_retrieve);
@@ -60,14 +61,6 @@ typedef struct QueryStats
 } QueryStats;
 
 static QueryStats last_stats;
-
-/* ascending int64, specialized (no comparator calls): candidates are sorted on every call */
-#define ST_SORT sort_int64
-#define ST_ELEMENT_TYPE int64
-#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
 
 /* a ranks before b: higher score first (NaN last), then lower item id */
 static int
@@ -133,12 +126,22 @@ candidates_from_array(ArrayType *arr, int *n)
 
 	ids = palloc(sizeof(int64) * Max(count, 1));
 	memcpy(ids, ARR_DATA_PTR(arr), sizeof(int64) * count);
-	sort_int64(ids, count);
+	hide_sort_ids(ids, count);
 
-	c = palloc0(sizeof(Candidate) * Max(count, 1));
+	c = palloc(sizeof(Candidate) * Max(count, 1));
 	for (i = 0; i < count; i++)
 		if (i == 0 || ids[i] != ids[i - 1])
-			c[distinct++].item = ids[i];
+		{
+			Candidate  *cand = &c[distinct++];
+
+			cand->item = ids[i];
+			cand->score = 0.0;
+			cand->has_creator = false;
+			cand->has_created = false;
+			cand->matches = false;
+			cand->creator = 0;
+			cand->created_at_us = 0;
+		}
 	pfree(ids);
 	*n = distinct;
 	return c;
@@ -146,12 +149,12 @@ candidates_from_array(ArrayType *arr, int *n)
 
 /* every item tidal knows (tidal.upsert_item), ascending */
 static Candidate *
-candidates_all_items(int *n)
+candidates_all_items(int64 tenant, int *n)
 {
 	static OwnedQuery q = {
 		"SELECT item FROM tidal.item_data WHERE tenant = $1 ORDER BY item", 1, {INT8OID}, NULL
 	};
-	Datum		args[1] = {Int64GetDatum(0)};
+	Datum		args[1] = {Int64GetDatum(tenant)};
 	Candidate  *c;
 	uint64		i;
 	TidalSavedUser saved;
@@ -182,7 +185,7 @@ candidates_all_items(int *n)
  * have no creator and no creation time, and match only a NULL filter.
  */
 static void
-load_item_facts(Candidate *c, int n, Jsonb *filter)
+load_item_facts(int64 tenant, Candidate *c, int n, Jsonb *filter)
 {
 	static OwnedQuery q = {
 		"SELECT item, creator, created_at, $3 IS NULL OR metadata @> $3 "
@@ -201,7 +204,7 @@ load_item_facts(Candidate *c, int n, Jsonb *filter)
 		ids[j] = Int64GetDatum(c[j].item);
 		c[j].matches = (filter == NULL);
 	}
-	args[0] = Int64GetDatum(0);
+	args[0] = Int64GetDatum(tenant);
 	args[1] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
 	args[2] = filter ? JsonbPGetDatum(filter) : (Datum) 0;
 	if (filter == NULL)
@@ -250,12 +253,34 @@ drop_unless(Candidate *c, int *n, keep_fn keep, const void *arg)
 	return i;
 }
 
-static bool
-keep_not_hidden(const Candidate *c, const void *arg)
+/*
+ * Drop the candidates whose ids are in hidden[0..nhidden); both ascending, so
+ * one merge.  Returns how many were dropped.
+ */
+static int
+drop_hidden_items(Candidate *c, int *n, const int64 *hidden, int nhidden)
 {
-	const HiddenSet *set = (const HiddenSet *) arg;
+	int			kept = 0;
+	int			h = 0;
+	int			i;
 
-	return !hide_contains(set->items, set->nitems, c->item);
+	if (nhidden == 0)
+		return 0;
+	for (i = 0; i < *n; i++)
+	{
+		int64		item = c[i].item;
+
+		while (h < nhidden && hidden[h] < item)
+			h++;
+		if (h < nhidden && hidden[h] == item)
+			continue;
+		if (kept != i)
+			c[kept] = c[i];
+		kept++;
+	}
+	i = *n - kept;
+	*n = kept;
+	return i;
 }
 
 static bool
@@ -373,6 +398,7 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	int			n;
 	int			nout;
 	HiddenSet	hidden;
+	TenantInfo	tenant;
 	int			i;
 
 	if (PG_ARGISNULL(2))
@@ -414,6 +440,13 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 					 errhint("Pass NULL for no limit per creator.")));
 	}
 	at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(6), "at");
+	/* the tenant argument came in 0.3; 0.2's seven-argument form ranks tenant 0 */
+	if (PG_NARGS() > 7 && PG_ARGISNULL(7))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tenant must not be NULL"),
+				 errhint("Tenant 0 is the default tenant.")));
+	tenant_require(PG_NARGS() > 7 ? PG_GETARG_INT64(7) : 0, &tenant);
 
 	tidal_ensure_loaded();
 	profile = profile_lookup(profile_name);
@@ -425,7 +458,7 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 
 	/* candidates */
 	if (PG_ARGISNULL(1))
-		c = candidates_all_items(&n);
+		c = candidates_all_items(tenant.tenant, &n);
 	else
 		c = candidates_from_array(PG_GETARG_ARRAYTYPE_P(1), &n);
 	stats.candidates = n;
@@ -434,15 +467,15 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	memset(&hidden, 0, sizeof(hidden));
 	if (stats.has_user)
 	{
-		hide_load(0, stats.for_user, &hidden);
-		stats.removed_hidden = drop_unless(c, &n, keep_not_hidden, &hidden);
+		hide_load(tenant.tenant, stats.for_user, &hidden);
+		stats.removed_hidden = drop_hidden_items(c, &n, hidden.items, hidden.nitems);
 	}
 
 	/* item facts, only if something needs them */
 	if (n > 0 && (hidden.ncreators > 0 || filter != NULL || profile->has_freshness ||
 				  max_per_creator > 0))
 	{
-		load_item_facts(c, n, filter);
+		load_item_facts(tenant.tenant, c, n, filter);
 		if (hidden.ncreators > 0)
 			stats.removed_hidden += drop_unless(c, &n, keep_creator_not_blocked, &hidden);
 		if (filter != NULL)
@@ -450,7 +483,7 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	}
 
 	/* score */
-	profile_score_items(profile, c, n, at_us);
+	profile_score_items(profile, tenant.tenant, c, n, at_us);
 	stats.scored = n;
 
 	/* rank, diversify, limit */
