@@ -18,6 +18,7 @@
 #include "libpq-fe.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
@@ -54,6 +55,7 @@ typedef struct PeerSlot
 typedef struct PeerShared
 {
 	LWLock	   *lock;
+	ConditionVariable acked_cv;	/* broadcast when a peer acknowledges more */
 	PeerSlot	slots[TIDAL_MAX_PEERS];
 } PeerShared;
 
@@ -82,7 +84,10 @@ peer_shmem_init(void)
 
 	peers = ShmemInitStruct("tidal peers", sizeof(PeerShared), &found);
 	if (!found)
+	{
 		memset(peers, 0, sizeof(PeerShared));
+		ConditionVariableInit(&peers->acked_cv);
+	}
 	/* the tranche's first locks are the hot state's (state.c); the next is ours */
 	peers->lock = &GetNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE)[state_lwlock_count()].lock;
 }
@@ -141,16 +146,20 @@ void
 peer_report_served(int32 region, int64 batches_sent, int64 acked_batch, int64 acked_seq)
 {
 	PeerSlot   *s;
+	bool		more = false;
 
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
 	if ((s = slot_for(region, true)) != NULL)
 	{
+		more = acked_seq > s->acked_seq;
 		s->batches_sent += batches_sent;
 		s->acked_batch = acked_batch;
 		s->acked_seq = acked_seq;
 		s->last_contact = GetCurrentTimestamp();
 	}
 	LWLockRelease(peers->lock);
+	if (more)
+		ConditionVariableBroadcast(&peers->acked_cv);	/* commit_ack = quorum waiters */
 }
 
 static void
@@ -180,11 +189,14 @@ bool
 peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members)
 {
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	bool		reached = false;
 
+	ConditionVariablePrepareToSleep(&peers->acked_cv);
 	for (;;)
 	{
 		int			n = 1;		/* this node applied its own */
 		int			ok = 1;
+		long		left_ms;
 		int			i;
 
 		LWLockAcquire(peers->lock, LW_SHARED);
@@ -199,12 +211,19 @@ peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members)
 		*acked = ok;
 		*members = n;
 		if (ok > n / 2)
-			return true;
-		if (GetCurrentTimestamp() >= deadline || QueryCancelPending || ProcDiePending)
-			return false;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		{
+			reached = true;
+			break;
+		}
+		left_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (left_ms <= 0 || QueryCancelPending || ProcDiePending)
+			break;
+		/* woken by peer_report_served; the timeout also re-checks membership */
+		(void) ConditionVariableTimedSleep(&peers->acked_cv, Min(left_ms, 100),
+										   PG_WAIT_EXTENSION);
 	}
+	ConditionVariableCancelSleep();
+	return reached;
 }
 
 bool

@@ -139,7 +139,12 @@ vacuum_queue(void)
 		params.multixact_freeze_table_age = -1;
 		params.log_min_duration = -1;
 		params.index_cleanup = VACOPTVALUE_UNSPECIFIED;
-		params.truncate = VACOPTVALUE_UNSPECIFIED;
+		/*
+		 * Never truncate: the queue's space is reused, and truncating needs
+		 * an exclusive lock that writers' open transactions hold off, for
+		 * up to VACUUM_TRUNCATE_LOCK_TIMEOUT (5 s) of not sealing.
+		 */
+		params.truncate = VACOPTVALUE_DISABLED;
 		params.nworkers = -1;
 		vacuum(list_make1(makeVacuumRelation(NULL, relid, NIL)), &params, NULL, true);
 	}

@@ -162,7 +162,15 @@ stage_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			if (log_written)
 				sealer_wake();	/* seal (and ship) it now, not at the next interval */
 			if (quorum_seq > 0)
+			{
+				/*
+				 * Peers pull when our NOTIFY reaches them, and xact.c sends
+				 * it only after these callbacks: send it now, or the wait
+				 * below lasts until their next poll.
+				 */
+				AtCommit_Notify();
 				await_quorum(quorum_seq);
+			}
 			reset_stage();
 			break;
 
