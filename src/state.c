@@ -1,12 +1,23 @@
 /*
  * state.c
- *    The hot state in shared memory: a partitioned hash table of
- *    (database, signal, tenant, entity) -> DecayState, and the per-database
- *    "loaded" flags that say whether it reflects the durable log.
+ *    The hot state in shared memory: (database, signal, tenant, entity) ->
+ *    DecayState, and the per-database "loaded" flags that say whether it
+ *    reflects the durable log.
  *
- * The table is sized once, at server start, by tidal.max_entities.  Every
- * access to an entry holds its partition's LWLock; the bookkeeping holds the
- * control lock.
+ * Storage, sized once at server start by tidal.max_entities:
+ *  - a pool of StateEntry, handed out and taken back through a free list
+ *    (under a spinlock: entries are created and freed rarely);
+ *  - an index of STATE_PARTITIONS open-addressing tables of slots
+ *    {hash, entry number}, linear probing, at most half full at capacity.
+ * A key's partition is its hash's low bits; everything about the keys of a
+ * partition, their slots and their entries, is under that partition's
+ * LWLock.  Lookups touch one or two cache lines of the index and then the
+ * entry, and a batch of lookups (state_visit_many) prefetches both ahead of
+ * use, which is what makes ranking thousands of candidates cheap: one at a
+ * time, each lookup waits for memory twice.
+ *
+ * The bookkeeping (databases, definitions' generation) holds the control
+ * lock.
  */
 #include "postgres.h"
 
@@ -14,15 +25,18 @@
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
-#include "utils/hsearch.h"
+#include "storage/spin.h"
 #include "utils/syscache.h"
 
 #include "tidal.h"
 #include "state.h"
 #include "tenant.h"
 
-#define STATE_PARTITIONS	32	/* power of two, as dynahash requires */
+#define STATE_PARTITIONS	32	/* a power of two */
+#define STATE_PART_BITS		5
 #define STATE_MAX_DBS		64
+#define SLOT_EMPTY			(-1)
+#define MIN_PART_SLOTS		128
 
 typedef struct StateDb
 {
@@ -30,25 +44,72 @@ typedef struct StateDb
 	bool		loaded;
 } StateDb;
 
+/* one slot of the index: the entry's number in the pool, or SLOT_EMPTY */
+typedef struct StateSlot
+{
+	uint32		hash;
+	int32		entry;
+} StateSlot;
+
 typedef struct StateShared
 {
 	pg_atomic_uint64 defs_generation;
 	int			ndbs;
 	StateDb		dbs[STATE_MAX_DBS];
+
+	/* the pool: entries [0, pool_used) have been handed out at least once */
+	slock_t		pool_lock;
+	int32		pool_used;
+	int32		free_head;		/* a free entry (linked by StateEntry.next_free), or -1 */
+	int32		part_used[STATE_PARTITIONS];	/* slots in use per partition */
 } StateShared;
 
 static StateShared *shared = NULL;
-static HTAB *state_hash = NULL;
+static StateEntry *entries = NULL;	/* [tidal_max_entities] */
+static StateSlot *slots = NULL;	/* [STATE_PARTITIONS * part_slots] */
+static uint32 part_slots = 0;	/* a power of two */
 static LWLockPadded *locks = NULL;	/* [0] control, [1..] partitions */
 
 #define CONTROL_LOCK		(&locks[0].lock)
-#define PARTITION_LOCK(h)	(&locks[1 + ((h) % STATE_PARTITIONS)].lock)
+#define PARTITION_OF(h)		((h) & (STATE_PARTITIONS - 1))
+#define PARTITION_LOCK(h)	(&locks[1 + PARTITION_OF(h)].lock)
+
+#if defined(__GNUC__) || defined(__clang__)
+#define state_prefetch(addr)	__builtin_prefetch(addr)
+#else
+#define state_prefetch(addr)	((void) (addr))
+#endif
+
+/* slots per partition: twice the entries it holds on average at capacity */
+static uint32
+compute_part_slots(void)
+{
+	uint64		want = Max((uint64) 2 * ((uint64) tidal_max_entities / STATE_PARTITIONS + 1),
+						   MIN_PART_SLOTS);
+	uint32		n = MIN_PART_SLOTS;
+
+	while (n < want)
+		n <<= 1;
+	return n;
+}
+
+static Size
+pool_size(void)
+{
+	return mul_size(tidal_max_entities, sizeof(StateEntry));
+}
+
+static Size
+index_size(void)
+{
+	return mul_size(mul_size(STATE_PARTITIONS, compute_part_slots()), sizeof(StateSlot));
+}
 
 Size
 state_shmem_size(void)
 {
-	return add_size(MAXALIGN(sizeof(StateShared)),
-					hash_estimate_size(tidal_max_entities, sizeof(StateEntry)));
+	return add_size(add_size(MAXALIGN(sizeof(StateShared)), MAXALIGN(pool_size())),
+					MAXALIGN(index_size()));
 }
 
 int
@@ -60,45 +121,205 @@ state_lwlock_count(void)
 void
 state_shmem_init(void)
 {
-	HASHCTL		info;
 	bool		found;
+	bool		found_pool;
+	bool		found_index;
+	uint64		nslots;
+	uint64		i;
 
+	part_slots = compute_part_slots();
+	nslots = (uint64) STATE_PARTITIONS * part_slots;
 	shared = ShmemInitStruct("tidal state control", sizeof(StateShared), &found);
+	entries = ShmemInitStruct("tidal hot state entries", pool_size(), &found_pool);
+	slots = ShmemInitStruct("tidal hot state index", index_size(), &found_index);
 	if (!found)
 	{
 		memset(shared, 0, sizeof(StateShared));
 		pg_atomic_init_u64(&shared->defs_generation, 1);
+		SpinLockInit(&shared->pool_lock);
+		shared->free_head = -1;
+		/* the pool's pages are touched on first use, the index's now */
+		for (i = 0; i < nslots; i++)
+		{
+			slots[i].hash = 0;
+			slots[i].entry = SLOT_EMPTY;
+		}
 	}
-
-	memset(&info, 0, sizeof(info));
-	info.keysize = sizeof(StateKey);
-	info.entrysize = sizeof(StateEntry);
-	info.num_partitions = STATE_PARTITIONS;
-	state_hash = ShmemInitHash("tidal hot state",
-							   tidal_max_entities, tidal_max_entities,
-							   &info,
-							   HASH_ELEM | HASH_BLOBS | HASH_PARTITION | HASH_FIXED_SIZE);
-
 	locks = GetNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE);
 }
 
-/* find or create; caller holds the partition lock exclusively */
+/* ---- keys, slots and entries ---- */
+
+static inline uint64
+mix64(uint64 x)
+{
+	/* splitmix64's finalizer */
+	x ^= x >> 30;
+	x *= UINT64CONST(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
+static inline uint32
+key_hash(const StateKey *key)
+{
+	uint64		h = mix64((uint64) key->entity ^ mix64((uint64) key->tenant ^
+												   ((uint64) key->dboid << 32 | (uint32) key->signal_id)));
+
+	return (uint32) (h ^ (h >> 32));
+}
+
+static inline bool
+key_equal(const StateKey *a, const StateKey *b)
+{
+	return a->entity == b->entity && a->signal_id == b->signal_id &&
+		a->tenant == b->tenant && a->dboid == b->dboid;
+}
+
+/* the partition's slots, and the position a hash starts probing at */
+static inline StateSlot *
+part_base(uint32 hash)
+{
+	return &slots[(uint64) PARTITION_OF(hash) * part_slots];
+}
+
+static inline uint32
+home_of(uint32 hash)
+{
+	return (hash >> STATE_PART_BITS) & (part_slots - 1);
+}
+
+/* the slot holding key, or NULL; caller holds the partition lock */
+static StateSlot *
+find_slot(const StateKey *key, uint32 hash)
+{
+	StateSlot  *base = part_base(hash);
+	uint32		mask = part_slots - 1;
+	uint32		i = home_of(hash);
+
+	for (;;)
+	{
+		StateSlot  *sl = &base[i];
+
+		if (sl->entry == SLOT_EMPTY)
+			return NULL;
+		if (sl->hash == hash && key_equal(&entries[sl->entry].key, key))
+			return sl;
+		i = (i + 1) & mask;
+	}
+}
+
+static StateEntry *
+find_locked(const StateKey *key, uint32 hash)
+{
+	StateSlot  *sl = find_slot(key, hash);
+
+	return sl ? &entries[sl->entry] : NULL;
+}
+
+static int32
+pool_take(void)
+{
+	int32		e = -1;
+
+	SpinLockAcquire(&shared->pool_lock);
+	if (shared->free_head >= 0)
+	{
+		e = shared->free_head;
+		shared->free_head = entries[e].next_free;
+	}
+	else if (shared->pool_used < tidal_max_entities)
+		e = shared->pool_used++;
+	SpinLockRelease(&shared->pool_lock);
+	return e;
+}
+
+static void
+pool_give(int32 e)
+{
+	entries[e].key.dboid = InvalidOid;	/* not in use */
+	SpinLockAcquire(&shared->pool_lock);
+	entries[e].next_free = shared->free_head;
+	shared->free_head = e;
+	SpinLockRelease(&shared->pool_lock);
+}
+
+/*
+ * Remove a slot (linear probing's backward-shift deletion: later slots of
+ * the same probe run move up, so that lookups need no tombstones) and free
+ * its entry; caller holds the partition lock exclusively, and counts the
+ * entry off its tenant.
+ */
+static void
+remove_slot(StateSlot *sl)
+{
+	StateSlot  *base = part_base(sl->hash);
+	uint32		mask = part_slots - 1;
+	uint32		hole = (uint32) (sl - base);
+	uint32		j = hole;
+
+	shared->part_used[PARTITION_OF(sl->hash)]--;
+	pool_give(sl->entry);
+
+	for (;;)
+	{
+		uint32		home;
+
+		j = (j + 1) & mask;
+		if (base[j].entry == SLOT_EMPTY)
+			break;
+		home = home_of(base[j].hash);
+		/* base[j] may fill the hole unless its home lies cyclically in (hole, j] */
+		if (hole <= j ? (home <= hole || home > j) : (home <= hole && home > j))
+		{
+			base[hole] = base[j];
+			hole = j;
+		}
+	}
+	base[hole].entry = SLOT_EMPTY;
+	base[hole].hash = 0;
+}
+
+/* find or create; caller holds the partition lock exclusively; NULL if full */
 static StateEntry *
 enter_locked(const StateKey *key, uint32 hash, bool *created)
 {
+	StateSlot  *base = part_base(hash);
+	uint32		mask = part_slots - 1;
+	uint32		i = home_of(hash);
+	int			part = PARTITION_OF(hash);
 	StateEntry *e;
-	bool		found;
+	int32		n;
 
-	e = hash_search_with_hash_value(state_hash, key, hash, HASH_ENTER_NULL, &found);
-	if (e != NULL && !found)
+	for (;;)
 	{
-		pg_atomic_init_u32(&e->pins, 0);
-		decay_init(&e->decay);
-		if (key->tenant != 0)
-			tenant_entries_add(key->dboid, key->tenant, 1);
-		if (created)
-			*created = true;
+		StateSlot  *sl = &base[i];
+
+		if (sl->entry == SLOT_EMPTY)
+			break;
+		if (sl->hash == hash && key_equal(&entries[sl->entry].key, key))
+			return &entries[sl->entry];
+		i = (i + 1) & mask;
 	}
+
+	/* a partition's table stays at most 7/8 full, so that probes stay short */
+	if (shared->part_used[part] >= (int32) (part_slots - part_slots / 8))
+		return NULL;
+	if ((n = pool_take()) < 0)
+		return NULL;
+	e = &entries[n];
+	e->key = *key;
+	pg_atomic_init_u32(&e->pins, 0);
+	decay_init(&e->decay);
+	base[i].hash = hash;
+	base[i].entry = n;
+	shared->part_used[part]++;
+	if (key->tenant != 0)
+		tenant_entries_add(key->dboid, key->tenant, 1);
+	if (created)
+		*created = true;
 	return e;
 }
 
@@ -106,7 +327,7 @@ bool
 state_reserve(const StateKey *key)
 {
 	bool		created = false;
-	uint32		hash = get_hash_value(state_hash, key);
+	uint32		hash = key_hash(key);
 	LWLock	   *lock = PARTITION_LOCK(hash);
 	StateEntry *e;
 
@@ -115,7 +336,7 @@ state_reserve(const StateKey *key)
 	 * it (entries are removed only under the exclusive lock).
 	 */
 	LWLockAcquire(lock, LW_SHARED);
-	e = hash_search_with_hash_value(state_hash, key, hash, HASH_FIND, NULL);
+	e = find_locked(key, hash);
 	if (e != NULL)
 		pg_atomic_fetch_add_u32(&e->pins, 1);
 	LWLockRelease(lock);
@@ -148,21 +369,23 @@ unpin_locked(StateEntry *e)
 void
 state_unreserve(const StateKey *key)
 {
-	uint32		hash = get_hash_value(state_hash, key);
+	uint32		hash = key_hash(key);
 	LWLock	   *lock = PARTITION_LOCK(hash);
-	StateEntry *e;
+	StateSlot  *sl;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
-	e = hash_search_with_hash_value(state_hash, key, hash, HASH_FIND, NULL);
-	if (e != NULL)
+	sl = find_slot(key, hash);
+	if (sl != NULL)
 	{
+		StateEntry *e = &entries[sl->entry];
+
 		unpin_locked(e);
 		/* an entry only rolled-back writes wanted goes back to the pool */
 		if (pg_atomic_read_u32(&e->pins) == 0 && e->decay.latest_us == DECAY_EMPTY)
 		{
-			hash_search_with_hash_value(state_hash, key, hash, HASH_REMOVE, NULL);
 			if (key->tenant != 0)
 				tenant_entries_add(key->dboid, key->tenant, -1);
+			remove_slot(sl);
 		}
 	}
 	LWLockRelease(lock);
@@ -171,7 +394,7 @@ state_unreserve(const StateKey *key)
 bool
 state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_us, bool unpin)
 {
-	uint32		hash = get_hash_value(state_hash, key);
+	uint32		hash = key_hash(key);
 	LWLock	   *lock = PARTITION_LOCK(hash);
 	StateEntry *e;
 
@@ -190,12 +413,12 @@ state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_u
 bool
 state_read(const StateKey *key, DecayState *out)
 {
-	uint32		hash = get_hash_value(state_hash, key);
+	uint32		hash = key_hash(key);
 	LWLock	   *lock = PARTITION_LOCK(hash);
 	StateEntry *e;
 
 	LWLockAcquire(lock, LW_SHARED);
-	e = hash_search_with_hash_value(state_hash, key, hash, HASH_FIND, NULL);
+	e = find_locked(key, hash);
 	if (e != NULL)
 		*out = e->decay;
 	LWLockRelease(lock);
@@ -205,13 +428,39 @@ state_read(const StateKey *key, DecayState *out)
 	return e != NULL;
 }
 
+/*
+ * state_visit_many: the lookups grouped by partition (a counting sort), each
+ * partition's under its lock, taken once.  Lookups one after another would
+ * each wait for memory twice (the slot, then the entry), so the waits are
+ * overlapped in stages: every home slot is prefetched as the lookups are
+ * sorted (the index never moves, so this needs no lock, and the slots of
+ * 10,000 lookups fit in a core's L2 cache); in a partition's turn, under its
+ * lock, each home slot is read and the entry it names prefetched, and only
+ * then are the lookups made.
+ *
+ * The prefetches sit in loops that also store something: GCC deletes a loop
+ * whose only effect is __builtin_prefetch.
+ */
+typedef struct VisitLookup
+{
+	uint32		hash;
+	int32		index;			/* into entities */
+	int32		home_entry;		/* the entry its home slot names (read under the lock) */
+} VisitLookup;
+
+static inline const StateSlot *
+home_slot(uint32 hash)
+{
+	return &part_base(hash)[home_of(hash)];
+}
+
 void
 state_visit_many(Oid dboid, int32 signal_id, int64 tenant, const int64 *entities, int n,
 				 state_visit_fn fn, void *arg)
 {
 	StateKey	key;
 	uint32	   *hashes = palloc(sizeof(uint32) * Max(n, 1));
-	int		   *order = palloc(sizeof(int) * Max(n, 1));
+	VisitLookup *look = palloc(sizeof(VisitLookup) * Max(n, 1));
 	int			start[STATE_PARTITIONS + 1];
 	int			part;
 	int			i;
@@ -222,36 +471,58 @@ state_visit_many(Oid dboid, int32 signal_id, int64 tenant, const int64 *entities
 	for (i = 0; i < n; i++)
 	{
 		key.entity = entities[i];
-		hashes[i] = get_hash_value(state_hash, &key);
-		start[hashes[i] % STATE_PARTITIONS + 1]++;
+		hashes[i] = key_hash(&key);
+		start[PARTITION_OF(hashes[i]) + 1]++;
 	}
 	for (part = 0; part < STATE_PARTITIONS; part++)
 		start[part + 1] += start[part];
 	for (i = 0; i < n; i++)
-		order[start[hashes[i] % STATE_PARTITIONS]++] = i;
+	{
+		VisitLookup *l = &look[start[PARTITION_OF(hashes[i])]++];
+
+		state_prefetch(home_slot(hashes[i]));
+		l->hash = hashes[i];
+		l->index = i;
+	}
 	/* start[p] is now the end of partition p's run, the start of p + 1's */
+	pfree(hashes);
 
 	i = 0;
 	for (part = 0; part < STATE_PARTITIONS; part++)
 	{
 		int			end = start[part];
+		int			k;
 
 		if (i == end)
 			continue;
 		LWLockAcquire(&locks[1 + part].lock, LW_SHARED);
+		for (k = i; k < end; k++)
+		{
+			int32		e = home_slot(look[k].hash)->entry;
+
+			look[k].home_entry = e;
+			if (e != SLOT_EMPTY)
+			{
+				state_prefetch(&entries[e]);	/* the key and the decayed sum */
+				state_prefetch((const char *) &entries[e] + 64);	/* window buckets */
+			}
+		}
 		for (; i < end; i++)
 		{
-			int			j = order[i];
+			const VisitLookup *l = &look[i];
 			StateEntry *e;
 
-			key.entity = entities[j];
-			e = hash_search_with_hash_value(state_hash, &key, hashes[j], HASH_FIND, NULL);
-			fn(j, e ? &e->decay : NULL, arg);
+			key.entity = entities[l->index];
+			/* most keys sit in their home slot, read above under this lock */
+			if (l->home_entry != SLOT_EMPTY && key_equal(&entries[l->home_entry].key, &key))
+				e = &entries[l->home_entry];
+			else
+				e = find_locked(&key, l->hash);
+			fn(l->index, e ? &e->decay : NULL, arg);
 		}
 		LWLockRelease(&locks[1 + part].lock);
 	}
-	pfree(hashes);
-	pfree(order);
+	pfree(look);
 }
 
 static StateDb *
@@ -307,24 +578,33 @@ state_db_set_loaded(Oid dboid, bool loaded)
 	LWLockRelease(CONTROL_LOCK);
 }
 
-/* remove the entries of a database, or of one of its tenants (tenant -1: all) */
+/*
+ * Remove the entries of a database, or of one of its tenants (tenant -1:
+ * all), with every partition locked.
+ */
 static void
 remove_entries(Oid dboid, int64 tenant)
 {
-	HASH_SEQ_STATUS scan;
-	StateEntry *e;
+	int32		used;
+	int32		e;
 	int			i;
 
 	for (i = 0; i < STATE_PARTITIONS; i++)
 		LWLockAcquire(&locks[1 + i].lock, LW_EXCLUSIVE);
-	hash_seq_init(&scan, state_hash);
-	while ((e = hash_seq_search(&scan)) != NULL)
+	SpinLockAcquire(&shared->pool_lock);
+	used = shared->pool_used;
+	SpinLockRelease(&shared->pool_lock);
+	for (e = 0; e < used; e++)
 	{
-		/* removing the entry just returned is allowed during a scan */
-		if (e->key.dboid == dboid && (tenant < 0 || e->key.tenant == tenant))
-			hash_search(state_hash, &e->key, HASH_REMOVE, NULL);
+		StateKey	key = entries[e].key;
+		StateSlot  *sl;
+
+		if (key.dboid != dboid || (tenant >= 0 && key.tenant != tenant))
+			continue;			/* another's, or free (InvalidOid) */
+		if ((sl = find_slot(&key, key_hash(&key))) != NULL)
+			remove_slot(sl);
 	}
-	tenant_entries_reset(dboid, tenant);
+	tenant_entries_reset(dboid, tenant);	/* the tenants' counts of entries */
 	for (i = STATE_PARTITIONS - 1; i >= 0; i--)
 		LWLockRelease(&locks[1 + i].lock);
 }
@@ -358,24 +638,27 @@ state_defs_bump(void)
 int64
 state_entry_count(Oid dboid)
 {
-	HASH_SEQ_STATUS scan;
-	StateEntry *e;
 	int64		n = 0;
+	int32		used;
+	int32		e;
 	int			i;
 
 	for (i = 0; i < STATE_PARTITIONS; i++)
 		LWLockAcquire(&locks[1 + i].lock, LW_SHARED);
-	hash_seq_init(&scan, state_hash);
-	while ((e = hash_seq_search(&scan)) != NULL)
-		if (e->key.dboid == dboid && e->decay.latest_us != DECAY_EMPTY)
+	SpinLockAcquire(&shared->pool_lock);
+	used = shared->pool_used;
+	SpinLockRelease(&shared->pool_lock);
+	for (e = 0; e < used; e++)
+		if (entries[e].key.dboid == dboid && entries[e].decay.latest_us != DECAY_EMPTY)
 			n++;
 	for (i = STATE_PARTITIONS - 1; i >= 0; i--)
 		LWLockRelease(&locks[1 + i].lock);
 	return n;
 }
 
+/* shared memory per (entity, signal) at capacity: its entry and its share of the index */
 Size
 state_entry_bytes(void)
 {
-	return hash_estimate_size(tidal_max_entities, sizeof(StateEntry)) / tidal_max_entities;
+	return (pool_size() + index_size()) / tidal_max_entities;
 }

@@ -25,8 +25,9 @@ typedef struct StateKey
 
 typedef struct StateEntry
 {
-	StateKey	key;
+	StateKey	key;			/* dboid InvalidOid: a free entry */
 	pg_atomic_uint32 pins;		/* events staged by open transactions */
+	int32		next_free;		/* the free list (state.c) */
 	DecayState	decay;
 } StateEntry;
 

@@ -44,6 +44,17 @@ is(entries(), '1000', 'only the committed savepoint-free writes took slots');
 is($node->safe_psql('postgres', "SELECT tidal.decay_score(3001, 'view') = 0 AND tidal.decay_score(4001, 'view') > 0"),
 	't', 'the rolled-back entity has no score, the committed one has');
 
+# every entity that took a slot is still found after the slots given back
+# around it (the index's deletions move later slots of a probe run up)
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FILTER (WHERE tidal.decay_score(e, 'view') > 0) || ' of ' || count(*)
+	  FROM (SELECT generate_series(1001, 1900) UNION ALL SELECT generate_series(4001, 4100)) g(e)}),
+	'1000 of 1000', 'every committed entity is found');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM generate_series(1, 3100) e
+	 WHERE (e <= 1000 OR e > 2000) AND tidal.decay_score(e, 'view') > 0}),
+	'0', 'and no rolled-back one');
+
 # existing entities still take writes when the state is full
 $node->safe_psql('postgres', "SELECT tidal.signal('view', 1001, 5)");
 cmp_ok($node->safe_psql('postgres', "SELECT tidal.decay_score(1001, 'view')"), '>', 5,
