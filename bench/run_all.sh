@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Run every tidal benchmark, one after the other, each on its own fresh
 # instance (see bench/lib.sh), and collect their tables in
-# bench/results/summary.txt.  Takes about 22 minutes on 2 cores.
+# bench/results/summary.txt.  Takes about 26 minutes on 2 cores.
 #
 #   bash bench/run_all.sh            # as root, after bash scripts/setup.sh
 #   bash bench/run_all.sh memory     # only some of them
 set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 RESULTS=${BENCH_RESULTS:-$BENCH/results}
-ALL=(signal_rate batch_rate decay_read retrieve replication_lag memory restart)
+ALL=(signal_rate batch_rate decay_read retrieve replication_lag memory restart failover)
 [ $# -gt 0 ] && ALL=("$@")
 
 mkdir -p "$RESULTS"
