@@ -15,6 +15,7 @@
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 
 #include "apply.h"
@@ -43,6 +44,7 @@ static List *staged = NIL;		/* in TopTransactionContext */
 static bool definitions_changed = false;
 static bool log_written = false;	/* this transaction appended to tidal's log */
 static int64 quorum_seq = 0;	/* commit_ack = quorum: the sequence number to await */
+static int64 awaited_seq = 0;	/* ... from commit until the locks are released */
 static bool callbacks_registered = false;
 
 static void
@@ -165,11 +167,14 @@ stage_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			{
 				/*
 				 * Peers pull when our NOTIFY reaches them, and xact.c sends
-				 * it only after these callbacks: send it now, or the wait
-				 * below lasts until their next poll.
+				 * it only after the transaction's locks are released: send it
+				 * now.  The wait itself comes once the locks are released
+				 * (stage_resource_release), so that other quorum commits,
+				 * which take the origin's row to seal, need not queue behind
+				 * this one's acknowledgements.
 				 */
 				AtCommit_Notify();
-				await_quorum(quorum_seq);
+				awaited_seq = quorum_seq;
 			}
 			reset_stage();
 			break;
@@ -226,6 +231,20 @@ stage_subxact_callback(SubXactEvent event,
 		catalog_invalidate();
 }
 
+/* commit_ack = quorum: after COMMIT has released the locks, wait for a majority */
+static void
+stage_resource_release(ResourceReleasePhase phase, bool isCommit, bool isTopLevel,
+					   void *arg pg_attribute_unused())
+{
+	int64		seq = awaited_seq;
+
+	if (phase != RESOURCE_RELEASE_AFTER_LOCKS || !isTopLevel || seq == 0)
+		return;
+	awaited_seq = 0;
+	if (isCommit)
+		await_quorum(seq);
+}
+
 static void
 ensure_callbacks(void)
 {
@@ -233,6 +252,7 @@ ensure_callbacks(void)
 		return;
 	RegisterXactCallback(stage_xact_callback, NULL);
 	RegisterSubXactCallback(stage_subxact_callback, NULL);
+	RegisterResourceReleaseCallback(stage_resource_release, NULL);
 	callbacks_registered = true;
 }
 

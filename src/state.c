@@ -259,9 +259,8 @@ remove_slot(StateSlot *sl)
 	uint32		mask = part_slots - 1;
 	uint32		hole = (uint32) (sl - base);
 	uint32		j = hole;
-
-	shared->part_used[PARTITION_OF(sl->hash)]--;
-	pool_give(sl->entry);
+	int			part = PARTITION_OF(sl->hash);
+	int32		e = sl->entry;
 
 	for (;;)
 	{
@@ -280,6 +279,8 @@ remove_slot(StateSlot *sl)
 	}
 	base[hole].entry = SLOT_EMPTY;
 	base[hole].hash = 0;
+	shared->part_used[part]--;
+	pool_give(e);
 }
 
 /* find or create; caller holds the partition lock exclusively; NULL if full */
