@@ -446,9 +446,9 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("tenant must not be NULL"),
 				 errhint("Tenant 0 is the default tenant.")));
-	tenant_require(PG_NARGS() > 7 ? PG_GETARG_INT64(7) : 0, &tenant);
 
-	tidal_ensure_loaded();
+	tidal_ensure_loaded();		/* also loads the tenants after a restart */
+	tenant_require(PG_NARGS() > 7 ? PG_GETARG_INT64(7) : 0, &tenant);
 	profile = profile_lookup(profile_name);
 
 	memset(&stats, 0, sizeof(stats));

@@ -115,5 +115,20 @@ is($node->safe_psql('postgres', "SELECT tidal.hlc_now() OPERATOR(tidal.>) '$hlc_
 $node->safe_psql('postgres', write_sql('view', '8', 3, '2026-06-01 13:00'));
 is($node->safe_psql('postgres', $check) =~ /\|f/ ? 'mismatch' : 'ok', 'ok', 'new writes count after recovery');
 
+# a tenant's ranking right after a crash: the first call of the new server
+# is a tidal.retrieve for the tenant, which must find it registered
+$node->safe_psql('postgres', q{
+	SELECT tidal.register_tenant(5, 'acme');
+	SELECT tidal.define_profile('views', '{"terms": [{"signal": "view"}]}');
+	SELECT tidal.upsert_item(i, tenant => 5) FROM generate_series(1, 3) i;
+	SELECT tidal.signal('view', 2, 4, '2026-06-01 12:00', tenant => 5);
+	SELECT tidal.signal('view', 3, 1, '2026-06-01 12:00', tenant => 5);});
+$node->stop('immediate');
+$node->start;
+is($node->safe_psql('postgres',
+		q{SELECT string_agg(item_id || ':' || round(score::numeric, 3), ',' ORDER BY rank)
+		    FROM tidal.retrieve(profile => 'views', at => '2026-06-01 12:00', tenant => 5)}),
+	'2:4.000,3:1.000,1:0.000', "the tenant's ranking is the first call after a crash");
+
 $node->stop;
 done_testing();
