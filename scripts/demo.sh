@@ -229,6 +229,28 @@ wait_for_peers() {
 	done
 }
 
+# Wait until every region follows the same leader: definitions are leader-only
+# calls (a fresh cluster elects region 0 once its peers are wired).
+wait_for_leader() {
+	local r l leaders deadline=$((SECONDS + 30))
+	log "waiting for the regions to elect a leader"
+	while :; do
+		leaders=""
+		for r in "${REGIONS[@]}"; do
+			l=$(psql_region "$r" -A -t -c "SELECT coalesce(leader_region::text, '-') FROM tidal.cluster WHERE is_local")
+			leaders="$leaders $l"
+		done
+		# shellcheck disable=SC2086
+		if [[ $leaders != *-* ]] && [ "$(printf '%s\n' $leaders | sort -u | wc -l)" -eq 1 ]; then
+			log "region ${leaders##* } leads"
+			return 0
+		fi
+		[ "$SECONDS" -lt "$deadline" ] ||
+			die "no leader that every region follows after 30 s (leaders seen:$leaders; see tidal.cluster)"
+		sleep 0.2
+	done
+}
+
 cmd_start() {
 	local r
 	bash "$REPO/scripts/setup.sh"
@@ -251,6 +273,7 @@ cmd_start() {
 	done
 	wire_peers
 	wait_for_peers
+	wait_for_leader
 
 	log "running scripts/demo.sql in region 0"
 	echo
