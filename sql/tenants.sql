@@ -52,6 +52,19 @@ SELECT tidal.hide_item(5, 1) IS NOT NULL AS hidden;
 SELECT * FROM tidal.retrieve(5, '{1,2}', 't_rank', at => '2026-01-01', tenant => 102);
 SELECT count(*) AS default_tenant_rows FROM tidal.retrieve(5, '{1,2}', 't_rank', at => '2026-01-01');
 SELECT tidal.unhide_item(5, 1) IS NOT NULL AS unhidden;
+-- a tenant's own hides and blocks (0.4): they hide the tenant's items only
+SELECT tidal.hide_item(5, 1, tenant => 102) IS NOT NULL AS hidden;
+SELECT tidal.is_hidden(5, 1, tenant => 102) AS globex_hidden, tidal.is_hidden(5, 1) AS default_hidden;
+SELECT * FROM tidal.retrieve(5, '{1,2,3}', 't_rank', at => '2026-01-01', tenant => 102);
+SELECT tidal.block_creator(5, 20, tenant => 102) IS NOT NULL AS blocked;
+SELECT * FROM tidal.retrieve(5, '{1,2,3}', 't_rank', at => '2026-01-01', tenant => 102);
+SELECT count(*) AS default_tenant_rows FROM tidal.retrieve(5, '{1,2,3}', 't_rank', at => '2026-01-01');
+SELECT tidal.unhide_item(5, 1, tenant => 102) IS NOT NULL AS unhidden,
+       tidal.unblock_creator(5, 20, tenant => 102) IS NOT NULL AS unblocked;
+SELECT * FROM tidal.retrieve(5, '{1,2,3}', 't_rank', at => '2026-01-01', tenant => 102);
+SELECT tidal.hide_item(5, 1, tenant => 999);
+SELECT tidal.hide_item(5, 1, tenant => NULL);
+SELECT tidal.is_hidden(5, 1, tenant => 999);
 SELECT * FROM tidal.retrieve(tenant => 999);
 SELECT * FROM tidal.retrieve(tenant => NULL);
 SELECT tenant_id, label, stored_here, entities, storage_bytes > 0 AS has_storage, home_region
@@ -85,7 +98,9 @@ SELECT tidal.seal() >= 0 AS sealed;
 SELECT tidal.signal('t_view', 1, 1, '2026-01-01', tenant => 105) IS NOT NULL AS accepted;
 SELECT tidal.signal('t_view', 1, 2, '2026-01-01', tenant => 105) IS NOT NULL AS accepted;
 SELECT tidal.upsert_item(8, NULL, '{}', '2026-01-01', tenant => 105) IS NOT NULL AS accepted;
+SELECT tidal.hide_item(5, 8, tenant => 105) IS NOT NULL AS accepted;
 SELECT tidal.decay_score(1, 't_view', '2026-01-01', tenant => 105) AS not_kept_here;
+SELECT count(*) AS hides_kept_here FROM tidal.hides WHERE tenant = 105;
 SELECT count(*) AS logged FROM tidal.pending;
 SELECT stored_here, home_region FROM tidal.tenants WHERE tenant_id = 105;
 
@@ -106,6 +121,7 @@ SELECT tidal.migration_gc_source(:id);
 SELECT tidal.migration_prepare_target(:id);
 SELECT tidal.decay_score(1, 't_view', '2026-01-01', tenant => 105) AS loaded_from_the_log;
 SELECT count(*) AS item_loaded FROM tidal.item_data WHERE tenant = 105;
+SELECT tidal.is_hidden(5, 8, tenant => 105) AS hide_loaded;
 SELECT tidal.migration_prepare_target(:id) AS again;
 SELECT tidal.migration_enter_dual_write(:id);
 SELECT tidal.signal('t_view', 1, 4, '2026-01-01', tenant => 105) IS NOT NULL AS dual_write;

@@ -195,7 +195,8 @@ apply_local_write(const char *data, Size len)
 			migration_apply_record(&rec);
 			break;
 		case LOG_RECORD_HIDE:
-			apply_hide_record(&rec);
+			if (stored_here(&rec))
+				apply_hide_record(&rec);
 			break;
 		case LOG_RECORD_DEFINE_PROFILE:
 			apply_profile_record(&rec);
@@ -305,6 +306,9 @@ apply_replicated_record(const LogRecord *rec)
 		case LOG_RECORD_ITEM:
 			apply_item_record(rec);
 			break;
+		case LOG_RECORD_HIDE:
+			apply_hide_record(rec);
+			break;
 		default:
 			elog(ERROR, "tidal record kind %d has no tenant data", rec->kind);
 	}
@@ -318,13 +322,11 @@ apply_remote_record(const LogRecord *rec)
 	{
 		case LOG_RECORD_SIGNAL:
 		case LOG_RECORD_ITEM:
+		case LOG_RECORD_HIDE:
 			apply_replicated_record(rec);
 			break;
 		case LOG_RECORD_DEFINE_SIGNAL:
 			apply_define_signal_record(rec);
-			break;
-		case LOG_RECORD_HIDE:
-			apply_hide_record(rec);
 			break;
 		case LOG_RECORD_DEFINE_PROFILE:
 			apply_profile_record(rec);

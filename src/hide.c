@@ -18,6 +18,7 @@
 #include "apply.h"
 #include "codec.h"
 #include "hide.h"
+#include "tenant.h"
 #include "hlc.h"
 #include "query.h"
 #include "recovery.h"
@@ -34,14 +35,16 @@ PG_FUNCTION_INFO_V1(tidal_is_hidden);
 	"hidden_at IS NOT NULL AND (unhidden_at IS NULL OR unhidden_at OPERATOR(tidal.<=) hidden_at)"
 
 /*
- * tidal.hide_item(user_id, item_id, at tidal.hlc DEFAULT NULL) and friends:
- * at is the action's HLC, NULL for now.  Returns the HLC used.
+ * tidal.hide_item(user_id, item_id, at tidal.hlc DEFAULT NULL, tenant bigint
+ * DEFAULT 0) and friends: at is the action's HLC, NULL for now.  Returns the
+ * HLC used.
  */
 static Datum
 write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
 {
 	TidalHlc   *hlc = palloc(sizeof(TidalHlc));
 	StringInfoData rec;
+	TenantInfo	tenant;
 
 	tidal_require_preload();
 	if (PG_ARGISNULL(0))
@@ -55,6 +58,7 @@ write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
 						target_kind == LOG_HIDE_TARGET_ITEM ? "item_id" : "creator_id")));
 
 	tidal_ensure_loaded();		/* the clock is then past everything logged */
+	(void) tenant_argument(fcinfo, 3, &tenant);
 	if (PG_ARGISNULL(2))
 		*hlc = hlc_clock_now();
 	else
@@ -65,7 +69,7 @@ write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
 	}
 
 	initStringInfo(&rec);
-	codec_hide_record(&rec, hlc, 0, action, target_kind, PG_GETARG_INT64(0), PG_GETARG_INT64(1));
+	codec_hide_record(&rec, hlc, tenant.tenant, action, target_kind, PG_GETARG_INT64(0), PG_GETARG_INT64(1));
 	apply_local_write(rec.data, rec.len);
 
 	PG_RETURN_HLC_P(hlc);
@@ -96,9 +100,9 @@ tidal_unblock_creator(PG_FUNCTION_ARGS)
 }
 
 /*
- * tidal.is_hidden(user_id bigint, item_id bigint) RETURNS boolean: whether
- * tidal.retrieve would drop the item for the user (hidden, or its creator
- * blocked).  STRICT.
+ * tidal.is_hidden(user_id bigint, item_id bigint, tenant bigint DEFAULT 0)
+ * RETURNS boolean: whether tidal.retrieve would drop the tenant's item for
+ * the user (hidden, or its creator blocked).  STRICT.
  */
 Datum
 tidal_is_hidden(PG_FUNCTION_ARGS)
@@ -114,9 +118,11 @@ tidal_is_hidden(PG_FUNCTION_ARGS)
 	Datum		args[3];
 	bool		isnull;
 	bool		hidden;
+	TenantInfo	tenant;
 	TidalSavedUser saved;
 
-	args[0] = Int64GetDatum(0);
+	tidal_ensure_loaded();
+	args[0] = Int64GetDatum(tenant_argument(fcinfo, 2, &tenant));
 	args[1] = PG_GETARG_DATUM(0);
 	args[2] = PG_GETARG_DATUM(1);
 	query_begin(&saved);

@@ -68,17 +68,9 @@ tidal_upsert_item(PG_FUNCTION_ARGS)
 				 errmsg("item metadata is %zu bytes, more than the %d allowed",
 						strlen(metadata_text), MAX_METADATA_BYTES)));
 	created_at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(3), "created_at");
-	if (PG_NARGS() > 4)
-	{
-		if (PG_ARGISNULL(4))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("tenant must not be NULL")));
-		tenant = PG_GETARG_INT64(4);
-	}
 
 	tidal_ensure_loaded();		/* the clock is then past everything logged */
-	tenant_require(tenant, &info);
+	tenant = tenant_argument(fcinfo, 4, &info);
 	hlc = palloc(sizeof(TidalHlc));
 	*hlc = hlc_clock_now();
 

@@ -440,15 +440,9 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 					 errhint("Pass NULL for no limit per creator.")));
 	}
 	at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(6), "at");
-	/* the tenant argument came in 0.3; 0.2's seven-argument form ranks tenant 0 */
-	if (PG_NARGS() > 7 && PG_ARGISNULL(7))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("tenant must not be NULL"),
-				 errhint("Tenant 0 is the default tenant.")));
 
 	tidal_ensure_loaded();		/* also loads the tenants after a restart */
-	tenant_require(PG_NARGS() > 7 ? PG_GETARG_INT64(7) : 0, &tenant);
+	(void) tenant_argument(fcinfo, 7, &tenant);
 	profile = profile_lookup(profile_name);
 
 	memset(&stats, 0, sizeof(stats));

@@ -70,24 +70,6 @@ require_arg(FunctionCallInfo fcinfo, int n, const char *what)
 }
 
 /*
- * The tenant argument of a call (tenant 0 if the call has none), which must
- * be registered.
- */
-static int64
-tenant_arg(FunctionCallInfo fcinfo, int n, TenantInfo *info)
-{
-	int64		tenant = 0;
-
-	if (PG_NARGS() > n)
-	{
-		require_arg(fcinfo, n, "tenant");
-		tenant = PG_GETARG_INT64(n);
-	}
-	tenant_require(tenant, info);
-	return tenant;
-}
-
-/*
  * Write one encoded record to the log and stage it for commit.  A tenant
  * this region does not store is only logged: replication takes the record
  * to the regions that store it.
@@ -144,7 +126,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
-	(void) tenant_arg(fcinfo, 6, &tenant);
+	(void) tenant_argument(fcinfo, 6, &tenant);
 
 	hlc = palloc(sizeof(TidalHlc));
 	*hlc = hlc_clock_now();
@@ -263,7 +245,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
-	(void) tenant_arg(fcinfo, 4, &tenant);
+	(void) tenant_argument(fcinfo, 4, &tenant);
 	if (n == 0)
 		PG_RETURN_INT64(0);
 	tenant_admit_events(&tenant, n);
@@ -311,7 +293,7 @@ tidal_decay_score(PG_FUNCTION_ARGS)
 
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
-	read_state(tenant_arg(fcinfo, 3, &tenant), entity, def, &st);
+	read_state(tenant_argument(fcinfo, 3, &tenant), entity, def, &st);
 	PG_RETURN_FLOAT8(decay_score(&st, &def->spec, at_us));
 }
 
@@ -330,7 +312,7 @@ window_sum(FunctionCallInfo fcinfo, double *hours)
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
 	w = catalog_window_index(def, window_us);
-	read_state(tenant_arg(fcinfo, 4, &tenant), entity, def, &st);
+	read_state(tenant_argument(fcinfo, 4, &tenant), entity, def, &st);
 	*hours = (double) window_us / (double) DECAY_USECS_PER_HOUR;
 	return decay_window_sum(&st, &def->spec, w, at_us);
 }

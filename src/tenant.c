@@ -174,6 +174,24 @@ tenant_require(int64 tenant, TenantInfo *info)
 						 "reaches the other regions through replication.")));
 }
 
+int64
+tenant_argument(FunctionCallInfo fcinfo, int n, TenantInfo *info)
+{
+	int64		tenant = 0;
+
+	if (PG_NARGS() > n)
+	{
+		if (PG_ARGISNULL(n))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("tenant must not be NULL"),
+					 errhint("Tenant 0 is the default tenant.")));
+		tenant = PG_GETARG_INT64(n);
+	}
+	tenant_require(tenant, info);
+	return tenant;
+}
+
 /* ---- quotas ---- */
 
 void
@@ -477,7 +495,8 @@ move_in_record(const LogRecord *rec, void *arg)
 {
 	int64		tenant = *(int64 *) arg;
 
-	if (rec->tenant == tenant && (rec->kind == LOG_RECORD_SIGNAL || rec->kind == LOG_RECORD_ITEM))
+	if (rec->tenant == tenant &&
+		(rec->kind == LOG_RECORD_SIGNAL || rec->kind == LOG_RECORD_ITEM || rec->kind == LOG_RECORD_HIDE))
 		apply_replicated_record(rec);
 }
 

@@ -8,6 +8,8 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+
 #include "codec.h"
 
 /* what this region knows of a tenant, as this transaction sees it */
@@ -30,6 +32,13 @@ extern bool tenant_lookup(int64 tenant, TenantInfo *info);
 
 /* tenant_lookup, or error 42704 if the tenant is not registered */
 extern void tenant_require(int64 tenant, TenantInfo *info);
+
+/*
+ * The tenant argument n of a SQL call (22004 if NULL), tenant 0 when the
+ * call has fewer arguments (its form from before it took a tenant); through
+ * tenant_require.  Call after tidal_ensure_loaded().
+ */
+extern int64 tenant_argument(FunctionCallInfo fcinfo, int n, TenantInfo *info);
 
 /* Quotas of writers in this region (errors 53400). */
 extern void tenant_admit_events(const TenantInfo *info, int64 nevents);

@@ -50,37 +50,4 @@ GRANT SELECT ON tidal.items, tidal.hidden TO PUBLIC;
 
 -- tidal.upsert_item takes a tenant since 0.3: see 92_tenants.sql.
 
-CREATE FUNCTION tidal.hide_item(user_id bigint, item_id bigint, at tidal.hlc DEFAULT NULL)
-    RETURNS tidal.hlc
-    AS 'MODULE_PATHNAME', 'tidal_hide_item'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION tidal.hide_item(bigint, bigint, tidal.hlc) IS
-    'the user never sees the item in tidal.retrieve again, unless a later unhide_item';
-
-CREATE FUNCTION tidal.unhide_item(user_id bigint, item_id bigint, at tidal.hlc DEFAULT NULL)
-    RETURNS tidal.hlc
-    AS 'MODULE_PATHNAME', 'tidal_unhide_item'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION tidal.unhide_item(bigint, bigint, tidal.hlc) IS
-    'undo every hide of the item by the user with an earlier HLC';
-
-CREATE FUNCTION tidal.block_creator(user_id bigint, creator_id bigint, at tidal.hlc DEFAULT NULL)
-    RETURNS tidal.hlc
-    AS 'MODULE_PATHNAME', 'tidal_block_creator'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION tidal.block_creator(bigint, bigint, tidal.hlc) IS
-    'the user never sees items of the creator in tidal.retrieve, unless a later unblock_creator';
-
-CREATE FUNCTION tidal.unblock_creator(user_id bigint, creator_id bigint, at tidal.hlc DEFAULT NULL)
-    RETURNS tidal.hlc
-    AS 'MODULE_PATHNAME', 'tidal_unblock_creator'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION tidal.unblock_creator(bigint, bigint, tidal.hlc) IS
-    'undo every block of the creator by the user with an earlier HLC';
-
-CREATE FUNCTION tidal.is_hidden(user_id bigint, item_id bigint)
-    RETURNS boolean
-    AS 'MODULE_PATHNAME', 'tidal_is_hidden'
-    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION tidal.is_hidden(bigint, bigint) IS
-    'whether tidal.retrieve drops the item for the user (hidden, or its creator blocked)';
+-- The hide calls and tidal.is_hidden take a tenant since 0.4: see 94_tenant_hides.sql.
