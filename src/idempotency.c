@@ -99,6 +99,62 @@ write_key(const char *key, const IdemEvent *ev)
 	query_end(&saved);
 }
 
+/*
+ * Make ev the write that counts for key if the key has no row yet: true if
+ * it inserted one.  A concurrent writer's new row for the key makes this wait
+ * for that writer and then insert nothing (false); the caller then reads the
+ * row, locked, and decides again.  (Reading first does not serialize: FOR
+ * UPDATE of a row that is not there yet locks nothing, so two writers could
+ * both find no row and both count.)
+ */
+static bool
+insert_key_if_absent(const char *key, const IdemEvent *ev)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.idempotency_keys (key, hlc, signal, entity, weight, at_us, tenant) "
+		"VALUES ($1, tidal.hlc($2, $3, $4), $5, $6, $7, $8, $9) "
+		"ON CONFLICT (tenant, key) DO NOTHING",
+		9, {TEXTOID, INT8OID, INT4OID, INT4OID, TEXTOID, INT8OID, FLOAT8OID, INT8OID, INT8OID}, NULL
+	};
+	Datum		args[9];
+	bool		inserted;
+	TidalSavedUser saved;
+
+	args[0] = CStringGetTextDatum(key);
+	args[1] = Int64GetDatum(ev->hlc.wall_ns);
+	args[2] = Int32GetDatum(ev->hlc.logical);
+	args[3] = Int32GetDatum(ev->hlc.node);
+	args[4] = CStringGetTextDatum(ev->signal);
+	args[5] = Int64GetDatum(ev->entity);
+	args[6] = Float8GetDatum(ev->weight);
+	args[7] = Int64GetDatum(ev->at_us);
+	args[8] = Int64GetDatum(ev->tenant);
+	query_begin(&saved);
+	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
+	inserted = SPI_processed == 1;
+	query_end(&saved);
+	return inserted;
+}
+
+/*
+ * The write that counts for key so far, its row locked until the end of the
+ * transaction; false, with ev inserted as the first write of the key, if
+ * there was none.
+ */
+static bool
+lock_key_or_insert(const char *key, const IdemEvent *ev, IdemEvent *counted)
+{
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (read_key(ev->tenant, key, counted))
+			return true;
+		if (insert_key_if_absent(key, ev))
+			return false;
+		/* another writer inserted the key meanwhile and has committed: read it */
+	}
+}
+
 /* are a and b the same write, given that they share a key? */
 static bool
 within_window(const TidalHlc *a, const TidalHlc *b)
@@ -111,10 +167,12 @@ within_window(const TidalHlc *a, const TidalHlc *b)
 IdemOutcome
 idem_claim_local(const char *key, const IdemEvent *ev, IdemEvent *first)
 {
-	/* the row lock (or the unique index) serializes writers of one key */
-	if (read_key(ev->tenant, key, first) && within_window(&first->hlc, &ev->hlc))
+	/* the key's row, locked or inserted, serializes the writers of one key */
+	if (!lock_key_or_insert(key, ev, first))
+		return IDEM_NEW;
+	if (within_window(&first->hlc, &ev->hlc))
 		return IDEM_DUPLICATE;
-	write_key(key, ev);
+	write_key(key, ev);			/* an old write of the key, outside the window */
 	return IDEM_NEW;
 }
 
@@ -135,7 +193,9 @@ idem_claim_remote(const LogRecord *rec, IdemEvent *old)
 	ev.at_us = e.at_us;
 	ev.tenant = rec->tenant;
 
-	if (!read_key(rec->tenant, key, old) || !within_window(&old->hlc, &ev.hlc))
+	if (!lock_key_or_insert(key, &ev, old))
+		return IDEM_NEW;
+	if (!within_window(&old->hlc, &ev.hlc))
 	{
 		write_key(key, &ev);
 		return IDEM_NEW;
