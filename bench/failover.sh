@@ -121,21 +121,6 @@ pga() {
 		"XDG_RUNTIME_DIR=$PGAF_HOME/run" pg_autoctl "$@"
 }
 
-settings_common() {
-	echo "listen_addresses = ''"
-	echo "unix_socket_directories = '$BENCH_DIR'"
-	echo "shared_buffers = '$BENCH_SHARED_BUFFERS'"
-	echo "max_connections = 50"
-	echo "max_wal_size = '8GB'"
-	echo "checkpoint_timeout = '30min'"
-	echo "wal_buffers = '16MB'"
-	echo "fsync = on"
-	echo "synchronous_commit = on"
-	echo "logging_collector = off"
-	echo "log_min_messages = warning"
-	echo "log_checkpoints = on"
-}
-
 inst_init() {	# NAME [postgresql.conf lines...]
 	local n=$1 line
 	shift
@@ -144,7 +129,7 @@ inst_init() {	# NAME [postgresql.conf lines...]
 	{
 		echo "# tidal benchmarks (bench/failover.sh), instance $n"
 		echo "port = ${PORT[$n]}"
-		settings_common
+		bench_common_settings
 		for line in "$@"; do echo "$line"; done
 	} >>"$BENCH_DIR/$n/postgresql.conf"
 }

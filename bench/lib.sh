@@ -98,26 +98,32 @@ bench_init() {
 	[ -n "$BENCH_PRELOAD_EXTRA" ] && preload="tidal,$BENCH_PRELOAD_EXTRA"
 	{
 		echo "# tidal benchmarks (bench/lib.sh)"
-		echo "listen_addresses = ''"
 		echo "port = $BENCH_PORT"
-		echo "unix_socket_directories = '$BENCH_DIR'"
 		echo "shared_preload_libraries = '$preload'"
 		echo "tidal.node_id = 1"
 		echo "tidal.max_entities = $BENCH_MAX_ENTITIES"
 		echo "tidal.database = '$BENCH_DB'"
-		echo "shared_buffers = '$BENCH_SHARED_BUFFERS'"
-		echo "max_connections = 50"
-		echo "max_wal_size = '8GB'"
-		echo "checkpoint_timeout = '30min'"
-		echo "wal_buffers = '16MB'"
-		echo "fsync = on"
-		echo "synchronous_commit = on"
-		echo "logging_collector = off"
-		echo "log_min_messages = warning"
-		echo "log_checkpoints = on"
+		bench_common_settings
 		local line
 		for line in "$@"; do echo "$line"; done
 	} >>"$PGDATA_BENCH/postgresql.conf"
+}
+
+# The postgresql.conf lines every benchmark instance shares: unix sockets in
+# $BENCH_DIR only, $BENCH_SHARED_BUFFERS, room for WAL, durable commits.
+bench_common_settings() {
+	echo "listen_addresses = ''"
+	echo "unix_socket_directories = '$BENCH_DIR'"
+	echo "shared_buffers = '$BENCH_SHARED_BUFFERS'"
+	echo "max_connections = 50"
+	echo "max_wal_size = '8GB'"
+	echo "checkpoint_timeout = '30min'"
+	echo "wal_buffers = '16MB'"
+	echo "fsync = on"
+	echo "synchronous_commit = on"
+	echo "logging_collector = off"
+	echo "log_min_messages = warning"
+	echo "log_checkpoints = on"
 }
 
 bench_start() {

@@ -104,19 +104,8 @@ inst_init() {	# NAME [postgresql.conf lines...]
 		{ cat "$BENCH_DIR/$n.initdb.log" >&2; bdie "initdb of $n failed"; }
 	{
 		echo "# tidal benchmarks (bench/replication_lag.sh), instance $n"
-		echo "listen_addresses = ''"
 		echo "port = ${PORT[$n]}"
-		echo "unix_socket_directories = '$BENCH_DIR'"
-		echo "shared_buffers = '$BENCH_SHARED_BUFFERS'"
-		echo "max_connections = 50"
-		echo "max_wal_size = '8GB'"
-		echo "checkpoint_timeout = '30min'"
-		echo "wal_buffers = '16MB'"
-		echo "fsync = on"
-		echo "synchronous_commit = on"
-		echo "logging_collector = off"
-		echo "log_min_messages = warning"
-		echo "log_checkpoints = on"
+		bench_common_settings
 		for line in "$@"; do echo "$line"; done
 	} >>"$BENCH_DIR/$n/postgresql.conf"
 }

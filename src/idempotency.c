@@ -71,20 +71,14 @@ read_key(int64 tenant, const char *key, IdemEvent *out)
 	return found;
 }
 
-/* make ev the write that counts for key */
-static void
-write_key(const char *key, const IdemEvent *ev)
-{
-	static OwnedQuery q = {
-		"INSERT INTO tidal.idempotency_keys AS k (key, hlc, signal, entity, weight, at_us, tenant) "
-		"VALUES ($1, tidal.hlc($2, $3, $4), $5, $6, $7, $8, $9) "
-		"ON CONFLICT (tenant, key) DO UPDATE SET hlc = excluded.hlc, signal = excluded.signal, "
-		"entity = excluded.entity, weight = excluded.weight, at_us = excluded.at_us",
-		9, {TEXTOID, INT8OID, INT4OID, INT4OID, TEXTOID, INT8OID, FLOAT8OID, INT8OID, INT8OID}, NULL
-	};
-	Datum		args[9];
-	TidalSavedUser saved;
+/* the parameters $1..$9 of the key's row: key, hlc (3), signal, entity, weight, at_us, tenant */
+#define KEY_ROW_NARGS 9
+#define KEY_ROW_VALUES "VALUES ($1, tidal.hlc($2, $3, $4), $5, $6, $7, $8, $9) "
+#define KEY_ROW_TYPES {TEXTOID, INT8OID, INT4OID, INT4OID, TEXTOID, INT8OID, FLOAT8OID, INT8OID, INT8OID}
 
+static void
+key_row_args(const char *key, const IdemEvent *ev, Datum *args)
+{
 	args[0] = CStringGetTextDatum(key);
 	args[1] = Int64GetDatum(ev->hlc.wall_ns);
 	args[2] = Int32GetDatum(ev->hlc.logical);
@@ -94,6 +88,23 @@ write_key(const char *key, const IdemEvent *ev)
 	args[6] = Float8GetDatum(ev->weight);
 	args[7] = Int64GetDatum(ev->at_us);
 	args[8] = Int64GetDatum(ev->tenant);
+}
+
+/* make ev the write that counts for key (its row, if any, is locked by us) */
+static void
+write_key(const char *key, const IdemEvent *ev)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.idempotency_keys AS k (key, hlc, signal, entity, weight, at_us, tenant) "
+		KEY_ROW_VALUES
+		"ON CONFLICT (tenant, key) DO UPDATE SET hlc = excluded.hlc, signal = excluded.signal, "
+		"entity = excluded.entity, weight = excluded.weight, at_us = excluded.at_us",
+		KEY_ROW_NARGS, KEY_ROW_TYPES, NULL
+	};
+	Datum		args[KEY_ROW_NARGS];
+	TidalSavedUser saved;
+
+	key_row_args(key, ev, args);
 	query_begin(&saved);
 	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
 	query_end(&saved);
@@ -112,23 +123,15 @@ insert_key_if_absent(const char *key, const IdemEvent *ev)
 {
 	static OwnedQuery q = {
 		"INSERT INTO tidal.idempotency_keys (key, hlc, signal, entity, weight, at_us, tenant) "
-		"VALUES ($1, tidal.hlc($2, $3, $4), $5, $6, $7, $8, $9) "
+		KEY_ROW_VALUES
 		"ON CONFLICT (tenant, key) DO NOTHING",
-		9, {TEXTOID, INT8OID, INT4OID, INT4OID, TEXTOID, INT8OID, FLOAT8OID, INT8OID, INT8OID}, NULL
+		KEY_ROW_NARGS, KEY_ROW_TYPES, NULL
 	};
-	Datum		args[9];
+	Datum		args[KEY_ROW_NARGS];
 	bool		inserted;
 	TidalSavedUser saved;
 
-	args[0] = CStringGetTextDatum(key);
-	args[1] = Int64GetDatum(ev->hlc.wall_ns);
-	args[2] = Int32GetDatum(ev->hlc.logical);
-	args[3] = Int32GetDatum(ev->hlc.node);
-	args[4] = CStringGetTextDatum(ev->signal);
-	args[5] = Int64GetDatum(ev->entity);
-	args[6] = Float8GetDatum(ev->weight);
-	args[7] = Int64GetDatum(ev->at_us);
-	args[8] = Int64GetDatum(ev->tenant);
+	key_row_args(key, ev, args);
 	query_begin(&saved);
 	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
 	inserted = SPI_processed == 1;
