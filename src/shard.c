@@ -26,18 +26,6 @@ PG_FUNCTION_INFO_V1(tidal_set_shard_map);
 
 #define MAX_SHARDS 1024
 
-/* splitmix64's finalizer: the same on every platform and PostgreSQL version */
-static uint64
-mix64(uint64 x)
-{
-	x ^= x >> 30;
-	x *= UINT64CONST(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64CONST(0x94d049bb133111eb);
-	x ^= x >> 31;
-	return x;
-}
-
 /* tidal.shard_for(entity bigint) RETURNS int */
 Datum
 tidal_shard_for(PG_FUNCTION_ARGS)
@@ -65,7 +53,7 @@ tidal_shard_for(PG_FUNCTION_ARGS)
 		{
 			int32		n = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
 
-			shard = (int32) (mix64((uint64) entity) % (uint64) n);
+			shard = (int32) (tidal_mix64((uint64) entity) % (uint64) n);
 		}
 		else if (strcmp(mode, "ranges") == 0)
 			shard = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));

@@ -150,23 +150,11 @@ state_shmem_init(void)
 
 /* ---- keys, slots and entries ---- */
 
-static inline uint64
-mix64(uint64 x)
-{
-	/* splitmix64's finalizer */
-	x ^= x >> 30;
-	x *= UINT64CONST(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64CONST(0x94d049bb133111eb);
-	x ^= x >> 31;
-	return x;
-}
-
 static inline uint32
 key_hash(const StateKey *key)
 {
-	uint64		h = mix64((uint64) key->entity ^ mix64((uint64) key->tenant ^
-												   ((uint64) key->dboid << 32 | (uint32) key->signal_id)));
+	uint64		group = (uint64) key->dboid << 32 | (uint32) key->signal_id;
+	uint64		h = tidal_mix64((uint64) key->entity ^ tidal_mix64((uint64) key->tenant ^ group));
 
 	return (uint32) (h ^ (h >> 32));
 }
