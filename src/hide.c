@@ -1,8 +1,8 @@
 /*
  * hide.c
  *    Hard negatives: tidal.hide_item, unhide_item, block_creator,
- *    unblock_creator and is_hidden, and loading a user's hidden set for
- *    tidal.retrieve.
+ *    unblock_creator and is_hidden (each of one tenant), and loading a
+ *    user's hidden set, sorted, for tidal.retrieve.
  *
  * Per (user, item) and per (user, creator), tidal.hides keeps the greatest
  * hide HLC and the greatest unhide HLC it has seen.  The target is hidden
@@ -18,10 +18,10 @@
 #include "apply.h"
 #include "codec.h"
 #include "hide.h"
-#include "tenant.h"
 #include "hlc.h"
 #include "query.h"
 #include "recovery.h"
+#include "tenant.h"
 #include "tidal.h"
 
 PG_FUNCTION_INFO_V1(tidal_hide_item);
