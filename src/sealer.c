@@ -112,7 +112,6 @@ sealer_register(void)
 }
 
 #define QUEUE_VACUUM_INTERVAL_MS 1000
-#define SEAL_GROUP_DELAY_MS 2	/* pause after a round that sealed something */
 #define KEY_PURGE_INTERVAL_MS	60000
 #define MIGRATION_TICK_MS		200
 
@@ -211,19 +210,7 @@ tidal_sealer_main(Datum main_arg)
 	for (;;)
 	{
 		if (seal_round() > 0)
-		{
 			unvacuumed = true;
-
-			/*
-			 * Under load, let the next commits gather for a moment before
-			 * the next round: one batch then holds SEAL_GROUP_DELAY_MS of
-			 * them rather than one commit's.  (A wakeup meanwhile stays set,
-			 * so the round after the pause starts at once.)  An idle log is
-			 * sealed as soon as a commit wakes us, with no delay.
-			 */
-			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 SEAL_GROUP_DELAY_MS, PG_WAIT_EXTENSION);
-		}
 		if (unvacuumed &&
 			TimestampDifferenceExceeds(last_vacuum, GetCurrentTimestamp(), QUEUE_VACUUM_INTERVAL_MS))
 		{

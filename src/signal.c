@@ -73,15 +73,24 @@ require_arg(FunctionCallInfo fcinfo, int n, const char *what)
  * Write one encoded record to the log and stage it for commit.  A tenant
  * this region does not store is only logged: replication takes the record
  * to the regions that store it.
+ *
+ * Where the tenant is stored is looked up again once the record is in the
+ * log: a move of the tenant into or out of this region (tenant_refresh)
+ * waits for the transactions writing to the log, and they for it, so either
+ * the move has committed and this lookup sees it, or the move comes after
+ * this transaction and carries its record along.  The caller's earlier
+ * lookup may predate a move and must not decide.
  */
 static void
-write_record(StringInfo rec, const SignalDef *def, const TenantInfo *tenant)
+write_record(StringInfo rec, const SignalDef *def, int64 tenant)
 {
 	int32		signal_id = def->id;
 	DecaySpec	spec = def->spec;
+	TenantInfo	placement;
 
 	log_append(rec->data, rec->len);
-	if (tenant->stored_here)
+	tenant_require(tenant, &placement);
+	if (placement.stored_here)
 		stage_signal_record(rec->data, rec->len, signal_id, &spec, true);
 }
 
@@ -148,7 +157,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key, with_user, 1);
 	codec_add_signal_event(&rec, with_user, entity, weight, at_us,
 						   with_user ? PG_GETARG_INT64(4) : 0);
-	write_record(&rec, def, &tenant);
+	write_record(&rec, def, tenant.tenant);
 
 	PG_RETURN_HLC_P(hlc);
 }
@@ -258,7 +267,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 							   weight_v ? weight_v[i] : 1.0,
 							   at_v ? at_v[i] + TIDAL_UNIX_EPOCH_OFFSET_US : now_us,
 							   0);
-	write_record(&rec, def, &tenant);
+	write_record(&rec, def, tenant.tenant);
 
 	PG_RETURN_INT64(n);
 }
