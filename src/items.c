@@ -37,7 +37,7 @@ tidal_upsert_item(PG_FUNCTION_ARGS)
 	int64		created_at_us;
 	TidalHlc   *hlc;
 	StringInfoData rec;
-	int64		tenant = 0;
+	int64		tenant;
 	TenantInfo	info;
 
 	tidal_require_preload();

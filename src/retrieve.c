@@ -128,20 +128,10 @@ candidates_from_array(ArrayType *arr, int *n)
 	memcpy(ids, ARR_DATA_PTR(arr), sizeof(int64) * count);
 	hide_sort_ids(ids, count);
 
-	c = palloc(sizeof(Candidate) * Max(count, 1));
+	c = palloc0(sizeof(Candidate) * Max(count, 1));
 	for (i = 0; i < count; i++)
 		if (i == 0 || ids[i] != ids[i - 1])
-		{
-			Candidate  *cand = &c[distinct++];
-
-			cand->item = ids[i];
-			cand->score = 0.0;
-			cand->has_creator = false;
-			cand->has_created = false;
-			cand->matches = false;
-			cand->creator = 0;
-			cand->created_at_us = 0;
-		}
+			c[distinct++].item = ids[i];
 	pfree(ids);
 	*n = distinct;
 	return c;

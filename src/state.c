@@ -179,9 +179,13 @@ home_of(uint32 hash)
 	return (hash >> STATE_PART_BITS) & (part_slots - 1);
 }
 
-/* the slot holding key, or NULL; caller holds the partition lock */
+/*
+ * Linear probing from the key's home slot: the slot holding key, or else the
+ * empty slot that ends its probe run (where it would go).  Caller holds the
+ * partition lock; a table is never full (enter_locked keeps it below 7/8).
+ */
 static StateSlot *
-find_slot(const StateKey *key, uint32 hash)
+probe(const StateKey *key, uint32 hash)
 {
 	StateSlot  *base = part_base(hash);
 	uint32		mask = part_slots - 1;
@@ -191,12 +195,20 @@ find_slot(const StateKey *key, uint32 hash)
 	{
 		StateSlot  *sl = &base[i];
 
-		if (sl->entry == SLOT_EMPTY)
-			return NULL;
-		if (sl->hash == hash && key_equal(&entries[sl->entry].key, key))
+		if (sl->entry == SLOT_EMPTY ||
+			(sl->hash == hash && key_equal(&entries[sl->entry].key, key)))
 			return sl;
 		i = (i + 1) & mask;
 	}
+}
+
+/* the slot holding key, or NULL; caller holds the partition lock */
+static StateSlot *
+find_slot(const StateKey *key, uint32 hash)
+{
+	StateSlot  *sl = probe(key, hash);
+
+	return sl->entry == SLOT_EMPTY ? NULL : sl;
 }
 
 static StateEntry *
@@ -275,23 +287,13 @@ remove_slot(StateSlot *sl)
 static StateEntry *
 enter_locked(const StateKey *key, uint32 hash, bool *created)
 {
-	StateSlot  *base = part_base(hash);
-	uint32		mask = part_slots - 1;
-	uint32		i = home_of(hash);
+	StateSlot  *sl = probe(key, hash);
 	int			part = PARTITION_OF(hash);
 	StateEntry *e;
 	int32		n;
 
-	for (;;)
-	{
-		StateSlot  *sl = &base[i];
-
-		if (sl->entry == SLOT_EMPTY)
-			break;
-		if (sl->hash == hash && key_equal(&entries[sl->entry].key, key))
-			return &entries[sl->entry];
-		i = (i + 1) & mask;
-	}
+	if (sl->entry != SLOT_EMPTY)
+		return &entries[sl->entry];
 
 	/* a partition's table stays at most 7/8 full, so that probes stay short */
 	if (shared->part_used[part] >= (int32) (part_slots - part_slots / 8))
@@ -302,8 +304,8 @@ enter_locked(const StateKey *key, uint32 hash, bool *created)
 	e->key = *key;
 	pg_atomic_init_u32(&e->pins, 0);
 	decay_init(&e->decay);
-	base[i].hash = hash;
-	base[i].entry = n;
+	sl->hash = hash;
+	sl->entry = n;
 	shared->part_used[part]++;
 	if (key->tenant != 0)
 		tenant_entries_add(key->dboid, key->tenant, 1);
