@@ -104,12 +104,6 @@ UPTIME_START=$(uptime)
 
 # ---------------------------------------------------------------- helpers
 
-# pgi NAME [VAR=value...] cmd...: run a command as $TIDAL_USER against instance NAME
-pgi() {
-	local n=$1
-	shift
-	as_pg "PGDATA=$BENCH_DIR/$n" "PGPORT=${PORT[$n]}" "$@"
-}
 # the database each instance's measurements use
 db_of() { case $1 in pm) echo pg_auto_failover ;; pa | pb) echo postgres ;; *) echo bench ;; esac; }
 qi() { pgi "$1" "PGDATABASE=$(db_of "$1")" psql -X -qAt -v ON_ERROR_STOP=1 -c "$2"; }
@@ -119,31 +113,6 @@ pga() {
 	shift
 	pgi "$n" "PGDATABASE=postgres" "XDG_CONFIG_HOME=$PGAF_HOME/config" "XDG_DATA_HOME=$PGAF_HOME/data" \
 		"XDG_RUNTIME_DIR=$PGAF_HOME/run" pg_autoctl "$@"
-}
-
-inst_init() {	# NAME [postgresql.conf lines...]
-	local n=$1 line
-	shift
-	pgi "$n" initdb -D "$BENCH_DIR/$n" -A trust -U "$TIDAL_USER" -E UTF8 --locale=C.UTF-8 >"$BENCH_DIR/$n.initdb.log" 2>&1 ||
-		{ cat "$BENCH_DIR/$n.initdb.log" >&2; bdie "initdb of $n failed"; }
-	{
-		echo "# tidal benchmarks (bench/failover.sh), instance $n"
-		echo "port = ${PORT[$n]}"
-		bench_common_settings
-		for line in "$@"; do echo "$line"; done
-	} >>"$BENCH_DIR/$n/postgresql.conf"
-}
-
-inst_start() {
-	pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -l "$BENCH_DIR/$1.log" -w -t 120 start >/dev/null ||
-		{ tail -30 "$BENCH_DIR/$1.log" >&2; bdie "instance $1 did not start"; }
-}
-
-inst_stop() {	# NAME [mode]
-	if [ -e "$BENCH_DIR/$1/postmaster.pid" ]; then
-		pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -m "${2:-fast}" -w -t 60 stop >/dev/null 2>&1 ||
-			pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -m immediate stop >/dev/null 2>&1 || true
-	fi
 }
 
 # wait_until TIMEOUT_S WHAT CMD...: poll CMD every 0.1 s until it succeeds

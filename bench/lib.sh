@@ -126,6 +126,43 @@ bench_common_settings() {
 	echo "log_checkpoints = on"
 }
 
+# Several instances in one script (replication_lag.sh, failover.sh): each
+# under $BENCH_DIR/NAME, on the port the script puts in its associative
+# array PORT[NAME].
+#   pgi NAME [VAR=value...] cmd...   run a command as $TIDAL_USER against NAME
+#   inst_init NAME [conf lines...]   initdb, with bench_common_settings
+#   inst_start NAME / inst_stop NAME [mode]
+pgi() {
+	local n=$1
+	shift
+	as_pg "PGDATA=$BENCH_DIR/$n" "PGPORT=${PORT[$n]}" "$@"
+}
+
+inst_init() {
+	local n=$1 line
+	shift
+	pgi "$n" initdb -D "$BENCH_DIR/$n" -A trust -U "$TIDAL_USER" -E UTF8 --locale=C.UTF-8 >"$BENCH_DIR/$n.initdb.log" 2>&1 ||
+		{ cat "$BENCH_DIR/$n.initdb.log" >&2; bdie "initdb of $n failed"; }
+	{
+		echo "# tidal benchmarks (bench/$(basename "$0")), instance $n"
+		echo "port = ${PORT[$n]}"
+		bench_common_settings
+		for line in "$@"; do echo "$line"; done
+	} >>"$BENCH_DIR/$n/postgresql.conf"
+}
+
+inst_start() {
+	pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -l "$BENCH_DIR/$1.log" -w -t 120 start >/dev/null ||
+		{ tail -30 "$BENCH_DIR/$1.log" >&2; bdie "instance $1 did not start"; }
+}
+
+inst_stop() {
+	if [ -e "$BENCH_DIR/$1/postmaster.pid" ]; then
+		pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -m "${2:-fast}" -w -t 60 stop >/dev/null 2>&1 ||
+			pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -m immediate stop >/dev/null 2>&1 || true
+	fi
+}
+
 bench_start() {
 	as_pg pg_ctl -D "$PGDATA_BENCH" -l "$BENCH_DIR/server.log" -w -t 120 start >/dev/null ||
 		{ tail -30 "$BENCH_DIR/server.log" >&2; bdie "server did not start"; }

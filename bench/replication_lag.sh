@@ -88,39 +88,8 @@ OUT=$BENCH_RESULTS/replication_lag
 
 # ---------------------------------------------------------------- instances
 
-# pgi NAME [VAR=value...] cmd...: run a command as $TIDAL_USER against instance NAME
-pgi() {
-	local n=$1
-	shift
-	as_pg "PGDATA=$BENCH_DIR/$n" "PGPORT=${PORT[$n]}" "$@"
-}
 qi() { pgi "$1" psql -X -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 qiscript() { local n=$1; shift; pgi "$n" psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-
-inst_init() {	# NAME [postgresql.conf lines...]
-	local n=$1 line
-	shift
-	pgi "$n" initdb -D "$BENCH_DIR/$n" -A trust -U "$TIDAL_USER" -E UTF8 --locale=C.UTF-8 >"$BENCH_DIR/$n.initdb.log" 2>&1 ||
-		{ cat "$BENCH_DIR/$n.initdb.log" >&2; bdie "initdb of $n failed"; }
-	{
-		echo "# tidal benchmarks (bench/replication_lag.sh), instance $n"
-		echo "port = ${PORT[$n]}"
-		bench_common_settings
-		for line in "$@"; do echo "$line"; done
-	} >>"$BENCH_DIR/$n/postgresql.conf"
-}
-
-inst_start() {
-	pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -l "$BENCH_DIR/$1.log" -w -t 120 start >/dev/null ||
-		{ tail -30 "$BENCH_DIR/$1.log" >&2; bdie "instance $1 did not start"; }
-}
-
-inst_stop() {
-	if [ -e "$BENCH_DIR/$1/postmaster.pid" ]; then
-		pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -m fast -w -t 60 stop >/dev/null 2>&1 ||
-			pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -m immediate stop >/dev/null 2>&1 || true
-	fi
-}
 
 BG_PIDS=()
 lag_cleanup() {
