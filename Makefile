@@ -10,10 +10,10 @@ OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 # The install script is assembled from one file per concept under sql/tidal/.
 # Each upgrade script is a header under sql/tidal/upgrade/ followed by the
 # parts that version added; shipped versions' scripts are frozen (DATA).
-UPGRADE_0_4 = sql/tidal/94_tenant_hides.sql
-DATA_built  = sql/tidal--$(EXTVERSION).sql sql/tidal--0.3--0.4.sql
-DATA        = sql/tidal--0.1.sql sql/tidal--0.2.sql sql/tidal--0.3.sql \
-              sql/tidal--0.1--0.2.sql sql/tidal--0.2--0.3.sql
+UPGRADE_0_5 = $(sort $(wildcard sql/tidal/95_*.sql))
+DATA_built  = sql/tidal--$(EXTVERSION).sql sql/tidal--0.4--0.5.sql
+DATA        = sql/tidal--0.1.sql sql/tidal--0.2.sql sql/tidal--0.3.sql sql/tidal--0.4.sql \
+              sql/tidal--0.1--0.2.sql sql/tidal--0.2--0.3.sql sql/tidal--0.3--0.4.sql
 
 # PostgreSQL's own headers are system headers to us: -Wextra must not judge them
 PG_CPPFLAGS = -I$(libpq_srcdir) -isystem $(shell $(PG_CONFIG) --includedir-server)
@@ -39,7 +39,7 @@ PROVE_FLAGS  = -I $(srcdir)/t/lib --timer
 sql/tidal--$(EXTVERSION).sql: $(sort $(wildcard sql/tidal/*.sql))
 	cat $^ > $@
 
-sql/tidal--0.3--0.4.sql: sql/tidal/upgrade/0.3--0.4.sql $(UPGRADE_0_4)
+sql/tidal--0.4--0.5.sql: sql/tidal/upgrade/0.4--0.5.sql $(UPGRADE_0_5)
 	cat $^ > $@
 
 # PGXS does not track header dependencies: rebuild everything when a header changes.

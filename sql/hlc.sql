@@ -297,3 +297,9 @@ FROM (SELECT remote, tidal.hlc_receive(remote) AS local
 -- a remote hlc from the past still yields a value after everything issued
 SELECT tidal.hlc_receive('(1,0,2)') > (SELECT max(local) FROM recv) AS past_remote;
 SELECT tidal.hlc_receive(NULL) IS NULL AS strict;
+
+-- the comparison operators are found without tidal on the search_path
+SET search_path = public;
+SELECT tidal.hlc(1, 2, 3) < tidal.hlc(1, 3, 0) AS lt,
+       tidal.hlc(1, 2, 3) = tidal.hlc(1, 2, 3) AS eq,
+       '{1:5:2}'::tidal.pncounter = '{1:5:2}'::tidal.pncounter AS pn_eq;

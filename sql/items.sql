@@ -15,7 +15,7 @@ SELECT item_id, creator, metadata, created_at FROM tidal.items WHERE item_id = 1
 
 -- last writer wins by HLC, not by arrival: each write's HLC is later than the one before
 SELECT tidal.upsert_item(1003, 1, '{"v": 1}', '2026-01-01')
-       OPERATOR(tidal.<) tidal.upsert_item(1003, 2, '{"v": 2}', '2026-01-01') AS later_hlc;
+       < tidal.upsert_item(1003, 2, '{"v": 2}', '2026-01-01') AS later_hlc;
 SELECT creator, metadata FROM tidal.items WHERE item_id = 1003;
 
 -- every upsert is one record of tidal's log (no sealer runs in this database)

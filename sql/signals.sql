@@ -34,7 +34,7 @@ SELECT count(*) AS defined_by_bad_calls FROM tidal.signals
 -- writes return the HLC they were stamped with
 SELECT tidal.hlc_node(tidal.signal('view', 1, 1.0, '2026-01-01 00:00:00+00')) AS node;
 SELECT tidal.signal('view', 1, 2.0, '2026-01-01 00:00:00+00')
-     OPERATOR(tidal.<) tidal.signal('view', 1, 0.0, '2026-01-01 00:00:00+00') AS hlc_increases;
+     < tidal.signal('view', 1, 0.0, '2026-01-01 00:00:00+00') AS hlc_increases;
 SELECT tidal.signal_batch('view', ARRAY[2, 3, 3]::bigint[], ARRAY[1, 2, 3]::float8[],
                           ARRAY['2026-01-01', '2026-01-01', '2026-01-01']::timestamptz[]) AS written;
 SELECT tidal.signal_batch('view', '{}'::bigint[]) AS empty_batch;

@@ -88,7 +88,7 @@ apply_item_record(const LogRecord *rec)
 		"ON CONFLICT (tenant, item) DO UPDATE SET creator = excluded.creator, "
 		"metadata = excluded.metadata, created_at = excluded.created_at, "
 		"updated_at = excluded.updated_at "
-		"WHERE i.updated_at OPERATOR(tidal.<) excluded.updated_at",
+		"WHERE i.updated_at OPERATOR(pg_catalog.<) excluded.updated_at",
 		8, {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT4OID, INT4OID}, NULL
 	};
 	Datum		args[8];
@@ -145,7 +145,7 @@ apply_profile_record(const LogRecord *rec)
 		"INSERT INTO tidal.profile_defs AS p (name, spec, defined_at) "
 		"VALUES ($1, $2::jsonb, tidal.hlc($3, $4, $5)) "
 		"ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, defined_at = excluded.defined_at "
-		"WHERE p.defined_at OPERATOR(tidal.<) excluded.defined_at",
+		"WHERE p.defined_at OPERATOR(pg_catalog.<) excluded.defined_at",
 		5, {TEXTOID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
 	};
 	Datum		args[5];

@@ -32,7 +32,7 @@ PG_FUNCTION_INFO_V1(tidal_is_hidden);
 
 /* the condition, over tidal.hides, that a row hides its target */
 #define HIDDEN_SQL \
-	"hidden_at IS NOT NULL AND (unhidden_at IS NULL OR unhidden_at OPERATOR(tidal.<=) hidden_at)"
+	"hidden_at IS NOT NULL AND (unhidden_at IS NULL OR unhidden_at OPERATOR(pg_catalog.<=) hidden_at)"
 
 /*
  * tidal.hide_item(user_id, item_id, at tidal.hlc DEFAULT NULL, tenant bigint

@@ -581,7 +581,7 @@ tenant_apply_record(const LogRecord *rec)
 		"       max_storage_bytes = excluded.max_storage_bytes, required_regions = excluded.required_regions, "
 		"       shard = CASE WHEN $2::jsonb ? 'shard' THEN excluded.shard ELSE t.shard END, "
 		"       defined_at = excluded.defined_at "
-		" WHERE t.defined_at OPERATOR(tidal.<) excluded.defined_at",
+		" WHERE t.defined_at OPERATOR(pg_catalog.<) excluded.defined_at",
 		5, {INT8OID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
 	};
 	Datum		args[5];

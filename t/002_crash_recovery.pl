@@ -108,7 +108,7 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', 'SELECT sum(event_count) FROM tidal.batches'),
 	$node->safe_psql('postgres', 'SELECT count(*) + 2 FROM truth'),
 	'the log holds exactly the committed events (plus the two definitions)');
-is($node->safe_psql('postgres', "SELECT tidal.hlc_now() OPERATOR(tidal.>) '$hlc_before'::tidal.hlc"), 't',
+is($node->safe_psql('postgres', "SELECT tidal.hlc_now() OPERATOR(pg_catalog.>) '$hlc_before'::tidal.hlc"), 't',
 	'the clock continues above every timestamp issued before the crash');
 
 # writes and reads go on normally

@@ -26,7 +26,7 @@ is($node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extn
 
 $node->safe_psql('postgres', 'ALTER EXTENSION tidal UPDATE');
 is($node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extname = 'tidal'}),
-	'0.4', 'updated to 0.4');
+	'0.5', 'updated to 0.5');
 $node->safe_psql('fresh', 'CREATE EXTENSION tidal');
 
 # every object of the extension, described without OIDs

@@ -42,7 +42,7 @@ is(join(',', map { $_->safe_psql('postgres', q{SELECT tidal.decay_score(2, 'view
 	'10,20', 'while partitioned, each region counts its own write');
 $c->heal_all;
 
-my $winner = $r0->safe_psql('postgres', qq{SELECT CASE WHEN '$h0'::tidal.hlc OPERATOR(tidal.<) '$h1'::tidal.hlc THEN 10 ELSE 20 END});
+my $winner = $r0->safe_psql('postgres', qq{SELECT CASE WHEN '$h0'::tidal.hlc OPERATOR(pg_catalog.<) '$h1'::tidal.hlc THEN 10 ELSE 20 END});
 my $score2 = q{SELECT tidal.decay_score(2, 'view', '2026-11-24')};
 ok($c->wait_until(15, sub { join(',', $c->query_all($score2)) eq "$winner,$winner,$winner" }),
 	"after the heal every region counts only the write with the smaller HLC ($winner)");
