@@ -6,7 +6,10 @@
 TIDAL_USER=${TIDAL_USER:-tidal}
 
 PG_MAJOR=15
-PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
+# TIDAL_PG_BINDIR points at another copy of PostgreSQL 15 (say, a private copy of
+# /usr/lib/postgresql/15 and /usr/share/postgresql/15, so that two checkouts can
+# install and test side by side); by default, Debian's own.
+PG_BINDIR=${TIDAL_PG_BINDIR:-/usr/lib/postgresql/$PG_MAJOR/bin}
 # Always build against PostgreSQL 15, even if another server-dev version is installed
 # (/usr/bin/pg_config would pick the newest one).
 # shellcheck disable=SC2034 # used by the scripts that source this file
