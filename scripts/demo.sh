@@ -13,6 +13,8 @@
 # (0, 1, 2) keeps its data in ./tmp/demo/region<i>, logs to ./tmp/demo/region<i>.log
 # and listens on port 55432 + i on localhost and on a unix socket in ./tmp. Connect with:
 #   runuser -u tidal -- psql -h <checkout>/tmp -p 55432 postgres     (region 0; 55433, 55434)
+# When user tidal cannot reach the checkout (a parent directory such as /root is
+# not searchable by it), ./tmp is replaced by /var/tmp/tidal-demo (or $TIDAL_DEMO_TMP).
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -20,9 +22,19 @@ set -euo pipefail
 
 REGIONS=(0 1 2)
 BASE_PORT=55432
-TMP=$REPO/tmp
-DEMO=$TMP/demo
 DB=postgres
+
+# Where the servers live: ./tmp in the checkout, or a directory of the PostgreSQL
+# account's own when it cannot reach the checkout (say, a clone in /root).
+choose_demo_dir() {
+	if pg_user_can_use_tree "$REPO"; then
+		TMP=$REPO/tmp
+	else
+		TMP=${TIDAL_DEMO_TMP:-/var/tmp/tidal-demo}
+	fi
+	DEMO=$TMP/demo
+}
+choose_demo_dir
 
 port_of() { echo $((BASE_PORT + $1)); }
 data_of() { echo "$DEMO/region$1"; }
@@ -255,8 +267,10 @@ cmd_start() {
 	local r
 	bash "$REPO/scripts/setup.sh"
 	grant_tree
-	pg_user_can_use_tree "$REPO" ||
-		die "user $(run_user) cannot reach $REPO: a parent directory is not searchable by it. Put the checkout somewhere world-readable (e.g. under /opt or /srv)"
+	# setup.sh may just have created the PostgreSQL account: choose again
+	choose_demo_dir
+	[ "$TMP" = "$REPO/tmp" ] ||
+		warn "user $(run_user) cannot reach $REPO (a parent directory is not searchable); the demo servers live in $TMP"
 	# A unix socket path is limited to 107 bytes.
 	local sock
 	sock="$TMP/.s.PGSQL.$(port_of "${REGIONS[-1]}")"
@@ -277,14 +291,15 @@ cmd_start() {
 
 	log "running scripts/demo.sql in region 0"
 	echo
-	if ! psql_region 0 -f "$REPO/scripts/demo.sql"; then
+	# psql reads the scripts from stdin: the PostgreSQL account need not reach the checkout
+	if ! psql_region 0 <"$REPO/scripts/demo.sql"; then
 		die "scripts/demo.sql failed (server log: $(log_of 0))"
 	fi
 	echo
 	log "running scripts/demo_regions.sql across regions 0, 1 and 2"
 	echo
 	if ! psql_region 0 -v port0="$(port_of 0)" -v port1="$(port_of 1)" -v port2="$(port_of 2)" \
-		-f "$REPO/scripts/demo_regions.sql"; then
+		<"$REPO/scripts/demo_regions.sql"; then
 		die "scripts/demo_regions.sql failed (server logs: $DEMO/region*.log)"
 	fi
 	echo
