@@ -31,6 +31,7 @@ choose_demo_dir() {
 		TMP=$REPO/tmp
 	else
 		TMP=${TIDAL_DEMO_TMP:-/var/tmp/tidal-demo}
+		cd / # nor the current directory: pg_ctl and psql would complain that they cannot enter it
 	fi
 	DEMO=$TMP/demo
 }
