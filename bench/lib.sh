@@ -22,7 +22,9 @@ BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$BENCH_ROOT/.." && pwd -P)
 
 TIDAL_USER=${TIDAL_USER:-tidal}
-PG_BINDIR=/usr/lib/postgresql/15/bin
+# TIDAL_PG_BINDIR: another copy of PostgreSQL 15 with its own tidal build
+# (bench/checks_cost.sh measures two builds side by side this way)
+PG_BINDIR=${TIDAL_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 BENCH_DIR=${BENCH_DIR:-/tmp/tidal-bench}
 BENCH_PORT=${BENCH_PORT:-56432}
 BENCH_DB=${BENCH_DB:-bench}
@@ -161,6 +163,17 @@ inst_stop() {
 		pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -m "${2:-fast}" -w -t 60 stop >/dev/null 2>&1 ||
 			pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -m immediate stop >/dev/null 2>&1 || true
 	fi
+}
+
+# wait_until TIMEOUT_S WHAT CMD...: poll CMD every 0.1 s until it succeeds
+wait_until() {
+	local timeout=$1 what=$2 t0
+	shift 2
+	t0=$(now_s)
+	until "$@"; do
+		awk -v a="$t0" -v b="$(now_s)" -v t="$timeout" 'BEGIN { exit !(b - a > t) }' && bdie "timed out after $timeout s waiting for $what"
+		sleep 0.1
+	done
 }
 
 bench_start() {

@@ -126,16 +126,6 @@ cluster_cpu() {	# NAME... -> total CPU seconds
 	echo "$s"
 }
 
-# wait_until TIMEOUT_S WHAT CMD...: poll CMD every 0.1 s until it succeeds
-wait_until() {
-	local timeout=$1 what=$2 t0
-	shift 2
-	t0=$(now_s)
-	until "$@"; do
-		awk -v a="$t0" -v b="$(now_s)" -v t="$timeout" 'BEGIN { exit !(b - a > t) }' && bdie "timed out after $timeout s waiting for $what"
-		sleep 0.1
-	done
-}
 
 # ---------------------------------------------------------------- set up
 
