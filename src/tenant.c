@@ -40,6 +40,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "access.h"
 #include "apply.h"
 #include "election.h"
 #include "hlc.h"
@@ -188,6 +189,7 @@ tenant_argument(FunctionCallInfo fcinfo, int n, TenantInfo *info)
 					 errhint("Tenant 0 is the default tenant.")));
 		tenant = PG_GETARG_INT64(n);
 	}
+	tenant_check_access(tenant);	/* before saying whether it exists */
 	tenant_require(tenant, info);
 	return tenant;
 }

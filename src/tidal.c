@@ -14,7 +14,9 @@
 #include "storage/shmem.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
+#include "utils/acl.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/syscache.h"
 
 #include "tidal.h"
@@ -101,26 +103,82 @@ tidal_require_preload(void)
 				 errhint("Add tidal to shared_preload_libraries in postgresql.conf and restart the server.")));
 }
 
-void
-tidal_become_owner(TidalSavedUser *saved)
-{
-	Oid			nsp = get_namespace_oid("tidal", false);
-	HeapTuple	tup;
-	Oid			owner;
+/*
+ * The owner of schema tidal, cached per backend; a change to any schema
+ * (e.g. ALTER SCHEMA ... OWNER TO) forgets it.
+ */
+static Oid	owner_cache = InvalidOid;
+static bool owner_callback_registered = false;
 
+static void
+owner_cache_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	(void) arg;
+	(void) cacheid;
+	(void) hashvalue;
+	owner_cache = InvalidOid;
+}
+
+Oid
+tidal_owner(void)
+{
+	Oid			nsp;
+	HeapTuple	tup;
+
+	if (OidIsValid(owner_cache))
+		return owner_cache;
+	if (!owner_callback_registered)
+	{
+		CacheRegisterSyscacheCallback(NAMESPACEOID, owner_cache_invalidate, (Datum) 0);
+		owner_callback_registered = true;
+	}
+	nsp = get_namespace_oid("tidal", false);
 	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for namespace %u", nsp);
-	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	owner_cache = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
 	ReleaseSysCache(tup);
+	return owner_cache;
+}
+
+bool
+tidal_has_owner_privileges(Oid roleid)
+{
+	return has_privs_of_role(roleid, tidal_owner());
+}
+
+/*
+ * The one place where tidal becomes the extension's owner, as PostgreSQL
+ * does for maintenance commands that run other roles' code (index builds,
+ * REFRESH MATERIALIZED VIEW, VACUUM): the user id switches to the owner, the
+ * operation is security-restricted, and search_path is pinned to
+ * "pg_catalog, pg_temp" in a new GUC nest level, so that no name in tidal's
+ * own statements can resolve to an object of the caller's (pg_temp listed
+ * last: it is searched after pg_catalog for relations and types, and never
+ * for functions and operators).
+ *
+ * tidal_restore_user undoes all three.  On an error, the abort of the
+ * (sub)transaction restores the user id, the security context and the GUC
+ * nest level, like for any SECURITY DEFINER function.
+ */
+void
+tidal_become_owner(TidalSavedUser *saved)
+{
+	Oid			owner = tidal_owner();
 
 	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
-	SetUserIdAndSecContext(owner, saved->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(owner, saved->sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	saved->guc_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }
 
 void
 tidal_restore_user(const TidalSavedUser *saved)
 {
+	AtEOXact_GUC(true, saved->guc_nestlevel);
 	SetUserIdAndSecContext(saved->userid, saved->sec_context);
 }
 
