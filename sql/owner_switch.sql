@@ -1,5 +1,5 @@
 -- The owner switch: tidal runs its own statements as the extension's owner,
--- with search_path pinned to pg_catalog, pg_temp and as a security-restricted
+-- with the search path pinned to pg_catalog alone and as a security-restricted
 -- operation.  The two escalations of issue 11 are played here literally by an
 -- ordinary role; afterwards the role must still not be a superuser.
 SET timezone = 'UTC';
@@ -62,6 +62,7 @@ SELECT current_user, session_user;
 DECLARE tidal_os_held CURSOR WITH HOLD FOR SELECT 1;   -- refused in a security-restricted operation
 CLOSE tidal_os_held;
 ROLLBACK;
+SELECT tidal.upsert_item(4243, 1, '{"a":2}') IS NOT NULL AS upserted_after_error;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'tidal_os_attacker';
 
 DROP DOMAIN pg_temp.jsonb;

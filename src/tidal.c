@@ -151,34 +151,44 @@ tidal_has_owner_privileges(Oid roleid)
  * The one place where tidal becomes the extension's owner, as PostgreSQL
  * does for maintenance commands that run other roles' code (index builds,
  * REFRESH MATERIALIZED VIEW, VACUUM): the user id switches to the owner, the
- * operation is security-restricted, and search_path is pinned to
- * "pg_catalog, pg_temp" in a new GUC nest level, so that no name in tidal's
- * own statements can resolve to an object of the caller's (pg_temp listed
- * last: it is searched after pg_catalog for relations and types, and never
- * for functions and operators).
+ * operation is security-restricted (no temporary tables, no LISTEN, no
+ * cursors WITH HOLD, no SET ROLE), and the search path is pinned to
+ * pg_catalog alone, so that no name in tidal's own statements can resolve to
+ * an object of the caller's.  The temporary schema is not searched at all:
+ * not first (where PostgreSQL puts it unless told otherwise, and where a
+ * domain named jsonb would shadow the type), not last.
+ *
+ * The pin is an override search path (namespace.c) rather than a GUC nest
+ * level setting search_path: it has the same effect on every name lookup and
+ * on plan revalidation, costs a list push instead of parsing and assigning
+ * a GUC (and recomputing the path afterwards) on every call, which
+ * tidal.signal makes once per event.
  *
  * tidal_restore_user undoes all three.  On an error, the abort of the
- * (sub)transaction restores the user id, the security context and the GUC
- * nest level, like for any SECURITY DEFINER function.
+ * (sub)transaction restores the user id and security context (xact.c) and
+ * pops the override (AtEOSubXact_Namespace, AtEOXact_Namespace), as for any
+ * SECURITY DEFINER function; tests: sql/owner_switch.sql.
  */
 void
 tidal_become_owner(TidalSavedUser *saved)
 {
 	Oid			owner = tidal_owner();
+	OverrideSearchPath path;
 
 	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
 	SetUserIdAndSecContext(owner, saved->sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	saved->guc_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	path.schemas = NIL;
+	path.addCatalog = true;
+	path.addTemp = false;
+	path.generation = 0;
+	PushOverrideSearchPath(&path);
 }
 
 void
 tidal_restore_user(const TidalSavedUser *saved)
 {
-	AtEOXact_GUC(true, saved->guc_nestlevel);
+	PopOverrideSearchPath();
 	SetUserIdAndSecContext(saved->userid, saved->sec_context);
 }
 

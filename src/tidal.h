@@ -43,14 +43,13 @@ extern void tidal_require_preload(void);
  * tidal's tables are reached only through its functions, which read and
  * write them as the extension's owner: callers need no table privileges.
  * tidal_become_owner also makes the operation security-restricted and pins
- * search_path to "pg_catalog, pg_temp"; tidal_restore_user undoes it all
- * (an error does through the transaction's abort).
+ * the search path to pg_catalog alone (no temporary schema); tidal_restore_user
+ * undoes it all (an error does through the transaction's abort).
  */
 typedef struct TidalSavedUser
 {
 	Oid			userid;
 	int			sec_context;
-	int			guc_nestlevel;
 } TidalSavedUser;
 
 extern void tidal_become_owner(TidalSavedUser *saved);
