@@ -5,6 +5,14 @@
 SET timezone = 'UTC';
 \set VERBOSITY terse
 
+-- every SECURITY DEFINER function of tidal pins its search path
+SELECT p.oid::regprocedure AS security_definer_without_pinned_path
+  FROM pg_proc p
+ WHERE p.pronamespace = 'tidal'::regnamespace AND p.prosecdef
+   AND NOT coalesce(p.proconfig @> '{"search_path=pg_catalog, pg_temp"}', false);
+SELECT count(*) > 0 AS has_security_definer_functions
+  FROM pg_proc WHERE pronamespace = 'tidal'::regnamespace AND prosecdef;
+
 CREATE ROLE tidal_os_attacker LOGIN;
 CREATE SCHEMA tidal_os_evil AUTHORIZATION tidal_os_attacker;
 SELECT tidal.upsert_item(4240, 1, '{"suite": "owner_switch"}', '2026-01-01') IS NOT NULL AS item_ok;
