@@ -111,4 +111,7 @@ REVOKE EXECUTE ON FUNCTION tidal.grant_tenant(regrole, bigint) FROM tidal_priv_u
 
 SELECT tidal.revoke_tenant('tidal_priv_group', 7), tidal.revoke_tenant('tidal_priv_member', 7);
 SELECT count(*) AS grants_left FROM tidal.tenant_grants;
+SET ROLE tidal_priv_member;    -- no grant left at all: refused, read again from an empty table
+SELECT tidal.decay_score(1, 'priv_view', '2026-01-01', tenant => 7);
+RESET ROLE;
 DROP ROLE tidal_priv_member, tidal_priv_group, tidal_priv_user;

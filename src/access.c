@@ -45,6 +45,7 @@ typedef struct TenantGrant
 static TenantGrant *grants = NULL;	/* in TopMemoryContext, sorted by tenant */
 static int	ngrants = 0;
 static bool grants_valid = false;
+static uint64 grants_invalidations = 0; /* counts the callback's calls */
 static Oid	grants_relid = InvalidOid;
 static bool grants_callback_registered = false;
 
@@ -56,6 +57,7 @@ grants_invalidate(Datum arg, Oid relid)
 	{
 		grants_valid = false;
 		grants_relid = InvalidOid;
+		grants_invalidations++;
 	}
 }
 
@@ -87,6 +89,7 @@ grants_load(void)
 	};
 	TidalSavedUser saved;
 	uint64		i;
+	uint64		invalidations_before;
 
 	if (!grants_callback_registered)
 	{
@@ -97,6 +100,7 @@ grants_load(void)
 		pfree(grants);
 	grants = NULL;
 	ngrants = 0;
+	invalidations_before = grants_invalidations;
 
 	if (OidIsValid(grants_relation()))
 	{
@@ -119,7 +123,8 @@ grants_load(void)
 		}
 		query_end(&saved);
 	}
-	grants_valid = true;
+	/* a grant or revoke that committed while we read: read again next time */
+	grants_valid = (grants_invalidations == invalidations_before);
 }
 
 /* whether the role has the privileges of a role granted the tenant */
@@ -127,11 +132,12 @@ static bool
 granted(Oid roleid, int64 tenant)
 {
 	int			lo = 0;
-	int			hi = ngrants;
+	int			hi;
 	int			i;
 
 	if (!grants_valid)
-		grants_load();
+		grants_load();			/* may change grants and ngrants */
+	hi = ngrants;
 
 	while (lo < hi)				/* first grant of the tenant */
 	{
