@@ -20,6 +20,14 @@ trap 'rm -f "$OUT"' EXIT
 
 section() { printf '\n======== %s ========\n' "$*"; }
 
+# 0. tidal's own SQL text names nothing a caller could shadow (issue 11).
+section "check_sql_text"
+if ! bash "$REPO/scripts/check_sql_text.sh" --self-test || ! bash "$REPO/scripts/check_sql_text.sh"; then
+	section "tidal test summary"
+	echo "FAILED: scripts/check_sql_text.sh found unqualified names in src/*.c SQL text (or failed its self-test); no test was run"
+	exit 1
+fi
+
 # 1. Packages, user, build, install.
 if ! bash "$REPO/scripts/setup.sh"; then
 	section "tidal test summary"

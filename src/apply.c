@@ -84,7 +84,7 @@ apply_item_record(const LogRecord *rec)
 {
 	static OwnedQuery q = {
 		"INSERT INTO tidal.item_data AS i (tenant, item, creator, metadata, created_at, updated_at) "
-		"VALUES ($1, $2, $3, $4::jsonb, $5, tidal.hlc($6, $7, $8)) "
+		"VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, tidal.hlc($6, $7, $8)) "
 		"ON CONFLICT (tenant, item) DO UPDATE SET creator = excluded.creator, "
 		"metadata = excluded.metadata, created_at = excluded.created_at, "
 		"updated_at = excluded.updated_at "
@@ -143,7 +143,7 @@ apply_profile_record(const LogRecord *rec)
 {
 	static OwnedQuery q = {
 		"INSERT INTO tidal.profile_defs AS p (name, spec, defined_at) "
-		"VALUES ($1, $2::jsonb, tidal.hlc($3, $4, $5)) "
+		"VALUES ($1, $2::pg_catalog.jsonb, tidal.hlc($3, $4, $5)) "
 		"ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, defined_at = excluded.defined_at "
 		"WHERE p.defined_at OPERATOR(pg_catalog.<) excluded.defined_at",
 		5, {TEXTOID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
@@ -218,8 +218,8 @@ apply_define_signal_record(const LogRecord *rec)
 {
 	static OwnedQuery q = {
 		"INSERT INTO tidal.signal_defs (name, half_life, windows, entity_kind, defined_at) "
-		"VALUES ($1, justify_hours(make_interval(secs => $2 / 1e6)), "
-		"        ARRAY(SELECT justify_hours(make_interval(secs => w / 1e6)) FROM unnest($3::bigint[]) w), "
+		"VALUES ($1, pg_catalog.justify_hours(pg_catalog.make_interval(secs => $2 / 1e6)), "
+		"        ARRAY(SELECT pg_catalog.justify_hours(pg_catalog.make_interval(secs => w / 1e6)) FROM pg_catalog.unnest($3::pg_catalog.int8[]) w), "
 		"        $4, tidal.hlc($5, $6, $7)) "
 		"ON CONFLICT (name) DO NOTHING",
 		7, {TEXTOID, INT8OID, INT8ARRAYOID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL

@@ -163,7 +163,7 @@ static int64
 log_progress(void)
 {
 	static OwnedQuery q = {
-		"SELECT coalesce(sum(last_seq), 0)::bigint FROM tidal.origins", 0, {InvalidOid}, NULL
+		"SELECT coalesce(pg_catalog.sum(last_seq), 0)::pg_catalog.int8 FROM tidal.origins", 0, {InvalidOid}, NULL
 	};
 	bool		isnull;
 
@@ -276,7 +276,7 @@ tidal_heartbeat(PG_FUNCTION_ARGS)
 static int64
 peer_count(void)
 {
-	static OwnedQuery q = {"SELECT count(*) FROM tidal.peer_defs", 0, {InvalidOid}, NULL};
+	static OwnedQuery q = {"SELECT pg_catalog.count(*) FROM tidal.peer_defs", 0, {InvalidOid}, NULL};
 	bool		isnull;
 	int64		n;
 	TidalSavedUser saved;

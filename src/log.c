@@ -169,7 +169,7 @@ seal_one_batch(bool *full)
 	lock_origin(tidal_region_id, tidal_shard_id, &last_seq, &last_batch);
 
 	/* choose the records of this batch by size, without reading them */
-	if (SPI_execute("SELECT ctid, octet_length(record) FROM tidal.pending LIMIT "
+	if (SPI_execute("SELECT ctid, pg_catalog.octet_length(record) FROM tidal.pending LIMIT "
 					CppAsString2(SEAL_MAX_RECORDS), false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read tidal.pending");
 	if (SPI_processed == 0)

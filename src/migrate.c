@@ -74,8 +74,8 @@ read_migration(int64 id, Migration *m)
 {
 	static OwnedQuery q = {
 		"SELECT tenant, to_region, to_shard, step, "
-		"       jsonb_build_object('from_regions', from_regions, 'to_region', to_region, "
-		"                          'to_shard', to_shard)::text, cutover::text "
+		"       pg_catalog.jsonb_build_object('from_regions', from_regions, 'to_region', to_region, "
+		"                          'to_shard', to_shard)::pg_catalog.text, cutover::pg_catalog.text "
 		"  FROM tidal.migration_defs WHERE id = $1",
 		1, {INT8OID}, NULL
 	};
@@ -129,10 +129,10 @@ static bool
 cutover_reached(const char *cutover)
 {
 	static OwnedQuery q = {
-		"SELECT coalesce(bool_and(coalesce(o.last_seq, 0) >= (c->>2)::bigint), true) "
-		"  FROM jsonb_array_elements($1::jsonb) c "
-		"  LEFT JOIN tidal.origins o ON o.region = (c->>0)::int AND o.shard = (c->>1)::int "
-		" WHERE NOT ((c->>0)::int = $2 AND (c->>1)::int = $3)",
+		"SELECT coalesce(pg_catalog.bool_and(coalesce(o.last_seq, 0) >= (c->>2)::pg_catalog.int8), true) "
+		"  FROM pg_catalog.jsonb_array_elements($1::pg_catalog.jsonb) c "
+		"  LEFT JOIN tidal.origins o ON o.region = (c->>0)::pg_catalog.int4 AND o.shard = (c->>1)::pg_catalog.int4 "
+		" WHERE NOT ((c->>0)::pg_catalog.int4 = $2 AND (c->>1)::pg_catalog.int4 = $3)",
 		3, {TEXTOID, INT4OID, INT4OID}, NULL
 	};
 	Datum		args[3];
@@ -168,10 +168,10 @@ migration_apply_record(const LogRecord *rec)
 	static OwnedQuery merge_q = {
 		"INSERT INTO tidal.migration_defs AS m (id, tenant, from_regions, to_region, to_shard, "
 		"                                       step, cutover, updated_at) "
-		"SELECT $1, $2, CASE WHEN jsonb_typeof(j->'from_regions') = 'array' THEN "
-		"                    ARRAY(SELECT r::int FROM jsonb_array_elements_text(j->'from_regions') r) END, "
-		"       (j->>'to_region')::int, (j->>'to_shard')::int, $3, j->'cutover', tidal.hlc($5, $6, $7) "
-		"  FROM (SELECT $4::jsonb AS j) s "
+		"SELECT $1, $2, CASE WHEN pg_catalog.jsonb_typeof(j->'from_regions') = 'array' THEN "
+		"                    ARRAY(SELECT r::pg_catalog.int4 FROM pg_catalog.jsonb_array_elements_text(j->'from_regions') r) END, "
+		"       (j->>'to_region')::pg_catalog.int4, (j->>'to_shard')::pg_catalog.int4, $3, j->'cutover', tidal.hlc($5, $6, $7) "
+		"  FROM (SELECT $4::pg_catalog.jsonb AS j) s "
 		"ON CONFLICT (id) DO UPDATE SET step = excluded.step, "
 		"       cutover = coalesce(excluded.cutover, m.cutover), updated_at = excluded.updated_at "
 		" WHERE m.step < excluded.step",
@@ -307,15 +307,15 @@ Datum
 tidal_begin_tenant_migration(PG_FUNCTION_ARGS)
 {
 	static OwnedQuery plan_q = {
-		"SELECT t.required_regions::text, t.shard, "
-		"       $2 = current_setting('tidal.region_id')::int "
+		"SELECT t.required_regions::pg_catalog.text, t.shard, "
+		"       $2 = pg_catalog.current_setting('tidal.region_id')::pg_catalog.int4 "
 		"         OR EXISTS (SELECT 1 FROM tidal.peer_defs p WHERE p.region_id = $2), "
 		"       (SELECT d.id FROM tidal.migration_defs d WHERE d.tenant = $1 AND d.step < 7 "
 		"         ORDER BY d.id DESC LIMIT 1), "
 		"       (SELECT d.to_region = $2 AND d.to_shard = $3 FROM tidal.migration_defs d "
 		"         WHERE d.tenant = $1 AND d.step < 7 ORDER BY d.id DESC LIMIT 1), "
-		"       (SELECT coalesce(max(d.id), 0) + 1 FROM tidal.migration_defs d), "
-		"       jsonb_build_object('from_regions', t.required_regions, 'to_region', $2, 'to_shard', $3)::text, "
+		"       (SELECT coalesce(pg_catalog.max(d.id), 0) + 1 FROM tidal.migration_defs d), "
+		"       pg_catalog.jsonb_build_object('from_regions', t.required_regions, 'to_region', $2, 'to_shard', $3)::pg_catalog.text, "
 		"       $2 = ANY (t.required_regions) AND t.shard = $3 "
 		"  FROM tidal.tenant_defs t WHERE t.tenant_id = $1",
 		3, {INT8OID, INT4OID, INT4OID}, NULL
@@ -419,10 +419,10 @@ Datum
 tidal_migration_finalize(PG_FUNCTION_ARGS)
 {
 	static OwnedQuery marks_q = {
-		"SELECT jsonb_build_object('from_regions', d.from_regions, 'to_region', d.to_region, "
+		"SELECT pg_catalog.jsonb_build_object('from_regions', d.from_regions, 'to_region', d.to_region, "
 		"                          'to_shard', d.to_shard, 'cutover', "
-		"         (SELECT coalesce(jsonb_agg(jsonb_build_array(o.region, o.shard, o.last_seq) "
-		"                                    ORDER BY o.region, o.shard), '[]') FROM tidal.origins o))::text "
+		"         (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(o.region, o.shard, o.last_seq) "
+		"                                    ORDER BY o.region, o.shard), '[]') FROM tidal.origins o))::pg_catalog.text "
 		"  FROM tidal.migration_defs d WHERE d.id = $1",
 		1, {INT8OID}, NULL
 	};

@@ -441,7 +441,7 @@ tidal_add_peer(PG_FUNCTION_ARGS)
 	args[1] = CStringGetTextDatum(conninfo);
 	query_begin(&saved);
 	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
-	if (SPI_execute("SELECT count(*) FROM tidal.peer_defs", true, 0) == SPI_OK_SELECT)
+	if (SPI_execute("SELECT pg_catalog.count(*) FROM tidal.peer_defs", true, 0) == SPI_OK_SELECT)
 	{
 		bool		isnull;
 		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

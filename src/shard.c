@@ -32,7 +32,7 @@ tidal_shard_for(PG_FUNCTION_ARGS)
 {
 	static OwnedQuery q = {
 		"SELECT mode, shard_count, "
-		"       (SELECT i - 1 FROM generate_subscripts(ranges, 1) i WHERE ranges[i] @> $1 LIMIT 1) "
+		"       (SELECT i - 1 FROM pg_catalog.generate_subscripts(ranges, 1) i WHERE ranges[i] @> $1 LIMIT 1) "
 		"  FROM tidal.shard_map",
 		1, {INT8OID}, NULL
 	};

@@ -54,7 +54,7 @@ tidal_ship(PG_FUNCTION_ARGS)
 {
 	/* one origin's next batches: a range scan of the primary key */
 	static OwnedQuery batches_q = {
-		"SELECT origin_region, origin_shard, batch_no, last_seq, batch, octet_length(batch) "
+		"SELECT origin_region, origin_shard, batch_no, last_seq, batch, pg_catalog.octet_length(batch) "
 		"  FROM tidal.batches "
 		" WHERE origin_region = $1 AND origin_shard = $2 AND batch_no > $3 "
 		" ORDER BY batch_no LIMIT $4",

@@ -40,6 +40,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "access.h"
 #include "apply.h"
 #include "election.h"
 #include "hlc.h"
@@ -188,6 +189,7 @@ tenant_argument(FunctionCallInfo fcinfo, int n, TenantInfo *info)
 					 errhint("Tenant 0 is the default tenant.")));
 		tenant = PG_GETARG_INT64(n);
 	}
+	tenant_check_access(tenant);	/* before saying whether it exists */
 	tenant_require(tenant, info);
 	return tenant;
 }
@@ -570,16 +572,16 @@ tenant_apply_record(const LogRecord *rec)
 	static OwnedQuery q = {
 		"INSERT INTO tidal.tenant_defs AS t (tenant_id, label, max_signals_per_sec, max_entities, "
 		"                                    max_storage_bytes, required_regions, shard, defined_at) "
-		"SELECT $1, j->>'label', (j->>'max_signals_per_sec')::int, (j->>'max_entities')::bigint, "
-		"       (j->>'max_storage_bytes')::bigint, "
-		"       CASE WHEN jsonb_typeof(j->'required_regions') = 'array' THEN "
-		"            ARRAY(SELECT r::int FROM jsonb_array_elements_text(j->'required_regions') r) END, "
-		"       coalesce((j->>'shard')::int, 0), tidal.hlc($3, $4, $5) "
-		"  FROM (SELECT $2::jsonb AS j) s "
+		"SELECT $1, j->>'label', (j->>'max_signals_per_sec')::pg_catalog.int4, (j->>'max_entities')::pg_catalog.int8, "
+		"       (j->>'max_storage_bytes')::pg_catalog.int8, "
+		"       CASE WHEN pg_catalog.jsonb_typeof(j->'required_regions') = 'array' THEN "
+		"            ARRAY(SELECT r::pg_catalog.int4 FROM pg_catalog.jsonb_array_elements_text(j->'required_regions') r) END, "
+		"       coalesce((j->>'shard')::pg_catalog.int4, 0), tidal.hlc($3, $4, $5) "
+		"  FROM (SELECT $2::pg_catalog.jsonb AS j) s "
 		"ON CONFLICT (tenant_id) DO UPDATE SET label = excluded.label, "
 		"       max_signals_per_sec = excluded.max_signals_per_sec, max_entities = excluded.max_entities, "
 		"       max_storage_bytes = excluded.max_storage_bytes, required_regions = excluded.required_regions, "
-		"       shard = CASE WHEN $2::jsonb ? 'shard' THEN excluded.shard ELSE t.shard END, "
+		"       shard = CASE WHEN $2::pg_catalog.jsonb ? 'shard' THEN excluded.shard ELSE t.shard END, "
 		"       defined_at = excluded.defined_at "
 		" WHERE t.defined_at OPERATOR(pg_catalog.<) excluded.defined_at",
 		5, {INT8OID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL

@@ -36,7 +36,9 @@ extern void tenant_require(int64 tenant, TenantInfo *info);
 /*
  * The tenant argument n of a SQL call (22004 if NULL), tenant 0 when the
  * call has fewer arguments (its form from before it took a tenant); through
- * tenant_require.  Call after tidal_ensure_loaded().
+ * tenant_check_access (42501 if the current user may not use the tenant),
+ * then tenant_require.  Call after tidal_ensure_loaded(), before becoming
+ * the owner.
  */
 extern int64 tenant_argument(FunctionCallInfo fcinfo, int n, TenantInfo *info);
 
