@@ -57,12 +57,16 @@ apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id, const Deca
 		 * Only possible if the state filled up after the entries were
 		 * reserved (e.g. it was cleared and rebuilt meanwhile).  The events
 		 * are durable; have the state rebuilt from the log on next use.
+		 * At commit (staged) nothing may fail, not even a message: the
+		 * rebuild that follows counts the events, and says so if the state
+		 * is still full.
 		 */
-		ereport(WARNING,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("tidal hot state is full; some committed events are not yet reflected"),
-				 errhint("Increase tidal.max_entities and restart the server.")));
 		state_db_set_loaded(dboid, false);
+		if (!staged)
+			ereport(WARNING,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("tidal hot state is full; some committed events are not yet reflected"),
+					 errhint("Increase tidal.max_entities and restart the server.")));
 	}
 }
 
