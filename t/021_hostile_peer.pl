@@ -138,7 +138,15 @@ refused('a bad checksum', qr/checksum mismatch/);
 }
 
 # ---- hostile records ----
-serve(batch(records => [ TidalBatch::define_signal(name => 'tiny', half_life_us => 86400e6, windows => [5]) ]));
+# (and an event of it in the next batch: unchecked, the definition was
+# stored, and applying the event made the hot state divide by zero in the
+# commit callback -- a PANIC -- and the rebuild after it hang)
+{
+	my $def = batch(records => [ TidalBatch::define_signal(name => 'tiny', half_life_us => 86400e6, windows => [5]) ]);
+	my $ev = TidalBatch::signal(name => 'tiny', events => [ [ 1, 1, 1795996800000000 ] ]);
+	serve($def, { batch_no => 2, first_seq => 2, last_seq => 2,
+		bytes => TidalBatch::batch(region => $FAKE, batch_no => 2, first_seq => 2, events => 1, records => [$ev]) });
+}
 refused('a definition with a 5 µs window', qr/unsupported window/);
 is($node->safe_psql('postgres', q{SELECT count(*) FROM tidal.signals WHERE name = 'tiny'}), '0',
 	'the definition was not stored');
