@@ -59,6 +59,25 @@ PGDLLEXPORT void tidal_receiver_main(Datum main_arg);
 #define SHIP_MAX_BYTES		((Size) 1024 * 1024 * 1024)
 #define SHIP_MAX_BATCH_BYTES ((Size) 256 * 1024 * 1024)
 
+/* an integer column of a checked answer (binary, network order; values may be unaligned) */
+static int32
+get_int32(const PGresult *res, int row, int col)
+{
+	uint32		v;
+
+	memcpy(&v, PQgetvalue(res, row, col), sizeof(v));
+	return (int32) pg_ntoh32(v);
+}
+
+static int64
+get_int64(const PGresult *res, int row, int col)
+{
+	uint64		v;
+
+	memcpy(&v, PQgetvalue(res, row, col), sizeof(v));
+	return (int64) pg_ntoh64(v);
+}
+
 /* the columns of tidal._ship's answer (binary): origin_region, origin_shard, batch_no, last_seq, batch */
 static const Oid ship_types[5] = {INT4OID, INT4OID, INT8OID, INT8OID, BYTEAOID};
 static const int ship_lengths[5] = {4, 4, 8, 8, REMOTE_NULLABLE};
@@ -154,9 +173,9 @@ behind_seq(PGresult *res)
 		if (!PQgetisnull(res, i, 4))
 			continue;			/* a batch, not a marks row */
 		/* the shape was checked (check_ship_answer): 4 and 8 bytes, not NULL */
-		region = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 0));
-		shard = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 1));
-		peer_seq = (int64) pg_ntoh64(*(uint64 *) PQgetvalue(res, i, 3));
+		region = get_int32(res, i, 0);
+		shard = get_int32(res, i, 1);
+		peer_seq = get_int64(res, i, 3);
 		if (region == tidal_region_id && shard == tidal_shard_id)
 			continue;
 		args[0] = Int32GetDatum(region);
@@ -283,6 +302,7 @@ pull(PGconn *conn)
 	int64		behind;
 	int32		failed_region = -1;
 	int32		failed_shard = -1;
+	MemoryContext pull_cxt = CurrentMemoryContext;	/* the receiver's loop context */
 	char	   *held = NULL;
 	char	   *why = NULL;
 	const char *malformed;
@@ -333,16 +353,18 @@ pull(PGconn *conn)
 		CHECK_FOR_INTERRUPTS();
 		if (PQgetisnull(res, i, 4))
 			continue;			/* marks row */
-		region = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 0));
-		origin_shard = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 1));
+		/* the shape was checked (check_ship_answer) */
+		region = get_int32(res, i, 0);
+		origin_shard = get_int32(res, i, 1);
 		if (region == failed_region && origin_shard == failed_shard)
 			continue;			/* later batches of an origin wait for the failed one */
 		if (!apply_one(PQgetvalue(res, i, 4), PQgetlength(res, i, 4), &was_applied, &why))
 		{
 			failed_region = region;
 			failed_shard = origin_shard;
-			if (held == NULL)
-				held = psprintf("batch of origin %d:%d: %s", region, origin_shard, why);
+			if (held == NULL)	/* outlives the transaction: reported after it */
+				held = MemoryContextStrdup(pull_cxt, psprintf("batch of origin %d:%d: %s",
+															  region, origin_shard, why));
 			continue;
 		}
 		if (was_applied)
