@@ -6,10 +6,13 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "apply.h"
@@ -25,6 +28,7 @@
 #include "state.h"
 #include "tenant.h"
 #include "tidal.h"
+#include "validate.h"
 
 void
 apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id, const DecaySpec *spec,
@@ -53,12 +57,16 @@ apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id, const Deca
 		 * Only possible if the state filled up after the entries were
 		 * reserved (e.g. it was cleared and rebuilt meanwhile).  The events
 		 * are durable; have the state rebuilt from the log on next use.
+		 * At commit (staged) nothing may fail, not even a message: the
+		 * rebuild that follows counts the events, and says so if the state
+		 * is still full.
 		 */
-		ereport(WARNING,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("tidal hot state is full; some committed events are not yet reflected"),
-				 errhint("Increase tidal.max_entities and restart the server.")));
 		state_db_set_loaded(dboid, false);
+		if (!staged)
+			ereport(WARNING,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("tidal hot state is full; some committed events are not yet reflected"),
+					 errhint("Increase tidal.max_entities and restart the server.")));
 	}
 }
 
@@ -317,6 +325,7 @@ apply_replicated_record(const LogRecord *rec)
 static void
 apply_remote_record(const LogRecord *rec)
 {
+	/* within tidal.max_clock_offset: checked by check_remote_records */
 	hlc_clock_observe(&rec->hlc);
 	switch (rec->kind)
 	{
@@ -329,6 +338,7 @@ apply_remote_record(const LogRecord *rec)
 			apply_define_signal_record(rec);
 			break;
 		case LOG_RECORD_DEFINE_PROFILE:
+			validate_profile_record(rec);
 			apply_profile_record(rec);
 			break;
 		case LOG_RECORD_TENANT:
@@ -342,6 +352,77 @@ apply_remote_record(const LogRecord *rec)
 	}
 }
 
+/* which record of which batch failed, for the message the receiver logs */
+typedef struct RecordContext
+{
+	const LogBatchHeader *hdr;
+	int			index;
+	int			kind;
+} RecordContext;
+
+static void
+record_error_context(void *arg)
+{
+	RecordContext *c = (RecordContext *) arg;
+
+	errcontext("record %d (kind %d) of batch " INT64_FORMAT " of origin %d:%d",
+			   c->index + 1, c->kind, c->hdr->batch_no, c->hdr->origin_region, c->hdr->origin_shard);
+}
+
+/*
+ * Check every record of a verified batch before anything of it is applied:
+ * the validation a local caller's input gets (validate.c), and an HLC
+ * within tidal.max_clock_offset of our clock (a record further ahead is
+ * held, with its batch, until our clock catches up; its HLC never reaches
+ * the clock).  A batch that fails is refused whole.
+ */
+static void
+check_remote_records(const LogBatchHeader *hdr, const char *payload)
+{
+	const char *end = payload + hdr->payload_len;
+	const char *p;
+	RecordContext ctx = {hdr, 0, 0};
+	ErrorContextCallback cb;
+
+	cb.callback = record_error_context;
+	cb.arg = &ctx;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	for (p = payload; p < end; ctx.index++)
+	{
+		LogRecord	rec;
+		Size		consumed;
+		const char *why;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, &why))
+			elog(ERROR, "verified tidal batch has a bad record: %s", why);
+		ctx.kind = rec.kind;
+		hlc_check_offset(&rec.hlc, "a replicated record's hlc");
+		validate_record(&rec);
+		p += consumed;
+		if ((ctx.index & 1023) == 1023)
+			CHECK_FOR_INTERRUPTS();
+	}
+	error_context_stack = cb.previous;
+}
+
+/*
+ * Let what this transaction wrote so far (earlier batches of this pull,
+ * earlier records of this batch) be seen by the statements that follow:
+ * tidal's own reads (SPI, read-only) use the active snapshot, which was
+ * taken before any of it.  Replaces the snapshot pushed before, if any.
+ */
+static void
+see_own_writes(bool *pushed)
+{
+	CommandCounterIncrement();
+	if (*pushed)
+		PopActiveSnapshot();
+	PushCopiedSnapshot(GetActiveSnapshot());
+	UpdateActiveSnapshotCommandId();
+	*pushed = true;
+}
+
 bool
 apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 {
@@ -349,6 +430,7 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 	const char *why;
 	const char *p;
 	const char *end;
+	bool		pushed = false;
 
 	if (!codec_read_batch(data, len, hdr, &payload, &why))
 		ereport(ERROR,
@@ -356,6 +438,7 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 				 errmsg("rejected a tidal batch: %s", why)));
 	if (hdr->origin_region == tidal_region_id && hdr->origin_shard == tidal_shard_id)
 		return false;			/* our own, come back round */
+	check_remote_records(hdr, payload);
 
 	/*
 	 * As a local writer does: the state is loaded before we stage, and a
@@ -366,6 +449,7 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 	if (!log_store_remote_batch(hdr, data, len))
 		return false;
 
+	see_own_writes(&pushed);
 	end = payload + hdr->payload_len;
 	for (p = payload; p < end;)
 	{
@@ -376,6 +460,17 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 			elog(ERROR, "verified tidal batch has a bad record: %s", why);
 		apply_remote_record(&rec);
 		p += consumed;
+
+		/*
+		 * A definition, registration or migration step is seen by the
+		 * records after it: a signal defined and first written in one
+		 * transaction arrives in one batch, in that order (by HLC).
+		 */
+		if (rec.kind != LOG_RECORD_SIGNAL && rec.kind != LOG_RECORD_ITEM &&
+			rec.kind != LOG_RECORD_HIDE && p < end)
+			see_own_writes(&pushed);
 	}
+	if (pushed)
+		PopActiveSnapshot();
 	return true;
 }

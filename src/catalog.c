@@ -21,6 +21,7 @@
 #include "catalog.h"
 #include "state.h"
 #include "tidal.h"
+#include "validate.h"
 
 static HTAB *signal_cache = NULL;
 static uint64 cache_generation = 0;	/* 0: invalid */
@@ -112,6 +113,9 @@ load_cache(void)
 		Datum	   *elems;
 		int			nelems;
 		int64		window_us[DECAY_MAX_WINDOWS];
+		int64		sorted_us[DECAY_MAX_WINDOWS];
+		int64		half_life_us;
+		char	   *why;
 		SignalDef  *def;
 		bool		found;
 		int			w;
@@ -122,11 +126,28 @@ load_cache(void)
 			elog(ERROR, "signal \"%s\" has %d windows", name, nelems);
 		for (w = 0; w < nelems; w++)
 			window_us[w] = catalog_interval_usecs(DatumGetIntervalP(elems[w]), "a window");
+		half_life_us = catalog_interval_usecs(half_life, "the half-life");
+
+		/*
+		 * A definition stored before replicated records were validated may
+		 * break the rules (a window of microseconds divides by zero in the
+		 * hot state): such a signal is left out, loudly, and its events
+		 * are skipped like those of an undefined signal.
+		 */
+		memcpy(sorted_us, window_us, sizeof(int64) * nelems);
+		if (!validate_signal_definition_ok(name, half_life_us, nelems, sorted_us, &why))
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("tidal skipped signal \"%s\": its stored definition is invalid", name),
+					 errdetail("%s", why),
+					 errhint("Drop the signal or correct its row in tidal.signal_defs; until then its events are not counted.")));
+			continue;
+		}
 
 		def = hash_search(signal_cache, name, HASH_ENTER, &found);
 		def->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-		decay_spec_init(&def->spec, catalog_interval_usecs(half_life, "the half-life"),
-						nelems, window_us);
+		decay_spec_init(&def->spec, half_life_us, nelems, window_us);
 	}
 	tidal_restore_user(&saved);
 	SPI_finish();

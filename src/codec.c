@@ -552,7 +552,7 @@ codec_read_batch(const char *buf, Size len, LogBatchHeader *hdr,
 		*why = "batch payload checksum mismatch";
 		return false;
 	}
-	if (hdr->event_count == 0 ||
+	if (hdr->event_count == 0 || hdr->first_seq < 1 || hdr->last_seq < hdr->first_seq ||
 		hdr->last_seq - hdr->first_seq + 1 != (int64) hdr->event_count)
 	{
 		*why = "batch sequence numbers do not match its event count";

@@ -148,7 +148,12 @@ decay_spec_init(DecaySpec *spec, int64 half_life_us, int nwindows, const int64 *
 	for (w = 0; w < nwindows; w++)
 	{
 		spec->window_us[w] = window_us[w];
-		/* a whole number of minutes split in 10 is a whole number of µs */
-		spec->bucket_us[w] = window_us[w] / DECAY_WINDOW_BUCKETS;
+		/*
+		 * a whole number of minutes split in 10 is a whole number of µs;
+		 * windows are validated (validate.c), and the floor of 1 keeps the
+		 * bucket arithmetic, which runs at commit, free of a division by 0
+		 * whatever reaches it
+		 */
+		spec->bucket_us[w] = Max(window_us[w] / DECAY_WINDOW_BUCKETS, 1);
 	}
 }

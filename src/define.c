@@ -19,29 +19,11 @@
 #include "log.h"
 #include "stage.h"
 #include "tidal.h"
+#include "validate.h"
 
 PG_FUNCTION_INFO_V1(tidal_define_signal);
 
-#define MAX_HALF_LIFE_US	(INT64CONST(100) * 365 * USECS_PER_DAY)
-
-static void
-check_entity_kind(const char *kind)
-{
-	const char *p;
-
-	if (kind[0] == '\0' || strlen(kind) > SIGNAL_NAME_MAXLEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid entity kind \"%s\"", kind)));
-	for (p = kind; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid entity kind \"%s\"", kind),
-					 errdetail("An entity kind uses lower-case letters, digits and '_', e.g. 'item', 'creator' or 'user'.")));
-}
-
-/* validated, distinct, ascending window lengths in µs; returns how many */
+/* window lengths in µs (validate_signal_definition checks them); returns how many */
 static int
 read_windows(ArrayType *arr, int64 *window_us)
 {
@@ -62,26 +44,12 @@ read_windows(ArrayType *arr, int64 *window_us)
 				 errmsg("a signal can have at most %d windows", DECAY_MAX_WINDOWS)));
 	for (i = 0; i < n; i++)
 	{
-		const char *why;
-
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("windows must not contain NULL")));
 		window_us[i] = catalog_interval_usecs(DatumGetIntervalP(elems[i]), "a window");
-		if (!decay_window_supported(window_us[i], &why))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unsupported window %s",
-							DatumGetCString(DirectFunctionCall1(interval_out, elems[i]))),
-					 errdetail("%s.", why)));
 	}
-	qsort(window_us, n, sizeof(int64), tidal_int64_cmp);
-	for (i = 1; i < n; i++)
-		if (window_us[i] == window_us[i - 1])
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("windows must be distinct")));
 	return n;
 }
 
@@ -108,15 +76,12 @@ tidal_define_signal(PG_FUNCTION_ARGS)
 
 	election_require_leader("tidal.define_signal");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	catalog_check_name(name, "signal");
 	half_life_us = catalog_interval_usecs(PG_GETARG_INTERVAL_P(1), "the half-life");
-	if (half_life_us <= 0 || half_life_us > MAX_HALF_LIFE_US)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("half-life must be positive and at most 100 years")));
 	nwindows = read_windows(PG_GETARG_ARRAYTYPE_P(2), window_us);
 	entity_kind = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	check_entity_kind(entity_kind);
+	/* the same checks as a replicated definition gets (apply.c) */
+	validate_signal_definition(name, strlen(name), half_life_us, nwindows, window_us,
+							   entity_kind, strlen(entity_kind));
 
 	if (catalog_signal(name, true) != NULL)
 		ereport(ERROR,

@@ -433,8 +433,17 @@ call_member(Member *m, const char *sql, int nparams, const char *const *params,
 			return false;
 		}
 	}
-	res = remote_query(m->conn, sql, nparams, params, 0, tidal_heartbeat_interval_ms);
-	if (res == NULL || PQntuples(res) != 1)
+	res = remote_query(m->conn, sql, nparams, params, 0, tidal_heartbeat_interval_ms, 1, 1024, NULL);
+	if (res != NULL &&
+		(remote_check_shape(res, 2, NULL, (const int[]) {REMOTE_ANY_LENGTH, REMOTE_ANY_LENGTH}) != NULL ||
+		 PQntuples(res) != 1))
+	{
+		ereport(LOG,
+				(errmsg("tidal: a malformed answer from a member's election call was ignored")));
+		PQclear(res);
+		res = NULL;
+	}
+	if (res == NULL)
 	{
 		if (res)
 			PQclear(res);
@@ -443,8 +452,9 @@ call_member(Member *m, const char *sql, int nparams, const char *const *params,
 		m->retry_after = TimestampTzPlusMilliseconds(now, tidal_election_timeout_ms / 2);
 		return false;
 	}
+	/* text format: the shape check guarantees a NUL-terminated value of one byte or more */
 	*term = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	*flag = PQgetvalue(res, 0, 1)[0] == 't';
+	*flag = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	PQclear(res);
 	return true;
 }

@@ -600,30 +600,45 @@ hlc_clock_now(void)
 	return result;
 }
 
+bool
+hlc_within_offset(const TidalHlc *seen, int64 *ahead_ns)
+{
+	int64		pt = hlc_physical_ns();
+	int64		max_ahead_ns = (int64) tidal_max_clock_offset_ms * INT64CONST(1000000);
+
+	/* pt >= 0: for a wall >= 0 the difference cannot overflow; one below is never ahead */
+	*ahead_ns = seen->wall_ns >= 0 ? seen->wall_ns - pt : -pt;
+	return *ahead_ns <= max_ahead_ns;
+}
+
+void
+hlc_check_offset(const TidalHlc *seen, const char *what)
+{
+	int64		ahead_ns;
+
+	if (!hlc_within_offset(seen, &ahead_ns))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is %.3f ms ahead of the local clock", what,
+						(double) ahead_ns / 1000000.0),
+				 errdetail("The largest accepted clock offset (tidal.max_clock_offset) is %d ms.",
+						   tidal_max_clock_offset_ms),
+				 errhint("Synchronize the clocks or raise tidal.max_clock_offset.")));
+}
+
 TidalHlc
 hlc_clock_receive(const TidalHlc *remote)
 {
 	TidalHlc	result;
 	int64		pt;
-	int64		max_ahead_ns;
 	bool		ok;
 
 	hlc_check_clock();
 	if (remote->wall_ns < 0 || remote->logical < 0)
 		elog(ERROR, "invalid remote hlc");
 	result.node = hlc_local_node();
+	hlc_check_offset(remote, "remote hlc");
 	pt = hlc_physical_ns();
-
-	/* both are >= 0, so the difference cannot overflow */
-	max_ahead_ns = (int64) tidal_max_clock_offset_ms * INT64CONST(1000000);
-	if (remote->wall_ns - pt > max_ahead_ns)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("remote hlc is %.3f ms ahead of the local clock",
-						(double) (remote->wall_ns - pt) / 1000000.0),
-				 errdetail("The largest accepted clock offset (tidal.max_clock_offset) is %d ms.",
-						   tidal_max_clock_offset_ms),
-				 errhint("Synchronize the clocks or raise tidal.max_clock_offset.")));
 
 	SpinLockAcquire(&hlc_clock->mutex);
 	ok = hlc_merge_locked(pt, remote, &result.wall_ns, &result.logical);

@@ -15,13 +15,11 @@
 #include "hlc.h"
 #include "recovery.h"
 #include "signal_input.h"
+#include "validate.h"
 #include "tenant.h"
 #include "tidal.h"
 
 PG_FUNCTION_INFO_V1(tidal_upsert_item);
-
-/* metadata larger than this is refused: it is copied to every region */
-#define MAX_METADATA_BYTES	(64 * 1024)
 
 /*
  * tidal.upsert_item(item bigint, creator bigint DEFAULT NULL,
@@ -56,17 +54,8 @@ tidal_upsert_item(PG_FUNCTION_ARGS)
 				 errmsg("created_at must not be NULL")));
 	item = PG_GETARG_INT64(0);
 	metadata = PG_GETARG_JSONB_P(2);
-	if (!JB_ROOT_IS_OBJECT(metadata))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("item metadata must be a JSON object"),
-				 errhint("Use an object such as '{\"lang\": \"en\"}'; tidal.retrieve filters with @>.")));
 	metadata_text = JsonbToCString(NULL, &metadata->root, VARSIZE(metadata));
-	if (strlen(metadata_text) > MAX_METADATA_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("item metadata is %zu bytes, more than the %d allowed",
-						strlen(metadata_text), MAX_METADATA_BYTES)));
+	validate_item_metadata(metadata, strlen(metadata_text));	/* as a replicated item's */
 	created_at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(3), "created_at");
 
 	tidal_ensure_loaded();		/* the clock is then past everything logged */

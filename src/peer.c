@@ -6,9 +6,18 @@
  * A slot belongs to a peer region while it is in tidal.peer_defs.  Its
  * receiver (receiver.c) reports its connection and what it pulled; the
  * shipping function (tidal._ship, called by the peer's receiver) reports
- * what the peer acknowledged.  All of it is under one LWLock.
+ * what the peer acknowledged.  All of it is under one LWLock, of tidal's
+ * named tranche.
+ *
+ * The slot also says which receiver runs for the peer (receiver_pid) or is
+ * being started (launch_requested): the sealer, which starts receivers,
+ * decides under the lock, so one receiver per peer runs however often the
+ * sealer itself restarts; and a receiver that finds another one attached
+ * to its peer exits at once, so two launches that raced still leave one.
  */
 #include "postgres.h"
+
+#include <signal.h>
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -36,6 +45,7 @@ PG_FUNCTION_INFO_V1(tidal_add_peer);
 PG_FUNCTION_INFO_V1(tidal_drop_peer);
 PG_FUNCTION_INFO_V1(tidal_peer_status);
 PG_FUNCTION_INFO_V1(tidal_wake_receivers);
+PG_FUNCTION_INFO_V1(tidal_peer_errors);
 
 typedef struct PeerSlot
 {
@@ -50,6 +60,11 @@ typedef struct PeerSlot
 	TimestampTz last_contact;	/* either direction */
 	TimestampTz last_pull;		/* our last successful pull from it */
 	int			receiver_procno;	/* INVALID_PGPROCNO when no receiver runs */
+	pid_t		receiver_pid;	/* 0 when no receiver runs */
+	TimestampTz launch_requested;	/* a receiver was registered and has not attached yet */
+	bool		quarantined;	/* a batch of the peer is held: refused, pulled again later */
+	char		last_error[PEER_ERROR_LEN];	/* why, or why its last answer was refused */
+	TimestampTz last_error_at;
 } PeerSlot;
 
 typedef struct PeerShared
@@ -61,15 +76,8 @@ typedef struct PeerShared
 
 static PeerShared *peers = NULL;
 
-/* in the sealer, which starts the receivers: their handles, by peer region */
-typedef struct LaunchedReceiver
-{
-	int32		region;
-	BackgroundWorkerHandle *handle;
-} LaunchedReceiver;
-
-static LaunchedReceiver launched[TIDAL_MAX_PEERS];
-static int	nlaunched = 0;
+/* a registered receiver that has not attached within this long is started again */
+#define RECEIVER_START_TIMEOUT_MS	30000
 
 Size
 peer_shmem_size(void)
@@ -112,6 +120,7 @@ slot_for(int32 region, bool create)
 	free_slot->used = true;
 	free_slot->region = region;
 	free_slot->receiver_procno = INVALID_PGPROCNO;
+	free_slot->receiver_pid = 0;
 	return free_slot;
 }
 
@@ -126,8 +135,20 @@ peer_report_state(int32 region, PeerConnState state)
 	LWLockRelease(peers->lock);
 }
 
+static void
+set_error_locked(PeerSlot *s, const char *error)
+{
+	if (error == NULL)
+		s->last_error[0] = '\0';
+	else
+	{
+		strlcpy(s->last_error, error, sizeof(s->last_error));
+		s->last_error_at = GetCurrentTimestamp();
+	}
+}
+
 void
-peer_report_pull(int32 region, int64 batches_applied, int64 behind_seq)
+peer_report_pull(int32 region, int64 batches_applied, int64 behind_seq, const char *held)
 {
 	PeerSlot   *s;
 
@@ -138,7 +159,20 @@ peer_report_pull(int32 region, int64 batches_applied, int64 behind_seq)
 		s->batches_applied += batches_applied;
 		s->behind_seq = behind_seq;
 		s->last_pull = s->last_contact = GetCurrentTimestamp();
+		s->quarantined = held != NULL;
+		set_error_locked(s, held);
 	}
+	LWLockRelease(peers->lock);
+}
+
+void
+peer_report_error(int32 region, const char *error)
+{
+	PeerSlot   *s;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, true)) != NULL)
+		set_error_locked(s, error);
 	LWLockRelease(peers->lock);
 }
 
@@ -168,21 +202,40 @@ detach_receiver(int code pg_attribute_unused(), Datum arg)
 	PeerSlot   *s;
 
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
-	if ((s = slot_for(DatumGetInt32(arg), false)) != NULL && s->receiver_procno == MyProc->pgprocno)
+	if ((s = slot_for(DatumGetInt32(arg), false)) != NULL && s->receiver_pid == MyProcPid)
+	{
 		s->receiver_procno = INVALID_PGPROCNO;
+		s->receiver_pid = 0;
+	}
 	LWLockRelease(peers->lock);
 }
 
-void
+/* is the receiver recorded in a slot alive? (caller holds the lock) */
+static bool
+receiver_alive(const PeerSlot *s)
+{
+	return s->receiver_pid != 0 && s->receiver_pid != MyProcPid &&
+		(kill(s->receiver_pid, 0) == 0 || errno != ESRCH);
+}
+
+bool
 peer_attach_receiver(int32 region)
 {
 	PeerSlot   *s;
+	bool		attached = false;
 
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
-	if ((s = slot_for(region, true)) != NULL)
+	if ((s = slot_for(region, true)) != NULL && !receiver_alive(s))
+	{
 		s->receiver_procno = MyProc->pgprocno;
+		s->receiver_pid = MyProcPid;
+		s->launch_requested = 0;
+		attached = true;
+	}
 	LWLockRelease(peers->lock);
-	before_shmem_exit(detach_receiver, Int32GetDatum(region));
+	if (attached)
+		before_shmem_exit(detach_receiver, Int32GetDatum(region));
+	return attached;
 }
 
 bool
@@ -304,9 +357,10 @@ peer_conninfo(int32 region)
 
 /* start the receiver of a region; false if no worker slot was free */
 static bool
-register_receiver(int32 region, BackgroundWorkerHandle **handle)
+register_receiver(int32 region)
 {
 	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -317,15 +371,55 @@ register_receiver(int32 region, BackgroundWorkerHandle **handle)
 	snprintf(worker.bgw_name, BGW_MAXLEN, "tidal receiver from region %d", region);
 	snprintf(worker.bgw_type, BGW_MAXLEN, "tidal receiver");
 	worker.bgw_main_arg = Int32GetDatum(region);
-	worker.bgw_notify_pid = MyProcPid;
+	worker.bgw_notify_pid = 0;
 
-	if (RegisterDynamicBackgroundWorker(&worker, handle))
+	if (RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		pfree(handle);			/* the slot in shared memory tracks it, not this process */
 		return true;
+	}
 	ereport(WARNING,
 			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 			 errmsg("could not start the tidal receiver for region %d", region),
 			 errhint("Raise max_worker_processes.")));
 	return false;
+}
+
+/*
+ * Claim the start of a region's receiver: true if none runs or is being
+ * started (then the caller registers one).  Decided under the lock, from
+ * shared memory: a sealer that restarted knows what its predecessor started.
+ */
+static bool
+claim_launch(int32 region)
+{
+	PeerSlot   *s;
+	bool		claim = false;
+	TimestampTz now = GetCurrentTimestamp();
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, true)) != NULL && !receiver_alive(s) &&
+		(s->launch_requested == 0 ||
+		 TimestampDifferenceExceeds(s->launch_requested, now, RECEIVER_START_TIMEOUT_MS)))
+	{
+		s->receiver_pid = 0;
+		s->receiver_procno = INVALID_PGPROCNO;
+		s->launch_requested = now;
+		claim = true;
+	}
+	LWLockRelease(peers->lock);
+	return claim;
+}
+
+static void
+unclaim_launch(int32 region)
+{
+	PeerSlot   *s;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, false)) != NULL)
+		s->launch_requested = 0;
+	LWLockRelease(peers->lock);
 }
 
 void
@@ -353,31 +447,8 @@ peer_launch_receivers(void)
 	query_end(&saved);
 
 	for (i = 0; i < n; i++)
-	{
-		LaunchedReceiver *l = NULL;
-		pid_t		pid;
-		int			j;
-
-		for (j = 0; j < nlaunched; j++)
-			if (launched[j].region == regions[i])
-				l = &launched[j];
-		if (l != NULL && GetBackgroundWorkerPid(l->handle, &pid) != BGWH_STOPPED)
-			continue;			/* running or starting */
-		if (l == NULL)
-		{
-			l = &launched[nlaunched++];
-			l->region = regions[i];
-		}
-		else
-			pfree(l->handle);
-		{
-			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-			if (!register_receiver(regions[i], &l->handle))
-				*l = launched[--nlaunched];
-			MemoryContextSwitchTo(old);
-		}
-	}
+		if (claim_launch(regions[i]) && !register_receiver(regions[i]))
+			unclaim_launch(regions[i]);
 
 	/* forget dropped peers (their receivers exit by themselves) */
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
@@ -389,7 +460,7 @@ peer_launch_receivers(void)
 
 		for (j = 0; j < n; j++)
 			listed |= (s->region == regions[j]);
-		if (s->used && !listed)
+		if (s->used && !listed && !receiver_alive(s))
 			s->used = false;
 	}
 	LWLockRelease(peers->lock);
@@ -515,6 +586,45 @@ tidal_peer_status(PG_FUNCTION_ARGS)
 		nulls[7] = (s->last_contact == 0);
 		values[8] = TimestampTzGetDatum(s->last_pull);
 		nulls[8] = (s->last_pull == 0);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * tidal._peer_errors() RETURNS TABLE(region_id int, quarantined boolean,
+ *     last_error text, last_error_at timestamptz)
+ * Whether a batch of each peer is held, and why its last refused batch or
+ * answer was refused; tidal.replication_status shows them.
+ */
+Datum
+tidal_peer_errors(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PeerSlot	copy[TIDAL_MAX_PEERS];
+	int			i;
+
+	tidal_require_preload();
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(peers->lock, LW_SHARED);
+	memcpy(copy, peers->slots, sizeof(copy));
+	LWLockRelease(peers->lock);
+
+	for (i = 0; i < TIDAL_MAX_PEERS; i++)
+	{
+		PeerSlot   *s = &copy[i];
+		Datum		values[4];
+		bool		nulls[4] = {false};
+
+		if (!s->used)
+			continue;
+		s->last_error[PEER_ERROR_LEN - 1] = '\0';
+		values[0] = Int32GetDatum(s->region);
+		values[1] = BoolGetDatum(s->quarantined);
+		values[2] = CStringGetTextDatum(s->last_error);
+		nulls[2] = (s->last_error[0] == '\0');
+		values[3] = TimestampTzGetDatum(s->last_error_at);
+		nulls[3] = nulls[2];
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -13,6 +13,7 @@
 #include "postmaster/bgworker.h"
 
 #define TIDAL_MAX_PEERS 16
+#define PEER_ERROR_LEN 256
 
 typedef enum PeerConnState
 {
@@ -27,13 +28,20 @@ extern void peer_shmem_init(void);
 
 /* the receiver of a peer reports on its connection and what it applied */
 extern void peer_report_state(int32 region, PeerConnState state);
-extern void peer_report_pull(int32 region, int64 batches_applied, int64 behind_seq);
+extern void peer_report_pull(int32 region, int64 batches_applied, int64 behind_seq,
+							 const char *held);	/* NULL, or why a batch is held */
+
+/* the peer's answer was refused (malformed): why, for tidal.replication_status */
+extern void peer_report_error(int32 region, const char *error);
 
 /* a peer pulled from us: it has applied our origin up to acked_seq */
 extern void peer_report_served(int32 region, int64 batches_sent, int64 acked_batch, int64 acked_seq);
 
-/* a receiver registers itself (to be woken by tidal.reconcile) */
-extern void peer_attach_receiver(int32 region);
+/*
+ * A receiver registers itself (to be woken by tidal.reconcile); false if
+ * another receiver of that peer runs (then this one exits).
+ */
+extern bool peer_attach_receiver(int32 region);
 
 /*
  * Whether this node's receiver of that region is connected and has pulled

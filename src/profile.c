@@ -37,11 +37,11 @@
 #include "stage.h"
 #include "state.h"
 #include "tidal.h"
+#include "validate.h"
 
 PG_FUNCTION_INFO_V1(tidal_define_profile);
 
 #define MAX_PROFILE_TERMS		32
-#define MAX_PROFILE_SPEC_BYTES	(64 * 1024)
 
 #define PROFILE_HINT "See \"Ranking profiles\" in docs/reference.md; tidal.profiles shows examples."
 
@@ -507,14 +507,11 @@ tidal_define_profile(PG_FUNCTION_ARGS)
 				 errmsg("tidal.define_profile arguments must not be NULL")));
 	election_require_leader("tidal.define_profile");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	catalog_check_name(name, "profile");
+	validate_name(name, strlen(name), "profile");
 	spec = PG_GETARG_JSONB_P(1);
 	spec_text = JsonbToCString(NULL, &spec->root, VARSIZE(spec));
-	if (strlen(spec_text) > MAX_PROFILE_SPEC_BYTES)
-		spec_error("the spec is longer than %s bytes", "65536");
-
 	tidal_ensure_loaded();
-	(void) profile_compile(spec);	/* errors on a bad spec */
+	validate_profile_spec(spec, strlen(spec_text));	/* as a replicated definition's */
 
 	hlc = palloc(sizeof(TidalHlc));
 	*hlc = hlc_clock_now();

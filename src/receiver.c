@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "fmgr.h"
 #include "libpq-fe.h"
@@ -48,6 +49,38 @@ PGDLLEXPORT void tidal_receiver_main(Datum main_arg);
 #define PULL_MAX_BATCHES	64
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		5000
+
+/*
+ * Bounds on one answer of tidal._ship: the batches asked for plus one
+ * marks row per origin, and the bytes of its values (a batch closes at
+ * 16 MiB, one record of signal_batch's million events may make it ~48 MiB).
+ */
+#define SHIP_MAX_ROWS		(PULL_MAX_BATCHES + 4096)
+#define SHIP_MAX_BYTES		((Size) 1024 * 1024 * 1024)
+#define SHIP_MAX_BATCH_BYTES ((Size) 256 * 1024 * 1024)
+
+/* an integer column of a checked answer (binary, network order; values may be unaligned) */
+static int32
+get_int32(const PGresult *res, int row, int col)
+{
+	uint32		v;
+
+	memcpy(&v, PQgetvalue(res, row, col), sizeof(v));
+	return (int32) pg_ntoh32(v);
+}
+
+static int64
+get_int64(const PGresult *res, int row, int col)
+{
+	uint64		v;
+
+	memcpy(&v, PQgetvalue(res, row, col), sizeof(v));
+	return (int64) pg_ntoh64(v);
+}
+
+/* the columns of tidal._ship's answer (binary): origin_region, origin_shard, batch_no, last_seq, batch */
+static const Oid ship_types[5] = {INT4OID, INT4OID, INT8OID, INT8OID, BYTEAOID};
+static const int ship_lengths[5] = {4, 4, 8, 8, REMOTE_NULLABLE};
 
 static int32 peer_region;
 
@@ -139,9 +172,10 @@ behind_seq(PGresult *res)
 
 		if (!PQgetisnull(res, i, 4))
 			continue;			/* a batch, not a marks row */
-		region = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 0));
-		shard = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 1));
-		peer_seq = (int64) pg_ntoh64(*(uint64 *) PQgetvalue(res, i, 3));
+		/* the shape was checked (check_ship_answer): 4 and 8 bytes, not NULL */
+		region = get_int32(res, i, 0);
+		shard = get_int32(res, i, 1);
+		peer_seq = get_int64(res, i, 3);
 		if (region == tidal_region_id && shard == tidal_shard_id)
 			continue;
 		args[0] = Int32GetDatum(region);
@@ -166,7 +200,7 @@ behind_seq(PGresult *res)
  * pulled again next time.
  */
 static bool
-apply_one(const char *data, Size len, bool *applied)
+apply_one(const char *data, Size len, bool *applied, char **why)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -193,11 +227,17 @@ apply_one(const char *data, Size len, bool *applied)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
-		ereport(LOG,
-				(errmsg("tidal receiver: a batch from region %d was not applied: %s",
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("tidal receiver: a batch from region %d was not applied: %s",
 						peer_region, edata->message),
 				 edata->detail ? errdetail("%s", edata->detail) : 0,
-				 errhint("It is pulled again later.")));
+				 edata->context ? errcontext("%s", edata->context) : 0,
+				 errhint("It is held and pulled again later; tidal.replication_status shows it.")));
+		*why = psprintf("%s%s%s%s%s", edata->message,
+						edata->detail ? " (" : "", edata->detail ? edata->detail : "",
+						edata->detail ? ")" : "",
+						edata->context ? psprintf("; %s", edata->context) : "");
 		FreeErrorData(edata);
 		ok = false;
 	}
@@ -206,9 +246,48 @@ apply_one(const char *data, Size len, bool *applied)
 }
 
 /*
+ * The shape of tidal._ship's answer, checked before any value is read:
+ * five binary columns of the expected types, fixed-length integers, no
+ * NULL but in the batch column, and a bounded batch.  NULL if it is well
+ * formed, else why not.
+ */
+static const char *
+check_ship_answer(const PGresult *res)
+{
+	const char *why = remote_check_shape(res, 5, ship_types, ship_lengths);
+	int			i;
+
+	if (why != NULL)
+		return why;
+	for (i = 0; i < PQnfields(res); i++)
+		if (PQfformat(res, i) != 1)
+			return psprintf("malformed answer from the peer: column %d is not in binary format", i + 1);
+	if (PQntuples(res) > SHIP_MAX_ROWS)
+		return psprintf("malformed answer from the peer: %d rows, more than %d",
+						PQntuples(res), SHIP_MAX_ROWS);
+	for (i = 0; i < PQntuples(res); i++)
+		if (!PQgetisnull(res, i, 4) && (Size) PQgetlength(res, i, 4) > SHIP_MAX_BATCH_BYTES)
+			return psprintf("malformed answer from the peer: row %d holds a batch of %d bytes",
+							i + 1, PQgetlength(res, i, 4));
+	return NULL;
+}
+
+static void
+report_malformed(const char *why)
+{
+	ereport(strncmp(why, "malformed", 9) == 0 ? WARNING : LOG,
+			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			 errmsg("tidal receiver: no usable answer from region %d", peer_region),
+			 errdetail("%s.", why),
+			 errhint("Nothing of it was applied; the receiver reconnects and pulls again later.")));
+	peer_report_error(peer_region, why);
+}
+
+/*
  * Pull once and apply what came.  Returns the number of batches applied
- * (0: nothing new, or nothing that could be applied yet), or -1 if the
- * connection failed.
+ * (0: nothing new, or nothing that could be applied yet), -1 if the
+ * connection failed, or -2 if the answer was refused, malformed or did
+ * not come (then the connection is dropped and the receiver backs off).
  */
 static int
 pull(PGconn *conn)
@@ -223,6 +302,10 @@ pull(PGconn *conn)
 	int64		behind;
 	int32		failed_region = -1;
 	int32		failed_shard = -1;
+	MemoryContext pull_cxt = CurrentMemoryContext;	/* the receiver's loop context */
+	char	   *held = NULL;
+	char	   *why = NULL;
+	const char *malformed;
 	int			i;
 
 	query_worker_begin("reading tidal marks");
@@ -241,9 +324,19 @@ pull(PGconn *conn)
 	params[6] = max_batches;
 	res = remote_query(conn, "SELECT origin_region, origin_shard, batch_no, last_seq, batch "
 					   "FROM tidal._ship($1, $2, $3, $4, $5, $6, $7)", 7, params, 1,
-					   tidal_peer_timeout_ms);
+					   tidal_peer_timeout_ms, SHIP_MAX_ROWS, SHIP_MAX_BYTES, &why);
 	if (res == NULL)
-		return -1;
+	{
+		/* timed out, lost, or an answer refused: said in replication_status, then back off */
+		report_malformed(why ? why : "no answer");
+		return -2;
+	}
+	if ((malformed = check_ship_answer(res)) != NULL)
+	{
+		PQclear(res);
+		report_malformed(malformed);
+		return -2;
+	}
 
 	/*
 	 * All the batches of one answer are applied in one transaction, each in
@@ -260,14 +353,18 @@ pull(PGconn *conn)
 		CHECK_FOR_INTERRUPTS();
 		if (PQgetisnull(res, i, 4))
 			continue;			/* marks row */
-		region = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 0));
-		origin_shard = (int32) pg_ntoh32(*(uint32 *) PQgetvalue(res, i, 1));
+		/* the shape was checked (check_ship_answer) */
+		region = get_int32(res, i, 0);
+		origin_shard = get_int32(res, i, 1);
 		if (region == failed_region && origin_shard == failed_shard)
 			continue;			/* later batches of an origin wait for the failed one */
-		if (!apply_one(PQgetvalue(res, i, 4), PQgetlength(res, i, 4), &was_applied))
+		if (!apply_one(PQgetvalue(res, i, 4), PQgetlength(res, i, 4), &was_applied, &why))
 		{
 			failed_region = region;
 			failed_shard = origin_shard;
+			if (held == NULL)	/* outlives the transaction: reported after it */
+				held = MemoryContextStrdup(pull_cxt, psprintf("batch of origin %d:%d: %s",
+															  region, origin_shard, why));
 			continue;
 		}
 		if (was_applied)
@@ -279,7 +376,7 @@ pull(PGconn *conn)
 	query_worker_commit();
 	PQclear(res);
 
-	peer_report_pull(peer_region, applied, behind);
+	peer_report_pull(peer_region, applied, behind, held);
 	return (int) applied;
 }
 
@@ -322,7 +419,12 @@ tidal_receiver_main(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(tidal_database, NULL, 0);
 	pgstat_report_appname("tidal receiver");
-	peer_attach_receiver(peer_region);
+	if (!peer_attach_receiver(peer_region))
+	{
+		ereport(DEBUG1,
+				(errmsg("tidal receiver for region %d exits: another one runs", peer_region)));
+		proc_exit(0);
+	}
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "tidal receiver loop", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
@@ -353,7 +455,8 @@ tidal_receiver_main(Datum main_arg)
 		{
 			peer_report_state(peer_region, PEER_CONNECTING);
 			conn = remote_connect(conninfo, tidal_peer_timeout_ms);
-			listened = conn ? remote_query(conn, "LISTEN " TIDAL_NOTIFY_CHANNEL, 0, NULL, 0, tidal_peer_timeout_ms) : NULL;
+			listened = conn ? remote_query(conn, "LISTEN " TIDAL_NOTIFY_CHANNEL, 0, NULL, 0,
+										   tidal_peer_timeout_ms, 0, 0, NULL) : NULL;
 			if (listened == NULL)
 			{
 				if (conn)
@@ -380,6 +483,13 @@ tidal_receiver_main(Datum main_arg)
 		got = pull(conn);
 		if (got > 0)
 			continue;
+		if (got == -2)
+		{
+			/* no usable answer: drop the connection, and do not ask again at once */
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 Max(tidal_peer_timeout_ms / 2, BACKOFF_MIN_MS), PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
 		if (got < 0 || !wait_for_news(conn))
 		{
 			PQfinish(conn);

@@ -13,6 +13,7 @@
 
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "storage/lwlock.h"
 
 #include "apply.h"
 #include "catalog.h"
@@ -23,12 +24,17 @@
 #include "state.h"
 #include "tenant.h"
 #include "tidal.h"
+#include "validate.h"
 
 typedef struct ReplayStats
 {
 	TidalHlc	max_hlc;
 	int64		records;
 	int64		skipped;
+	int64		invalid;		/* records that fail validation: not counted */
+	char	   *first_invalid;	/* why the first of them failed */
+	int64		future;			/* records beyond tidal.max_clock_offset: HLC not adopted */
+	TidalHlc	max_future;
 	IdemReplay *keyed;			/* keyed writes, applied once the scan decided the winners */
 } ReplayStats;
 
@@ -38,12 +44,33 @@ replay_record(const LogRecord *rec, void *arg)
 	ReplayStats *stats = (ReplayStats *) arg;
 	const SignalDef *def;
 
-	if (hlc_compare(&rec->hlc, &stats->max_hlc) > 0)
+	int64		ahead_ns;
+	char	   *why;
+
+	/*
+	 * The clock never goes below anything logged -- unless it lies beyond
+	 * tidal.max_clock_offset: a log written before replicated HLCs were
+	 * checked may hold one, and adopting it could exhaust the clock.
+	 */
+	if (!hlc_within_offset(&rec->hlc, &ahead_ns))
+	{
+		if (stats->future++ == 0 || hlc_compare(&rec->hlc, &stats->max_future) > 0)
+			stats->max_future = rec->hlc;
+	}
+	else if (hlc_compare(&rec->hlc, &stats->max_hlc) > 0)
 		stats->max_hlc = rec->hlc;
 	stats->records++;
 
 	if (rec->kind != LOG_RECORD_SIGNAL)
 		return;					/* definitions, items, ... live in tables */
+
+	/* a record an older version let in unchecked is skipped, not applied */
+	if (!validate_record_ok(rec, &why))
+	{
+		if (stats->invalid++ == 0)
+			stats->first_invalid = why;
+		return;
+	}
 	if (rec->tenant != 0)
 	{
 		TenantInfo	tenant;
@@ -90,6 +117,14 @@ tidal_ensure_loaded(void)
 	}
 	PG_CATCH();
 	{
+		/*
+		 * The error may have been raised while a hot-state partition lock
+		 * was held (inside state_apply); clearing takes those locks.  Only
+		 * LWLocks taken inside the PG_TRY can be held here (we hold none
+		 * when we enter it), so release them first: otherwise we would
+		 * wait for ourselves, on every restart.
+		 */
+		LWLockReleaseAll();
 		state_db_clear(MyDatabaseId);
 		PG_RE_THROW();
 	}
@@ -99,6 +134,20 @@ tidal_ensure_loaded(void)
 	hlc_clock_observe(&stats.max_hlc);
 	state_db_set_loaded(MyDatabaseId, true);
 
+	if (stats.future > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("tidal's log holds %lld records with an hlc ahead of the local clock by more than tidal.max_clock_offset; the clock does not adopt them",
+						(long long) stats.future),
+				 errdetail("The furthest is (" INT64_FORMAT ", %d, %d).",
+						   stats.max_future.wall_ns, stats.max_future.logical, stats.max_future.node),
+				 errhint("Writes made now are ordered before those records by last-writer-wins merges.")));
+	if (stats.invalid > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("tidal skipped %lld invalid log records while rebuilding its state",
+						(long long) stats.invalid),
+				 errdetail("The first: %s.", stats.first_invalid)));
 	if (stats.skipped > 0)
 		ereport(WARNING,
 				(errmsg("tidal skipped %lld log records of undefined signals while rebuilding its state",

@@ -13,11 +13,25 @@
 extern PGconn *remote_connect(const char *conninfo, int timeout_ms);
 
 /*
- * Send one statement and collect its result within the timeout: NULL on
- * timeout, a broken connection or an error answer (logged).  The caller
- * PQclears the result.
+ * Send one statement and collect its result within the timeout, reading it
+ * row by row: NULL on timeout, a broken connection, an error answer
+ * (logged), or an answer of more than max_rows rows or max_bytes bytes of
+ * values (then the rest is left unread: drop the connection).  *why, if
+ * why is not NULL, then says which.  The caller PQclears the result.
  */
 extern PGresult *remote_query(PGconn *conn, const char *sql, int nparams,
-							  const char *const *params, int result_format, int timeout_ms);
+							  const char *const *params, int result_format, int timeout_ms,
+							  int max_rows, Size max_bytes, char **why);
+
+/*
+ * Check the shape of an answer before any PQgetvalue: rows, nfields
+ * columns of the given types (types may be NULL: any), and per column a
+ * value length in bytes (> 0: exactly that), or one of the codes below.
+ * NULL if it has that shape, else a palloc'd message saying what is wrong.
+ */
+#define REMOTE_ANY_LENGTH	0			/* not NULL, at least 1 byte */
+#define REMOTE_NULLABLE		(-1)		/* any length, or NULL */
+extern const char *remote_check_shape(const PGresult *res, int nfields, const Oid *types,
+									  const int *lengths);
 
 #endif							/* TIDAL_REMOTE_H */

@@ -28,6 +28,7 @@
 #include "recovery.h"
 #include "signal_input.h"
 #include "stage.h"
+#include "validate.h"
 #include "tenant.h"
 #include "tidal.h"
 
@@ -43,21 +44,21 @@ PG_FUNCTION_INFO_V1(tidal_velocity);
 int64
 signal_time_usecs(TimestampTz ts, const char *what)
 {
+	int64		us;
+
 	if (TIMESTAMP_NOT_FINITE(ts))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("%s must be a finite timestamp", what)));
-	return ts + TIDAL_UNIX_EPOCH_OFFSET_US;
+	us = ts + TIDAL_UNIX_EPOCH_OFFSET_US;
+	validate_event_time(us, what);	/* the rule a replicated event is held to */
+	return us;
 }
 
 void
 signal_check_weight(double w)
 {
-	if (isnan(w) || isinf(w))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("signal weight must be a finite number"),
-				 errdetail("The weight given was %g.", w)));
+	validate_signal_weight(w);	/* the rule a replicated event is held to */
 }
 
 static void

@@ -7,6 +7,18 @@
  * backends see them only once the transaction commits, when the commit
  * callback applies them.  Records staged in a subtransaction that rolls back
  * are dropped, and a transaction holding staged records cannot be prepared.
+ *
+ * Nothing in the commit callback may fail: the transaction is committed by
+ * then, and an ERROR there becomes a PANIC.  So everything fallible happens
+ * before: a record is decoded, its events and its signal's decay spec
+ * validated (validate.c; for a replicated record in apply_remote_batch,
+ * before it is staged), and its hot-state entries reserved, all at staging
+ * time; commit_ack = quorum seals at PRE_COMMIT.  What remains at commit is
+ * infallible by construction: decoding bytes that decoded at staging,
+ * state_apply on pinned entries (a partition lock and floating-point
+ * arithmetic; bucket widths are at least 1 µs, see decay_spec_init),
+ * state_db_set_loaded(false) (no allocation), an atomic generation bump,
+ * SetLatch, and PostgreSQL's own AtCommit_Notify.
  */
 #include "postgres.h"
 
@@ -53,8 +65,9 @@ decode_staged(const StagedRecord *sr, LogRecord *rec)
 	Size		consumed;
 	const char *why;
 
+	/* decoded once at staging (stage_signal_record): the same bytes decode again */
 	if (!codec_read_record(sr->data, sr->len, &consumed, rec, &why))
-		elog(PANIC, "tidal staged record is corrupt: %s", why);	/* we encoded it */
+		elog(PANIC, "tidal staged record is corrupt: %s", why);
 }
 
 /*

@@ -548,6 +548,12 @@ state_db_set_loaded(Oid dboid, bool loaded)
 
 	LWLockAcquire(CONTROL_LOCK, LW_EXCLUSIVE);
 	db = find_db(dboid);
+	if (db == NULL && !loaded)
+	{
+		/* not known, so not loaded: nothing to do (and nothing that can fail at commit) */
+		LWLockRelease(CONTROL_LOCK);
+		return;
+	}
 	if (db == NULL)
 	{
 		/* forget databases that were dropped, to make room */

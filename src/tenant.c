@@ -51,6 +51,7 @@
 #include "state.h"
 #include "tenant.h"
 #include "tidal.h"
+#include "validate.h"
 
 PG_FUNCTION_INFO_V1(tidal_register_tenant);
 PG_FUNCTION_INFO_V1(tidal_tenant_usage);
@@ -189,6 +190,7 @@ tenant_argument(FunctionCallInfo fcinfo, int n, TenantInfo *info)
 					 errhint("Tenant 0 is the default tenant.")));
 		tenant = PG_GETARG_INT64(n);
 	}
+	validate_tenant_id(tenant);	/* as a replicated record's tenant */
 	tenant_check_access(tenant);	/* before saying whether it exists */
 	tenant_require(tenant, info);
 	return tenant;

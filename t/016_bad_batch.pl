@@ -8,10 +8,14 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 use TidalCluster;
+use TidalUAT;
 
 my $c = TidalCluster->new(2, name => 'bad');
 my ($r0, $r1) = $c->nodes;
-$r0->safe_psql('postgres', q{SELECT tidal.define_signal('view', '1 day')});
+# under load the first election may still be under way: wait for a leader
+# (and follow it if leadership moves) before the leader-only call
+ok(defined TidalUAT::leader_call($c, q{SELECT tidal.define_signal('view', '1 day')}),
+	'the definition is made on the leader');
 ok($c->wait_until(10, sub { $r1->safe_psql('postgres', 'SELECT count(*) FROM tidal.signals') eq '1' }),
 	'the definition reaches region 1');
 
