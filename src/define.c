@@ -19,10 +19,9 @@
 #include "log.h"
 #include "stage.h"
 #include "tidal.h"
+#include "validate.h"
 
 PG_FUNCTION_INFO_V1(tidal_define_signal);
-
-#define MAX_HALF_LIFE_US	(INT64CONST(100) * 365 * USECS_PER_DAY)
 
 static void
 check_entity_kind(const char *kind)
@@ -110,7 +109,7 @@ tidal_define_signal(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	catalog_check_name(name, "signal");
 	half_life_us = catalog_interval_usecs(PG_GETARG_INTERVAL_P(1), "the half-life");
-	if (half_life_us <= 0 || half_life_us > MAX_HALF_LIFE_US)
+	if (half_life_us <= 0 || half_life_us > TIDAL_MAX_HALF_LIFE_US)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("half-life must be positive and at most 100 years")));
