@@ -89,6 +89,8 @@ $node->restart;
 like($err, qr/53400: tenant 0 is over its max_entities quota/, 'its quota is kept across a restart');
 ($ret, undef, $err) = $node->psql('postgres', "SELECT tidal.register_tenant(0, 'default', required_regions => '{1}')");
 like($err, qr/tenant 0 is stored in every region/, 'tenant 0 cannot be confined to regions');
+($ret, undef, $err) = $node->psql('postgres', "SELECT tidal.begin_tenant_migration(0, 1)");
+like($err, qr/tenant 0 cannot migrate/, 'nor migrated');
 
 # a configuration without a default share: only the capacity limits
 $node->append_conf('postgresql.conf', "tidal.default_tenant_max_entities = 0\n");
