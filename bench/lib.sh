@@ -126,6 +126,9 @@ bench_common_settings() {
 	echo "logging_collector = off"
 	echo "log_min_messages = warning"
 	echo "log_checkpoints = on"
+	# the benchmarks write tenant 0 only: it may use the whole hot state (a
+	# single-tenant deployment's setting; by default a tenant gets half of it)
+	echo "tidal.default_tenant_max_entities = 0"
 }
 
 # Several instances in one script (replication_lag.sh, failover.sh): each

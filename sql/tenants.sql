@@ -6,7 +6,7 @@ SET timezone = 'UTC';
 SELECT tidal.define_signal('t_view', '1 day', ARRAY['1 day']::interval[]);
 
 -- bad registrations
-SELECT tidal.register_tenant(0, 'default');
+SELECT tidal.register_tenant(0, 'default', required_regions => '{0}');
 SELECT tidal.register_tenant(-1, 'negative');
 SELECT tidal.register_tenant(101, NULL);
 SELECT tidal.register_tenant(101, '');

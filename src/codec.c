@@ -401,7 +401,7 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 			break;
 		case LOG_RECORD_TENANT:
 			rec->text = get_text32(&body, &rec->text_len);
-			if (rec->tenant <= 0)
+			if (rec->tenant < 0)	/* tenant 0 takes quotas too */
 				body.ok = false;
 			break;
 		case LOG_RECORD_MIGRATION:

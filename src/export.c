@@ -206,10 +206,9 @@ tidal_export_feedback(PG_FUNCTION_ARGS)
 				 errmsg("since must not be NULL"),
 				 errhint("Pass '-infinity' to export from the beginning of the log.")));
 	memset(&x, 0, sizeof(x));
-	x.since_us = TIMESTAMP_IS_NOBEGIN(PG_GETARG_TIMESTAMPTZ(0)) ? PG_INT64_MIN :
-		signal_time_usecs(PG_GETARG_TIMESTAMPTZ(0), "since");
-	x.until_us = PG_ARGISNULL(1) || TIMESTAMP_IS_NOEND(PG_GETARG_TIMESTAMPTZ(1)) ? PG_INT64_MAX :
-		signal_time_usecs(PG_GETARG_TIMESTAMPTZ(1), "until");
+	/* bounds beyond the times tidal stores only filter: they saturate, never wrap */
+	x.since_us = tidal_time_filter_usecs(PG_GETARG_TIMESTAMPTZ(0));
+	x.until_us = PG_ARGISNULL(1) ? PG_INT64_MAX : tidal_time_filter_usecs(PG_GETARG_TIMESTAMPTZ(1));
 	x.has_user = !PG_ARGISNULL(2);
 	x.user_id = x.has_user ? PG_GETARG_INT64(2) : 0;
 

@@ -341,6 +341,11 @@ tidal_begin_tenant_migration(PG_FUNCTION_ARGS)
 	election_require_leader("tidal.begin_tenant_migration");
 	tidal_ensure_loaded();
 	tenant_require(tenant, &info);
+	if (tenant == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tenant 0 cannot migrate"),
+				 errdetail("The default tenant is stored in every region; a registration of tenant 0 only sets its quotas.")));
 	if (to_shard < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

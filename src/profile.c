@@ -482,8 +482,9 @@ profile_score_items(const Profile *p, int64 tenant, RankItem *items, int n, int6
 		state_visit_many(MyDatabaseId, p->signals[s].signal_id, tenant, entities, n,
 						 add_signal_terms, &pass);
 	}
+	/* a profile term read far before an event can overflow: an error, never Infinity or NaN */
 	for (i = 0; i < n; i++)
-		items[i].score = scores[i];
+		items[i].score = tidal_check_score(scores[i], at_us, "a ranking score");
 	pfree(entities);
 	pfree(scores);
 }

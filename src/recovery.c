@@ -8,9 +8,17 @@
  * table, which waits out those writers and holds off new ones (and other
  * rebuilds), then reads the log in a fresh snapshot: every committed event
  * is counted exactly once, whatever was in flight when the rebuild began.
+ *
+ * Rows that reach tidal's tables by any other way than tidal's own calls
+ * (pg_restore's COPY, psql running a plain dump, an operator's INSERT) make
+ * the database's hot state and every backend's cached definitions stale:
+ * a trigger (tidal._data_changed) marks them so, and the next use rebuilds
+ * them from the tables.
  */
 #include "postgres.h"
 
+#include "commands/trigger.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lwlock.h"
@@ -25,6 +33,8 @@
 #include "tenant.h"
 #include "tidal.h"
 #include "validate.h"
+
+PG_FUNCTION_INFO_V1(tidal_data_changed);
 
 typedef struct ReplayStats
 {
@@ -165,4 +175,34 @@ tidal_reset_state(void)
 	/* every backend's cache of definitions may name signals of the old copy */
 	state_defs_bump();
 	catalog_invalidate();
+}
+
+/*
+ * tidal._data_changed(): a BEFORE ... FOR EACH STATEMENT trigger on the
+ * tables the hot state and the caches are built from (95_backup.sql).
+ *
+ * tidal's own writes run as the extension owner with the user id switched
+ * locally (tidal_become_owner) and are ignored; any other write, such as
+ * pg_restore's COPY, marks the database's hot state unloaded and the
+ * definitions' caches stale.  The lock a writer takes on tidal.pending is
+ * held until this transaction ends, and a rebuild waits for it (see
+ * tidal_ensure_loaded): the first use after the restored rows commit
+ * rebuilds from them, never from what was there before.
+ */
+Datum
+tidal_data_changed(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("tidal._data_changed() must be called as a trigger")));
+	if (InLocalUserIdChange())
+		return PointerGetDatum(NULL);	/* tidal's own write, or a SECURITY DEFINER function's */
+
+	tidal_require_preload();
+	LockRelationOid(log_pending_relid(false), RowExclusiveLock);
+	state_db_set_loaded(MyDatabaseId, false);
+	state_defs_bump();
+	catalog_invalidate();
+	return PointerGetDatum(NULL);
 }

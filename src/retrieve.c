@@ -217,8 +217,9 @@ load_item_facts(int64 tenant, Candidate *c, int n, Jsonb *filter)
 		cand->has_creator = !isnull;
 		cand->creator = isnull ? 0 : DatumGetInt64(d);
 		cand->has_created = true;
-		cand->created_at_us = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull)) +
-			TIDAL_UNIX_EPOCH_OFFSET_US;
+		/* clamped into the supported range: freshness subtracts it from at */
+		cand->created_at_us = tidal_time_filter_usecs(DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull)));
+		cand->created_at_us = Max(Min(cand->created_at_us, TIDAL_MAX_TIME_US), TIDAL_MIN_TIME_US);
 		d = SPI_getbinval(tup, desc, 4, &isnull);
 		cand->matches = !isnull && DatumGetBool(d);
 	}

@@ -41,26 +41,6 @@ PG_FUNCTION_INFO_V1(tidal_velocity);
 /* events in one tidal.signal_batch call */
 #define MAX_BATCH_EVENTS	1000000
 
-int64
-signal_time_usecs(TimestampTz ts, const char *what)
-{
-	int64		us;
-
-	if (TIMESTAMP_NOT_FINITE(ts))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("%s must be a finite timestamp", what)));
-	us = ts + TIDAL_UNIX_EPOCH_OFFSET_US;
-	validate_event_time(us, what);	/* the rule a replicated event is held to */
-	return us;
-}
-
-void
-signal_check_weight(double w)
-{
-	validate_signal_weight(w);	/* the rule a replicated event is held to */
-}
-
 static void
 require_arg(FunctionCallInfo fcinfo, int n, const char *what)
 {
@@ -304,7 +284,7 @@ tidal_decay_score(PG_FUNCTION_ARGS)
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
 	read_state(tenant_argument(fcinfo, 3, &tenant), entity, def, &st);
-	PG_RETURN_FLOAT8(decay_score(&st, &def->spec, at_us));
+	PG_RETURN_FLOAT8(tidal_check_score(decay_score(&st, &def->spec, at_us), at_us, "the decayed score"));
 }
 
 static double
@@ -324,7 +304,7 @@ window_sum(FunctionCallInfo fcinfo, double *hours)
 	w = catalog_window_index(def, window_us);
 	read_state(tenant_argument(fcinfo, 4, &tenant), entity, def, &st);
 	*hours = (double) window_us / (double) DECAY_USECS_PER_HOUR;
-	return decay_window_sum(&st, &def->spec, w, at_us);
+	return tidal_check_score(decay_window_sum(&st, &def->spec, w, at_us), at_us, "the window sum");
 }
 
 /*

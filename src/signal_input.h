@@ -1,6 +1,7 @@
 /*
  * signal_input.h
- *    Validation and conversion of signal event input (times, weights).
+ *    Validation and conversion of signal event input (times, weights);
+ *    the ranges and the checks themselves are in validate.h.
  */
 #ifndef TIDAL_SIGNAL_INPUT_H
 #define TIDAL_SIGNAL_INPUT_H
@@ -9,14 +10,21 @@
 
 #include "datatype/timestamp.h"
 
-/* µs between the Unix epoch and PostgreSQL's (2000-01-01) */
-#define TIDAL_UNIX_EPOCH_OFFSET_US \
-	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+#include "validate.h"
 
-/* a finite timestamptz as µs since the Unix epoch; errors on ±infinity */
-extern int64 signal_time_usecs(TimestampTz ts, const char *what);
+/* a timestamptz as µs since the Unix epoch, in the supported range (22008) */
+static inline int64
+signal_time_usecs(TimestampTz ts, const char *what)
+{
+	return tidal_time_usecs(ts, what);
+}
 
-/* errors unless w is a finite number */
-extern void signal_check_weight(double w);
+/* errors (22003) unless w is a finite number within ±TIDAL_MAX_ABS_WEIGHT */
+static inline void
+signal_check_weight(double w)
+{
+	if (unlikely(!tidal_weight_in_range(w)))
+		tidal_check_weight(w);
+}
 
 #endif							/* TIDAL_SIGNAL_INPUT_H */

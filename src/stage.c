@@ -100,7 +100,7 @@ pin_staged(StagedRecord *sr, bool reserve)
 			bool		created = state_reserve(&key);
 
 			sr->reserved++;
-			if (created && sr->enforce_quotas && rec.tenant != 0)
+			if (created && sr->enforce_quotas)
 				tenant_check_entries(rec.tenant);
 			if ((i & 1023) == 1023)
 				CHECK_FOR_INTERRUPTS();

@@ -307,8 +307,7 @@ enter_locked(const StateKey *key, uint32 hash, bool *created)
 	sl->hash = hash;
 	sl->entry = n;
 	shared->part_used[part]++;
-	if (key->tenant != 0)
-		tenant_entries_add(key->dboid, key->tenant, 1);
+	tenant_entries_add(key->dboid, key->tenant, 1);
 	if (created)
 		*created = true;
 	return e;
@@ -374,8 +373,7 @@ state_unreserve(const StateKey *key)
 		/* an entry only rolled-back writes wanted goes back to the pool */
 		if (pg_atomic_read_u32(&e->pins) == 0 && e->decay.latest_us == DECAY_EMPTY)
 		{
-			if (key->tenant != 0)
-				tenant_entries_add(key->dboid, key->tenant, -1);
+			tenant_entries_add(key->dboid, key->tenant, -1);
 			remove_slot(sl);
 		}
 	}

@@ -19,7 +19,14 @@
  * at commit.  Both happen under the lock a rebuild takes on tidal.pending
  * (see recovery.c), which waits out every writer in flight, so no write is
  * applied twice or lost across the change.  Tenant 0, the default tenant,
- * is stored everywhere and has no quotas.
+ * is stored everywhere and needs no registration; a registration of tenant 0
+ * (a row of tidal.tenant_defs like any other) only sets its quotas.
+ *
+ * Every tenant, tenant 0 included, holds at most its max_entities quota of
+ * hot-state entries in this region, or tidal.default_tenant_max_entities
+ * without one (by default half of tidal.max_entities): one tenant's flood of
+ * new entities is refused (53400) long before the hot state is full for
+ * everyone (53200).
  */
 #include "postgres.h"
 
@@ -136,11 +143,6 @@ tenant_lookup(int64 tenant, TenantInfo *info)
 
 	memset(info, 0, sizeof(*info));
 	info->tenant = tenant;
-	if (tenant == 0)
-	{
-		info->registered = info->stored_here = true;
-		return true;
-	}
 
 	/* this transaction's own changes win: the latest is last */
 	foreach(lc, pending)
@@ -153,15 +155,21 @@ tenant_lookup(int64 tenant, TenantInfo *info)
 			found_pending = true;
 		}
 	}
-	if (found_pending)
-		return info->registered;
-
-	key_init(&key, MyDatabaseId, tenant);
-	LWLockAcquire(tenant_shared->lock, LW_SHARED);
-	slot = hash_search(tenant_hash, &key, HASH_FIND, NULL);
-	if (slot != NULL)
-		*info = slot->info;
-	LWLockRelease(tenant_shared->lock);
+	if (!found_pending)
+	{
+		key_init(&key, MyDatabaseId, tenant);
+		LWLockAcquire(tenant_shared->lock, LW_SHARED);
+		slot = hash_search(tenant_hash, &key, HASH_FIND, NULL);
+		if (slot != NULL)
+			*info = slot->info;
+		LWLockRelease(tenant_shared->lock);
+	}
+	if (tenant == 0)
+	{
+		/* registered or not, the default tenant exists and is stored everywhere */
+		info->tenant = 0;
+		info->registered = info->stored_here = true;
+	}
 	return info->registered;
 }
 
@@ -237,6 +245,21 @@ tenant_admit_events(const TenantInfo *info, int64 nevents)
 				 errhint("Retry later, write fewer events a call, or raise the quota with tidal.register_tenant.")));
 }
 
+/*
+ * The hot-state entries a tenant may hold in this region: its max_entities
+ * quota, else tidal.default_tenant_max_entities (-1: half of
+ * tidal.max_entities); 0 for no limit but the capacity.
+ */
+int64
+tenant_entries_limit(const TenantInfo *info)
+{
+	if (info->max_entities > 0)
+		return info->max_entities;
+	if (tidal_default_tenant_max_entities < 0)
+		return Max(tidal_max_entities / 2, 1);
+	return tidal_default_tenant_max_entities;
+}
+
 void
 tenant_check_entries(int64 tenant)
 {
@@ -244,9 +267,12 @@ tenant_check_entries(int64 tenant)
 	TenantKey	key;
 	TenantSlot *slot;
 	int64		entries = 0;
+	int64		limit;
 
-	if (tenant == 0 || !tenant_lookup(tenant, &info) ||
-		(info.max_entities <= 0 && info.max_storage_bytes <= 0))
+	if (!tenant_lookup(tenant, &info))
+		return;
+	limit = tenant_entries_limit(&info);
+	if (limit <= 0 && info.max_storage_bytes <= 0)
 		return;
 	key_init(&key, MyDatabaseId, tenant);
 	LWLockAcquire(tenant_shared->lock, LW_SHARED);
@@ -255,12 +281,16 @@ tenant_check_entries(int64 tenant)
 		entries = (int64) pg_atomic_read_u64(&slot->entries);
 	LWLockRelease(tenant_shared->lock);
 
-	if (info.max_entities > 0 && entries > info.max_entities)
+	if (limit > 0 && entries > limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("tenant " INT64_FORMAT " is over its max_entities quota", tenant),
+				 info.max_entities > 0 ?
 				 errdetail("This write needs state for " INT64_FORMAT " (entity, signal) pairs in this region; "
-						   "the quota is " INT64_FORMAT ".", entries, info.max_entities),
+						   "the quota is " INT64_FORMAT ".", entries, limit) :
+				 errdetail("This write needs state for " INT64_FORMAT " (entity, signal) pairs in this region; "
+						   "a tenant without a max_entities quota may hold " INT64_FORMAT
+						   " (tidal.default_tenant_max_entities).", entries, limit),
 				 errhint("Raise the quota with tidal.register_tenant.")));
 	if (info.max_storage_bytes > 0 && entries * (int64) state_entry_bytes() > info.max_storage_bytes)
 		ereport(ERROR,
@@ -314,7 +344,8 @@ read_registry(int64 tenant)
 	static OwnedQuery q = {
 		"SELECT t.tenant_id, coalesce(t.max_signals_per_sec, 0), coalesce(t.max_entities, 0), "
 		"       coalesce(t.max_storage_bytes, 0), "
-		"       ((t.required_regions IS NULL OR $1 = ANY (t.required_regions)) AND t.shard = $2) "
+		"       t.tenant_id = 0 "
+		"       OR ((t.required_regions IS NULL OR $1 = ANY (t.required_regions)) AND t.shard = $2) "
 		"       OR coalesce(m.step BETWEEN 2 AND 6 AND m.to_region = $1 AND m.to_shard = $2, false) "
 		"  FROM tidal.tenant_defs t "
 		"  LEFT JOIN LATERAL (SELECT step, to_region, to_shard FROM tidal.migration_defs d "
@@ -397,12 +428,18 @@ tenant_load(void)
 	HASH_SEQ_STATUS scan;
 	TenantSlot *slot;
 	ListCell   *lc;
+	TenantInfo	tenant0;
+
+	/* tenant 0 always has a slot, to count its entries; a registration sets its quotas */
+	memset(&tenant0, 0, sizeof(tenant0));
+	tenant0.registered = tenant0.stored_here = true;
 
 	LWLockAcquire(tenant_shared->lock, LW_EXCLUSIVE);
 	hash_seq_init(&scan, tenant_hash);
 	while ((slot = hash_seq_search(&scan)) != NULL)
 		if (slot->key.dboid == MyDatabaseId)
 			hash_search(tenant_hash, &slot->key, HASH_REMOVE, NULL);
+	publish_locked(MyDatabaseId, &tenant0);
 	foreach(lc, all)
 		publish_locked(MyDatabaseId, (TenantInfo *) lfirst(lc));
 	LWLockRelease(tenant_shared->lock);
@@ -543,6 +580,8 @@ tenant_refresh(int64 tenant)
 		memset(&after, 0, sizeof(after));
 		after.tenant = tenant;
 	}
+	if (tenant == 0)
+		after.registered = after.stored_here = true;	/* only its quotas change */
 
 	p = add_pending(&after);
 	if (before.stored_here == after.stored_here)
@@ -628,11 +667,16 @@ tidal_register_tenant(PG_FUNCTION_ARGS)
 				 errmsg("tenant_id and label must not be NULL")));
 	tenant = PG_GETARG_INT64(0);
 	label = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (tenant <= 0)
+	if (tenant < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("tenant_id must be positive"),
-				 errdetail("Tenant 0 is the default tenant, which every region stores and which needs no registration.")));
+				 errmsg("tenant_id must not be negative"),
+				 errdetail("Tenant 0 is the default tenant, which every region stores; registering it only sets its quotas.")));
+	if (tenant == 0 && !PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tenant 0 is stored in every region"),
+				 errhint("Register tenant 0 with required_regions NULL; only its quotas can be set.")));
 	if (label[0] == '\0' || strlen(label) > TENANT_LABEL_MAXLEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -19,7 +19,7 @@ typedef struct TenantInfo
 	bool		registered;
 	bool		stored_here;	/* this region (and shard) holds its data */
 	int32		max_signals_per_sec;	/* 0: no quota */
-	int64		max_entities;	/* 0: no quota */
+	int64		max_entities;	/* 0: no quota of its own (see tenant_entries_limit) */
 	int64		max_storage_bytes;	/* 0: no quota */
 } TenantInfo;
 
@@ -45,6 +45,7 @@ extern int64 tenant_argument(FunctionCallInfo fcinfo, int n, TenantInfo *info);
 /* Quotas of writers in this region (errors 53400). */
 extern void tenant_admit_events(const TenantInfo *info, int64 nevents);
 extern void tenant_check_entries(int64 tenant);
+extern int64 tenant_entries_limit(const TenantInfo *info);	/* 0: none but the capacity */
 
 /* the hot state reports every entry it creates or frees (tenants other than 0) */
 extern void tenant_entries_add(Oid dboid, int64 tenant, int delta);

@@ -35,6 +35,7 @@ int			tidal_shard_id = 0;
 int			tidal_max_clock_offset_ms = 500;
 int			tidal_max_entities = 100000;
 int			tidal_max_tenants = 1000;
+int			tidal_default_tenant_max_entities = -1;
 int			tidal_seal_interval_ms = 200;
 int			tidal_peer_timeout_ms = 2000;
 int			tidal_degraded_after_ms = 5000;
@@ -220,6 +221,12 @@ define_gucs(void)
 							"Sizes shared memory at server start.",
 							&tidal_max_entities, 100000, 1000, INT_MAX / 2,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.default_tenant_max_entities",
+							"Hot-state entries a tenant without a max_entities quota may hold in this region.",
+							"-1: half of tidal.max_entities; 0: no limit but the capacity. Applies to "
+							"tenant 0 too; a tenant's own max_entities quota (tidal.register_tenant) overrides it.",
+							&tidal_default_tenant_max_entities, -1, -1, INT_MAX,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("tidal.max_tenants",
 							"Number of registered tenants tidal can hold in shared memory, over all databases.",
 							NULL,

@@ -16,6 +16,7 @@ extern int	tidal_shard_id;
 extern int	tidal_max_clock_offset_ms;
 extern int	tidal_max_entities;
 extern int	tidal_max_tenants;
+extern int	tidal_default_tenant_max_entities;
 extern int	tidal_seal_interval_ms;
 extern int	tidal_peer_timeout_ms;
 extern int	tidal_degraded_after_ms;

@@ -1,18 +1,24 @@
 /*
  * validate.c
- *    One validator per kind of input (names, definitions, events, tenants,
- *    item metadata, profile specs).  The SQL entry points (define.c,
- *    signal.c, items.c, profile.c, tenant.c) call them on their arguments;
- *    the apply of a replicated batch (apply.c) calls validate_record on each
- *    of its records before applying any of them.  A peer is therefore held
- *    to the rules a local caller is, with the same messages, and nothing
- *    unchecked reaches the hot state (where, e.g., a window too short for
- *    its buckets would divide by zero at commit).
+ *    Range checks of times, weights, half-lives and scores, and one
+ *    validator per kind of input (names, definitions, events, tenants, item
+ *    metadata, profile specs).  The SQL entry points (define.c, signal.c,
+ *    items.c, profile.c, tenant.c) call them on their arguments; the apply of
+ *    a replicated batch (apply.c) calls validate_record on each of its
+ *    records before applying any of them.  A peer is therefore held to the
+ *    rules a local caller is, with the same messages, and nothing unchecked
+ *    reaches the hot state (where, e.g., a window too short for its buckets
+ *    would divide by zero at commit).
+ *
+ * The range checks are plain functions without SPI or catalog access: they
+ * sit on the hot path of tidal.signal and tidal.signal_batch.  The fast
+ * tests are inline in validate.h; the functions here raise the errors.
  */
 #include "postgres.h"
 
 #include <math.h>
 
+#include "common/int.h"
 #include "datatype/timestamp.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -23,12 +29,96 @@
 #include "decay.h"
 #include "hlc.h"
 #include "profile.h"
-#include "signal_input.h"
 #include "tidal.h"
 #include "validate.h"
 
-/* a half-life longer than this makes no sense for a decaying signal */
-#define MAX_HALF_LIFE_US	(INT64CONST(100) * 365 * USECS_PER_DAY)
+#define RANGE_HINT \
+	"tidal stores times from " TIDAL_MIN_TIME_TEXT " to " TIDAL_MAX_TIME_TEXT "."
+
+static void
+time_out_of_range(const char *what, const char *given)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+			 errmsg("%s is out of the range tidal supports", what),
+			 errdetail("The time given was %s.", given),
+			 errhint(RANGE_HINT)));
+}
+
+int64
+tidal_time_usecs(TimestampTz ts, const char *what)
+{
+	int64		unix_us;
+
+	if (unlikely(TIMESTAMP_NOT_FINITE(ts)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s must be a finite timestamp", what)));
+	if (unlikely(pg_add_s64_overflow(ts, TIDAL_UNIX_EPOCH_OFFSET_US, &unix_us) ||
+				 !tidal_time_in_range(unix_us)))
+		time_out_of_range(what, timestamptz_to_str(ts));
+	return unix_us;
+}
+
+void
+tidal_check_time_us(int64 unix_us, const char *what)
+{
+	if (unlikely(!tidal_time_in_range(unix_us)))
+	{
+		char		given[64];
+
+		snprintf(given, sizeof(given), INT64_FORMAT " µs after 1970-01-01 00:00:00+00", unix_us);
+		time_out_of_range(what, given);
+	}
+}
+
+int64
+tidal_time_filter_usecs(TimestampTz ts)
+{
+	int64		unix_us;
+
+	if (TIMESTAMP_IS_NOBEGIN(ts))
+		return PG_INT64_MIN;
+	if (TIMESTAMP_IS_NOEND(ts))
+		return PG_INT64_MAX;
+	if (pg_add_s64_overflow(ts, TIDAL_UNIX_EPOCH_OFFSET_US, &unix_us))
+		return ts < 0 ? PG_INT64_MIN : PG_INT64_MAX;
+	if (unix_us < TIDAL_MIN_TIME_US)
+		return PG_INT64_MIN;
+	if (unix_us > TIDAL_MAX_TIME_US)
+		return PG_INT64_MAX;
+	return unix_us;
+}
+
+void
+tidal_check_weight(double w)
+{
+	/* not a number at all: an invalid argument, as tidal has always said */
+	if (isnan(w) || isinf(w))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("signal weight must be a finite number"),
+				 errdetail("The weight given was %g.", w)));
+	if (!tidal_weight_in_range(w))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("signal weight is out of the range tidal supports"),
+				 errdetail("The weight given was %g.", w),
+				 errhint("A weight is at most %g in absolute value.", TIDAL_MAX_ABS_WEIGHT)));
+}
+
+double
+tidal_check_score(double x, int64 at_us, const char *what)
+{
+	if (unlikely(isnan(x) || isinf(x)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s at this time is out of the range of double precision", what),
+				 errdetail("Read at " INT64_FORMAT " µs after 1970-01-01 00:00:00+00, far enough before "
+						   "an event that doubling once per half-life back to it overflows.", at_us),
+				 errhint("Read at a time closer to the events, or after them.")));
+	return x;
+}
 
 /* metadata larger than this is refused: it is copied to every region */
 #define MAX_METADATA_BYTES	(64 * 1024)
@@ -114,33 +204,12 @@ validate_signal_definition(const char *name, int name_len, int64 half_life_us,
 						   const char *entity_kind, int entity_kind_len)
 {
 	validate_name(name, name_len, "signal");
-	if (half_life_us <= 0 || half_life_us > MAX_HALF_LIFE_US)
+	if (half_life_us <= 0 || half_life_us > TIDAL_MAX_HALF_LIFE_US)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("half-life must be positive and at most 100 years")));
 	validate_windows(nwindows, window_us);
 	validate_entity_kind(entity_kind, entity_kind_len);
-}
-
-void
-validate_signal_weight(double weight)
-{
-	if (isnan(weight) || isinf(weight))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("signal weight must be a finite number"),
-				 errdetail("The weight given was %g.", weight)));
-}
-
-void
-validate_event_time(int64 at_us, const char *what)
-{
-	/* the first test keeps the subtraction from overflowing */
-	if (at_us < MIN_TIMESTAMP + TIDAL_UNIX_EPOCH_OFFSET_US ||
-		!IS_VALID_TIMESTAMP(at_us - TIDAL_UNIX_EPOCH_OFFSET_US))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("%s is out of range", what)));
 }
 
 void
@@ -201,8 +270,8 @@ validate_signal_record(const LogRecord *rec)
 		LogSignalEvent ev;
 
 		codec_signal_event(rec, i, &ev);
-		validate_signal_weight(ev.weight);
-		validate_event_time(ev.at_us, "event time");
+		tidal_check_weight(ev.weight);
+		tidal_check_time_us(ev.at_us, "event time");
 	}
 }
 
@@ -233,7 +302,7 @@ validate_record(const LogRecord *rec)
 				break;
 			}
 		case LOG_RECORD_ITEM:
-			validate_event_time(rec->created_at_us, "created_at");
+			tidal_check_time_us(rec->created_at_us, "created_at");
 			validate_item_metadata(record_json(rec, MAX_METADATA_BYTES, "item metadata"),
 								   rec->text_len);
 			break;

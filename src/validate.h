@@ -1,18 +1,84 @@
 /*
  * validate.h
  *    The validation of everything tidal accepts, whether it comes from a
- *    local SQL call or from a replicated record of a peer.  Both paths call
- *    these same functions: a record a peer sends is held to exactly the
- *    rules a local caller is (see validate.c).
+ *    local SQL call or from a replicated record of a peer: the ranges its
+ *    arithmetic is exact in (times, weights, half-lives, scores) and one
+ *    validator per kind of input.  Both paths call these same functions, so
+ *    a record a peer sends is held to exactly the rules a local caller is,
+ *    a finite input never produces an infinite or NaN score, and no sum or
+ *    difference of timestamps can wrap (see validate.c).
  */
 #ifndef TIDAL_VALIDATE_H
 #define TIDAL_VALIDATE_H
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "utils/jsonb.h"
 
 #include "codec.h"
+
+/*
+ * Times tidal stores: [1678-01-01 00:00:00 UTC, 2262-01-01 00:00:00 UTC],
+ * as µs since the Unix epoch.  Inside this range a time is also a valid HLC
+ * wall clock (an int64 of ns since 1970 holds 1677-09-21 .. 2262-04-11),
+ * and the difference of two times (at most 584 years, 1.9e16 µs) is far from
+ * int64's limits, so decay and window arithmetic never overflows.
+ */
+#define TIDAL_MIN_TIME_US	(INT64CONST(-9214560000) * INT64CONST(1000000))
+#define TIDAL_MAX_TIME_US	(INT64CONST(9214646400) * INT64CONST(1000000))
+#define TIDAL_MIN_TIME_TEXT	"1678-01-01 00:00:00+00"
+#define TIDAL_MAX_TIME_TEXT	"2262-01-01 00:00:00+00"
+
+/*
+ * Weights: finite, |w| <= 1e15.  Integers up to 2^53 (9e15) are exact in a
+ * double, and it takes more than 1e290 events of the largest weight for a
+ * decayed sum to overflow.
+ */
+#define TIDAL_MAX_ABS_WEIGHT	1e15
+
+/* half-lives: (0, 100 years]; windows: decay_window_supported() */
+#define TIDAL_MAX_HALF_LIFE_US	(INT64CONST(100) * 365 * USECS_PER_DAY)
+
+/* µs between the Unix epoch and PostgreSQL's (2000-01-01) */
+#define TIDAL_UNIX_EPOCH_OFFSET_US \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+static inline bool
+tidal_time_in_range(int64 unix_us)
+{
+	return unix_us >= TIDAL_MIN_TIME_US && unix_us <= TIDAL_MAX_TIME_US;
+}
+
+static inline bool
+tidal_weight_in_range(double w)
+{
+	/* false for NaN too: every comparison with NaN is false */
+	return w >= -TIDAL_MAX_ABS_WEIGHT && w <= TIDAL_MAX_ABS_WEIGHT;
+}
+
+/* a timestamptz as µs since the Unix epoch, in the supported range (22008) */
+extern int64 tidal_time_usecs(TimestampTz ts, const char *what);
+
+/* errors 22008 unless a time in µs since the Unix epoch is in range */
+extern void tidal_check_time_us(int64 unix_us, const char *what);
+
+/*
+ * A bound of a time filter (export's since and until): ±infinity and times
+ * outside the supported range saturate to PG_INT64_MIN / PG_INT64_MAX,
+ * which no stored time reaches; never errors, never wraps.
+ */
+extern int64 tidal_time_filter_usecs(TimestampTz ts);
+
+/* errors 22023 if w is NaN or infinite, 22003 if |w| > TIDAL_MAX_ABS_WEIGHT */
+extern void tidal_check_weight(double w);
+
+/*
+ * A score computed at at_us: errors 22003 if it is not finite (a read far
+ * before an entity's newest event, where 2^((latest - at) / half_life)
+ * exceeds a double).  Returns x.
+ */
+extern double tidal_check_score(double x, int64 at_us, const char *what);
 
 /* a signal or profile name (what: "signal" or "profile"); not NUL-terminated */
 extern void validate_name(const char *name, int len, const char *what);
@@ -24,10 +90,6 @@ extern void validate_name(const char *name, int len, const char *what);
 extern void validate_signal_definition(const char *name, int name_len, int64 half_life_us,
 									   int nwindows, int64 *window_us,
 									   const char *entity_kind, int entity_kind_len);
-
-/* one signal event: a finite weight at a representable time (µs since 1970) */
-extern void validate_signal_weight(double weight);
-extern void validate_event_time(int64 at_us, const char *what);
 
 /* a tenant id as a record or a caller states it: 0 (default) or above */
 extern void validate_tenant_id(int64 tenant);
