@@ -139,6 +139,27 @@ sub answers
 	return map { sql($c->node($_), $query) } @regions;
 }
 
+# When a wait fails: what every region says of its peers and of its origins,
+# so that the failure can be read from the test's output.
+sub diag_replication
+{
+	my ($c, $what) = @_;
+	for my $i (0 .. $c->size - 1)
+	{
+		my ($ok, $out, $err) = try_sql($c->node($i),
+			q{SELECT 'peer ' || region || ': ' || state || ' ' || health || ' lag_seqno ' || lag_seqno
+			         || ' sent ' || batches_sent || ' acked ' || batches_acknowledged
+			         || ' applied ' || batches_applied || ' quarantined ' || quarantined
+			         || coalesce(' last_error ' || last_error, '')
+			    FROM tidal.replication_status
+			  UNION ALL
+			  SELECT 'origin ' || region || ':' || shard || ' batch ' || last_batch || ' seq ' || last_seq
+			    FROM tidal.origins});
+		diag("$what: region $i: " . ($ok ? "\n$out" : "no answer: $err"));
+	}
+	return;
+}
+
 sub finish_sessions
 {
 	$_->close for values %sessions;
@@ -605,7 +626,9 @@ sub step5_tenant_migration
 		"step 5: every region knows tenant $tenant; only region $src stores it");
 	$write->($_) for 1 .. 100;
 	sql($rs, qq{SELECT tidal.upsert_item($item, 1, '{}', tenant => $tenant)});
-	is(sql($rs, q{SELECT tidal.await_convergence('30s')}), 't', 'step 5: the 100 writes reach every region');
+	my $converged = sql($rs, q{SELECT tidal.await_convergence('30s')});
+	is($converged, 't', 'step 5: the 100 writes reach every region');
+	diag_replication($c, 'step 5') if $converged ne 't';
 	$read->();
 	is(sql($rs, $holdings_sql), "t|1\n" . sql($rs, "SELECT ($read_sql)") . "\n1 0 100",
 		'step 5: region 0 holds the tenant: its state, its item and its 100 idempotency keys');
