@@ -5,7 +5,7 @@ EXTENSION   = tidal
 EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" tidal.control)
 
 MODULE_big  = tidal
-OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 
 # The install script is assembled from one file per concept under sql/tidal/.
 # Each upgrade script is a header under sql/tidal/upgrade/ followed by the
@@ -16,7 +16,7 @@ DATA        = sql/tidal--0.1.sql sql/tidal--0.2.sql sql/tidal--0.3.sql sql/tidal
               sql/tidal--0.1--0.2.sql sql/tidal--0.2--0.3.sql sql/tidal--0.3--0.4.sql
 
 # PostgreSQL's own headers are system headers to us: -Wextra must not judge them
-PG_CPPFLAGS = -I$(libpq_srcdir) -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS   = -Wall -Wextra -Werror
 SHLIB_LINK  = $(libpq)
 
@@ -43,4 +43,4 @@ sql/tidal--0.4--0.5.sql: sql/tidal/upgrade/0.4--0.5.sql $(UPGRADE_0_5)
 	cat $^ > $@
 
 # PGXS does not track header dependencies: rebuild everything when a header changes.
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*/*.h)

@@ -5,11 +5,11 @@
 #   - relations and set-returning functions after FROM / JOIN / INTO / UPDATE
 #     must be qualified:                   FROM tidal.item_data, pg_catalog.unnest(...)
 #   - operators given with OPERATOR(...) must name pg_catalog or tidal
-# The owner switch also pins search_path to "pg_catalog, pg_temp" (src/tidal.c);
+# The owner switch also pins search_path to "pg_catalog, pg_temp" (src/pg/owner.c);
 # this check is the second line, so that a statement stays safe if it ever runs
 # without that pin.
 #
-#   bash scripts/check_sql_text.sh [FILE...]   (default: src/*.c) exits 1 and
+#   bash scripts/check_sql_text.sh [FILE...]   (default: src/*.c src/*/*.c) exits 1 and
 #                                              prints file:line for each finding
 #   bash scripts/check_sql_text.sh --self-test checks that a planted bad line is found
 set -euo pipefail
@@ -104,7 +104,7 @@ if [ "${1:-}" = "--self-test" ]; then
 fi
 
 if [ "$#" -eq 0 ]; then
-	set -- "$REPO"/src/*.c
+	set -- "$REPO"/src/*.c "$REPO"/src/*/*.c
 fi
 if ! check "$@"; then
 	echo "check_sql_text: unqualified names in SQL text (see above); qualify them, e.g. ::pg_catalog.jsonb, tidal.item_data" >&2

@@ -24,7 +24,7 @@ section() { printf '\n======== %s ========\n' "$*"; }
 section "check_sql_text"
 if ! bash "$REPO/scripts/check_sql_text.sh" --self-test || ! bash "$REPO/scripts/check_sql_text.sh"; then
 	section "tidal test summary"
-	echo "FAILED: scripts/check_sql_text.sh found unqualified names in src/*.c SQL text (or failed its self-test); no test was run"
+	echo "FAILED: scripts/check_sql_text.sh found unqualified names in src/ SQL text (or failed its self-test); no test was run"
 	exit 1
 fi
 

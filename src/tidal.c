@@ -1,59 +1,28 @@
 /*
  * tidal.c
  *    Module wiring: _PG_init defines the GUCs, requests shared memory and
- *    registers the background workers. No logic of its own lives here.
+ *    registers the background workers.  No logic of its own lives here; it
+ *    may call every layer and is included by nobody (docs/architecture.md).
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_namespace.h"
-#include "utils/acl.h"
-#include "utils/guc.h"
-#include "utils/inval.h"
-#include "utils/syscache.h"
 
-#include "tidal.h"
-#include "hlc.h"
-#include "state.h"
-#include "election.h"
-#include "peer.h"
-#include "sealer.h"
-#include "tenant.h"
+#include "pg/settings.h"
+#include "core/hlc.h"
+#include "state/clock.h"
+#include "state/state.h"
+#include "cluster/election.h"
+#include "replication/peer.h"
+#include "workers/sealer.h"
+#include "cluster/tenant.h"
 
 PG_MODULE_MAGIC;
-
-int			tidal_node_id = 0;
-int			tidal_region_id = 0;
-int			tidal_shard_id = 0;
-int			tidal_max_clock_offset_ms = 500;
-int			tidal_max_entities = 100000;
-int			tidal_max_tenants = 1000;
-int			tidal_default_tenant_max_entities = -1;
-int			tidal_seal_interval_ms = 200;
-int			tidal_peer_timeout_ms = 2000;
-int			tidal_degraded_after_ms = 5000;
-int			tidal_offline_after_ms = 30000;
-int			tidal_idempotency_window_s = 86400;
-int			tidal_heartbeat_interval_ms = 100;
-int			tidal_commit_ack = TIDAL_COMMIT_ACK_LOCAL;
-int			tidal_commit_ack_timeout_ms = 5000;
-int			tidal_election_timeout_ms = 500;
-char	   *tidal_database = NULL;
-
-static bool tidal_shmem_ready = false;
-
-static const struct config_enum_entry commit_ack_options[] = {
-	{"local", TIDAL_COMMIT_ACK_LOCAL, false},
-	{"quorum", TIDAL_COMMIT_ACK_QUORUM, false},
-	{NULL, 0, false}
-};
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -91,199 +60,7 @@ tidal_shmem_startup(void)
 	tenant_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 
-	tidal_shmem_ready = true;
-}
-
-void
-tidal_require_preload(void)
-{
-	if (!tidal_shmem_ready)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("tidal must be loaded via shared_preload_libraries"),
-				 errhint("Add tidal to shared_preload_libraries in postgresql.conf and restart the server.")));
-}
-
-/*
- * The owner of schema tidal, cached per backend; a change to any schema
- * (e.g. ALTER SCHEMA ... OWNER TO) forgets it.
- */
-static Oid	owner_cache = InvalidOid;
-static bool owner_callback_registered = false;
-
-static void
-owner_cache_invalidate(Datum arg, int cacheid, uint32 hashvalue)
-{
-	(void) arg;
-	(void) cacheid;
-	(void) hashvalue;
-	owner_cache = InvalidOid;
-}
-
-Oid
-tidal_owner(void)
-{
-	Oid			nsp;
-	HeapTuple	tup;
-
-	if (OidIsValid(owner_cache))
-		return owner_cache;
-	if (!owner_callback_registered)
-	{
-		CacheRegisterSyscacheCallback(NAMESPACEOID, owner_cache_invalidate, (Datum) 0);
-		owner_callback_registered = true;
-	}
-	nsp = get_namespace_oid("tidal", false);
-	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for namespace %u", nsp);
-	owner_cache = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
-	return owner_cache;
-}
-
-bool
-tidal_has_owner_privileges(Oid roleid)
-{
-	return has_privs_of_role(roleid, tidal_owner());
-}
-
-/*
- * The one place where tidal becomes the extension's owner, as PostgreSQL
- * does for maintenance commands that run other roles' code (index builds,
- * REFRESH MATERIALIZED VIEW, VACUUM): the user id switches to the owner, the
- * operation is security-restricted (no temporary tables, no LISTEN, no
- * cursors WITH HOLD, no SET ROLE), and the search path is pinned to
- * pg_catalog alone, so that no name in tidal's own statements can resolve to
- * an object of the caller's.  The temporary schema is not searched at all:
- * not first (where PostgreSQL puts it unless told otherwise, and where a
- * domain named jsonb would shadow the type), not last.
- *
- * The pin is an override search path (namespace.c) rather than a GUC nest
- * level setting search_path: it has the same effect on every name lookup and
- * on plan revalidation, costs a list push instead of parsing and assigning
- * a GUC (and recomputing the path afterwards) on every call, which
- * tidal.signal makes once per event.
- *
- * tidal_restore_user undoes all three.  On an error, the abort of the
- * (sub)transaction restores the user id and security context (xact.c) and
- * pops the override (AtEOSubXact_Namespace, AtEOXact_Namespace), as for any
- * SECURITY DEFINER function; tests: sql/owner_switch.sql.
- */
-void
-tidal_become_owner(TidalSavedUser *saved)
-{
-	Oid			owner = tidal_owner();
-	OverrideSearchPath path;
-
-	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
-	SetUserIdAndSecContext(owner, saved->sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	path.schemas = NIL;
-	path.addCatalog = true;
-	path.addTemp = false;
-	path.generation = 0;
-	PushOverrideSearchPath(&path);
-}
-
-void
-tidal_restore_user(const TidalSavedUser *saved)
-{
-	PopOverrideSearchPath();
-	SetUserIdAndSecContext(saved->userid, saved->sec_context);
-}
-
-static void
-define_gucs(void)
-{
-	DefineCustomIntVariable("tidal.node_id",
-							"Identifies this node in HLC timestamps and CRDT state.",
-							"Must be unique across all instances that exchange tidal data.",
-							&tidal_node_id, 0, 0, 65535,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.region_id",
-							"Region this instance stands for; the origin of the events it accepts.",
-							NULL,
-							&tidal_region_id, 0, 0, 65535,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.shard_id",
-							"Shard of the region this instance serves.",
-							NULL,
-							&tidal_shard_id, 0, 0, 65535,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.max_clock_offset",
-							"Largest amount a remote HLC may be ahead of the local wall clock.",
-							"tidal.hlc_receive rejects timestamps further ahead than this.",
-							&tidal_max_clock_offset_ms, 500, 1, 3600 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.max_entities",
-							"Number of (entity, signal) pairs the hot state in shared memory can hold.",
-							"Sizes shared memory at server start.",
-							&tidal_max_entities, 100000, 1000, INT_MAX / 2,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.default_tenant_max_entities",
-							"Hot-state entries a tenant without a max_entities quota may hold in this region.",
-							"-1: half of tidal.max_entities; 0: no limit but the capacity. Applies to "
-							"tenant 0 too; a tenant's own max_entities quota (tidal.register_tenant) overrides it.",
-							&tidal_default_tenant_max_entities, -1, -1, INT_MAX,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.max_tenants",
-							"Number of registered tenants tidal can hold in shared memory, over all databases.",
-							NULL,
-							&tidal_max_tenants, 1000, 10, 1000000,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.seal_interval",
-							"How often the sealer seals committed events into log batches.",
-							NULL,
-							&tidal_seal_interval_ms, 200, 10, 60 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.peer_timeout",
-							"How long a peer may go without a successful contact before it counts as unreachable.",
-							"Also bounds how long a receiver waits to connect to a peer or for an answer.",
-							&tidal_peer_timeout_ms, 2000, 100, 3600 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.degraded_after",
-							"Replication lag after which tidal.replication_status says a peer is degraded.",
-							NULL,
-							&tidal_degraded_after_ms, 5000, 1, 24 * 3600 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.offline_after",
-							"Time without contact after which tidal.replication_status says a peer is offline.",
-							NULL,
-							&tidal_offline_after_ms, 30000, 1, 24 * 3600 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.idempotency_window",
-							"How long an idempotency key of tidal.signal is remembered.",
-							"Writes with the same key less than this apart (by HLC) count once, cluster-wide.",
-							&tidal_idempotency_window_s, 86400, 1, 30 * 86400,
-							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.heartbeat_interval",
-							"How often the leader sends heartbeats to its peers.",
-							"Also bounds how long one election call to a peer may take.",
-							&tidal_heartbeat_interval_ms, 100, 10, 60 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.election_timeout",
-							"How long a follower waits without heartbeats before it stands for election.",
-							"Each wait is randomized between this and twice this; a leader that cannot reach a majority for this long steps down.",
-							&tidal_election_timeout_ms, 500, 50, 3600 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomEnumVariable("tidal.commit_ack",
-							 "When COMMIT of a transaction that wrote tidal events returns.",
-							 "local: once committed here; quorum: once a majority of the regions have applied it.",
-							 &tidal_commit_ack, TIDAL_COMMIT_ACK_LOCAL, commit_ack_options,
-							 PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("tidal.commit_ack_timeout",
-							"How long COMMIT waits for a quorum with tidal.commit_ack = quorum.",
-							"After it, COMMIT returns with a WARNING (the transaction is committed locally).",
-							&tidal_commit_ack_timeout_ms, 5000, 1, 3600 * 1000,
-							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomStringVariable("tidal.database",
-							   "Database in which tidal's background workers run.",
-							   "The extension must be created in this database for its log to be sealed and shipped.",
-							   &tidal_database, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
-
-	MarkGUCPrefixReserved("tidal");
+	settings_shmem_ready();
 }
 
 void
@@ -295,7 +72,7 @@ _PG_init(void)
 				 errmsg("tidal must be loaded via shared_preload_libraries"),
 				 errhint("Add tidal to shared_preload_libraries in postgresql.conf and restart the server.")));
 
-	define_gucs();
+	settings_define();
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = tidal_shmem_request;

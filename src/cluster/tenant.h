@@ -1,0 +1,66 @@
+/*
+ * tenant.h
+ *    Tenants: the registry, where each tenant's data is stored, and its
+ *    quotas (see tenant.c).
+ */
+#ifndef TIDAL_TENANT_H
+#define TIDAL_TENANT_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "core/codec.h"
+
+/* what this region knows of a tenant, as this transaction sees it */
+typedef struct TenantInfo
+{
+	int64		tenant;
+	bool		registered;
+	bool		stored_here;	/* this region (and shard) holds its data */
+	int32		max_signals_per_sec;	/* 0: no quota */
+	int64		max_entities;	/* 0: no quota of its own (see tenant_entries_limit) */
+	int64		max_storage_bytes;	/* 0: no quota */
+} TenantInfo;
+
+/* shared memory */
+extern Size tenant_shmem_size(void);
+extern void tenant_shmem_init(void);
+
+/* false if the tenant is not registered here (tenant 0 always is) */
+extern bool tenant_lookup(int64 tenant, TenantInfo *info);
+
+/* tenant_lookup, or error 42704 if the tenant is not registered */
+extern void tenant_require(int64 tenant, TenantInfo *info);
+
+/*
+ * The tenant argument n of a SQL call (22004 if NULL), tenant 0 when the
+ * call has fewer arguments (its form from before it took a tenant); through
+ * tenant_check_access (42501 if the current user may not use the tenant),
+ * then tenant_require.  Call after tidal_ensure_loaded(), before becoming
+ * the owner.
+ */
+extern int64 tenant_argument(FunctionCallInfo fcinfo, int n, TenantInfo *info);
+
+/* Quotas of writers in this region (errors 53400). */
+extern void tenant_admit_events(const TenantInfo *info, int64 nevents);
+extern void tenant_check_entries(int64 tenant);
+extern int64 tenant_entries_limit(const TenantInfo *info);	/* 0: none but the capacity */
+
+/* the hot state reports every entry it creates or frees (tenants other than 0) */
+extern void tenant_entries_add(Oid dboid, int64 tenant, int delta);
+extern void tenant_entries_reset(Oid dboid, int64 tenant);	/* tenant -1: all */
+
+/* load the database's tenants from the registry (a rebuild, see recovery.c) */
+extern void tenant_load(void);
+
+/*
+ * A replicated or local tenant record (kind 6), and the migration records'
+ * hook: after a tenant's registration or migration changed in this
+ * transaction, move its data into or out of this region as needed and
+ * publish the new placement and quotas at commit.
+ */
+extern void tenant_apply_record(const LogRecord *rec);
+extern void tenant_refresh(int64 tenant);
+
+#endif							/* TIDAL_TENANT_H */

@@ -1,0 +1,579 @@
+/*
+ * codec.c
+ *    Encoding and decoding of tidal's log records and batches.
+ *
+ * All integers are little-endian and floats are IEEE 754 binary64, so that
+ * batches can move between machines.  Readers validate every length before
+ * they touch the bytes: a batch arriving from the network is untrusted.
+ */
+#include "postgres.h"
+
+#include "port/pg_bswap.h"
+#include "port/pg_crc32c.h"
+
+#include "core/codec.h"
+
+#ifdef WORDS_BIGENDIAN
+#define LE16(x) pg_bswap16(x)
+#define LE32(x) pg_bswap32(x)
+#define LE64(x) pg_bswap64(x)
+#else
+#define LE16(x) (x)
+#define LE32(x) (x)
+#define LE64(x) (x)
+#endif
+
+/* ---- writing ---- */
+
+static void
+put_u8(StringInfo buf, uint8 v)
+{
+	appendBinaryStringInfo(buf, (char *) &v, 1);
+}
+
+static void
+put_u16(StringInfo buf, uint16 v)
+{
+	v = LE16(v);
+	appendBinaryStringInfo(buf, (char *) &v, 2);
+}
+
+static void
+put_u32(StringInfo buf, uint32 v)
+{
+	v = LE32(v);
+	appendBinaryStringInfo(buf, (char *) &v, 4);
+}
+
+static void
+put_u64(StringInfo buf, uint64 v)
+{
+	v = LE64(v);
+	appendBinaryStringInfo(buf, (char *) &v, 8);
+}
+
+static void
+put_f64(StringInfo buf, double d)
+{
+	uint64		v;
+
+	memcpy(&v, &d, 8);
+	put_u64(buf, v);
+}
+
+static void
+put_str(StringInfo buf, const char *s)
+{
+	size_t		len = strlen(s);
+
+	Assert(len <= PG_UINT16_MAX);
+	put_u16(buf, (uint16) len);
+	appendBinaryStringInfo(buf, s, (int) len);
+}
+
+/* long text (JSON): a 32-bit length, then the bytes */
+static void
+put_text32(StringInfo buf, const char *s)
+{
+	size_t		len = strlen(s);
+
+	Assert(len <= PG_UINT32_MAX);
+	put_u32(buf, (uint32) len);
+	appendBinaryStringInfo(buf, s, (int) len);
+}
+
+static void
+put_u32_at(StringInfo buf, int offset, uint32 v)
+{
+	v = LE32(v);
+	memcpy(buf->data + offset, &v, 4);
+}
+
+/* patch the body length of the record that begins at start */
+static void
+end_record(StringInfo buf, int start)
+{
+	put_u32_at(buf, start + 4, (uint32) (buf->len - start - LOG_RECORD_HEADER_LEN));
+}
+
+static int
+begin_record(StringInfo buf, uint8 kind, uint8 flags, const TidalHlc *hlc, int64 tenant)
+{
+	int			start = buf->len;
+
+	put_u8(buf, kind);
+	put_u8(buf, flags);
+	put_u16(buf, 0);
+	put_u32(buf, 0);			/* body length, patched by the caller */
+	put_u64(buf, (uint64) hlc->wall_ns);
+	put_u32(buf, (uint32) hlc->logical);
+	put_u32(buf, (uint32) hlc->node);
+	put_u64(buf, (uint64) tenant);
+	return start;
+}
+
+/*
+ * A signal record's body length is known up front (fixed-size events), so the
+ * caller declares nevents here and then adds exactly that many events.  key:
+ * an idempotency key, or NULL.
+ */
+void
+codec_begin_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
+						  const char *name, const char *key, bool with_users, uint32 nevents)
+{
+	int			start = begin_record(buf, LOG_RECORD_SIGNAL,
+									 (with_users ? LOG_SIGNAL_HAS_USER : 0) |
+									 (key ? LOG_SIGNAL_HAS_KEY : 0), hlc, tenant);
+	Size		event_len = with_users ? 32 : 24;
+	Size		body_len = 2 + strlen(name) + (key ? 2 + strlen(key) : 0) + 4 +
+		(Size) nevents * event_len;
+
+	put_u32_at(buf, start + 4, (uint32) body_len);
+	put_str(buf, name);
+	if (key)
+		put_str(buf, key);
+	put_u32(buf, nevents);
+	enlargeStringInfo(buf, (int) (nevents * event_len));
+}
+
+void
+codec_add_signal_event(StringInfo buf, bool with_users, int64 entity,
+					   double weight, int64 at_us, int64 user_id)
+{
+	put_u64(buf, (uint64) entity);
+	put_f64(buf, weight);
+	put_u64(buf, (uint64) at_us);
+	if (with_users)
+		put_u64(buf, (uint64) user_id);
+}
+
+void
+codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name,
+						   int64 half_life_us, const char *entity_kind,
+						   int nwindows, const int64 *window_us)
+{
+	int			start = begin_record(buf, LOG_RECORD_DEFINE_SIGNAL, 0, hlc, 0);
+	int			w;
+
+	put_str(buf, name);
+	put_u64(buf, (uint64) half_life_us);
+	put_str(buf, entity_kind);
+	put_u8(buf, (uint8) nwindows);
+	for (w = 0; w < nwindows; w++)
+		put_u64(buf, (uint64) window_us[w]);
+	end_record(buf, start);
+}
+
+void
+codec_item_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, int64 item,
+				  bool has_creator, int64 creator, int64 created_at_us, const char *metadata)
+{
+	int			start = begin_record(buf, LOG_RECORD_ITEM,
+									 has_creator ? LOG_ITEM_HAS_CREATOR : 0, hlc, tenant);
+
+	put_u64(buf, (uint64) item);
+	put_u64(buf, (uint64) (has_creator ? creator : 0));
+	put_u64(buf, (uint64) created_at_us);
+	put_text32(buf, metadata);
+	end_record(buf, start);
+}
+
+void
+codec_hide_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, uint8 action,
+				  uint8 target_kind, int64 user_id, int64 target)
+{
+	int			start = begin_record(buf, LOG_RECORD_HIDE, 0, hlc, tenant);
+
+	put_u8(buf, action);
+	put_u8(buf, target_kind);
+	put_u64(buf, (uint64) user_id);
+	put_u64(buf, (uint64) target);
+	end_record(buf, start);
+}
+
+void
+codec_define_profile_record(StringInfo buf, const TidalHlc *hlc, const char *name,
+							const char *spec)
+{
+	int			start = begin_record(buf, LOG_RECORD_DEFINE_PROFILE, 0, hlc, 0);
+
+	put_str(buf, name);
+	put_text32(buf, spec);
+	end_record(buf, start);
+}
+
+void
+codec_tenant_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, const char *registration)
+{
+	int			start = begin_record(buf, LOG_RECORD_TENANT, 0, hlc, tenant);
+
+	put_text32(buf, registration);
+	end_record(buf, start);
+}
+
+void
+codec_migration_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, int64 migration_id,
+					   uint8 step, const char *description)
+{
+	int			start = begin_record(buf, LOG_RECORD_MIGRATION, 0, hlc, tenant);
+
+	put_u64(buf, (uint64) migration_id);
+	put_u8(buf, step);
+	put_text32(buf, description);
+	end_record(buf, start);
+}
+
+/* ---- reading ---- */
+
+typedef struct Reader
+{
+	const char *p;
+	const char *end;
+	bool		ok;
+} Reader;
+
+static bool
+need(Reader *r, Size n)
+{
+	if (!r->ok || (Size) (r->end - r->p) < n)
+		r->ok = false;
+	return r->ok;
+}
+
+static uint8
+get_u8(Reader *r)
+{
+	uint8		v = 0;
+
+	if (need(r, 1))
+		v = (uint8) *r->p++;
+	return v;
+}
+
+static uint16
+get_u16(Reader *r)
+{
+	uint16		v = 0;
+
+	if (need(r, 2))
+	{
+		memcpy(&v, r->p, 2);
+		r->p += 2;
+	}
+	return LE16(v);
+}
+
+static uint32
+get_u32(Reader *r)
+{
+	uint32		v = 0;
+
+	if (need(r, 4))
+	{
+		memcpy(&v, r->p, 4);
+		r->p += 4;
+	}
+	return LE32(v);
+}
+
+static uint64
+get_u64(Reader *r)
+{
+	uint64		v = 0;
+
+	if (need(r, 8))
+	{
+		memcpy(&v, r->p, 8);
+		r->p += 8;
+	}
+	return LE64(v);
+}
+
+/* the next len bytes, or NULL (and the reader failed) if there are fewer */
+static const char *
+get_bytes(Reader *r, Size len)
+{
+	const char *s;
+
+	if (!need(r, len))
+		return NULL;
+	s = r->p;
+	r->p += len;
+	return s;
+}
+
+static const char *
+get_text32(Reader *r, uint32 *len)
+{
+	*len = get_u32(r);
+	return get_bytes(r, *len);
+}
+
+static const char *
+get_str(Reader *r, int *len)
+{
+	*len = get_u16(r);
+	return get_bytes(r, *len);
+}
+
+bool
+codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, const char **why)
+{
+	Reader		r = {buf, buf + len, true};
+	Reader		body;
+	uint32		body_len;
+	int			w;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = get_u8(&r);
+	rec->flags = get_u8(&r);
+	(void) get_u16(&r);
+	body_len = get_u32(&r);
+	rec->hlc.wall_ns = (int64) get_u64(&r);
+	rec->hlc.logical = (int32) get_u32(&r);
+	rec->hlc.node = (int32) get_u32(&r);
+	rec->tenant = (int64) get_u64(&r);
+	if (!r.ok || !need(&r, body_len))
+	{
+		*why = "record is truncated";
+		return false;
+	}
+	body.p = r.p;
+	body.end = r.p + body_len;
+	body.ok = true;
+
+	switch (rec->kind)
+	{
+		case LOG_RECORD_SIGNAL:
+			{
+				Size		event_len = (rec->flags & LOG_SIGNAL_HAS_USER) ? 32 : 24;
+
+				rec->name = get_str(&body, &rec->name_len);
+				if (rec->flags & LOG_SIGNAL_HAS_KEY)
+				{
+					rec->key = get_str(&body, &rec->key_len);
+					if (rec->key_len == 0)
+						body.ok = false;
+				}
+				rec->nevents = get_u32(&body);
+				if (body.ok && (Size) (body.end - body.p) != rec->nevents * event_len)
+					body.ok = false;
+				rec->events = body.p;
+				body.p = body.end;
+				if (rec->name_len == 0)
+					body.ok = false;
+				break;
+			}
+		case LOG_RECORD_DEFINE_SIGNAL:
+			rec->name = get_str(&body, &rec->name_len);
+			rec->half_life_us = (int64) get_u64(&body);
+			rec->entity_kind = get_str(&body, &rec->entity_kind_len);
+			rec->nwindows = get_u8(&body);
+			if (rec->nwindows > DECAY_MAX_WINDOWS)
+				body.ok = false;
+			for (w = 0; w < rec->nwindows && body.ok; w++)
+				rec->window_us[w] = (int64) get_u64(&body);
+			if (rec->name_len == 0)
+				body.ok = false;
+			break;
+		case LOG_RECORD_ITEM:
+			rec->has_creator = (rec->flags & LOG_ITEM_HAS_CREATOR) != 0;
+			rec->item = (int64) get_u64(&body);
+			rec->creator = (int64) get_u64(&body);
+			rec->created_at_us = (int64) get_u64(&body);
+			rec->text = get_text32(&body, &rec->text_len);
+			break;
+		case LOG_RECORD_HIDE:
+			rec->action = get_u8(&body);
+			rec->target_kind = get_u8(&body);
+			rec->user_id = (int64) get_u64(&body);
+			rec->target = (int64) get_u64(&body);
+			if ((rec->action != LOG_HIDE_ACTION_HIDE && rec->action != LOG_HIDE_ACTION_UNHIDE) ||
+				(rec->target_kind != LOG_HIDE_TARGET_ITEM &&
+				 rec->target_kind != LOG_HIDE_TARGET_CREATOR))
+				body.ok = false;
+			break;
+		case LOG_RECORD_DEFINE_PROFILE:
+			rec->name = get_str(&body, &rec->name_len);
+			rec->text = get_text32(&body, &rec->text_len);
+			if (rec->name_len == 0)
+				body.ok = false;
+			break;
+		case LOG_RECORD_TENANT:
+			rec->text = get_text32(&body, &rec->text_len);
+			if (rec->tenant < 0)	/* tenant 0 takes quotas too */
+				body.ok = false;
+			break;
+		case LOG_RECORD_MIGRATION:
+			rec->migration_id = (int64) get_u64(&body);
+			rec->step = get_u8(&body);
+			rec->text = get_text32(&body, &rec->text_len);
+			if (rec->tenant <= 0 || rec->migration_id <= 0 || rec->step == 0)
+				body.ok = false;
+			break;
+		default:
+			*why = "unknown record kind";
+			return false;
+	}
+
+	if (!body.ok || body.p != body.end)
+	{
+		*why = "malformed record body";
+		return false;
+	}
+	*consumed = LOG_RECORD_HEADER_LEN + body_len;
+	rec->raw = buf;
+	rec->raw_len = *consumed;
+	return true;
+}
+
+void
+codec_signal_event(const LogRecord *rec, uint32 i, LogSignalEvent *ev)
+{
+	bool		with_users = (rec->flags & LOG_SIGNAL_HAS_USER) != 0;
+	Reader		r;
+	uint64		bits;
+
+	Assert(i < rec->nevents);
+	r.p = rec->events + (Size) i * (with_users ? 32 : 24);
+	r.end = r.p + (with_users ? 32 : 24);
+	r.ok = true;
+	ev->entity = (int64) get_u64(&r);
+	bits = get_u64(&r);
+	memcpy(&ev->weight, &bits, 8);
+	ev->at_us = (int64) get_u64(&r);
+	ev->has_user = with_users;
+	ev->user_id = with_users ? (int64) get_u64(&r) : 0;
+}
+
+uint32
+codec_record_events(const LogRecord *rec)
+{
+	return rec->kind == LOG_RECORD_SIGNAL ? rec->nevents : 1;
+}
+
+/* ---- batches ---- */
+
+static uint32
+crc32c(const char *data, Size len)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, data, len);
+	FIN_CRC32C(crc);
+	return crc;
+}
+
+void
+codec_write_batch_header(char *out, LogBatchHeader *hdr, const char *payload, Size payload_len)
+{
+	StringInfoData h;
+
+	hdr->version = LOG_BATCH_VERSION;
+	hdr->payload_len = payload_len;
+	hdr->payload_crc = crc32c(payload, payload_len);
+
+	initStringInfo(&h);
+	appendBinaryStringInfo(&h, LOG_BATCH_MAGIC, 4);
+	put_u16(&h, hdr->version);
+	put_u16(&h, LOG_BATCH_HEADER_LEN);
+	put_u32(&h, (uint32) hdr->origin_region);
+	put_u32(&h, (uint32) hdr->origin_shard);
+	put_u32(&h, (uint32) hdr->origin_node);
+	put_u32(&h, hdr->record_count);
+	put_u64(&h, (uint64) hdr->batch_no);
+	put_u64(&h, (uint64) hdr->first_seq);
+	put_u64(&h, (uint64) hdr->last_seq);
+	put_u32(&h, hdr->event_count);
+	put_u32(&h, hdr->payload_crc);
+	put_u64(&h, hdr->payload_len);
+	put_u32(&h, crc32c(h.data, h.len));
+	put_u32(&h, 0);
+	Assert(h.len == LOG_BATCH_HEADER_LEN);
+	memcpy(out, h.data, LOG_BATCH_HEADER_LEN);
+	pfree(h.data);
+}
+
+/*
+ * Verify a whole batch: header, both checksums, and that its records parse
+ * and add up to the counts the header declares.
+ */
+bool
+codec_read_batch(const char *buf, Size len, LogBatchHeader *hdr,
+				 const char **payload, const char **why)
+{
+	Reader		r = {buf, buf + len, true};
+	uint16		header_len;
+	uint32		header_crc;
+	const char *p;
+	const char *end;
+	uint32		records = 0;
+	uint64		events = 0;
+
+	if (len < LOG_BATCH_HEADER_LEN || memcmp(buf, LOG_BATCH_MAGIC, 4) != 0)
+	{
+		*why = "not a tidal batch (bad magic)";
+		return false;
+	}
+	r.p += 4;
+	hdr->version = get_u16(&r);
+	header_len = get_u16(&r);
+	if (hdr->version != LOG_BATCH_VERSION || header_len != LOG_BATCH_HEADER_LEN)
+	{
+		*why = "unsupported batch format version";
+		return false;
+	}
+	hdr->origin_region = (int32) get_u32(&r);
+	hdr->origin_shard = (int32) get_u32(&r);
+	hdr->origin_node = (int32) get_u32(&r);
+	hdr->record_count = get_u32(&r);
+	hdr->batch_no = (int64) get_u64(&r);
+	hdr->first_seq = (int64) get_u64(&r);
+	hdr->last_seq = (int64) get_u64(&r);
+	hdr->event_count = get_u32(&r);
+	hdr->payload_crc = get_u32(&r);
+	hdr->payload_len = get_u64(&r);
+	header_crc = get_u32(&r);
+	if (header_crc != crc32c(buf, 64))
+	{
+		*why = "batch header checksum mismatch";
+		return false;
+	}
+	if (hdr->payload_len != len - LOG_BATCH_HEADER_LEN)
+	{
+		*why = "batch length does not match its header";
+		return false;
+	}
+	p = buf + LOG_BATCH_HEADER_LEN;
+	end = p + hdr->payload_len;
+	if (hdr->payload_crc != crc32c(p, hdr->payload_len))
+	{
+		*why = "batch payload checksum mismatch";
+		return false;
+	}
+	if (hdr->event_count == 0 || hdr->first_seq < 1 || hdr->last_seq < hdr->first_seq ||
+		hdr->last_seq - hdr->first_seq + 1 != (int64) hdr->event_count)
+	{
+		*why = "batch sequence numbers do not match its event count";
+		return false;
+	}
+	while (p < end)
+	{
+		LogRecord	rec;
+		Size		consumed;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, why))
+			return false;
+		records++;
+		events += codec_record_events(&rec);
+		p += consumed;
+	}
+	if (records != hdr->record_count || events != hdr->event_count)
+	{
+		*why = "batch contents do not match its header counts";
+		return false;
+	}
+	*payload = buf + LOG_BATCH_HEADER_LEN;
+	return true;
+}

@@ -1,0 +1,148 @@
+/*
+ * codec.h
+ *    The binary format of tidal's log: records (one per accepted write) and
+ *    sealed batches (a versioned header followed by records).  Pure encoding
+ *    and decoding, no I/O; docs/log-format.md is the specification.
+ */
+#ifndef TIDAL_CODEC_H
+#define TIDAL_CODEC_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#include "core/decay.h"
+#include "core/hlc.h"
+
+#define LOG_RECORD_HEADER_LEN	32
+#define LOG_BATCH_MAGIC			"TDLB"
+#define LOG_BATCH_VERSION		1
+#define LOG_BATCH_HEADER_LEN	72
+
+typedef enum LogRecordKind
+{
+	LOG_RECORD_SIGNAL = 1,		/* events of one signal */
+	LOG_RECORD_DEFINE_SIGNAL = 2,	/* a signal definition */
+	LOG_RECORD_ITEM = 3,		/* an item's creator, metadata and creation time */
+	LOG_RECORD_HIDE = 4,		/* a user hides or unhides an item or a creator */
+	LOG_RECORD_DEFINE_PROFILE = 5,	/* a ranking profile definition */
+	LOG_RECORD_TENANT = 6,		/* a tenant's registration: label, quotas, regions */
+	LOG_RECORD_MIGRATION = 7	/* a step of a tenant's migration to another region */
+} LogRecordKind;
+
+#define LOG_SIGNAL_HAS_USER		0x01	/* flag: each event carries a user id */
+#define LOG_SIGNAL_HAS_KEY		0x02	/* flag: an idempotency key follows the name */
+#define LOG_ITEM_HAS_CREATOR	0x01	/* flag: the item record names a creator */
+
+/* LOG_RECORD_HIDE: what happened, and to what */
+#define LOG_HIDE_ACTION_HIDE	1
+#define LOG_HIDE_ACTION_UNHIDE	2
+#define LOG_HIDE_TARGET_ITEM	1
+#define LOG_HIDE_TARGET_CREATOR 2
+
+/* a decoded record; pointers point into the buffer it was read from */
+typedef struct LogRecord
+{
+	const char *raw;			/* the whole encoded record */
+	Size		raw_len;
+	uint8		kind;
+	uint8		flags;
+	TidalHlc	hlc;
+	int64		tenant;
+	const char *name;			/* signal name, not NUL-terminated */
+	int			name_len;
+	const char *key;			/* idempotency key (LOG_SIGNAL_HAS_KEY), or NULL */
+	int			key_len;
+
+	/* LOG_RECORD_SIGNAL */
+	uint32		nevents;
+	const char *events;
+
+	/* LOG_RECORD_DEFINE_SIGNAL */
+	int64		half_life_us;
+	const char *entity_kind;
+	int			entity_kind_len;
+	int			nwindows;
+	int64		window_us[DECAY_MAX_WINDOWS];
+
+	/* LOG_RECORD_ITEM */
+	int64		item;
+	bool		has_creator;
+	int64		creator;
+	int64		created_at_us;
+
+	/* LOG_RECORD_HIDE */
+	uint8		action;			/* LOG_HIDE_ACTION_* */
+	uint8		target_kind;	/* LOG_HIDE_TARGET_* */
+	int64		user_id;
+	int64		target;
+
+	/* LOG_RECORD_MIGRATION: which migration, and the step it reached */
+	int64		migration_id;
+	uint8		step;
+
+	/*
+	 * JSON text: LOG_RECORD_ITEM (metadata), LOG_RECORD_DEFINE_PROFILE
+	 * (spec), LOG_RECORD_TENANT (registration), LOG_RECORD_MIGRATION
+	 * (description)
+	 */
+	const char *text;
+	uint32		text_len;
+} LogRecord;
+
+typedef struct LogSignalEvent
+{
+	int64		entity;
+	double		weight;
+	int64		at_us;
+	int64		user_id;		/* 0 when the record has no user ids */
+	bool		has_user;
+} LogSignalEvent;
+
+typedef struct LogBatchHeader
+{
+	uint16		version;
+	int32		origin_region;
+	int32		origin_shard;
+	int32		origin_node;
+	uint32		record_count;
+	int64		batch_no;
+	int64		first_seq;
+	int64		last_seq;
+	uint32		event_count;
+	uint32		payload_crc;
+	uint64		payload_len;
+} LogBatchHeader;
+
+/* records */
+extern void codec_begin_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
+									  const char *name, const char *key,
+									  bool with_users, uint32 nevents);
+extern void codec_add_signal_event(StringInfo buf, bool with_users, int64 entity,
+								   double weight, int64 at_us, int64 user_id);
+extern void codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name,
+									   int64 half_life_us, const char *entity_kind,
+									   int nwindows, const int64 *window_us);
+extern void codec_item_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, int64 item,
+							  bool has_creator, int64 creator, int64 created_at_us,
+							  const char *metadata);
+extern void codec_hide_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, uint8 action,
+							  uint8 target_kind, int64 user_id, int64 target);
+extern void codec_define_profile_record(StringInfo buf, const TidalHlc *hlc, const char *name,
+										const char *spec);
+extern void codec_tenant_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
+								const char *registration);
+extern void codec_migration_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
+								   int64 migration_id, uint8 step, const char *description);
+extern bool codec_read_record(const char *buf, Size len, Size *consumed,
+							  LogRecord *rec, const char **why);
+extern void codec_signal_event(const LogRecord *rec, uint32 i, LogSignalEvent *ev);
+extern uint32 codec_record_events(const LogRecord *rec);
+
+/* batches */
+extern void codec_write_batch_header(char *out, LogBatchHeader *hdr,
+									 const char *payload, Size payload_len);
+extern bool codec_read_batch(const char *buf, Size len, LogBatchHeader *hdr,
+							 const char **payload, const char **why);
+
+#endif							/* TIDAL_CODEC_H */

@@ -1,0 +1,407 @@
+/*
+ * log.c
+ *    Appending to, sealing and replaying tidal's log (see log.h).
+ *
+ * Sealing is serialized by a row lock on the origin's row in tidal.origins,
+ * which also holds the origin's last sequence and batch numbers: batches
+ * and sequence numbers are therefore gapless per origin, and a record is
+ * sealed exactly once because it is deleted from tidal.pending in the same
+ * transaction that inserts its batch.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "log/log.h"
+#include "state/stage.h"
+#include "pg/settings.h"
+#include "pg/owner.h"
+
+/* a batch is closed once its payload reaches this size (one record may exceed it) */
+#define SEAL_MAX_PAYLOAD	(16 * 1024 * 1024)
+#define SEAL_MAX_RECORDS	4096
+
+static SPIPlanPtr append_plan = NULL;
+
+Oid
+log_pending_relid(bool missing_ok)
+{
+	return RangeVarGetRelid(makeRangeVar("tidal", "pending", -1), NoLock, missing_ok);
+}
+
+void
+log_append(const char *record, Size len)
+{
+	bytea	   *b = palloc(VARHDRSZ + len);
+	Datum		values[1];
+	int			ret;
+	TidalSavedUser saved;
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	memcpy(VARDATA(b), record, len);
+	values[0] = PointerGetDatum(b);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	tidal_become_owner(&saved);
+	if (append_plan == NULL)
+	{
+		Oid			argtypes[1] = {BYTEAOID};
+		SPIPlanPtr	plan = SPI_prepare("INSERT INTO tidal.pending(record) VALUES ($1)", 1, argtypes);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare tidal log append: %s", SPI_result_code_string(SPI_result));
+		append_plan = plan;
+	}
+	ret = SPI_execute_plan(append_plan, values, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "could not append to tidal log: %s", SPI_result_code_string(ret));
+	tidal_restore_user(&saved);
+	SPI_finish();
+	pfree(b);
+	stage_log_written();
+}
+
+typedef struct SealItem
+{
+	TidalHlc	hlc;
+	bytea	   *record;
+	uint32		events;
+} SealItem;
+
+static int
+seal_item_cmp(const void *a, const void *b)
+{
+	return hlc_compare(&((const SealItem *) a)->hlc, &((const SealItem *) b)->hlc);
+}
+
+/* lock an origin's row and read its counters, creating the row if needed */
+static void
+lock_origin(int32 region, int32 shard, int64 *last_seq, int64 *last_batch)
+{
+	Oid			argtypes[2] = {INT4OID, INT4OID};
+	Datum		args[2] = {Int32GetDatum(region), Int32GetDatum(shard)};
+	int			attempt;
+
+	for (attempt = 0; attempt < 2; attempt++)
+	{
+		bool		isnull;
+
+		if (SPI_execute_with_args("SELECT last_seq, last_batch FROM tidal.origins "
+								  "WHERE region = $1 AND shard = $2 FOR UPDATE",
+								  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not lock tidal origin");
+		if (SPI_processed == 1)
+		{
+			*last_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			*last_batch = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			return;
+		}
+		if (SPI_execute_with_args("INSERT INTO tidal.origins(region, shard) VALUES ($1, $2) "
+								  "ON CONFLICT DO NOTHING",
+								  2, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not create tidal origin");
+	}
+	elog(ERROR, "could not lock tidal origin %d:%d", region, shard);
+}
+
+/* add a batch to tidal.batches and advance its origin; caller holds the origin's row lock */
+static void
+insert_batch(const LogBatchHeader *hdr, bytea *batch)
+{
+	Oid			ins_argtypes[8] = {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT4OID, INT4OID, BYTEAOID};
+	Datum		ins_args[8];
+
+	ins_args[0] = Int32GetDatum(hdr->origin_region);
+	ins_args[1] = Int32GetDatum(hdr->origin_shard);
+	ins_args[2] = Int64GetDatum(hdr->batch_no);
+	ins_args[3] = Int64GetDatum(hdr->first_seq);
+	ins_args[4] = Int64GetDatum(hdr->last_seq);
+	ins_args[5] = Int32GetDatum((int32) hdr->event_count);
+	ins_args[6] = Int32GetDatum(hdr->origin_node);
+	ins_args[7] = PointerGetDatum(batch);
+	if (SPI_execute_with_args("INSERT INTO tidal.batches(origin_region, origin_shard, batch_no, "
+							  "first_seq, last_seq, event_count, origin_node, batch) "
+							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+							  8, ins_argtypes, ins_args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert tidal batch");
+	if (SPI_execute_with_args("UPDATE tidal.origins SET last_seq = $3, last_batch = $4 "
+							  "WHERE region = $1 AND shard = $2",
+							  4, (Oid[]) {INT4OID, INT4OID, INT8OID, INT8OID},
+							  (Datum[]) {ins_args[0], ins_args[1], ins_args[4], ins_args[2]},
+							  NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not advance tidal origin");
+}
+
+/*
+ * Seal one batch; returns its event count (0: nothing pending).  *full is
+ * set when the batch reached its size limit, so more may be waiting; when
+ * it did not, the batch took every record this snapshot could see.
+ */
+static int64
+seal_one_batch(bool *full)
+{
+	int64		last_seq;
+	int64		last_batch;
+	Datum	   *tids;
+	int			ntids = 0;
+	Size		bytes = 0;
+	uint64		i;
+	SealItem   *items;
+	int			nitems;
+	uint64		nevents = 0;
+	LogBatchHeader hdr;
+	bytea	   *batch;
+	char	   *p;
+	Oid			del_argtypes[1] = {TIDARRAYOID};
+	Datum		del_args[1];
+
+	*full = false;
+	lock_origin(tidal_region_id, tidal_shard_id, &last_seq, &last_batch);
+
+	/* choose the records of this batch by size, without reading them */
+	if (SPI_execute("SELECT ctid, pg_catalog.octet_length(record) FROM tidal.pending LIMIT "
+					CppAsString2(SEAL_MAX_RECORDS), false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read tidal.pending");
+	if (SPI_processed == 0)
+		return 0;
+	tids = palloc(sizeof(Datum) * SPI_processed);
+	for (i = 0; i < SPI_processed && bytes < SEAL_MAX_PAYLOAD; i++)
+	{
+		bool		isnull;
+
+		tids[ntids++] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		bytes += DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	*full = (SPI_processed == SEAL_MAX_RECORDS || bytes >= SEAL_MAX_PAYLOAD);
+	del_args[0] = PointerGetDatum(construct_array(tids, ntids, TIDOID, sizeof(ItemPointerData),
+												  false, TYPALIGN_SHORT));
+	if (SPI_execute_with_args("DELETE FROM tidal.pending WHERE ctid = ANY ($1) RETURNING record",
+							  1, del_argtypes, del_args, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "could not take records from tidal.pending");
+
+	nitems = (int) SPI_processed;
+	if (nitems == 0)
+		return 0;
+	items = palloc(sizeof(SealItem) * nitems);
+	bytes = 0;
+	for (i = 0; i < (uint64) nitems; i++)
+	{
+		bool		isnull;
+		LogRecord	rec;
+		Size		consumed;
+		const char *why;
+
+		items[i].record = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		if (!codec_read_record(VARDATA(items[i].record), VARSIZE(items[i].record) - VARHDRSZ,
+							   &consumed, &rec, &why) ||
+			consumed != VARSIZE(items[i].record) - VARHDRSZ)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("corrupt record in tidal.pending: %s", why)));
+		items[i].hlc = rec.hlc;
+		items[i].events = codec_record_events(&rec);
+		nevents += items[i].events;
+		bytes += consumed;
+	}
+	qsort(items, nitems, sizeof(SealItem), seal_item_cmp);
+
+	if (nevents > PG_UINT32_MAX)
+		elog(ERROR, "tidal batch would hold too many events");
+
+	/* header, then records in HLC order */
+	batch = palloc(VARHDRSZ + LOG_BATCH_HEADER_LEN + bytes);
+	SET_VARSIZE(batch, VARHDRSZ + LOG_BATCH_HEADER_LEN + bytes);
+	p = VARDATA(batch) + LOG_BATCH_HEADER_LEN;
+	for (i = 0; i < (uint64) nitems; i++)
+	{
+		Size		len = VARSIZE(items[i].record) - VARHDRSZ;
+
+		memcpy(p, VARDATA(items[i].record), len);
+		p += len;
+	}
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.origin_region = tidal_region_id;
+	hdr.origin_shard = tidal_shard_id;
+	hdr.origin_node = tidal_node_id;
+	hdr.record_count = (uint32) nitems;
+	hdr.batch_no = last_batch + 1;
+	hdr.first_seq = last_seq + 1;
+	hdr.last_seq = last_seq + (int64) nevents;
+	hdr.event_count = (uint32) nevents;
+	codec_write_batch_header(VARDATA(batch), &hdr, VARDATA(batch) + LOG_BATCH_HEADER_LEN, bytes);
+
+	insert_batch(&hdr, batch);
+	return (int64) nevents;
+}
+
+int64
+log_seal(void)
+{
+	return log_seal_through(NULL);
+}
+
+int64
+log_seal_through(int64 *last_seq)
+{
+	int64		total = 0;
+	bool		full;
+	TidalSavedUser saved;
+
+	/*
+	 * Lock order: tidal.pending before the origin's row, as a rebuild
+	 * (recovery.c) takes them, so that sealing and a rebuild never deadlock.
+	 */
+	LockRelationOid(log_pending_relid(false), RowExclusiveLock);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	tidal_become_owner(&saved);
+	/*
+	 * Stop at the first batch that is not full: it took everything committed
+	 * when it looked.  Records committing meanwhile wait for the next call,
+	 * so that a busy log is sealed in large batches, not in a tight loop of
+	 * small ones.
+	 */
+	do
+	{
+		CHECK_FOR_INTERRUPTS();
+		total += seal_one_batch(&full);
+	} while (full);
+	if (last_seq != NULL)
+	{
+		int64		last_batch;
+
+		lock_origin(tidal_region_id, tidal_shard_id, last_seq, &last_batch);
+	}
+	tidal_restore_user(&saved);
+	SPI_finish();
+	return total;
+}
+
+bool
+log_store_remote_batch(const LogBatchHeader *hdr, const char *data, Size len)
+{
+	int64		last_seq;
+	int64		last_batch;
+	bytea	   *batch;
+	TidalSavedUser saved;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	tidal_become_owner(&saved);
+	lock_origin(hdr->origin_region, hdr->origin_shard, &last_seq, &last_batch);
+	if (hdr->batch_no <= last_batch)
+	{
+		tidal_restore_user(&saved);
+		SPI_finish();
+		return false;			/* applied before: at-least-once delivery, exactly-once apply */
+	}
+	if (hdr->batch_no != last_batch + 1 || hdr->first_seq != last_seq + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("tidal batch %lld of origin %d:%d does not follow batch %lld (sequence %lld)",
+						(long long) hdr->batch_no, hdr->origin_region, hdr->origin_shard,
+						(long long) last_batch, (long long) last_seq)));
+	batch = palloc(VARHDRSZ + len);
+	SET_VARSIZE(batch, VARHDRSZ + len);
+	memcpy(VARDATA(batch), data, len);
+	insert_batch(hdr, batch);
+	tidal_restore_user(&saved);
+	SPI_finish();
+	return true;
+}
+
+static void
+replay_payload(const char *p, Size len, log_record_fn fn, void *arg)
+{
+	const char *end = p + len;
+
+	while (p < end)
+	{
+		LogRecord	rec;
+		Size		consumed;
+		const char *why;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("corrupt record in tidal's log: %s", why)));
+		fn(&rec, arg);
+		p += consumed;
+	}
+}
+
+/*
+ * Read the whole log in one snapshot taken now (not the transaction's: the
+ * caller holds a lock that has just waited out every writer).
+ */
+void
+log_replay(log_record_fn fn, void *arg)
+{
+	Portal		portal;
+	MemoryContext rowcxt;
+	TidalSavedUser saved;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	tidal_become_owner(&saved);
+	PushActiveSnapshot(GetLatestSnapshot());
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT batch, true FROM tidal.batches "
+									   "UNION ALL SELECT record, false FROM tidal.pending",
+									   0, NULL, NULL, NULL, true, 0);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "tidal replay row",
+								   ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, 64);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			MemoryContext old = MemoryContextSwitchTo(rowcxt);
+			bytea	   *b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			bool		is_batch = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+			const char *data = VARDATA_ANY(b);
+			Size		len = VARSIZE_ANY_EXHDR(b);
+
+			CHECK_FOR_INTERRUPTS();
+			if (is_batch)
+			{
+				LogBatchHeader hdr;
+				const char *payload;
+				const char *why;
+
+				if (!codec_read_batch(data, len, &hdr, &payload, &why))
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_CORRUPTED),
+							 errmsg("corrupt batch in tidal's log: %s", why)));
+				replay_payload(payload, hdr.payload_len, fn, arg);
+			}
+			else
+				replay_payload(data, len, fn, arg);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(rowcxt);
+	PopActiveSnapshot();
+	tidal_restore_user(&saved);
+	SPI_finish();
+}

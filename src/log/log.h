@@ -1,0 +1,43 @@
+/*
+ * log.h
+ *    tidal's own durable log, stored in tables under PostgreSQL's WAL:
+ *    tidal.pending holds records of committed (and in-flight) transactions
+ *    until the sealer moves them, in one transaction, into a numbered batch
+ *    of tidal.batches.  Aborted transactions never reach either table
+ *    visibly.  See docs/log-format.md.
+ */
+#ifndef TIDAL_LOG_H
+#define TIDAL_LOG_H
+
+#include "postgres.h"
+
+#include "core/codec.h"
+
+/* append one encoded record to the log, inside the caller's transaction */
+extern void log_append(const char *record, Size len);
+
+/* seal committed records of this origin into batches; returns events sealed */
+extern int64 log_seal(void);
+
+/*
+ * The same, and also this transaction's own records (it is about to
+ * commit); *last_seq is then this origin's last sequence number, which
+ * covers them.
+ */
+extern int64 log_seal_through(int64 *last_seq);
+
+/*
+ * Store a verified batch of another origin, in the caller's transaction,
+ * and advance that origin's marks.  False if it was stored before; an error
+ * if it does not directly follow the last one stored.
+ */
+extern bool log_store_remote_batch(const LogBatchHeader *hdr, const char *data, Size len);
+
+/* call fn for every record in the log (batches of every origin, then pending) */
+typedef void (*log_record_fn) (const LogRecord *rec, void *arg);
+extern void log_replay(log_record_fn fn, void *arg);
+
+/* OID of tidal.pending; InvalidOid or an error if the extension is missing */
+extern Oid	log_pending_relid(bool missing_ok);
+
+#endif							/* TIDAL_LOG_H */

@@ -1,0 +1,68 @@
+/*
+ * query.c
+ *    Running tidal's own statements as the extension's owner (see query.h).
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "pgstat.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "pg/query.h"
+
+static MemoryContext worker_caller_cxt = NULL;
+
+void
+query_begin(TidalSavedUser *saved)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	tidal_become_owner(saved);
+}
+
+void
+query_end(const TidalSavedUser *saved)
+{
+	tidal_restore_user(saved);
+	SPI_finish();
+}
+
+void
+query_exec(OwnedQuery *q, Datum *values, const char *nulls, bool read_only, int expect)
+{
+	int			ret;
+
+	if (q->plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(q->sql, q->nargs, q->argtypes);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare \"%s\": %s", q->sql, SPI_result_code_string(SPI_result));
+		q->plan = plan;
+	}
+	ret = SPI_execute_plan(q->plan, values, nulls, read_only, 0);
+	if (ret != expect)
+		elog(ERROR, "\"%s\" failed: %s", q->sql, SPI_result_code_string(ret));
+}
+
+void
+query_worker_begin(const char *activity)
+{
+	worker_caller_cxt = CurrentMemoryContext;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (activity)
+		pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+void
+query_worker_commit(void)
+{
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(worker_caller_cxt);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}

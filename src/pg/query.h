@@ -1,0 +1,47 @@
+/*
+ * query.h
+ *    tidal's own SQL against its private tables: run as the extension's
+ *    owner, with plans prepared once per backend.
+ */
+#ifndef TIDAL_QUERY_H
+#define TIDAL_QUERY_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+#include "pg/settings.h"
+#include "pg/owner.h"
+
+#define QUERY_MAX_ARGS 12
+
+/* one statement; its plan is prepared on first use and kept */
+typedef struct OwnedQuery
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[QUERY_MAX_ARGS];
+	SPIPlanPtr	plan;
+} OwnedQuery;
+
+/* SPI_connect and switch to the extension's owner; undo with query_end */
+extern void query_begin(TidalSavedUser *saved);
+extern void query_end(const TidalSavedUser *saved);
+
+/*
+ * Execute q (between query_begin and query_end); nulls as for
+ * SPI_execute_plan.  Errors unless SPI returns expect.  Results are in
+ * SPI_tuptable / SPI_processed.
+ */
+extern void query_exec(OwnedQuery *q, Datum *values, const char *nulls,
+					   bool read_only, int expect);
+
+/*
+ * A background worker's own transaction, with a snapshot and the activity
+ * shown in pg_stat_activity (NULL: none).  The caller's memory context is
+ * current again after query_worker_commit (a commit leaves TopMemoryContext).
+ */
+extern void query_worker_begin(const char *activity);
+extern void query_worker_commit(void);
+
+#endif							/* TIDAL_QUERY_H */

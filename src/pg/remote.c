@@ -1,0 +1,242 @@
+/*
+ * remote.c
+ *    Talking to peers over libpq without ever blocking longer than a
+ *    deadline: a peer that stops answering (a black-holed link) costs at
+ *    most the timeout, and our latch (SIGTERM, postmaster death) is served
+ *    while we wait.
+ */
+#include "postgres.h"
+
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+
+#include "lib/stringinfo.h"
+
+#include "pg/remote.h"
+
+/* wait for the socket (or our latch) until deadline; false on timeout */
+static bool
+wait_socket(PGconn *conn, int events, TimestampTz deadline)
+{
+	for (;;)
+	{
+		long		ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		int			rc;
+
+		if (ms <= 0)
+			return false;
+		rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH | events,
+							   PQsocket(conn), ms, PG_WAIT_EXTENSION);
+		if (rc & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+			return true;
+	}
+}
+
+PGconn *
+remote_connect(const char *conninfo, int timeout_ms)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	PGconn	   *conn = PQconnectStart(conninfo);
+	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+
+	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
+		goto fail;
+	while (status != PGRES_POLLING_OK)
+	{
+		if (status == PGRES_POLLING_FAILED)
+			goto fail;
+		if (!wait_socket(conn, status == PGRES_POLLING_READING ? WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE,
+						 deadline))
+			goto fail;
+		status = PQconnectPoll(conn);
+	}
+	if (PQsetnonblocking(conn, 1) != 0)
+		goto fail;
+	return conn;
+
+fail:
+	ereport(DEBUG1,
+			(errmsg("tidal could not connect to a peer: %s",
+					conn ? PQerrorMessage(conn) : "out of memory")));
+	if (conn)
+		PQfinish(conn);
+	return NULL;
+}
+
+/* note why a query failed, for the caller (if it asked) */
+static PGresult *
+query_failed(char **why, PGresult *partial, const char *fmt,...) pg_attribute_printf(3, 4);
+
+static PGresult *
+query_failed(char **why, PGresult *partial, const char *fmt,...)
+{
+	if (partial)
+		PQclear(partial);
+	if (why)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		for (;;)
+		{
+			va_list		args;
+			int			needed;
+
+			va_start(args, fmt);
+			needed = appendStringInfoVA(&buf, fmt, args);
+			va_end(args);
+			if (needed == 0)
+				break;
+			enlargeStringInfo(&buf, needed);
+		}
+		*why = buf.data;
+	}
+	return NULL;
+}
+
+/* add one row of a single-row-mode result to the rows gathered so far */
+static bool
+gather_row(PGresult **rows, const PGresult *row, int nrows)
+{
+	int			c;
+
+	if (*rows == NULL && (*rows = PQcopyResult(row, PG_COPYRES_ATTRS)) == NULL)
+		return false;
+	for (c = 0; c < PQnfields(row); c++)
+	{
+		bool		isnull = PQgetisnull(row, 0, c);
+
+		if (!PQsetvalue(*rows, nrows, c, isnull ? NULL : PQgetvalue(row, 0, c),
+						isnull ? -1 : PQgetlength(row, 0, c)))
+			return false;
+	}
+	return true;
+}
+
+PGresult *
+remote_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+			 int result_format, int timeout_ms, int max_rows, Size max_bytes, char **why)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	PGresult   *rows = NULL;	/* the rows gathered so far, in a result of their own */
+	PGresult   *status = NULL;	/* the final result: command, tuples or error */
+	PGresult   *r;
+	int			nrows = 0;
+	Size		bytes = 0;
+
+	if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, result_format))
+		return query_failed(why, NULL, "could not send the query: %s", PQerrorMessage(conn));
+	/* one row at a time: a peer's answer is bounded as it arrives, not once it is all in memory */
+	if (!PQsetSingleRowMode(conn))
+		return query_failed(why, NULL, "could not enter single-row mode");
+	for (;;)
+	{
+		int			flushed = PQflush(conn);
+
+		if (flushed < 0)
+			return query_failed(why, NULL, "could not send the query: %s", PQerrorMessage(conn));
+		if (flushed == 0)
+			break;
+		if (!wait_socket(conn, WL_SOCKET_WRITEABLE, deadline))
+			return query_failed(why, NULL, "timed out sending the query");
+	}
+	for (;;)
+	{
+		while (PQisBusy(conn))
+		{
+			if (!wait_socket(conn, WL_SOCKET_READABLE, deadline))
+				return query_failed(why, rows, "no answer within %d ms", timeout_ms);
+			if (!PQconsumeInput(conn))
+				return query_failed(why, rows, "connection lost: %s", PQerrorMessage(conn));
+		}
+		r = PQgetResult(conn);
+		if (r == NULL)
+			break;
+		if (PQresultStatus(r) == PGRES_SINGLE_TUPLE)
+		{
+			int			c;
+
+			for (c = 0; c < PQnfields(r); c++)
+				bytes += PQgetlength(r, 0, c);
+			if (++nrows > max_rows || bytes > max_bytes)
+			{
+				PQclear(r);
+				/* the rest is never read: the caller drops the connection */
+				return query_failed(why, rows, "malformed answer from the peer: more than %d rows or %zu bytes",
+									max_rows, max_bytes);
+			}
+			if (!gather_row(&rows, r, nrows - 1))
+			{
+				PQclear(r);
+				return query_failed(why, rows, "out of memory reading the answer");
+			}
+			PQclear(r);
+		}
+		else if (status == NULL)
+			status = r;
+		else
+			PQclear(r);
+	}
+	if (status == NULL)
+		return query_failed(why, rows, "no answer");
+	if (PQresultStatus(status) == PGRES_COMMAND_OK)
+	{
+		if (rows)
+			PQclear(rows);
+		return status;
+	}
+	if (PQresultStatus(status) != PGRES_TUPLES_OK)
+	{
+		ereport(LOG,
+				(errmsg("tidal: a peer answered with an error: %s", PQresultErrorMessage(status))));
+		query_failed(why, rows, "the peer answered with an error: %s", PQresultErrorMessage(status));
+		PQclear(status);
+		return NULL;
+	}
+	/* the end of the rows; with none, the final result describes the columns */
+	if (rows == NULL)
+		return status;
+	PQclear(status);
+	return rows;
+}
+
+const char *
+remote_check_shape(const PGresult *res, int nfields, const Oid *types, const int *lengths)
+{
+	int			c;
+	int			i;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		return psprintf("malformed answer from the peer: status %s, not rows",
+						PQresStatus(PQresultStatus(res)));
+	if (PQnfields(res) != nfields)
+		return psprintf("malformed answer from the peer: %d columns, not %d", PQnfields(res), nfields);
+	for (c = 0; c < nfields; c++)
+		if (types && PQftype(res, c) != types[c])
+			return psprintf("malformed answer from the peer: column %d has type %u, not %u",
+							c + 1, PQftype(res, c), types[c]);
+	for (i = 0; i < PQntuples(res); i++)
+		for (c = 0; c < nfields; c++)
+		{
+			if (PQgetisnull(res, i, c))
+			{
+				if (lengths[c] == REMOTE_NULLABLE)
+					continue;
+				return psprintf("malformed answer from the peer: row %d, column %d is NULL", i + 1, c + 1);
+			}
+			if (lengths[c] > 0 && PQgetlength(res, i, c) != lengths[c])
+				return psprintf("malformed answer from the peer: row %d, column %d is %d bytes, not %d",
+								i + 1, c + 1, PQgetlength(res, i, c), lengths[c]);
+			if (lengths[c] == REMOTE_ANY_LENGTH && PQgetlength(res, i, c) < 1)
+				return psprintf("malformed answer from the peer: row %d, column %d is empty", i + 1, c + 1);
+		}
+	return NULL;
+}

@@ -1,0 +1,48 @@
+/*
+ * pg/settings.h
+ *    tidal's settings (GUCs), read by every layer; pg/settings.c defines
+ *    them.
+ */
+#ifndef TIDAL_SETTINGS_H
+#define TIDAL_SETTINGS_H
+
+#include "postgres.h"
+
+/* GUCs, see pg/settings.c for their documentation */
+extern int	tidal_node_id;
+extern int	tidal_region_id;
+extern int	tidal_shard_id;
+extern int	tidal_max_clock_offset_ms;
+extern int	tidal_max_entities;
+extern int	tidal_max_tenants;
+extern int	tidal_default_tenant_max_entities;
+extern int	tidal_seal_interval_ms;
+extern int	tidal_peer_timeout_ms;
+extern int	tidal_degraded_after_ms;
+extern int	tidal_offline_after_ms;
+extern int	tidal_idempotency_window_s;
+extern int	tidal_heartbeat_interval_ms;
+extern int	tidal_commit_ack;
+extern int	tidal_commit_ack_timeout_ms;
+
+#define TIDAL_COMMIT_ACK_LOCAL	0
+#define TIDAL_COMMIT_ACK_QUORUM	1
+extern int	tidal_election_timeout_ms;
+extern char *tidal_database;
+
+/* Name of the LWLock tranche that holds all of tidal's fixed locks. */
+#define TIDAL_LWLOCK_TRANCHE "tidal"
+
+/*
+ * Raise an error unless tidal was loaded through shared_preload_libraries;
+ * every SQL function that touches shared memory calls it first.
+ */
+extern void tidal_require_preload(void);
+
+/* defines the GUCs (from _PG_init) */
+extern void settings_define(void);
+
+/* tidal's shared memory is set up (from the shmem startup hook) */
+extern void settings_shmem_ready(void);
+
+#endif							/* TIDAL_SETTINGS_H */

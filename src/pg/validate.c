@@ -1,0 +1,393 @@
+/*
+ * validate.c
+ *    Range checks of times, weights, half-lives and scores, and one
+ *    validator per kind of input (names, definitions, events, tenants, item
+ *    metadata, profile specs).  The SQL entry points (define.c, signal.c,
+ *    items.c, profile.c, tenant.c) call them on their arguments; the apply of
+ *    a replicated batch (apply.c) calls validate_record on each of its
+ *    records before applying any of them.  A peer is therefore held to the
+ *    rules a local caller is, with the same messages, and nothing unchecked
+ *    reaches the hot state (where, e.g., a window too short for its buckets
+ *    would divide by zero at commit).
+ *
+ * The range checks are plain functions without SPI or catalog access: they
+ * sit on the hot path of tidal.signal and tidal.signal_batch.  The fast
+ * tests are inline in validate.h; the functions here raise the errors.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/int.h"
+#include "datatype/timestamp.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "state/catalog.h"
+#include "core/crdt.h"
+#include "core/decay.h"
+#include "core/hlc.h"
+#include "ranking/profile.h"
+#include "pg/settings.h"
+#include "core/util.h"
+#include "pg/validate.h"
+
+#define RANGE_HINT \
+	"tidal stores times from " TIDAL_MIN_TIME_TEXT " to " TIDAL_MAX_TIME_TEXT "."
+
+static void
+time_out_of_range(const char *what, const char *given)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+			 errmsg("%s is out of the range tidal supports", what),
+			 errdetail("The time given was %s.", given),
+			 errhint(RANGE_HINT)));
+}
+
+int64
+tidal_time_usecs(TimestampTz ts, const char *what)
+{
+	int64		unix_us;
+
+	if (unlikely(TIMESTAMP_NOT_FINITE(ts)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s must be a finite timestamp", what)));
+	if (unlikely(pg_add_s64_overflow(ts, TIDAL_UNIX_EPOCH_OFFSET_US, &unix_us) ||
+				 !tidal_time_in_range(unix_us)))
+		time_out_of_range(what, timestamptz_to_str(ts));
+	return unix_us;
+}
+
+void
+tidal_check_time_us(int64 unix_us, const char *what)
+{
+	if (unlikely(!tidal_time_in_range(unix_us)))
+	{
+		char		given[64];
+
+		snprintf(given, sizeof(given), INT64_FORMAT " µs after 1970-01-01 00:00:00+00", unix_us);
+		time_out_of_range(what, given);
+	}
+}
+
+int64
+tidal_time_filter_usecs(TimestampTz ts)
+{
+	int64		unix_us;
+
+	if (TIMESTAMP_IS_NOBEGIN(ts))
+		return PG_INT64_MIN;
+	if (TIMESTAMP_IS_NOEND(ts))
+		return PG_INT64_MAX;
+	if (pg_add_s64_overflow(ts, TIDAL_UNIX_EPOCH_OFFSET_US, &unix_us))
+		return ts < 0 ? PG_INT64_MIN : PG_INT64_MAX;
+	if (unix_us < TIDAL_MIN_TIME_US)
+		return PG_INT64_MIN;
+	if (unix_us > TIDAL_MAX_TIME_US)
+		return PG_INT64_MAX;
+	return unix_us;
+}
+
+void
+tidal_check_weight(double w)
+{
+	/* not a number at all: an invalid argument, as tidal has always said */
+	if (isnan(w) || isinf(w))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("signal weight must be a finite number"),
+				 errdetail("The weight given was %g.", w)));
+	if (!tidal_weight_in_range(w))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("signal weight is out of the range tidal supports"),
+				 errdetail("The weight given was %g.", w),
+				 errhint("A weight is at most %g in absolute value.", TIDAL_MAX_ABS_WEIGHT)));
+}
+
+double
+tidal_check_score(double x, int64 at_us, const char *what)
+{
+	if (unlikely(isnan(x) || isinf(x)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s at this time is out of the range of double precision", what),
+				 errdetail("Read at " INT64_FORMAT " µs after 1970-01-01 00:00:00+00, far enough before "
+						   "an event that doubling once per half-life back to it overflows.", at_us),
+				 errhint("Read at a time closer to the events, or after them.")));
+	return x;
+}
+
+/* metadata larger than this is refused: it is copied to every region */
+#define MAX_METADATA_BYTES	(64 * 1024)
+#define MAX_PROFILE_SPEC_BYTES	(64 * 1024)
+
+/* a NUL-terminated copy of a name that may contain anything (a record's: at most 64 kB) */
+static char *
+bounded_cstring(const char *s, int len)
+{
+	int			n = Max(len, 0);
+	char	   *out = palloc(n + 1);
+	int			i;
+
+	/* a NUL inside would hide the rest from the check: make it visible */
+	for (i = 0; i < n; i++)
+		out[i] = s[i] == '\0' ? '?' : s[i];
+	out[n] = '\0';
+	return out;
+}
+
+void
+validate_name(const char *name, int len, const char *what)
+{
+	catalog_check_name(bounded_cstring(name, len), what);
+}
+
+static void
+validate_entity_kind(const char *kind, int len)
+{
+	char	   *k = bounded_cstring(kind, len);
+	const char *p;
+
+	if (k[0] == '\0' || strlen(k) > SIGNAL_NAME_MAXLEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid entity kind \"%s\"", k)));
+	for (p = k; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid entity kind \"%s\"", k),
+					 errdetail("An entity kind uses lower-case letters, digits and '_', e.g. 'item', 'creator' or 'user'.")));
+}
+
+static char *
+usecs_text(int64 us)
+{
+	Interval	iv = {.day = (int32) (us / USECS_PER_DAY), .time = us % USECS_PER_DAY};
+
+	return DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(&iv)));
+}
+
+static void
+validate_windows(int n, int64 *window_us)
+{
+	int			i;
+
+	if (n < 0 || n > DECAY_MAX_WINDOWS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a signal can have at most %d windows", DECAY_MAX_WINDOWS)));
+	for (i = 0; i < n; i++)
+	{
+		const char *why;
+
+		if (!decay_window_supported(window_us[i], &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unsupported window %s", usecs_text(window_us[i])),
+					 errdetail("%s.", why)));
+	}
+	qsort(window_us, n, sizeof(int64), tidal_int64_cmp);
+	for (i = 1; i < n; i++)
+		if (window_us[i] == window_us[i - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("windows must be distinct")));
+}
+
+void
+validate_signal_definition(const char *name, int name_len, int64 half_life_us,
+						   int nwindows, int64 *window_us,
+						   const char *entity_kind, int entity_kind_len)
+{
+	validate_name(name, name_len, "signal");
+	if (half_life_us <= 0 || half_life_us > TIDAL_MAX_HALF_LIFE_US)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("half-life must be positive and at most 100 years")));
+	validate_windows(nwindows, window_us);
+	validate_entity_kind(entity_kind, entity_kind_len);
+}
+
+void
+validate_tenant_id(int64 tenant)
+{
+	if (tenant < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid tenant id " INT64_FORMAT, tenant),
+				 errdetail("Tenant ids are 0 (the default tenant) or above.")));
+}
+
+void
+validate_item_metadata(Jsonb *metadata, Size text_len)
+{
+	if (!JB_ROOT_IS_OBJECT(metadata))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("item metadata must be a JSON object"),
+				 errhint("Use an object such as '{\"lang\": \"en\"}'; tidal.retrieve filters with @>.")));
+	if (text_len > MAX_METADATA_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("item metadata is %zu bytes, more than the %d allowed",
+						text_len, MAX_METADATA_BYTES)));
+}
+
+void
+validate_profile_spec(Jsonb *spec, Size text_len)
+{
+	if (text_len > MAX_PROFILE_SPEC_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("invalid ranking profile: the spec is longer than %d bytes", MAX_PROFILE_SPEC_BYTES)));
+	(void) profile_compile(spec);	/* errors on a bad spec */
+}
+
+/* JSON text of a record, parsed (an error if it is not JSON); bounded first */
+static Jsonb *
+record_json(const LogRecord *rec, Size max_len, const char *what)
+{
+	if (rec->text_len > max_len)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s is %u bytes, more than the %zu allowed", what, rec->text_len, max_len)));
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+											  CStringGetDatum(pnstrdup(rec->text, rec->text_len))));
+}
+
+static void
+validate_signal_record(const LogRecord *rec)
+{
+	uint32		i;
+
+	validate_name(rec->name, rec->name_len, "signal");
+	for (i = 0; i < rec->nevents; i++)
+	{
+		LogSignalEvent ev;
+
+		codec_signal_event(rec, i, &ev);
+		tidal_check_weight(ev.weight);
+		tidal_check_time_us(ev.at_us, "event time");
+	}
+}
+
+void
+validate_record(const LogRecord *rec)
+{
+	if (rec->hlc.wall_ns < 0 || rec->hlc.logical < 0 ||
+		rec->hlc.node < 0 || rec->hlc.node > TIDAL_MAX_NODE_ID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("invalid record hlc (" INT64_FORMAT ", %d, %d)",
+						rec->hlc.wall_ns, rec->hlc.logical, rec->hlc.node)));
+	validate_tenant_id(rec->tenant);
+
+	switch (rec->kind)
+	{
+		case LOG_RECORD_SIGNAL:
+			validate_signal_record(rec);
+			break;
+		case LOG_RECORD_DEFINE_SIGNAL:
+			{
+				int64		windows[DECAY_MAX_WINDOWS];
+
+				memcpy(windows, rec->window_us, sizeof(int64) * Min(rec->nwindows, DECAY_MAX_WINDOWS));
+				validate_signal_definition(rec->name, rec->name_len, rec->half_life_us,
+										   rec->nwindows, windows,
+										   rec->entity_kind, rec->entity_kind_len);
+				break;
+			}
+		case LOG_RECORD_ITEM:
+			tidal_check_time_us(rec->created_at_us, "created_at");
+			validate_item_metadata(record_json(rec, MAX_METADATA_BYTES, "item metadata"),
+								   rec->text_len);
+			break;
+		case LOG_RECORD_HIDE:
+			break;				/* action and target kind are checked by the codec */
+		case LOG_RECORD_DEFINE_PROFILE:
+			/* its terms are compiled when it is applied (validate_profile_record) */
+			validate_name(rec->name, rec->name_len, "profile");
+			(void) record_json(rec, MAX_PROFILE_SPEC_BYTES, "a profile spec");
+			break;
+		case LOG_RECORD_TENANT:
+		case LOG_RECORD_MIGRATION:
+			/* the codec requires tenant > 0; their JSON is read by SQL casts that check it */
+			(void) record_json(rec, 1024 * 1024, "a tenant record");
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("unknown tidal record kind %d", rec->kind)));
+	}
+}
+
+void
+validate_profile_record(const LogRecord *rec)
+{
+	Assert(rec->kind == LOG_RECORD_DEFINE_PROFILE);
+	validate_profile_spec(record_json(rec, MAX_PROFILE_SPEC_BYTES, "a profile spec"), rec->text_len);
+}
+
+/*
+ * The validators above only compute, allocate and ereport: they take no
+ * lock, pin no buffer and open nothing.  Their errors can therefore be
+ * caught without a subtransaction, which lets a reader of what is already
+ * stored (the rebuild, the definitions cache) skip what fails them.
+ */
+static bool
+caught(MemoryContext cxt, char **message)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	*message = edata->detail
+		? psprintf("%s (%s)", edata->message, edata->detail)
+		: pstrdup(edata->message);
+	FreeErrorData(edata);
+	return false;
+}
+
+bool
+validate_record_ok(const LogRecord *rec, char **message)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		validate_record(rec);
+	}
+	PG_CATCH();
+	{
+		ok = caught(cxt, message);
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+bool
+validate_signal_definition_ok(const char *name, int64 half_life_us, int nwindows,
+							  int64 *window_us, char **message)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		validate_signal_definition(name, strlen(name), half_life_us, nwindows, window_us,
+								   "item", 4);
+	}
+	PG_CATCH();
+	{
+		ok = caught(cxt, message);
+	}
+	PG_END_TRY();
+	return ok;
+}

@@ -1,0 +1,632 @@
+/*
+ * peer.c
+ *    Peer regions: tidal.add_peer, tidal.drop_peer, the shared-memory slot
+ *    of each peer, starting their receivers, and tidal.replication_status.
+ *
+ * A slot belongs to a peer region while it is in tidal.peer_defs.  Its
+ * receiver (receiver.c) reports its connection and what it pulled; the
+ * shipping function (tidal._ship, called by the peer's receiver) reports
+ * what the peer acknowledged.  All of it is under one LWLock, of tidal's
+ * named tranche.
+ *
+ * The slot also says which receiver runs for the peer (receiver_pid) or is
+ * being started (launch_requested): the sealer, which starts receivers,
+ * decides under the lock, so one receiver per peer runs however often the
+ * sealer itself restarts; and a receiver that finds another one attached
+ * to its peer exits at once, so two launches that raced still leave one.
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/condition_variable.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "replication/peer.h"
+#include "pg/query.h"
+#include "state/state.h"
+#include "pg/settings.h"
+#include "pg/owner.h"
+
+PG_FUNCTION_INFO_V1(tidal_add_peer);
+PG_FUNCTION_INFO_V1(tidal_drop_peer);
+PG_FUNCTION_INFO_V1(tidal_peer_status);
+PG_FUNCTION_INFO_V1(tidal_wake_receivers);
+PG_FUNCTION_INFO_V1(tidal_peer_errors);
+
+typedef struct PeerSlot
+{
+	bool		used;
+	int32		region;
+	PeerConnState state;
+	int64		batches_applied;	/* pulled from the peer and applied here */
+	int64		behind_seq;		/* events the peer has that we lack, at the last pull */
+	int64		batches_sent;	/* served to the peer */
+	int64		acked_batch;	/* the peer's applied mark of our origin */
+	int64		acked_seq;
+	TimestampTz last_contact;	/* either direction */
+	TimestampTz last_pull;		/* our last successful pull from it */
+	int			receiver_procno;	/* INVALID_PGPROCNO when no receiver runs */
+	pid_t		receiver_pid;	/* 0 when no receiver runs */
+	TimestampTz launch_requested;	/* a receiver was registered and has not attached yet */
+	bool		quarantined;	/* a batch of the peer is held: refused, pulled again later */
+	char		last_error[PEER_ERROR_LEN];	/* why, or why its last answer was refused */
+	TimestampTz last_error_at;
+} PeerSlot;
+
+typedef struct PeerShared
+{
+	LWLock	   *lock;
+	ConditionVariable acked_cv;	/* broadcast when a peer acknowledges more */
+	PeerSlot	slots[TIDAL_MAX_PEERS];
+} PeerShared;
+
+static PeerShared *peers = NULL;
+
+/* a registered receiver that has not attached within this long is started again */
+#define RECEIVER_START_TIMEOUT_MS	30000
+
+Size
+peer_shmem_size(void)
+{
+	return MAXALIGN(sizeof(PeerShared));
+}
+
+void
+peer_shmem_init(void)
+{
+	bool		found;
+
+	peers = ShmemInitStruct("tidal peers", sizeof(PeerShared), &found);
+	if (!found)
+	{
+		memset(peers, 0, sizeof(PeerShared));
+		ConditionVariableInit(&peers->acked_cv);
+	}
+	/* the tranche's first locks are the hot state's (state.c); the next is ours */
+	peers->lock = &GetNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE)[state_lwlock_count()].lock;
+}
+
+/* the slot of a region, claiming a free one if needed; caller holds the lock */
+static PeerSlot *
+slot_for(int32 region, bool create)
+{
+	int			i;
+	PeerSlot   *free_slot = NULL;
+
+	for (i = 0; i < TIDAL_MAX_PEERS; i++)
+	{
+		if (peers->slots[i].used && peers->slots[i].region == region)
+			return &peers->slots[i];
+		if (!peers->slots[i].used && free_slot == NULL)
+			free_slot = &peers->slots[i];
+	}
+	if (!create || free_slot == NULL)
+		return NULL;
+	memset(free_slot, 0, sizeof(PeerSlot));
+	free_slot->used = true;
+	free_slot->region = region;
+	free_slot->receiver_procno = INVALID_PGPROCNO;
+	free_slot->receiver_pid = 0;
+	return free_slot;
+}
+
+void
+peer_report_state(int32 region, PeerConnState state)
+{
+	PeerSlot   *s;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, true)) != NULL)
+		s->state = state;
+	LWLockRelease(peers->lock);
+}
+
+static void
+set_error_locked(PeerSlot *s, const char *error)
+{
+	if (error == NULL)
+		s->last_error[0] = '\0';
+	else
+	{
+		strlcpy(s->last_error, error, sizeof(s->last_error));
+		s->last_error_at = GetCurrentTimestamp();
+	}
+}
+
+void
+peer_report_pull(int32 region, int64 batches_applied, int64 behind_seq, const char *held)
+{
+	PeerSlot   *s;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, true)) != NULL)
+	{
+		s->state = PEER_CONNECTED;
+		s->batches_applied += batches_applied;
+		s->behind_seq = behind_seq;
+		s->last_pull = s->last_contact = GetCurrentTimestamp();
+		s->quarantined = held != NULL;
+		set_error_locked(s, held);
+	}
+	LWLockRelease(peers->lock);
+}
+
+void
+peer_report_error(int32 region, const char *error)
+{
+	PeerSlot   *s;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, true)) != NULL)
+		set_error_locked(s, error);
+	LWLockRelease(peers->lock);
+}
+
+void
+peer_report_served(int32 region, int64 batches_sent, int64 acked_batch, int64 acked_seq)
+{
+	PeerSlot   *s;
+	bool		more = false;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, true)) != NULL)
+	{
+		more = acked_seq > s->acked_seq;
+		s->batches_sent += batches_sent;
+		s->acked_batch = acked_batch;
+		s->acked_seq = acked_seq;
+		s->last_contact = GetCurrentTimestamp();
+	}
+	LWLockRelease(peers->lock);
+	if (more)
+		ConditionVariableBroadcast(&peers->acked_cv);	/* commit_ack = quorum waiters */
+}
+
+static void
+detach_receiver(int code pg_attribute_unused(), Datum arg)
+{
+	PeerSlot   *s;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(DatumGetInt32(arg), false)) != NULL && s->receiver_pid == MyProcPid)
+	{
+		s->receiver_procno = INVALID_PGPROCNO;
+		s->receiver_pid = 0;
+	}
+	LWLockRelease(peers->lock);
+}
+
+/* is the receiver recorded in a slot alive? (caller holds the lock) */
+static bool
+receiver_alive(const PeerSlot *s)
+{
+	return s->receiver_pid != 0 && s->receiver_pid != MyProcPid &&
+		(kill(s->receiver_pid, 0) == 0 || errno != ESRCH);
+}
+
+bool
+peer_attach_receiver(int32 region)
+{
+	PeerSlot   *s;
+	bool		attached = false;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, true)) != NULL && !receiver_alive(s))
+	{
+		s->receiver_procno = MyProc->pgprocno;
+		s->receiver_pid = MyProcPid;
+		s->launch_requested = 0;
+		attached = true;
+	}
+	LWLockRelease(peers->lock);
+	if (attached)
+		before_shmem_exit(detach_receiver, Int32GetDatum(region));
+	return attached;
+}
+
+bool
+peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	bool		reached = false;
+
+	ConditionVariablePrepareToSleep(&peers->acked_cv);
+	for (;;)
+	{
+		int			n = 1;		/* this node applied its own */
+		int			ok = 1;
+		long		left_ms;
+		int			i;
+
+		LWLockAcquire(peers->lock, LW_SHARED);
+		for (i = 0; i < TIDAL_MAX_PEERS; i++)
+			if (peers->slots[i].used)
+			{
+				n++;
+				if (peers->slots[i].acked_seq >= seq)
+					ok++;
+			}
+		LWLockRelease(peers->lock);
+		*acked = ok;
+		*members = n;
+		if (ok > n / 2)
+		{
+			reached = true;
+			break;
+		}
+		left_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (left_ms <= 0 || QueryCancelPending || ProcDiePending)
+			break;
+		/* woken by peer_report_served; the timeout also re-checks membership */
+		(void) ConditionVariableTimedSleep(&peers->acked_cv, Min(left_ms, 100),
+										   PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	return reached;
+}
+
+bool
+peer_pulls_directly(int32 region)
+{
+	PeerSlot   *s;
+	bool		direct = false;
+
+	LWLockAcquire(peers->lock, LW_SHARED);
+	if ((s = slot_for(region, false)) != NULL)
+		direct = s->state == PEER_CONNECTED && s->last_pull != 0 &&
+			!TimestampDifferenceExceeds(s->last_pull, GetCurrentTimestamp(), tidal_peer_timeout_ms);
+	LWLockRelease(peers->lock);
+	return direct;
+}
+
+int
+peer_unreachable_regions(int32 *regions, int max)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			n = 0;
+	int			i;
+
+	LWLockAcquire(peers->lock, LW_SHARED);
+	for (i = 0; i < TIDAL_MAX_PEERS && n < max; i++)
+	{
+		PeerSlot   *s = &peers->slots[i];
+
+		if (s->used &&
+			(s->last_contact == 0 ||
+			 TimestampDifferenceExceeds(s->last_contact, now, tidal_peer_timeout_ms)))
+			regions[n++] = s->region;
+	}
+	LWLockRelease(peers->lock);
+	return n;
+}
+
+/* tidal._wake_receivers() RETURNS int: wake every receiver to pull now; how many */
+Datum
+tidal_wake_receivers(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	int			procnos[TIDAL_MAX_PEERS];
+	int			n = 0;
+	int			i;
+
+	tidal_require_preload();
+	LWLockAcquire(peers->lock, LW_SHARED);
+	for (i = 0; i < TIDAL_MAX_PEERS; i++)
+		if (peers->slots[i].used && peers->slots[i].receiver_procno != INVALID_PGPROCNO)
+			procnos[n++] = peers->slots[i].receiver_procno;
+	LWLockRelease(peers->lock);
+	for (i = 0; i < n; i++)
+		SetLatch(&ProcGlobal->allProcs[procnos[i]].procLatch);
+	PG_RETURN_INT32(n);
+}
+
+char *
+peer_conninfo(int32 region)
+{
+	static OwnedQuery q = {
+		"SELECT conninfo FROM tidal.peer_defs WHERE region_id = $1", 1, {INT4OID}, NULL
+	};
+	Datum		args[1] = {Int32GetDatum(region)};
+	char	   *conninfo = NULL;
+	TidalSavedUser saved;
+
+	query_begin(&saved);
+	query_exec(&q, args, NULL, true, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		conninfo = MemoryContextStrdup(TopMemoryContext, v);
+	}
+	query_end(&saved);
+	return conninfo;
+}
+
+/* start the receiver of a region; false if no worker slot was free */
+static bool
+register_receiver(int32 region)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the sealer starts it again */
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "tidal");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "tidal_receiver_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "tidal receiver from region %d", region);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "tidal receiver");
+	worker.bgw_main_arg = Int32GetDatum(region);
+	worker.bgw_notify_pid = 0;
+
+	if (RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		pfree(handle);			/* the slot in shared memory tracks it, not this process */
+		return true;
+	}
+	ereport(WARNING,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("could not start the tidal receiver for region %d", region),
+			 errhint("Raise max_worker_processes.")));
+	return false;
+}
+
+/*
+ * Claim the start of a region's receiver: true if none runs or is being
+ * started (then the caller registers one).  Decided under the lock, from
+ * shared memory: a sealer that restarted knows what its predecessor started.
+ */
+static bool
+claim_launch(int32 region)
+{
+	PeerSlot   *s;
+	bool		claim = false;
+	TimestampTz now = GetCurrentTimestamp();
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, true)) != NULL && !receiver_alive(s) &&
+		(s->launch_requested == 0 ||
+		 TimestampDifferenceExceeds(s->launch_requested, now, RECEIVER_START_TIMEOUT_MS)))
+	{
+		s->receiver_pid = 0;
+		s->receiver_procno = INVALID_PGPROCNO;
+		s->launch_requested = now;
+		claim = true;
+	}
+	LWLockRelease(peers->lock);
+	return claim;
+}
+
+static void
+unclaim_launch(int32 region)
+{
+	PeerSlot   *s;
+
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	if ((s = slot_for(region, false)) != NULL)
+		s->launch_requested = 0;
+	LWLockRelease(peers->lock);
+}
+
+void
+peer_launch_receivers(void)
+{
+	static OwnedQuery q = {"SELECT region_id FROM tidal.peer_defs", 0, {InvalidOid}, NULL};
+	int32		regions[TIDAL_MAX_PEERS];
+	int			n = 0;
+	int			i;
+	uint64		r;
+	TidalSavedUser saved;
+
+	/* an extension still at 0.1 (not yet updated to this library's version) has no peers */
+	if (!OidIsValid(RangeVarGetRelid(makeRangeVar("tidal", "peer_defs", -1), NoLock, true)))
+		return;
+
+	query_begin(&saved);
+	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	for (r = 0; r < SPI_processed && n < TIDAL_MAX_PEERS; r++)
+	{
+		bool		isnull;
+
+		regions[n++] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	query_end(&saved);
+
+	for (i = 0; i < n; i++)
+		if (claim_launch(regions[i]) && !register_receiver(regions[i]))
+			unclaim_launch(regions[i]);
+
+	/* forget dropped peers (their receivers exit by themselves) */
+	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
+	for (i = 0; i < TIDAL_MAX_PEERS; i++)
+	{
+		PeerSlot   *s = &peers->slots[i];
+		bool		listed = false;
+		int			j;
+
+		for (j = 0; j < n; j++)
+			listed |= (s->region == regions[j]);
+		if (s->used && !listed && !receiver_alive(s))
+			s->used = false;
+	}
+	LWLockRelease(peers->lock);
+}
+
+/* ---- SQL ---- */
+
+/* tidal.add_peer(region_id int, conninfo text) RETURNS void */
+Datum
+tidal_add_peer(PG_FUNCTION_ARGS)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.peer_defs (region_id, conninfo) VALUES ($1, $2) "
+		"ON CONFLICT (region_id) DO UPDATE SET conninfo = excluded.conninfo",
+		2, {INT4OID, TEXTOID}, NULL
+	};
+	int32		region;
+	char	   *conninfo;
+	char	   *err = NULL;
+	PQconninfoOption *opts;
+	Datum		args[2];
+	TidalSavedUser saved;
+
+	tidal_require_preload();
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tidal.add_peer arguments must not be NULL")));
+	region = PG_GETARG_INT32(0);
+	conninfo = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (region < 0 || region > 65535)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("region_id must be between 0 and 65535")));
+	if (region == tidal_region_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("region %d is this node's own region", region),
+				 errhint("tidal.region_id is set in postgresql.conf.")));
+	opts = PQconninfoParse(conninfo, &err);
+	if (opts == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid connection string for region %d", region),
+				 errdetail("%s", err ? err : "out of memory")));
+	PQconninfoFree(opts);
+
+	args[0] = Int32GetDatum(region);
+	args[1] = CStringGetTextDatum(conninfo);
+	query_begin(&saved);
+	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
+	if (SPI_execute("SELECT pg_catalog.count(*) FROM tidal.peer_defs", true, 0) == SPI_OK_SELECT)
+	{
+		bool		isnull;
+		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (n > TIDAL_MAX_PEERS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("a node can have at most %d peers", TIDAL_MAX_PEERS)));
+	}
+	query_end(&saved);
+	PG_RETURN_VOID();
+}
+
+/* tidal.drop_peer(region_id int) RETURNS boolean: whether it was a peer */
+Datum
+tidal_drop_peer(PG_FUNCTION_ARGS)
+{
+	static OwnedQuery q = {
+		"DELETE FROM tidal.peer_defs WHERE region_id = $1", 1, {INT4OID}, NULL
+	};
+	Datum		args[1];
+	bool		dropped;
+	TidalSavedUser saved;
+
+	tidal_require_preload();
+	args[0] = PG_GETARG_DATUM(0);
+	query_begin(&saved);
+	query_exec(&q, args, NULL, false, SPI_OK_DELETE);
+	dropped = SPI_processed > 0;
+	query_end(&saved);
+	PG_RETURN_BOOL(dropped);
+}
+
+/*
+ * tidal._peer_status() RETURNS TABLE(region_id int, state text,
+ *     batches_sent bigint, acked_batch bigint, acked_seq bigint,
+ *     batches_applied bigint, behind_seq bigint,
+ *     last_contact timestamptz, last_pull timestamptz)
+ * What shared memory says of each peer; tidal.replication_status adds the rest.
+ */
+Datum
+tidal_peer_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PeerSlot	copy[TIDAL_MAX_PEERS];
+	int			i;
+
+	tidal_require_preload();
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(peers->lock, LW_SHARED);
+	memcpy(copy, peers->slots, sizeof(copy));
+	LWLockRelease(peers->lock);
+
+	for (i = 0; i < TIDAL_MAX_PEERS; i++)
+	{
+		PeerSlot   *s = &copy[i];
+		Datum		values[9];
+		bool		nulls[9] = {false};
+		static const char *const states[] = {"disconnected", "connecting", "connected"};
+
+		if (!s->used)
+			continue;
+		values[0] = Int32GetDatum(s->region);
+		values[1] = CStringGetTextDatum(states[s->state]);
+		values[2] = Int64GetDatum(s->batches_sent);
+		values[3] = Int64GetDatum(s->acked_batch);
+		values[4] = Int64GetDatum(s->acked_seq);
+		values[5] = Int64GetDatum(s->batches_applied);
+		values[6] = Int64GetDatum(s->behind_seq);
+		values[7] = TimestampTzGetDatum(s->last_contact);
+		nulls[7] = (s->last_contact == 0);
+		values[8] = TimestampTzGetDatum(s->last_pull);
+		nulls[8] = (s->last_pull == 0);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * tidal._peer_errors() RETURNS TABLE(region_id int, quarantined boolean,
+ *     last_error text, last_error_at timestamptz)
+ * Whether a batch of each peer is held, and why its last refused batch or
+ * answer was refused; tidal.replication_status shows them.
+ */
+Datum
+tidal_peer_errors(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PeerSlot	copy[TIDAL_MAX_PEERS];
+	int			i;
+
+	tidal_require_preload();
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(peers->lock, LW_SHARED);
+	memcpy(copy, peers->slots, sizeof(copy));
+	LWLockRelease(peers->lock);
+
+	for (i = 0; i < TIDAL_MAX_PEERS; i++)
+	{
+		PeerSlot   *s = &copy[i];
+		Datum		values[4];
+		bool		nulls[4] = {false};
+
+		if (!s->used)
+			continue;
+		s->last_error[PEER_ERROR_LEN - 1] = '\0';
+		values[0] = Int32GetDatum(s->region);
+		values[1] = BoolGetDatum(s->quarantined);
+		values[2] = CStringGetTextDatum(s->last_error);
+		nulls[2] = (s->last_error[0] == '\0');
+		values[3] = TimestampTzGetDatum(s->last_error_at);
+		nulls[3] = nulls[2];
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

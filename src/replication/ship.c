@@ -1,0 +1,188 @@
+/*
+ * ship.c
+ *    The serving side of replication: tidal._ship, which a peer's receiver
+ *    calls over libpq to pull the batches it lacks.
+ *
+ * The caller says which batch of every origin it has applied; the answer is
+ * the next batches of every origin this node holds (its own and those it
+ * received: so a region that reaches only one peer still gets everything),
+ * except the caller's own, followed by one row per origin with this node's
+ * marks, so the caller knows how far behind it is.  What the caller has
+ * applied of this node's origin is its acknowledgement (peer.c records it).
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "access/htup_details.h"
+#include "utils/array.h"
+
+#include "replication/peer.h"
+#include "pg/query.h"
+#include "pg/settings.h"
+#include "pg/owner.h"
+
+PG_FUNCTION_INFO_V1(tidal_ship);
+
+#define SHIP_MAX_BATCHES 1000	/* per origin and answer */
+#define SHIP_MAX_BYTES 4194304	/* per answer, unless its first batch is larger */
+
+typedef struct ShipOrigin
+{
+	int32		region;
+	int32		shard;
+	int64		last_batch;		/* ours */
+	int64		last_seq;
+	int64		known;			/* the caller's */
+} ShipOrigin;
+
+/* the element of an int8 array at i, or 0 */
+static int64
+int8_at(ArrayType *a, int i)
+{
+	return i < ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)) ? ((int64 *) ARR_DATA_PTR(a))[i] : 0;
+}
+
+/*
+ * tidal._ship(requester int, requester_shard int, regions int[], shards int[],
+ *             batches bigint[], seqs bigint[], max_batches int)
+ *    RETURNS TABLE(origin_region int, origin_shard int, batch_no bigint,
+ *                  last_seq bigint, batch bytea)
+ */
+Datum
+tidal_ship(PG_FUNCTION_ARGS)
+{
+	/* one origin's next batches: a range scan of the primary key */
+	static OwnedQuery batches_q = {
+		"SELECT origin_region, origin_shard, batch_no, last_seq, batch, pg_catalog.octet_length(batch) "
+		"  FROM tidal.batches "
+		" WHERE origin_region = $1 AND origin_shard = $2 AND batch_no > $3 "
+		" ORDER BY batch_no LIMIT $4",
+		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
+	};
+	static OwnedQuery marks_q = {
+		"SELECT region, shard, last_batch, last_seq FROM tidal.origins WHERE last_batch > 0",
+		0, {InvalidOid}, NULL
+	};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32		requester;
+	ArrayType  *regions;
+	ArrayType  *shards;
+	ArrayType  *batches;
+	ArrayType  *seqs;
+	int			nknown;
+	int64		max_batches;
+	Datum		args[4];
+	int64		sent = 0;
+	int64		bytes = 0;
+	ShipOrigin *origins;
+	int			norigins;
+	int64		acked_batch = 0;
+	int64		acked_seq = 0;
+	uint64		r;
+	int			i;
+	TidalSavedUser saved;
+
+	tidal_require_preload();
+	for (i = 0; i < 7; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("tidal._ship arguments must not be NULL")));
+	requester = PG_GETARG_INT32(0);
+	regions = PG_GETARG_ARRAYTYPE_P(2);
+	shards = PG_GETARG_ARRAYTYPE_P(3);
+	batches = PG_GETARG_ARRAYTYPE_P(4);
+	seqs = PG_GETARG_ARRAYTYPE_P(5);
+	nknown = ArrayGetNItems(ARR_NDIM(regions), ARR_DIMS(regions));
+	if (array_contains_nulls(regions) || array_contains_nulls(shards) ||
+		array_contains_nulls(batches) || array_contains_nulls(seqs) ||
+		ArrayGetNItems(ARR_NDIM(shards), ARR_DIMS(shards)) != nknown ||
+		ArrayGetNItems(ARR_NDIM(batches), ARR_DIMS(batches)) != nknown ||
+		ArrayGetNItems(ARR_NDIM(seqs), ARR_DIMS(seqs)) != nknown)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tidal._ship needs four arrays of the same length, without NULLs")));
+	max_batches = Min(Max(PG_GETARG_INT32(6), 1), SHIP_MAX_BATCHES);
+
+	/* what the caller has of our origin is its acknowledgement */
+	for (i = 0; i < nknown; i++)
+		if (((int32 *) ARR_DATA_PTR(regions))[i] == tidal_region_id &&
+			((int32 *) ARR_DATA_PTR(shards))[i] == tidal_shard_id)
+		{
+			acked_batch = int8_at(batches, i);
+			acked_seq = int8_at(seqs, i);
+		}
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	query_begin(&saved);
+
+	/* the origins this node holds, with its marks: the last rows of the answer */
+	query_exec(&marks_q, NULL, NULL, true, SPI_OK_SELECT);
+	norigins = (int) SPI_processed;
+	origins = palloc(sizeof(ShipOrigin) * Max(norigins, 1));
+	for (r = 0; r < (uint64) norigins; r++)
+	{
+		bool		isnull;
+		HeapTuple	tup = SPI_tuptable->vals[r];
+
+		origins[r].region = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		origins[r].shard = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+		origins[r].last_batch = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+		origins[r].last_seq = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull));
+		origins[r].known = 0;
+		for (i = 0; i < nknown; i++)
+			if (((int32 *) ARR_DATA_PTR(regions))[i] == origins[r].region &&
+				((int32 *) ARR_DATA_PTR(shards))[i] == origins[r].shard)
+				origins[r].known = int8_at(batches, i);
+	}
+
+	/*
+	 * Each origin's next batches, by an index range scan; origins in turn,
+	 * so that none starves the others, within SHIP_MAX_BYTES (but at least
+	 * one batch), so that an answer fits in tidal.peer_timeout.
+	 */
+	for (r = 0; r < (uint64) norigins && bytes < SHIP_MAX_BYTES; r++)
+	{
+		ShipOrigin *o = &origins[r];
+		uint64		b;
+
+		if ((o->region == requester && o->shard == PG_GETARG_INT32(1)) || o->last_batch <= o->known)
+			continue;
+		args[0] = Int32GetDatum(o->region);
+		args[1] = Int32GetDatum(o->shard);
+		args[2] = Int64GetDatum(o->known);
+		args[3] = Int64GetDatum(max_batches);
+		query_exec(&batches_q, args, NULL, true, SPI_OK_SELECT);
+		for (b = 0; b < SPI_processed; b++)
+		{
+			Datum		values[6];
+			bool		nulls[6];
+
+			heap_deform_tuple(SPI_tuptable->vals[b], SPI_tuptable->tupdesc, values, nulls);
+			if (sent > 0 && bytes + DatumGetInt32(values[5]) > SHIP_MAX_BYTES)
+				break;
+			bytes += DatumGetInt32(values[5]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			sent++;
+		}
+	}
+	for (r = 0; r < (uint64) norigins; r++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, true};
+
+		values[0] = Int32GetDatum(origins[r].region);
+		values[1] = Int32GetDatum(origins[r].shard);
+		values[2] = Int64GetDatum(origins[r].last_batch);
+		values[3] = Int64GetDatum(origins[r].last_seq);
+		values[4] = (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	query_end(&saved);
+
+	peer_report_served(requester, sent, acked_batch, acked_seq);
+	return (Datum) 0;
+}

@@ -1,0 +1,330 @@
+/*
+ * signal.c
+ *    SQL functions that write signal events and read decayed scores:
+ *    tidal.signal, tidal.signal_batch, tidal.decay_score,
+ *    tidal.window_count and tidal.velocity.
+ *
+ * A write validates, stamps the node's HLC, appends one record to tidal's
+ * log and stages it; the hot state changes when the transaction commits.
+ * A read is one hash lookup plus this transaction's own staged events.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "state/catalog.h"
+#include "core/codec.h"
+#include "core/hlc.h"
+#include "state/clock.h"
+#include "state/idempotency.h"
+#include "log/log.h"
+#include "state/recovery.h"
+#include "pg/validate.h"
+#include "state/stage.h"
+#include "cluster/tenant.h"
+#include "pg/settings.h"
+
+PG_FUNCTION_INFO_V1(tidal_signal);
+PG_FUNCTION_INFO_V1(tidal_signal_batch);
+PG_FUNCTION_INFO_V1(tidal_decay_score);
+PG_FUNCTION_INFO_V1(tidal_window_count);
+PG_FUNCTION_INFO_V1(tidal_velocity);
+
+/* events in one tidal.signal_batch call */
+#define MAX_BATCH_EVENTS	1000000
+
+static void
+require_arg(FunctionCallInfo fcinfo, int n, const char *what)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+}
+
+/*
+ * Write one encoded record to the log and stage it for commit.  A tenant
+ * this region does not store is only logged: replication takes the record
+ * to the regions that store it.
+ *
+ * Where the tenant is stored is looked up again once the record is in the
+ * log: a move of the tenant into or out of this region (tenant_refresh)
+ * waits for the transactions writing to the log, and they for it, so either
+ * the move has committed and this lookup sees it, or the move comes after
+ * this transaction and carries its record along.  The caller's earlier
+ * lookup may predate a move and must not decide.
+ */
+static void
+write_record(StringInfo rec, const SignalDef *def, int64 tenant)
+{
+	int32		signal_id = def->id;
+	DecaySpec	spec = def->spec;
+	TenantInfo	placement;
+
+	log_append(rec->data, rec->len);
+	tenant_require(tenant, &placement);
+	if (placement.stored_here)
+		stage_signal_record(rec->data, rec->len, signal_id, &spec, true);
+}
+
+/*
+ * tidal.signal(name text, entity bigint, weight float8 DEFAULT 1,
+ *              at timestamptz DEFAULT now(), user_id bigint DEFAULT NULL,
+ *              idempotency_key text DEFAULT NULL, tenant bigint DEFAULT 0)
+ *    RETURNS tidal.hlc
+ *
+ * With a key that a write already used (here or in any region, within
+ * tidal.idempotency_window), nothing is written and the HLC of the write
+ * that counts is returned.
+ */
+Datum
+tidal_signal(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	int64		entity;
+	double		weight;
+	int64		at_us;
+	bool		with_user = !PG_ARGISNULL(4);
+	char	   *key = NULL;
+	TenantInfo	tenant;
+	const SignalDef *def;
+	TidalHlc   *hlc;
+	StringInfoData rec;
+
+	require_arg(fcinfo, 0, "signal name");
+	require_arg(fcinfo, 1, "entity");
+	require_arg(fcinfo, 2, "weight");
+	require_arg(fcinfo, 3, "event time");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	entity = PG_GETARG_INT64(1);
+	weight = PG_GETARG_FLOAT8(2);
+	signal_check_weight(weight);
+	at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(3), "event time");
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+	{
+		key = text_to_cstring(PG_GETARG_TEXT_PP(5));
+		idem_check_key(key);
+	}
+
+	tidal_ensure_loaded();
+	def = catalog_signal(name, false);
+	(void) tenant_argument(fcinfo, 6, &tenant);
+
+	hlc = palloc(sizeof(TidalHlc));
+	*hlc = hlc_clock_now();
+
+	if (key != NULL && tenant.stored_here)
+	{
+		IdemEvent	ev = {*hlc, def->name, entity, weight, at_us, tenant.tenant};
+		IdemEvent	first;
+
+		if (idem_claim_local(key, &ev, &first) == IDEM_DUPLICATE)
+		{
+			*hlc = first.hlc;
+			PG_RETURN_HLC_P(hlc);
+		}
+	}
+	tenant_admit_events(&tenant, 1);
+
+	initStringInfo(&rec);
+	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key, with_user, 1);
+	codec_add_signal_event(&rec, with_user, entity, weight, at_us,
+						   with_user ? PG_GETARG_INT64(4) : 0);
+	write_record(&rec, def, tenant.tenant);
+
+	PG_RETURN_HLC_P(hlc);
+}
+
+/* a one-dimensional array without NULLs, of at most MAX_BATCH_EVENTS elements */
+static int
+checked_array_length(ArrayType *arr, const char *what)
+{
+	int			n;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", what)));
+	if (array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not contain NULL", what)));
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	if (n > MAX_BATCH_EVENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s has %d elements, more than the %d one call accepts",
+						what, n, MAX_BATCH_EVENTS),
+				 errhint("Split the events into several calls.")));
+	return n;
+}
+
+/* the elements of an array checked to have no NULLs (so no null bitmap) */
+static const void *
+array_values(ArrayType *arr)
+{
+	return (const char *) arr + ARR_OVERHEAD_NONULLS(ARR_NDIM(arr));
+}
+
+/*
+ * tidal.signal_batch(name text, entities bigint[], weights float8[] DEFAULT NULL,
+ *                    ats timestamptz[] DEFAULT NULL, tenant bigint DEFAULT 0)
+ *    RETURNS bigint
+ *
+ * NULL weights mean 1 for every event, NULL ats mean now().
+ */
+Datum
+tidal_signal_batch(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	ArrayType  *entities;
+	ArrayType  *weights = NULL;
+	ArrayType  *ats = NULL;
+	int			n;
+	const int64 *entity_v;
+	const double *weight_v = NULL;
+	const TimestampTz *at_v = NULL;
+	int64		now_us = 0;
+	const SignalDef *def;
+	TenantInfo	tenant;
+	TidalHlc	hlc;
+	StringInfoData rec;
+	int			i;
+
+	require_arg(fcinfo, 0, "signal name");
+	require_arg(fcinfo, 1, "entities");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	entities = PG_GETARG_ARRAYTYPE_P(1);
+	n = checked_array_length(entities, "entities");
+	entity_v = (const int64 *) array_values(entities);
+
+	if (!PG_ARGISNULL(2))
+	{
+		weights = PG_GETARG_ARRAYTYPE_P(2);
+		if (checked_array_length(weights, "weights") != n)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("weights has %d elements but entities has %d",
+							ArrayGetNItems(ARR_NDIM(weights), ARR_DIMS(weights)), n)));
+		weight_v = (const double *) array_values(weights);
+		for (i = 0; i < n; i++)
+			signal_check_weight(weight_v[i]);
+	}
+	if (!PG_ARGISNULL(3))
+	{
+		ats = PG_GETARG_ARRAYTYPE_P(3);
+		if (checked_array_length(ats, "ats") != n)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("ats has %d elements but entities has %d",
+							ArrayGetNItems(ARR_NDIM(ats), ARR_DIMS(ats)), n)));
+		at_v = (const TimestampTz *) array_values(ats);
+		for (i = 0; i < n; i++)
+			(void) signal_time_usecs(at_v[i], "event time");
+	}
+	else
+		now_us = signal_time_usecs(GetCurrentTransactionStartTimestamp(), "event time");
+
+	tidal_ensure_loaded();
+	def = catalog_signal(name, false);
+	(void) tenant_argument(fcinfo, 4, &tenant);
+	if (n == 0)
+		PG_RETURN_INT64(0);
+	tenant_admit_events(&tenant, n);
+
+	hlc = hlc_clock_now();
+	initStringInfo(&rec);
+	codec_begin_signal_record(&rec, &hlc, tenant.tenant, def->name, NULL, false, (uint32) n);
+	for (i = 0; i < n; i++)
+		codec_add_signal_event(&rec, false, entity_v[i],
+							   weight_v ? weight_v[i] : 1.0,
+							   at_v ? at_v[i] + TIDAL_UNIX_EPOCH_OFFSET_US : now_us,
+							   0);
+	write_record(&rec, def, tenant.tenant);
+
+	PG_RETURN_INT64(n);
+}
+
+/* this entity's state as this transaction sees it */
+static void
+read_state(int64 tenant, int64 entity, const SignalDef *def, DecayState *st)
+{
+	StateKey	key;
+
+	state_key_init(&key, MyDatabaseId, def->id, tenant, entity);
+	state_read(&key, st);
+	stage_overlay(&key, &def->spec, st);
+}
+
+/*
+ * tidal.decay_score(entity bigint, name text, at timestamptz DEFAULT now(),
+ *                   tenant bigint DEFAULT 0)
+ *
+ * In a region that does not store the tenant, the score is 0: tidal.tenants
+ * says where to read it (home_region).
+ */
+Datum
+tidal_decay_score(PG_FUNCTION_ARGS)
+{
+	int64		entity = PG_GETARG_INT64(0);
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	int64		at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(2), "at");
+	const SignalDef *def;
+	TenantInfo	tenant;
+	DecayState	st;
+
+	tidal_ensure_loaded();
+	def = catalog_signal(name, false);
+	read_state(tenant_argument(fcinfo, 3, &tenant), entity, def, &st);
+	PG_RETURN_FLOAT8(tidal_check_score(decay_score(&st, &def->spec, at_us), at_us, "the decayed score"));
+}
+
+static double
+window_sum(FunctionCallInfo fcinfo, double *hours)
+{
+	int64		entity = PG_GETARG_INT64(0);
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	int64		window_us = catalog_interval_usecs(PG_GETARG_INTERVAL_P(2), "the window");
+	int64		at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(3), "at");
+	const SignalDef *def;
+	TenantInfo	tenant;
+	DecayState	st;
+	int			w;
+
+	tidal_ensure_loaded();
+	def = catalog_signal(name, false);
+	w = catalog_window_index(def, window_us);
+	read_state(tenant_argument(fcinfo, 4, &tenant), entity, def, &st);
+	*hours = (double) window_us / (double) DECAY_USECS_PER_HOUR;
+	return tidal_check_score(decay_window_sum(&st, &def->spec, w, at_us), at_us, "the window sum");
+}
+
+/*
+ * tidal.window_count(entity bigint, name text, win interval,
+ *                    at timestamptz DEFAULT now(), tenant bigint DEFAULT 0)
+ */
+Datum
+tidal_window_count(PG_FUNCTION_ARGS)
+{
+	double		hours;
+
+	PG_RETURN_FLOAT8(window_sum(fcinfo, &hours));
+}
+
+/* tidal.velocity(entity bigint, name text, win interval, at timestamptz DEFAULT now()) */
+Datum
+tidal_velocity(PG_FUNCTION_ARGS)
+{
+	double		hours;
+	double		sum = window_sum(fcinfo, &hours);
+
+	PG_RETURN_FLOAT8(sum / hours);
+}

@@ -1,0 +1,48 @@
+/*
+ * monitor.c
+ *    Introspection of the hot state (tidal.state_stats) and the internal
+ *    reset called by the extension's install script.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+
+#include "state/recovery.h"
+#include "state/state.h"
+#include "pg/settings.h"
+
+PG_FUNCTION_INFO_V1(tidal_state_stats);
+PG_FUNCTION_INFO_V1(tidal_reset_state_sql);
+
+/*
+ * tidal.state_stats(OUT entries bigint, OUT capacity bigint,
+ *                   OUT bytes_per_entry bigint, OUT loaded boolean)
+ */
+Datum
+tidal_state_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	tidal_require_preload();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	values[0] = Int64GetDatum(state_entry_count(MyDatabaseId));
+	values[1] = Int64GetDatum((int64) tidal_max_entities);
+	values[2] = Int64GetDatum((int64) state_entry_bytes());
+	values[3] = BoolGetDatum(state_db_loaded(MyDatabaseId));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/* tidal._reset_state(): called when the extension is created */
+Datum
+tidal_reset_state_sql(PG_FUNCTION_ARGS)
+{
+	tidal_reset_state();
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,39 @@
+/*
+ * stage.h
+ *    Changes a transaction makes to the hot state, held in backend memory
+ *    until the transaction commits (then applied) or aborts (then dropped).
+ */
+#ifndef TIDAL_STAGE_H
+#define TIDAL_STAGE_H
+
+#include "postgres.h"
+
+#include "core/codec.h"
+#include "state/state.h"
+
+/*
+ * Stage a signal record (encoded by codec.c) for the given resolved signal.
+ * Reserves the hot-state entries its events need, so that applying at
+ * commit cannot fail; with enforce_quotas (a local write), a tenant's
+ * max_entities and max_storage_bytes quotas are checked as entries are
+ * created.  The record is copied.
+ */
+extern void stage_signal_record(const char *record, Size len,
+								int32 signal_id, const DecaySpec *spec, bool enforce_quotas);
+
+/* Drop what this transaction staged for a tenant (it moves out of this region). */
+extern void stage_forget_tenant(int64 tenant);
+
+/* This transaction appended to tidal's log: wake the sealer when it commits. */
+extern void stage_log_written(void);
+
+/* Signal definitions changed in this transaction: other backends reload at commit. */
+extern void stage_definitions_changed(void);
+
+/* Has this transaction staged events of the signal (in this database)? */
+extern bool stage_has_signal(int32 signal_id);
+
+/* Add this transaction's own uncommitted events for key to *state. */
+extern void stage_overlay(const StateKey *key, const DecaySpec *spec, DecayState *state);
+
+#endif							/* TIDAL_STAGE_H */

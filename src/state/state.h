@@ -1,0 +1,90 @@
+/*
+ * state.h
+ *    tidal's hot state in shared memory: one DecayState per
+ *    (database, signal, tenant, entity), and per-database bookkeeping.
+ *
+ * Only committed events reach this state (see stage.c); it is rebuilt from
+ * tidal's durable log after a restart (see recovery.c).
+ */
+#ifndef TIDAL_STATE_H
+#define TIDAL_STATE_H
+
+#include "postgres.h"
+
+#include "port/atomics.h"
+
+#include "core/decay.h"
+
+typedef struct StateKey
+{
+	Oid			dboid;
+	int32		signal_id;
+	int64		tenant;
+	int64		entity;
+} StateKey;
+
+typedef struct StateEntry
+{
+	StateKey	key;			/* dboid InvalidOid: a free entry */
+	pg_atomic_uint32 pins;		/* events staged by open transactions */
+	int32		next_free;		/* the free list (state.c) */
+	DecayState	decay;
+} StateEntry;
+
+static inline void
+state_key_init(StateKey *key, Oid dboid, int32 signal_id, int64 tenant, int64 entity)
+{
+	memset(key, 0, sizeof(*key));	/* keys are hashed as bytes */
+	key->dboid = dboid;
+	key->signal_id = signal_id;
+	key->tenant = tenant;
+	key->entity = entity;
+}
+
+/* shared-memory set-up (tidal.c hooks) */
+extern Size state_shmem_size(void);
+extern int	state_lwlock_count(void);
+extern void state_shmem_init(void);
+
+/*
+ * Make sure an entry exists so that applying at commit cannot fail, and pin
+ * it for one staged event; errors (before commit) if the state is full.
+ * Each pin is dropped by state_apply(..., unpin = true) at commit or by
+ * state_unreserve() at abort, which also frees an entry left without events.
+ */
+extern bool state_reserve(const StateKey *key);	/* true: the entry is new */
+extern void state_unreserve(const StateKey *key);
+
+/* Add one event.  Never errors: safe inside a commit callback. */
+extern bool state_apply(const StateKey *key, const DecaySpec *spec,
+						double weight, int64 t_us, bool unpin);
+
+/* Copy an entry's state into *out; false (and *out empty) if absent. */
+extern bool state_read(const StateKey *key, DecayState *out);
+
+/*
+ * Visit many entities of one (database, signal, tenant) at once: fn(i, state,
+ * arg) for each entities[i], with state NULL if the entity has none.  Each
+ * partition lock is taken once, shared, and held while fn runs: fn must be
+ * quick and must not error.
+ */
+typedef void (*state_visit_fn) (int i, const DecayState *state, void *arg);
+extern void state_visit_many(Oid dboid, int32 signal_id, int64 tenant,
+							 const int64 *entities, int n,
+							 state_visit_fn fn, void *arg);
+
+/* Per-database lifecycle. */
+extern bool state_db_loaded(Oid dboid);
+extern void state_db_set_loaded(Oid dboid, bool loaded);
+extern void state_db_clear(Oid dboid);	/* drop the database's entries, mark unloaded */
+extern void state_drop_tenant(Oid dboid, int64 tenant);	/* drop one tenant's entries */
+
+/* Generation of signal definitions, bumped when definitions change. */
+extern uint64 state_defs_generation(void);
+extern void state_defs_bump(void);
+
+/* Monitoring. */
+extern int64 state_entry_count(Oid dboid);
+extern Size state_entry_bytes(void);
+
+#endif							/* TIDAL_STATE_H */

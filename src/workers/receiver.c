@@ -1,0 +1,501 @@
+/*
+ * receiver.c
+ *    The receiver of one peer region: a background worker that pulls, over
+ *    libpq, the batches this node lacks from that peer (tidal._ship, see
+ *    ship.c), and applies them (apply_remote_batch).
+ *
+ * It waits for news with LISTEN on the peer's TIDAL_NOTIFY_CHANNEL, and
+ * also pulls every tidal.peer_timeout / 2 at the latest.  Every wait on the
+ * network is bounded by tidal.peer_timeout, so a peer that stops answering
+ * (a black-holed link) is dropped and reconnected with backoff.  The
+ * batches of one pull are applied in one transaction, each in a
+ * subtransaction; a batch that fails (corrupt, or naming a signal not
+ * defined here yet) is logged, rolled back alone and pulled again later.
+ * A peer relays only the origins this node cannot pull straight from their
+ * own region (read_marks).  The
+ * worker exits when its peer is dropped; the sealer starts it again if it
+ * stops for any other reason.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "fmgr.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/pg_bswap.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "apply/apply.h"
+#include "replication/peer.h"
+#include "pg/query.h"
+#include "pg/remote.h"
+#include "workers/sealer.h"
+#include "pg/settings.h"
+#include "pg/owner.h"
+
+PGDLLEXPORT void tidal_receiver_main(Datum main_arg);
+
+#define PULL_MAX_BATCHES	64
+#define BACKOFF_MIN_MS		100
+#define BACKOFF_MAX_MS		5000
+
+/*
+ * Bounds on one answer of tidal._ship: the batches asked for plus one
+ * marks row per origin, and the bytes of its values (a batch closes at
+ * 16 MiB, one record of signal_batch's million events may make it ~48 MiB).
+ */
+#define SHIP_MAX_ROWS		(PULL_MAX_BATCHES + 4096)
+#define SHIP_MAX_BYTES		((Size) 1024 * 1024 * 1024)
+#define SHIP_MAX_BATCH_BYTES ((Size) 256 * 1024 * 1024)
+
+/* an integer column of a checked answer (binary, network order; values may be unaligned) */
+static int32
+get_int32(const PGresult *res, int row, int col)
+{
+	uint32		v;
+
+	memcpy(&v, PQgetvalue(res, row, col), sizeof(v));
+	return (int32) pg_ntoh32(v);
+}
+
+static int64
+get_int64(const PGresult *res, int row, int col)
+{
+	uint64		v;
+
+	memcpy(&v, PQgetvalue(res, row, col), sizeof(v));
+	return (int64) pg_ntoh64(v);
+}
+
+/* the columns of tidal._ship's answer (binary): origin_region, origin_shard, batch_no, last_seq, batch */
+static const Oid ship_types[5] = {INT4OID, INT4OID, INT8OID, INT8OID, BYTEAOID};
+static const int ship_lengths[5] = {4, 4, 8, 8, REMOTE_NULLABLE};
+
+static int32 peer_region;
+
+/* this node's marks, as the text arrays tidal._ship takes */
+typedef struct Marks
+{
+	StringInfoData regions;
+	StringInfoData shards;
+	StringInfoData batches;
+	StringInfoData seqs;
+} Marks;
+
+/*
+ * This node's marks, as the caller of tidal._ship states them.  An origin
+ * that another receiver of ours pulls straight from its own region is
+ * marked as known in full, so that the peer does not relay it: each batch
+ * then reaches this node once, not once per path.  The peer's own origin is
+ * always stated as it is: that is our acknowledgement.
+ */
+static void
+read_marks(Marks *m)
+{
+	static OwnedQuery q = {
+		"SELECT region, shard, last_batch, last_seq FROM tidal.origins ORDER BY region, shard",
+		0, {InvalidOid}, NULL
+	};
+	TidalSavedUser saved;
+	uint64		r;
+
+	initStringInfo(&m->regions);
+	initStringInfo(&m->shards);
+	initStringInfo(&m->batches);
+	initStringInfo(&m->seqs);
+	query_begin(&saved);
+	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		bool		isnull;
+		int32		region = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		int32		shard = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+		int64		batch = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+		int64		seq = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull));
+		const char *sep = r == 0 ? "" : ",";
+
+		if (region != peer_region && region != tidal_region_id && peer_pulls_directly(region))
+			batch = PG_INT64_MAX;
+		appendStringInfo(&m->regions, "%s%d", sep, region);
+		appendStringInfo(&m->shards, "%s%d", sep, shard);
+		appendStringInfo(&m->batches, "%s" INT64_FORMAT, sep, batch);
+		appendStringInfo(&m->seqs, "%s" INT64_FORMAT, sep, seq);
+	}
+	query_end(&saved);
+	{
+		StringInfo	out[4] = {&m->regions, &m->shards, &m->batches, &m->seqs};
+		int			i;
+
+		for (i = 0; i < 4; i++)
+		{
+			char	   *body = pstrdup(out[i]->data);
+
+			resetStringInfo(out[i]);
+			appendStringInfo(out[i], "{%s}", body);
+			pfree(body);
+		}
+	}
+}
+
+/* what the peer has that we lack, from its marks rows, once applied */
+static int64
+behind_seq(PGresult *res)
+{
+	static OwnedQuery q = {
+		"SELECT last_seq FROM tidal.origins WHERE region = $1 AND shard = $2",
+		2, {INT4OID, INT4OID}, NULL
+	};
+	int64		behind = 0;
+	int			i;
+	TidalSavedUser saved;
+
+	query_begin(&saved);
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		int32		region;
+		int32		shard;
+		int64		peer_seq;
+		int64		ours = 0;
+		Datum		args[2];
+
+		if (!PQgetisnull(res, i, 4))
+			continue;			/* a batch, not a marks row */
+		/* the shape was checked (check_ship_answer): 4 and 8 bytes, not NULL */
+		region = get_int32(res, i, 0);
+		shard = get_int32(res, i, 1);
+		peer_seq = get_int64(res, i, 3);
+		if (region == tidal_region_id && shard == tidal_shard_id)
+			continue;
+		args[0] = Int32GetDatum(region);
+		args[1] = Int32GetDatum(shard);
+		query_exec(&q, args, NULL, true, SPI_OK_SELECT);
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+
+			ours = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		if (peer_seq > ours)
+			behind += peer_seq - ours;
+	}
+	query_end(&saved);
+	return behind;
+}
+
+/*
+ * Apply one pulled batch in a subtransaction of the pull's transaction.  On
+ * error, log it, roll the subtransaction back and return false: the batch is
+ * pulled again next time.
+ */
+static bool
+apply_one(const char *data, Size len, bool *applied, char **why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	*applied = false;
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		LogBatchHeader hdr;
+
+		*applied = apply_remote_batch(data, len, &hdr);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("tidal receiver: a batch from region %d was not applied: %s",
+						peer_region, edata->message),
+				 edata->detail ? errdetail("%s", edata->detail) : 0,
+				 edata->context ? errcontext("%s", edata->context) : 0,
+				 errhint("It is held and pulled again later; tidal.replication_status shows it.")));
+		*why = psprintf("%s%s%s%s%s", edata->message,
+						edata->detail ? " (" : "", edata->detail ? edata->detail : "",
+						edata->detail ? ")" : "",
+						edata->context ? psprintf("; %s", edata->context) : "");
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
+ * The shape of tidal._ship's answer, checked before any value is read:
+ * five binary columns of the expected types, fixed-length integers, no
+ * NULL but in the batch column, and a bounded batch.  NULL if it is well
+ * formed, else why not.
+ */
+static const char *
+check_ship_answer(const PGresult *res)
+{
+	const char *why = remote_check_shape(res, 5, ship_types, ship_lengths);
+	int			i;
+
+	if (why != NULL)
+		return why;
+	for (i = 0; i < PQnfields(res); i++)
+		if (PQfformat(res, i) != 1)
+			return psprintf("malformed answer from the peer: column %d is not in binary format", i + 1);
+	if (PQntuples(res) > SHIP_MAX_ROWS)
+		return psprintf("malformed answer from the peer: %d rows, more than %d",
+						PQntuples(res), SHIP_MAX_ROWS);
+	for (i = 0; i < PQntuples(res); i++)
+		if (!PQgetisnull(res, i, 4) && (Size) PQgetlength(res, i, 4) > SHIP_MAX_BATCH_BYTES)
+			return psprintf("malformed answer from the peer: row %d holds a batch of %d bytes",
+							i + 1, PQgetlength(res, i, 4));
+	return NULL;
+}
+
+static void
+report_malformed(const char *why)
+{
+	ereport(strncmp(why, "malformed", 9) == 0 ? WARNING : LOG,
+			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			 errmsg("tidal receiver: no usable answer from region %d", peer_region),
+			 errdetail("%s.", why),
+			 errhint("Nothing of it was applied; the receiver reconnects and pulls again later.")));
+	peer_report_error(peer_region, why);
+}
+
+/*
+ * Pull once and apply what came.  Returns the number of batches applied
+ * (0: nothing new, or nothing that could be applied yet), -1 if the
+ * connection failed, or -2 if the answer was refused, malformed or did
+ * not come (then the connection is dropped and the receiver backs off).
+ */
+static int
+pull(PGconn *conn)
+{
+	Marks		m;
+	char		requester[16];
+	char		shard[16];
+	char		max_batches[16];
+	const char *params[7];
+	PGresult   *res;
+	int64		applied = 0;
+	int64		behind;
+	int32		failed_region = -1;
+	int32		failed_shard = -1;
+	MemoryContext pull_cxt = CurrentMemoryContext;	/* the receiver's loop context */
+	char	   *held = NULL;
+	char	   *why = NULL;
+	const char *malformed;
+	int			i;
+
+	query_worker_begin("reading tidal marks");
+	read_marks(&m);
+	query_worker_commit();
+
+	snprintf(requester, sizeof(requester), "%d", tidal_region_id);
+	snprintf(shard, sizeof(shard), "%d", tidal_shard_id);
+	snprintf(max_batches, sizeof(max_batches), "%d", PULL_MAX_BATCHES);
+	params[0] = requester;
+	params[1] = shard;
+	params[2] = m.regions.data;
+	params[3] = m.shards.data;
+	params[4] = m.batches.data;
+	params[5] = m.seqs.data;
+	params[6] = max_batches;
+	res = remote_query(conn, "SELECT origin_region, origin_shard, batch_no, last_seq, batch "
+					   "FROM tidal._ship($1, $2, $3, $4, $5, $6, $7)", 7, params, 1,
+					   tidal_peer_timeout_ms, SHIP_MAX_ROWS, SHIP_MAX_BYTES, &why);
+	if (res == NULL)
+	{
+		/* timed out, lost, or an answer refused: said in replication_status, then back off */
+		report_malformed(why ? why : "no answer");
+		return -2;
+	}
+	if ((malformed = check_ship_answer(res)) != NULL)
+	{
+		PQclear(res);
+		report_malformed(malformed);
+		return -2;
+	}
+
+	/*
+	 * All the batches of one answer are applied in one transaction, each in
+	 * a subtransaction of its own, so that one commit (and one WAL flush)
+	 * makes them durable together with their origins' high-water marks.
+	 */
+	query_worker_begin("applying tidal batches");
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		int32		region;
+		int32		origin_shard;
+		bool		was_applied;
+
+		CHECK_FOR_INTERRUPTS();
+		if (PQgetisnull(res, i, 4))
+			continue;			/* marks row */
+		/* the shape was checked (check_ship_answer) */
+		region = get_int32(res, i, 0);
+		origin_shard = get_int32(res, i, 1);
+		if (region == failed_region && origin_shard == failed_shard)
+			continue;			/* later batches of an origin wait for the failed one */
+		if (!apply_one(PQgetvalue(res, i, 4), PQgetlength(res, i, 4), &was_applied, &why))
+		{
+			failed_region = region;
+			failed_shard = origin_shard;
+			if (held == NULL)	/* outlives the transaction: reported after it */
+				held = MemoryContextStrdup(pull_cxt, psprintf("batch of origin %d:%d: %s",
+															  region, origin_shard, why));
+			continue;
+		}
+		if (was_applied)
+			applied++;
+	}
+	if (applied > 0)
+		Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);	/* relay: wake our other peers */
+	behind = behind_seq(res);
+	query_worker_commit();
+	PQclear(res);
+
+	peer_report_pull(peer_region, applied, behind, held);
+	return (int) applied;
+}
+
+/* wait for a notification from the peer, our latch, or the poll interval */
+static bool
+wait_for_news(PGconn *conn)
+{
+	long		poll_ms = Max(tidal_peer_timeout_ms / 2, 10);
+	int			rc;
+	PGnotify   *n;
+
+	rc = WaitLatchOrSocket(MyLatch,
+						   WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH | WL_SOCKET_READABLE,
+						   PQsocket(conn), poll_ms, PG_WAIT_EXTENSION);
+	if (rc & WL_LATCH_SET)
+	{
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (rc & WL_SOCKET_READABLE)
+	{
+		if (!PQconsumeInput(conn))
+			return false;
+		while ((n = PQnotifies(conn)) != NULL)
+			PQfreemem(n);
+	}
+	return true;
+}
+
+void
+tidal_receiver_main(Datum main_arg)
+{
+	PGconn	   *conn = NULL;
+	int			backoff_ms = BACKOFF_MIN_MS;
+	MemoryContext loop_cxt;
+
+	peer_region = DatumGetInt32(main_arg);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(tidal_database, NULL, 0);
+	pgstat_report_appname("tidal receiver");
+	if (!peer_attach_receiver(peer_region))
+	{
+		ereport(DEBUG1,
+				(errmsg("tidal receiver for region %d exits: another one runs", peer_region)));
+		proc_exit(0);
+	}
+
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "tidal receiver loop", ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		char	   *conninfo;
+		PGresult   *listened;
+		int			got;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		MemoryContextReset(loop_cxt);
+		MemoryContextSwitchTo(loop_cxt);
+
+		query_worker_begin("reading tidal peers");
+		conninfo = peer_conninfo(peer_region);
+		query_worker_commit();
+		if (conninfo == NULL)
+		{
+			peer_report_state(peer_region, PEER_DISCONNECTED);
+			proc_exit(0);		/* no longer a peer */
+		}
+
+		if (conn == NULL)
+		{
+			peer_report_state(peer_region, PEER_CONNECTING);
+			conn = remote_connect(conninfo, tidal_peer_timeout_ms);
+			listened = conn ? remote_query(conn, "LISTEN " TIDAL_NOTIFY_CHANNEL, 0, NULL, 0,
+										   tidal_peer_timeout_ms, 0, 0, NULL) : NULL;
+			if (listened == NULL)
+			{
+				if (conn)
+					PQfinish(conn);
+				conn = NULL;
+				peer_report_state(peer_region, PEER_DISCONNECTED);
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 backoff_ms, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				backoff_ms = Min(backoff_ms * 2, BACKOFF_MAX_MS);
+				continue;
+			}
+			PQclear(listened);
+			backoff_ms = BACKOFF_MIN_MS;
+		}
+		pfree(conninfo);
+
+		/*
+		 * After applying something, pull again at once: more may be waiting
+		 * (a batch that failed may now apply), and the next pull
+		 * acknowledges these.  Otherwise wait for news: a batch that cannot
+		 * be applied yet is not pulled in a tight loop.
+		 */
+		got = pull(conn);
+		if (got > 0)
+			continue;
+		if (got == -2)
+		{
+			/* no usable answer: drop the connection, and do not ask again at once */
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 Max(tidal_peer_timeout_ms / 2, BACKOFF_MIN_MS), PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+		if (got < 0 || !wait_for_news(conn))
+		{
+			PQfinish(conn);
+			conn = NULL;
+			peer_report_state(peer_region, PEER_DISCONNECTED);
+		}
+	}
+}
