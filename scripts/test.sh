@@ -28,6 +28,14 @@ if ! bash "$REPO/scripts/check_sql_text.sh" --self-test || ! bash "$REPO/scripts
 	exit 1
 fi
 
+# src/ keeps its layers: no upward include, no cycle, folders as docs/architecture.md lists them (issue 12).
+section "check_layers"
+if ! bash "$REPO/scripts/check_layers.sh" --self-test || ! bash "$REPO/scripts/check_layers.sh"; then
+	section "tidal test summary"
+	echo "FAILED: scripts/check_layers.sh found an include that breaks the layers of src/ (or failed its self-test); no test was run"
+	exit 1
+fi
+
 # 1. Packages, user, build, install.
 if ! bash "$REPO/scripts/setup.sh"; then
 	section "tidal test summary"
