@@ -7,13 +7,21 @@ EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" tidal.control)
 MODULE_big  = tidal
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 
-# The install script is assembled from one file per concept under sql/tidal/.
-# Each upgrade script is a header under sql/tidal/upgrade/ followed by the
-# parts that version added; shipped versions' scripts are frozen (DATA).
+# SQL scripts, shipped as pg_stat_statements ships its own: the base script
+# of the first version, the update chain from it, and the full script of the
+# current version. PostgreSQL installs an older version (CREATE EXTENSION
+# tidal VERSION '0.3') by running the base script and then the updates.
+# The current version's script is assembled from one file per concept under
+# sql/tidal/; its update script is a header under sql/tidal/upgrade/ followed
+# by the parts that version added (DATA_built). Shipped versions' scripts are
+# frozen (DATA).
 UPGRADE_0_5 = $(sort $(wildcard sql/tidal/95_*.sql))
 DATA_built  = sql/tidal--$(EXTVERSION).sql sql/tidal--0.4--0.5.sql
-DATA        = sql/tidal--0.1.sql sql/tidal--0.2.sql sql/tidal--0.3.sql sql/tidal--0.4.sql \
-              sql/tidal--0.1--0.2.sql sql/tidal--0.2--0.3.sql sql/tidal--0.3--0.4.sql
+DATA        = sql/tidal--0.1.sql sql/tidal--0.1--0.2.sql sql/tidal--0.2--0.3.sql sql/tidal--0.3--0.4.sql
+# Full scripts of older versions that earlier builds installed: `make install`
+# deletes them, so that PostgreSQL takes the chain for those versions. When
+# the version moves on, the old current version's full script joins them.
+STALE_DATA  = tidal--0.2.sql tidal--0.3.sql tidal--0.4.sql
 
 # PostgreSQL's own headers are system headers to us: -Wextra must not judge them
 PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -isystem $(shell $(PG_CONFIG) --includedir-server)
@@ -35,6 +43,11 @@ include $(PGXS)
 
 # after PGXS, which resets it
 PROVE_FLAGS  = -I $(srcdir)/t/lib --timer
+
+install: remove-stale-data
+.PHONY: remove-stale-data
+remove-stale-data:
+	rm -f $(addprefix '$(DESTDIR)$(datadir)/$(datamoduledir)'/,$(STALE_DATA))
 
 sql/tidal--$(EXTVERSION).sql: $(sort $(wildcard sql/tidal/*.sql))
 	cat $^ > $@

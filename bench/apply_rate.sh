@@ -37,10 +37,7 @@ apply_cleanup() {
 }
 
 bench_check_prereqs
-rm -rf "$BENCH_DIR"
-mkdir -p "$BENCH_DIR" "$BENCH_WORK" "$BENCH_RESULTS"
-chown -R "$TIDAL_USER:$TIDAL_USER" "$BENCH_DIR"
-chmod 755 "$BENCH_DIR"
+inst_fresh_dirs
 trap apply_cleanup EXIT
 
 # the backlogs, one statement (one transaction) per 1,000 events
@@ -55,10 +52,8 @@ chown -R "$TIDAL_USER:$TIDAL_USER" "$BENCH_WORK"
 # one round of one side: fresh instances, backlog, then time the catch-up
 round_tidal() {
 	local t0 t1 want
-	inst_init t0 "shared_preload_libraries = 'tidal'" "tidal.node_id = 1" "tidal.region_id = 0" \
-		"tidal.database = 'bench'" "tidal.max_entities = $((ENTITIES * 2))"
-	inst_init t1 "shared_preload_libraries = 'tidal'" "tidal.node_id = 2" "tidal.region_id = 1" \
-		"tidal.database = 'bench'" "tidal.max_entities = $((ENTITIES * 2))"
+	inst_init_region t0 0 "$((ENTITIES * 2))"
+	inst_init_region t1 1 "$((ENTITIES * 2))"
 	for n in t0 t1; do inst_start "$n"; pgi "$n" createdb bench; qi "$n" "CREATE EXTENSION tidal" >/dev/null; done
 	# each region defines the signal while it is a cluster of one (a build
 	# before 0.5 did not apply a batch whose definition came in the same pull)

@@ -65,11 +65,7 @@ ON CONFLICT (entity) DO UPDATE SET
     at = greatest(s.at, EXCLUDED.at);
 SELECT format('EXECUTE upsert(%s, %s, %L)', entity, weight, at) FROM src WHERE g > 990000 ORDER BY g
 \gexec
-DROP TABLE src;
-SELECT tidal.seal();
--- leave autovacuum nothing to do during the measurements
-VACUUM ANALYZE;
-CHECKPOINT;
+$(bench_settle_sql)
 SQL
 
 # the three answers must agree (at one fixed instant)

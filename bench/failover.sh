@@ -257,7 +257,6 @@ minmax() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } E
 # ---------------------------------------------------------------- set up
 
 bench_check_prereqs
-so_md5() { md5sum "$("$PG_BINDIR/pg_config" --pkglibdir)/tidal.so" | cut -c1-12; }
 SO_MD5=$(so_md5)
 
 if [[ " $SYSTEMS " == *" pgaf "* ]] && ! command -v pg_autoctl >/dev/null; then
@@ -278,40 +277,21 @@ for n in pa pb pm; do
 	pid=$(keeper_pid "$n")
 	[ -n "$pid" ] && { blog "stopping a leftover keeper of $n"; mapfile -t tree < <(proc_tree "$pid"); kill -KILL "${tree[@]}" 2>/dev/null || true; }
 done
-for n in "${INSTANCES[@]}"; do
-	if [ -e "$BENCH_DIR/$n/postmaster.pid" ]; then
-		blog "stopping a leftover instance $n"
-		pgi "$n" pg_ctl -D "$BENCH_DIR/$n" -m immediate stop >/dev/null 2>&1 || true
-	fi
-	if ss -ltnx 2>/dev/null | grep -q "\.s\.PGSQL\.${PORT[$n]}\b" ||
-		ss -ltn 2>/dev/null | awk '{print $4}' | grep -q ":${PORT[$n]}\$"; then
-		bdie "port ${PORT[$n]} is in use; set BENCH_PORT_BASE"
-	fi
-done
-rm -rf "$BENCH_DIR"
-mkdir -p "$BENCH_DIR" "$BENCH_WORK" "$BENCH_RESULTS" "$PGAF_HOME"
-chown -R "$TIDAL_USER:$TIDAL_USER" "$BENCH_DIR"
-chmod 755 "$BENCH_DIR"
+inst_fresh_dirs "$PGAF_HOME"
 rm -f "$OUT".ack.* "$OUT".tidal.* "$OUT".pgaf.* "$OUT".native.*
 trap fo_cleanup EXIT
 
 # tidal: three regions, every region a peer of every other
 blog "failover: starting 3 tidal regions, a primary with a streaming standby, and pg_auto_failover (ports ${PORT[t0]}-${PORT[pb]})"
 for i in 0 1 2; do
-	inst_init "t$i" "shared_preload_libraries = 'tidal'" "tidal.node_id = $((i + 1))" "tidal.region_id = $i" \
-		"tidal.database = 'bench'" "tidal.max_entities = $((ENTITIES + 100000))" \
+	inst_init_region "t$i" "$i" "$((ENTITIES + 100000))" \
 		${TIDAL_PEER_TIMEOUT:+"tidal.peer_timeout = '$TIDAL_PEER_TIMEOUT'"}
 	inst_start "t$i"
 	pgi "t$i" createdb bench
 	qi "t$i" "CREATE EXTENSION tidal" >/dev/null
 done
 qi t0 "SELECT tidal.define_signal('view', '7 days')" >/dev/null
-for i in 0 1 2; do
-	for j in 0 1 2; do
-		[ "$i" = "$j" ] && continue
-		qi "t$i" "SELECT tidal.add_peer($j, 'host=$BENCH_DIR port=${PORT[t$j]} dbname=bench')" >/dev/null
-	done
-done
+tidal_add_peers 3
 # one leader, and every region agrees on it and on its term, for STABLE_S s
 tidal_view() {	# -> "leader term" if the three regions agree on one leader, else nothing
 	local n v views=()

@@ -90,10 +90,7 @@ bench_init() {
 		as_pg pg_ctl -D "$PGDATA_BENCH" -m immediate stop >/dev/null 2>&1 || true
 	fi
 	bench_port_free || bdie "port $BENCH_PORT is in use; set BENCH_PORT"
-	rm -rf "$BENCH_DIR"
-	mkdir -p "$BENCH_DIR" "$BENCH_WORK" "$BENCH_RESULTS"
-	chown -R "$TIDAL_USER:$TIDAL_USER" "$BENCH_DIR"
-	chmod 755 "$BENCH_DIR"
+	bench_fresh_dir
 	as_pg initdb -D "$PGDATA_BENCH" -A trust -U "$TIDAL_USER" -E UTF8 --locale=C.UTF-8 >"$BENCH_DIR/initdb.log" 2>&1 ||
 		{ cat "$BENCH_DIR/initdb.log" >&2; bdie "initdb failed"; }
 	local preload=tidal
@@ -109,6 +106,15 @@ bench_init() {
 		local line
 		for line in "$@"; do echo "$line"; done
 	} >>"$PGDATA_BENCH/postgresql.conf"
+}
+
+# bench_fresh_dir [more dirs...]: an empty $BENCH_DIR (with $BENCH_WORK and
+# the given directories in it) owned by $TIDAL_USER, and $BENCH_RESULTS
+bench_fresh_dir() {
+	rm -rf "$BENCH_DIR"
+	mkdir -p "$BENCH_DIR" "$BENCH_WORK" "$BENCH_RESULTS" "$@"
+	chown -R "$TIDAL_USER:$TIDAL_USER" "$BENCH_DIR"
+	chmod 755 "$BENCH_DIR"
 }
 
 # The postgresql.conf lines every benchmark instance shares: unix sockets in
@@ -131,12 +137,35 @@ bench_common_settings() {
 	echo "tidal.default_tenant_max_entities = 0"
 }
 
-# Several instances in one script (replication_lag.sh, failover.sh): each
-# under $BENCH_DIR/NAME, on the port the script puts in its associative
-# array PORT[NAME].
+# Several instances in one script (apply_rate.sh, replication_lag.sh,
+# failover.sh): each under $BENCH_DIR/NAME, on the port the script puts in
+# its associative array PORT[NAME]; the script lists them all in INSTANCES.
+#   inst_fresh_dirs [more dirs...]   stop leftovers of INSTANCES, check their
+#                                    ports are free, then bench_fresh_dir
 #   pgi NAME [VAR=value...] cmd...   run a command as $TIDAL_USER against NAME
 #   inst_init NAME [conf lines...]   initdb, with bench_common_settings
+#   inst_init_region NAME REGION MAX_ENTITIES [conf lines...]
+#                                    the same for tidal region REGION (node_id
+#                                    REGION + 1) in database bench
 #   inst_start NAME / inst_stop NAME [mode]
+#   tidal_add_peers N [star]         regions t0..tN-1 (database bench) each a
+#                                    peer of every other; star: of region 0 only
+inst_fresh_dirs() {
+	local n
+	mkdir -p "$BENCH_DIR"
+	for n in "${INSTANCES[@]}"; do
+		if [ -e "$BENCH_DIR/$n/postmaster.pid" ]; then
+			blog "stopping a leftover instance $n"
+			pgi "$n" pg_ctl -D "$BENCH_DIR/$n" -m immediate stop >/dev/null 2>&1 || true
+		fi
+		if ss -ltnx 2>/dev/null | grep -q "\.s\.PGSQL\.${PORT[$n]}\b" ||
+			ss -ltn 2>/dev/null | awk '{print $4}' | grep -q ":${PORT[$n]}\$"; then
+			bdie "port ${PORT[$n]} is in use; set BENCH_PORT_BASE"
+		fi
+	done
+	bench_fresh_dir "$@"
+}
+
 pgi() {
 	local n=$1
 	shift
@@ -156,6 +185,13 @@ inst_init() {
 	} >>"$BENCH_DIR/$n/postgresql.conf"
 }
 
+inst_init_region() {
+	local n=$1 r=$2 max=$3
+	shift 3
+	inst_init "$n" "shared_preload_libraries = 'tidal'" "tidal.node_id = $((r + 1))" "tidal.region_id = $r" \
+		"tidal.database = 'bench'" "tidal.max_entities = $max" "$@"
+}
+
 inst_start() {
 	pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -l "$BENCH_DIR/$1.log" -w -t 120 start >/dev/null ||
 		{ tail -30 "$BENCH_DIR/$1.log" >&2; bdie "instance $1 did not start"; }
@@ -167,6 +203,21 @@ inst_stop() {
 			pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -m immediate stop >/dev/null 2>&1 || true
 	fi
 }
+
+tidal_add_peers() {
+	local count=$1 topology=${2:-mesh} i j
+	for ((i = 0; i < count; i++)); do
+		for ((j = 0; j < count; j++)); do
+			[ "$i" = "$j" ] && continue
+			[ "$topology" = star ] && [ "$i" != 0 ] && [ "$j" != 0 ] && continue
+			pgi "t$i" "PGDATABASE=bench" psql -X -qAt -v ON_ERROR_STOP=1 \
+				-c "SELECT tidal.add_peer($j, 'host=$BENCH_DIR port=${PORT[t$j]} dbname=bench')" >/dev/null
+		done
+	done
+}
+
+# the installed tidal.so's md5 (first 12 digits): which build the instances load
+so_md5() { md5sum "$("$PG_BINDIR/pg_config" --pkglibdir)/tidal.so" | cut -c1-12; }
 
 # wait_until TIMEOUT_S WHAT CMD...: poll CMD every 0.1 s until it succeeds
 wait_until() {
@@ -223,6 +274,19 @@ bench_wait_sealer() {
 		sleep 0.1
 	done
 	bdie "the tidal sealer did not attach to database $BENCH_DB"
+}
+
+# The end of a loading script (psql): drop the scratch table src, seal the
+# log, and leave autovacuum and the checkpointer nothing to do during the
+# measurements.
+bench_settle_sql() {
+	cat <<'SQL'
+DROP TABLE src;
+SELECT tidal.seal();
+-- leave autovacuum nothing to do during the measurements
+VACUUM ANALYZE;
+CHECKPOINT;
+SQL
 }
 
 # The plain-SQL side's events table, which the benchmarks compare tidal with:

@@ -130,29 +130,13 @@ cluster_cpu() {	# NAME... -> total CPU seconds
 # ---------------------------------------------------------------- set up
 
 bench_check_prereqs
-so_md5() { md5sum "$("$PG_BINDIR/pg_config" --pkglibdir)/tidal.so" | cut -c1-12; }
 SO_MD5=$(so_md5)   # the build the instances load
-mkdir -p "$BENCH_DIR"
-for n in "${INSTANCES[@]}"; do
-	if [ -e "$BENCH_DIR/$n/postmaster.pid" ]; then
-		blog "stopping a leftover instance $n"
-		pgi "$n" pg_ctl -D "$BENCH_DIR/$n" -m immediate stop >/dev/null 2>&1 || true
-	fi
-	if ss -ltnx 2>/dev/null | grep -q "\.s\.PGSQL\.${PORT[$n]}\b" ||
-		ss -ltn 2>/dev/null | awk '{print $4}' | grep -q ":${PORT[$n]}\$"; then
-		bdie "port ${PORT[$n]} is in use; set BENCH_PORT_BASE"
-	fi
-done
-rm -rf "$BENCH_DIR"
-mkdir -p "$BENCH_DIR" "$BENCH_WORK" "$BENCH_RESULTS"
-chown -R "$TIDAL_USER:$TIDAL_USER" "$BENCH_DIR"
-chmod 755 "$BENCH_DIR"
+inst_fresh_dirs
 trap lag_cleanup EXIT
 
 blog "replication_lag: starting 3 tidal regions and 3 stock instances on ports ${PORT[t0]}-${PORT[n2]}"
 for i in 0 1 2; do
-	inst_init "t$i" "shared_preload_libraries = 'tidal'" "tidal.node_id = $((i + 1))" "tidal.region_id = $i" \
-		"tidal.database = 'bench'" "tidal.max_entities = $((ENTITIES + 100000))"
+	inst_init_region "t$i" "$i" "$((ENTITIES + 100000))"
 done
 inst_init n0 "wal_level = logical"
 inst_init n1
@@ -173,13 +157,7 @@ qi t0 "SELECT tidal.define_signal('view', '7 days')" >/dev/null
 if [ "$APPLY_SYNC" != on ]; then
 	for n in t1 t2; do qi "$n" "ALTER DATABASE bench SET synchronous_commit = $APPLY_SYNC" >/dev/null; done
 fi
-for i in 0 1 2; do
-	for j in 0 1 2; do
-		[ "$i" = "$j" ] && continue
-		[ "$TOPOLOGY" = star ] && [ "$i" != 0 ] && [ "$j" != 0 ] && continue
-		qi "t$i" "SELECT tidal.add_peer($j, 'host=$BENCH_DIR port=${PORT[t$j]} dbname=bench')" >/dev/null
-	done
-done
+tidal_add_peers 3 "$TOPOLOGY"
 tidal_defined() { [ "$(qi t1 "SELECT count(*) FROM tidal.signals")" = 1 ] && [ "$(qi t2 "SELECT count(*) FROM tidal.signals")" = 1 ]; }
 wait_until 60 "the signal definition to reach regions 1 and 2" tidal_defined
 

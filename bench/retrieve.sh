@@ -149,11 +149,7 @@ SELECT count(tidal.upsert_item(i, 1 + (hashint8(i + 5) & 65535) % 50, '{}',
                                now() - ((hashint8(i + 11) & 65535) / 65536.0) * interval '30 days'))
   FROM generate_series(1, 20000) i;
 
-DROP TABLE src;
-SELECT tidal.seal();
--- leave autovacuum nothing to do during the measurements
-VACUUM ANALYZE;
-CHECKPOINT;
+$(bench_settle_sql)
 SQL
 load_s=$(elapsed "$t_load" "$(now_s)")
 blog "retrieve: loaded in $load_s s"

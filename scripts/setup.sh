@@ -85,6 +85,12 @@ installed_copy_is_current() {
 			[ -e "$f" ] || continue
 			cmp -s "$f" "$extdir/$(basename "$f")" || return 1
 		done
+		# and no script this build does not ship (an older build's full script
+		# of an old version would take the place of the update chain)
+		for f in "$extdir/$ext"--*.sql; do
+			[ -e "$f" ] || continue
+			[ -e "$REPO/sql/$(basename "$f")" ] || return 1
+		done
 		[ -n "$version" ] && [ -e "$extdir/$ext--$version.sql" ] || return 1
 	done
 }

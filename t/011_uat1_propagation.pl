@@ -9,13 +9,6 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-use TidalCluster;
 use TidalUAT;
 
-my $c = TidalCluster->new(3);
-define_schema($c);
-step1_propagation($c, item => 42);
-
-finish_sessions();
-$c->stop;
-done_testing();
+play_alone(\&step1_propagation, item => 42);

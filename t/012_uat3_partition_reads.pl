@@ -11,13 +11,6 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-use TidalCluster;
 use TidalUAT;
 
-my $c = TidalCluster->new(3);
-define_schema($c);
-step3_partition_reads($c, item => 7);
-
-finish_sessions();
-$c->stop;
-done_testing();
+play_alone(\&step3_partition_reads, item => 7);

@@ -14,13 +14,6 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-use TidalCluster;
 use TidalUAT;
 
-my $c = TidalCluster->new(3);
-define_schema($c);
-step4_heal($c, items => [ 7, 8, 9 ]);
-
-finish_sessions();
-$c->stop;
-done_testing();
+play_alone(\&step4_heal, items => [ 7, 8, 9 ]);

@@ -31,29 +31,42 @@ sub b_waits
 }
 $node->safe_psql('postgres', q{SELECT tidal.define_signal('view', '1 day')});
 
-# session A: the first write of the key, its transaction left open
-my ($a_in, $a_out, $a_err) = ('', '', '');
 my $timer = IPC::Run::timeout(60);
-my $a = IPC::Run::start([ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres') ],
-	'<', \$a_in, '>', \$a_out, '2>', \$a_err, $timer);
-$a_in .= q{BEGIN;
-SELECT 'a wrote ' || (tidal.signal('view', 1, 1, '2026-11-24', idempotency_key => 'k-1') IS NOT NULL);
-};
-$a->pump until $a_out =~ /a wrote/ || $timer->is_expired;
-like($a_out, qr/a wrote true/, 'session A wrote the key, and has not committed');
 
-# session B: the same key, in its own transaction; it must wait for A
-my ($b_in, $b_out, $b_err) = ('', '', '');
-my $b = IPC::Run::start([ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres') ],
-	'<', \$b_in, '>', \$b_out, '2>', \$b_err, $timer);
-$b_in .= q{SELECT 'b wrote ' || (tidal.signal('view', 1, 1, '2026-11-24', idempotency_key => 'k-1') IS NOT NULL);
+# Session A writes the key (entity, weight a_weight) in a transaction it
+# leaves open; once it has, session B writes the same key (weight b_weight) in
+# its own transaction, and must wait for A.  Then A ends with a_ends (COMMIT
+# or ROLLBACK) and both quit.  Runs the assertions named a_wrote (if given)
+# and b_waits, and returns B's output.
+sub race
+{
+	my (%r) = @_;
+	my ($a_in, $a_out, $a_err, $b_in, $b_out, $b_err) = ('', '', '', '', '', '');
+	my $a = IPC::Run::start([ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres') ],
+		'<', \$a_in, '>', \$a_out, '2>', \$a_err, $timer);
+	$a_in .= qq{BEGIN;
+SELECT 'a wrote ' || (tidal.signal('view', $r{entity}, $r{a_weight}, '2026-11-24', idempotency_key => '$r{key}') IS NOT NULL);
 };
-ok(b_waits($b), 'session B waits for session A on the key');
+	$a->pump until $a_out =~ /a wrote/ || $timer->is_expired;
+	like($a_out, qr/a wrote true/, $r{a_wrote}) if $r{a_wrote};
 
-$a_in .= "COMMIT;\n\\q\n";
-$a->finish;
-$b_in .= "\\q\n";
-$b->finish;
+	my $b = IPC::Run::start([ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres') ],
+		'<', \$b_in, '>', \$b_out, '2>', \$b_err, $timer);
+	$b_in .= qq{SELECT 'b wrote ' || (tidal.signal('view', $r{entity}, $r{b_weight}, '2026-11-24', idempotency_key => '$r{key}') IS NOT NULL);
+};
+	ok(b_waits($b), $r{b_waits});
+
+	$a_in .= "$r{a_ends};\n\\q\n";
+	$a->finish;
+	$b_in .= "\\q\n";
+	$b->finish;
+	return $b_out;
+}
+
+# A commits: its write is the one that counts
+my $b_out = race(entity => 1, key => 'k-1', a_weight => 1, b_weight => 1, a_ends => 'COMMIT',
+	a_wrote => 'session A wrote the key, and has not committed',
+	b_waits => 'session B waits for session A on the key');
 like($b_out, qr/b wrote true/, 'session B returns once A has committed');
 is($node->safe_psql('postgres', q{SELECT tidal.decay_score(1, 'view', '2026-11-24')}), '1',
 	'the key counts once');
@@ -61,22 +74,8 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM tidal.idempotency_keys WH
 	'one row for the key');
 
 # the same with A rolling back: B's write is then the one that counts
-($a_in, $a_out, $b_in, $b_out) = ('', '', '', '');
-$a = IPC::Run::start([ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres') ],
-	'<', \$a_in, '>', \$a_out, '2>', \$a_err, $timer);
-$a_in .= q{BEGIN;
-SELECT 'a wrote ' || (tidal.signal('view', 2, 5, '2026-11-24', idempotency_key => 'k-2') IS NOT NULL);
-};
-$a->pump until $a_out =~ /a wrote/ || $timer->is_expired;
-$b = IPC::Run::start([ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres') ],
-	'<', \$b_in, '>', \$b_out, '2>', \$b_err, $timer);
-$b_in .= q{SELECT 'b wrote ' || (tidal.signal('view', 2, 7, '2026-11-24', idempotency_key => 'k-2') IS NOT NULL);
-};
-ok(b_waits($b), 'session B waits for session A again');
-$a_in .= "ROLLBACK;\n\\q\n";
-$a->finish;
-$b_in .= "\\q\n";
-$b->finish;
+race(entity => 2, key => 'k-2', a_weight => 5, b_weight => 7, a_ends => 'ROLLBACK',
+	b_waits => 'session B waits for session A again');
 is($node->safe_psql('postgres', q{SELECT tidal.decay_score(2, 'view', '2026-11-24')}), '7',
 	"after A's rollback, B's write counts, once");
 

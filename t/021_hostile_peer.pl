@@ -12,24 +12,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time);
 
 use TidalBatch;
-use TidalNode;
+use TidalNode qw(wait_until);
 
 my $FAKE = 7;	# the fake peer's region
-
-sub wait_until
-{
-	my ($timeout, $code) = @_;
-	my $deadline = time() + $timeout;
-	while (1)
-	{
-		my $ok = $code->();
-		return $ok if $ok || time() > $deadline;
-		select(undef, undef, undef, 0.1);
-	}
-}
 
 my $node = TidalNode->new('hostile', node_id => 1, region_id => 0,
 	extra => [ "listen_addresses = '127.0.0.1'", "tidal.peer_timeout = '1s'",

@@ -19,7 +19,6 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time);
 
 use TidalNode;
 use TidalProxy;
@@ -121,14 +120,7 @@ sub query_all
 sub wait_until
 {
 	my ($self, $timeout, $code) = @_;
-	my $deadline = time() + $timeout;
-	my $ok;
-	while (1)
-	{
-		$ok = $code->();
-		return $ok if $ok || time() > $deadline;
-		select(undef, undef, undef, 0.05);
-	}
+	return TidalNode::wait_until($timeout, $code, 0.05);
 }
 
 sub stop

@@ -5,13 +5,20 @@
 #
 # Each node runs on a free port chosen by PostgreSQL::Test::Cluster and is
 # stopped when the test ends.
+#
+#   use TidalNode qw(wait_until);
+#   wait_until(10, sub { ... });   # poll until true, at most 10 s
 package TidalNode;
 
 use strict;
 use warnings;
 
+use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use Time::HiRes qw(time);
+
+our @EXPORT_OK = qw(wait_until);
 
 # Create (not start) a node with tidal preloaded and the extension's
 # settings; extra => [lines] appends more configuration.
@@ -39,6 +46,20 @@ sub create_started
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION tidal');
 	return $node;
+}
+
+# Call code every interval seconds (default 0.1) until it returns true or
+# timeout seconds pass; returns its last result.
+sub wait_until
+{
+	my ($timeout, $code, $interval) = @_;
+	my $deadline = time() + $timeout;
+	while (1)
+	{
+		my $ok = $code->();
+		return $ok if $ok || time() > $deadline;
+		select(undef, undef, undef, $interval // 0.1);
+	}
 }
 
 1;

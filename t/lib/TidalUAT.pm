@@ -13,6 +13,8 @@
 #   finish_sessions();
 #   $c->stop;
 #
+#   play_alone(\&step1_propagation, item => 42);   # one step on a cluster of its own
+#
 # Leader-only calls go to whichever region leads at the time (leader_call):
 # step 2 changes the leader.  Queries go through one long-lived psql session
 # per region (sql, try_sql, answers) rather than one psql process per query,
@@ -30,8 +32,10 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
 
+use TidalCluster;
+
 our @EXPORT = qw(define_schema step1_propagation step2_failover step3_partition_reads
-  step4_heal step5_tenant_migration finish_sessions);
+  step4_heal step5_tenant_migration finish_sessions play_alone);
 our @EXPORT_OK = qw(sql try_sql answers leader leader_call);
 
 # Every step's event times are fixed, relative to this instant.
@@ -255,6 +259,20 @@ sub define_schema
 	return ok($c->wait_until(10, sub {
 				join(',', answers($c, q{SELECT count(*) FROM tidal.signals WHERE name IN ('view', 'like')})) eq $all }),
 		'the definitions reach every region');
+}
+
+# One step with its own cluster of 3 regions and the schema, then the end of
+# the test: play_alone(\&step3_partition_reads, item => 7).
+sub play_alone
+{
+	my ($step, %args) = @_;
+	my $c = TidalCluster->new(3);
+	define_schema($c);
+	$step->($c, %args);
+	finish_sessions();
+	$c->stop;
+	done_testing();
+	return;
 }
 
 sub _signals_sql
