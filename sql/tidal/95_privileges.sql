@@ -62,6 +62,24 @@ CREATE OR REPLACE FUNCTION tidal.applied_seqno(origin_region int)
          WHERE region OPERATOR(pg_catalog.=) origin_region
     $$;
 
+-- Whether records committed by other transactions wait in tidal.pending for
+-- the sealer.  The caller's own uncommitted records (xmin: its top-level
+-- transaction id) are left out: they cannot be shipped before it commits.
+-- Anyone may call it (tidal.await_convergence runs as its caller).
+CREATE FUNCTION tidal._others_pending()
+    RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        SELECT EXISTS (
+            SELECT 1 FROM tidal.pending p
+             WHERE p.xmin::pg_catalog.text::pg_catalog.int8 OPERATOR(pg_catalog.<>)
+                   coalesce(pg_catalog.pg_current_xact_id_if_assigned()::pg_catalog.text::pg_catalog.int8
+                            OPERATOR(pg_catalog.%) 4294967296, -1))
+    $$;
+
+-- Seals nothing itself: a batch sealed in the caller's transaction stays
+-- invisible to the peers until that transaction ends, which is after this
+-- wait -- so it waits for the sealer (its own transactions) instead.
 CREATE OR REPLACE FUNCTION tidal.await_convergence(timeout interval DEFAULT '5s')
     RETURNS boolean
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
@@ -69,14 +87,15 @@ CREATE OR REPLACE FUNCTION tidal.await_convergence(timeout interval DEFAULT '5s'
     DECLARE
         deadline pg_catalog.timestamptz := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) timeout;
     BEGIN
-        PERFORM tidal.seal();
         LOOP
-            -- reachable: heard from within tidal.peer_timeout
-            IF NOT EXISTS (SELECT 1 FROM tidal.replication_status
-                            WHERE lag_seqno OPERATOR(pg_catalog.>) 0
-                              AND pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) last_contact
-                                  OPERATOR(pg_catalog.<=)
-                                  pg_catalog.current_setting('tidal.peer_timeout')::pg_catalog.interval) THEN
+            -- committed records not sealed yet, or a reachable peer (heard
+            -- from within tidal.peer_timeout) that lags
+            IF NOT tidal._others_pending()
+               AND NOT EXISTS (SELECT 1 FROM tidal.replication_status
+                                WHERE lag_seqno OPERATOR(pg_catalog.>) 0
+                                  AND pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) last_contact
+                                      OPERATOR(pg_catalog.<=)
+                                      pg_catalog.current_setting('tidal.peer_timeout')::pg_catalog.interval) THEN
                 RETURN true;
             END IF;
             IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>=) deadline THEN
