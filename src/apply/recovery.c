@@ -3,9 +3,9 @@
  *    Owns the rebuild of a database's hot state from tidal's log: load the
  *    signal definitions and the tenants, replay every signal record of a
  *    tenant stored here into the hot state (apply_signal_record), and the
- *    keyed writes once their winners are known (idempotency).  tidal_ensure_loaded
- *    (state/recovery.c), which every layer calls, runs it through the hook
- *    recovery_init registers at _PG_init.
+ *    keyed writes once their winners are known (idempotency).
+ *    tidal_ensure_loaded (state/recovery.c), which every layer calls, runs
+ *    it through the hook that recovery_init registers at _PG_init.
  *
  * Every transaction that stages events holds RowExclusiveLock on
  * tidal.pending until it ends, and applies its events at commit before it
