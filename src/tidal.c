@@ -3,6 +3,10 @@
  *    Module wiring: _PG_init defines the GUCs, requests shared memory and
  *    registers the background workers.  No logic of its own lives here; it
  *    may call every layer and is included by nobody (docs/architecture.md).
+ *    It also registers the hooks through which lower layers call upper ones
+ *    (apply_init, recovery_init).
+ *
+ *    May call: every folder.
  */
 #include "postgres.h"
 
@@ -13,6 +17,8 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "apply/apply.h"
+#include "apply/recovery.h"
 #include "pg/settings.h"
 #include "core/hlc.h"
 #include "state/clock.h"
@@ -78,6 +84,10 @@ _PG_init(void)
 	shmem_request_hook = tidal_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = tidal_shmem_startup;
+
+	/* what the layers below call through hooks */
+	apply_init();
+	recovery_init();
 
 	sealer_register();
 	election_register();

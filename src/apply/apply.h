@@ -1,12 +1,15 @@
 /*
  * apply.h
- *    The functions through which every log record reaches tidal's state:
- *    local writes, replay after a restart, and (later) replicated batches.
+ *    The apply of batches of other origins: each record goes, by kind, to
+ *    the handler of its owner (see apply.c).
  *
  * Signal events go to the hot state in shared memory, at commit.  Items,
  * hides and profiles go to tables, inside the transaction that carries the
  * record; their merge rules (last writer wins by HLC; a hide undone only by
  * a strictly later unhide) make applying them order-independent.
+ *
+ *    May call: core/, pg/, log/, state/, replication/, cluster/, signals/,
+ *    ranking/, apply/.
  */
 #ifndef TIDAL_APPLY_H
 #define TIDAL_APPLY_H
@@ -28,25 +31,11 @@
 extern void apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id,
 								const DecaySpec *spec, bool staged);
 
-/* Merge an item, hide or profile record into its table (in the current transaction). */
-extern void apply_item_record(const LogRecord *rec);
-extern void apply_hide_record(const LogRecord *rec);
-extern void apply_profile_record(const LogRecord *rec);
-
 /*
- * A record of a tenant's data (signal events or an item) that another
- * region wrote: applied if this region stores the tenant, skipped if not,
- * and an error if the tenant's registration has not arrived yet.
+ * At _PG_init: register what the folders below call through a hook (the
+ * apply of a tenant's records when it moves into this region, tenant.c).
  */
-extern void apply_replicated_record(const LogRecord *rec);
-
-/*
- * A local write of an item, hide, profile, tenant or migration record:
- * append the encoded record to tidal's log and apply it, both in the
- * caller's transaction.  An item of a tenant this region does not store is
- * only logged: replication takes it to the regions that do.
- */
-extern void apply_local_write(const char *data, Size len);
+extern void apply_init(void);
 
 /*
  * A batch of another origin, pulled from a peer: verify it (an error says

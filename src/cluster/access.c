@@ -1,10 +1,11 @@
 /*
  * access.c
- *    Tenants as an access boundary.  tidal.grant_tenant and
+ *    Owns tenants as an access boundary.  tidal.grant_tenant and
  *    tidal.revoke_tenant keep the mapping of roles to tenants in
- *    tidal.tenant_grants (local to this node, like the roles themselves), and
+ *    tidal.tenant_grants (local to this node, like the roles themselves),
  *    tenant_check_access is the one check every SQL function that takes a
- *    tenant makes before it reads or writes anything of it.
+ *    tenant makes before it reads or writes anything of it, and
+ *    tenant_argument reads a SQL call's tenant argument through that check.
  *
  *    Tenant 0, the default tenant, is open to every role that may execute
  *    the function.  Any other tenant is open to roles with the privileges of
@@ -14,6 +15,8 @@
  *    The grants are cached per backend, sorted by tenant; tidal.grant_tenant
  *    and tidal.revoke_tenant send a relcache invalidation of
  *    tidal.tenant_grants, which makes every backend read them again.
+ *
+ *    May call: core/, pg/, log/, state/, replication/, cluster/ (tenant.c).
  */
 #include "postgres.h"
 
@@ -28,11 +31,12 @@
 #include "utils/memutils.h"
 
 #include "cluster/access.h"
-#include "pg/query.h"
-#include "state/recovery.h"
 #include "cluster/tenant.h"
-#include "pg/settings.h"
 #include "pg/owner.h"
+#include "pg/query.h"
+#include "pg/settings.h"
+#include "pg/validate.h"
+#include "state/recovery.h"
 
 PG_FUNCTION_INFO_V1(tidal_grant_tenant);
 PG_FUNCTION_INFO_V1(tidal_revoke_tenant);
@@ -176,6 +180,26 @@ tenant_check_access(int64 tenant)
 			 errdetail("Tenants other than 0 are open to the extension's owner and to the roles granted them."),
 			 errhint("The extension's owner can grant it: SELECT tidal.grant_tenant(%s, " INT64_FORMAT ");",
 					 quote_literal_cstr(rolename), tenant)));
+}
+
+int64
+tenant_argument(FunctionCallInfo fcinfo, int n, TenantInfo *info)
+{
+	int64		tenant = 0;
+
+	if (PG_NARGS() > n)
+	{
+		if (PG_ARGISNULL(n))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("tenant must not be NULL"),
+					 errhint("Tenant 0 is the default tenant.")));
+		tenant = PG_GETARG_INT64(n);
+	}
+	validate_tenant_id(tenant);	/* as a replicated record's tenant */
+	tenant_check_access(tenant);	/* before saying whether it exists */
+	tenant_require(tenant, info);
+	return tenant;
 }
 
 /* ---- tidal.grant_tenant, tidal.revoke_tenant ---- */

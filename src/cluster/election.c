@@ -18,6 +18,8 @@
  *
  * The first election after a start is biased towards the lowest region id
  * (its first timeout is shortest), so a fresh cluster is led by region 0.
+ *
+ * May call: core/, pg/, log/, state/, replication/, cluster/.
  */
 #include "postgres.h"
 
@@ -174,6 +176,30 @@ log_progress(void)
 
 /* ---- the calls peers make ---- */
 
+/* the row type a peer call returns, (term bigint, <answer> boolean) */
+static TupleDesc
+peer_call_begin(FunctionCallInfo fcinfo)
+{
+	TupleDesc	desc;
+
+	tidal_require_preload();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	return desc;
+}
+
+/* the answer to a peer call: our term, and whether the request was granted */
+static Datum
+peer_call_answer(TupleDesc desc, int64 term, bool yes)
+{
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	values[0] = Int64GetDatum(term);
+	values[1] = BoolGetDatum(yes);
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+}
+
 /*
  * tidal._request_vote(term bigint, candidate int, progress bigint)
  *    RETURNS TABLE(term bigint, granted boolean)
@@ -189,14 +215,8 @@ tidal_request_vote(PG_FUNCTION_ARGS)
 	int64		current;
 	int32		voted_for;
 	bool		granted = false;
-	TupleDesc	desc;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
+	TupleDesc	desc = peer_call_begin(fcinfo);
 	TidalSavedUser saved;
-
-	tidal_require_preload();
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
 
 	query_begin(&saved);
 	read_raft_state(&current, &voted_for);
@@ -222,9 +242,7 @@ tidal_request_vote(PG_FUNCTION_ARGS)
 		SpinLockRelease(&election->mutex);
 	}
 
-	values[0] = Int64GetDatum(current);
-	values[1] = BoolGetDatum(granted);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+	PG_RETURN_DATUM(peer_call_answer(desc, current, granted));
 }
 
 /*
@@ -238,14 +256,8 @@ tidal_heartbeat(PG_FUNCTION_ARGS)
 	int64		current;
 	int32		voted_for;
 	bool		ok = false;
-	TupleDesc	desc;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
+	TupleDesc	desc = peer_call_begin(fcinfo);
 	TidalSavedUser saved;
-
-	tidal_require_preload();
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
 
 	SpinLockAcquire(&election->mutex);
 	current = election->term;
@@ -267,9 +279,7 @@ tidal_heartbeat(PG_FUNCTION_ARGS)
 			ok = true;
 		}
 	}
-	values[0] = Int64GetDatum(current);
-	values[1] = BoolGetDatum(ok);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+	PG_RETURN_DATUM(peer_call_answer(desc, current, ok));
 }
 
 /* ---- the leader-only check ---- */

@@ -30,6 +30,11 @@
  * Each step call is idempotent (a step already reached returns the state)
  * and can be retried after a crash of any node: what a region has applied
  * it keeps, and what it has not it pulls again.
+ *
+ * This file owns the migration records (kind 7): written and applied here
+ * when local, applied here (migration_apply_record) when replicated.
+ *
+ * May call: core/, pg/, log/, state/, replication/, cluster/.
  */
 #include "postgres.h"
 
@@ -37,17 +42,17 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
-#include "apply/apply.h"
 #include "cluster/election.h"
-#include "core/hlc.h"
-#include "state/clock.h"
-#include "log/log.h"
 #include "cluster/migrate.h"
-#include "pg/query.h"
-#include "state/recovery.h"
 #include "cluster/tenant.h"
-#include "pg/settings.h"
+#include "core/hlc.h"
+#include "log/append.h"
+#include "log/log.h"
 #include "pg/owner.h"
+#include "pg/query.h"
+#include "pg/settings.h"
+#include "state/clock.h"
+#include "state/recovery.h"
 
 PG_FUNCTION_INFO_V1(tidal_begin_tenant_migration);
 PG_FUNCTION_INFO_V1(tidal_migration_prepare_target);
@@ -119,11 +124,13 @@ static void
 write_step(int64 tenant, int64 id, int step, const char *description)
 {
 	StringInfoData rec;
+	LogRecord	decoded;
 	TidalHlc	hlc = hlc_clock_now();
 
 	initStringInfo(&rec);
 	codec_migration_record(&rec, &hlc, tenant, id, (uint8) step, description);
-	apply_local_write(rec.data, rec.len);
+	log_append_record(rec.data, rec.len, &decoded);
+	migration_apply_record(&decoded);
 }
 
 /* has this region applied every origin (but its own) up to the cut-over? */

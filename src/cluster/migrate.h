@@ -2,6 +2,8 @@
  * migrate.h
  *    Moving a tenant to another region while it keeps writing and reading
  *    (see migrate.c).
+ *
+ *    May call: core/, pg/, log/, state/, replication/, cluster/.
  */
 #ifndef TIDAL_MIGRATE_H
 #define TIDAL_MIGRATE_H

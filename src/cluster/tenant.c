@@ -27,6 +27,12 @@
  * without one (by default half of tidal.max_entities): one tenant's flood of
  * new entities is refused (53400) long before the hot state is full for
  * everyone (53200).
+ *
+ * A move into this region replays the tenant's records from the log through
+ * the apply of replicated records, which sits above this folder: it
+ * registers itself here (tenant_set_move_in, from apply/ at _PG_init).
+ *
+ * May call: core/, pg/, log/, state/, replication/, cluster/.
  */
 #include "postgres.h"
 
@@ -47,20 +53,18 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "cluster/access.h"
-#include "apply/apply.h"
 #include "cluster/election.h"
+#include "cluster/tenant.h"
 #include "core/hlc.h"
-#include "state/clock.h"
+#include "log/append.h"
 #include "log/log.h"
+#include "pg/owner.h"
 #include "pg/query.h"
+#include "pg/settings.h"
+#include "state/clock.h"
 #include "state/recovery.h"
 #include "state/stage.h"
 #include "state/state.h"
-#include "cluster/tenant.h"
-#include "pg/settings.h"
-#include "pg/owner.h"
-#include "pg/validate.h"
 
 PG_FUNCTION_INFO_V1(tidal_register_tenant);
 PG_FUNCTION_INFO_V1(tidal_tenant_usage);
@@ -101,6 +105,9 @@ typedef struct PendingTenant
 
 static List *pending = NIL;
 static bool callbacks_registered = false;
+
+/* applies a replicated record of a tenant that moves in (apply/, at _PG_init) */
+static tenant_record_fn move_in_apply = NULL;
 
 Size
 tenant_shmem_size(void)
@@ -186,24 +193,13 @@ tenant_require(int64 tenant, TenantInfo *info)
 						 "reaches the other regions through replication.")));
 }
 
-int64
-tenant_argument(FunctionCallInfo fcinfo, int n, TenantInfo *info)
+bool
+tenant_stored_here(int64 tenant)
 {
-	int64		tenant = 0;
+	TenantInfo	info;
 
-	if (PG_NARGS() > n)
-	{
-		if (PG_ARGISNULL(n))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("tenant must not be NULL"),
-					 errhint("Tenant 0 is the default tenant.")));
-		tenant = PG_GETARG_INT64(n);
-	}
-	validate_tenant_id(tenant);	/* as a replicated record's tenant */
-	tenant_check_access(tenant);	/* before saying whether it exists */
-	tenant_require(tenant, info);
-	return tenant;
+	tenant_require(tenant, &info);
+	return info.stored_here;
 }
 
 /* ---- quotas ---- */
@@ -532,6 +528,12 @@ add_pending(const TenantInfo *info)
 	return p;
 }
 
+void
+tenant_set_move_in(tenant_record_fn apply_record)
+{
+	move_in_apply = apply_record;
+}
+
 /* replay one of the tenant's records from the log, as if it arrived now */
 static void
 move_in_record(const LogRecord *rec, void *arg)
@@ -540,7 +542,7 @@ move_in_record(const LogRecord *rec, void *arg)
 
 	if (rec->tenant == tenant &&
 		(rec->kind == LOG_RECORD_SIGNAL || rec->kind == LOG_RECORD_ITEM || rec->kind == LOG_RECORD_HIDE))
-		apply_replicated_record(rec);
+		move_in_apply(rec);
 }
 
 /* delete the tenant's rows from tidal's tables (its hot state goes at commit) */
@@ -596,6 +598,8 @@ tenant_refresh(int64 tenant)
 		ereport(LOG,
 				(errmsg("tidal: tenant " INT64_FORMAT " is now stored in this region; loading its data from the log",
 						tenant)));
+		if (move_in_apply == NULL)
+			elog(ERROR, "tidal: no apply of replicated records is registered");
 		log_replay(move_in_record, &tenant);
 	}
 	else
@@ -630,17 +634,11 @@ tenant_apply_record(const LogRecord *rec)
 		5, {INT8OID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
 	};
 	Datum		args[5];
-	TidalSavedUser saved;
 
 	Assert(rec->kind == LOG_RECORD_TENANT);
 	args[0] = Int64GetDatum(rec->tenant);
 	args[1] = PointerGetDatum(cstring_to_text_with_len(rec->text, (int) rec->text_len));
-	args[2] = Int64GetDatum(rec->hlc.wall_ns);
-	args[3] = Int32GetDatum(rec->hlc.logical);
-	args[4] = Int32GetDatum(rec->hlc.node);
-	query_begin(&saved);
-	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
-	query_end(&saved);
+	(void) query_merge_by_hlc(&q, args, NULL, &rec->hlc);
 	tenant_refresh(rec->tenant);
 }
 
@@ -658,6 +656,7 @@ tidal_register_tenant(PG_FUNCTION_ARGS)
 	char	   *label;
 	StringInfoData json;
 	StringInfoData rec;
+	LogRecord	decoded;
 	TidalHlc   *hlc;
 	static const char *const quota_names[] = {"max_signals_per_sec", "max_entities", "max_storage_bytes"};
 	int			i;
@@ -738,7 +737,8 @@ tidal_register_tenant(PG_FUNCTION_ARGS)
 	*hlc = hlc_clock_now();
 	initStringInfo(&rec);
 	codec_tenant_record(&rec, hlc, tenant, json.data);
-	apply_local_write(rec.data, rec.len);
+	log_append_record(rec.data, rec.len, &decoded);
+	tenant_apply_record(&decoded);
 	PG_RETURN_HLC_P(hlc);
 }
 

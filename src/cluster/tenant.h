@@ -2,6 +2,8 @@
  * tenant.h
  *    Tenants: the registry, where each tenant's data is stored, and its
  *    quotas (see tenant.c).
+ *
+ *    May call: core/, pg/, log/, state/, replication/, cluster/.
  */
 #ifndef TIDAL_TENANT_H
 #define TIDAL_TENANT_H
@@ -34,13 +36,11 @@ extern bool tenant_lookup(int64 tenant, TenantInfo *info);
 extern void tenant_require(int64 tenant, TenantInfo *info);
 
 /*
- * The tenant argument n of a SQL call (22004 if NULL), tenant 0 when the
- * call has fewer arguments (its form from before it took a tenant); through
- * tenant_check_access (42501 if the current user may not use the tenant),
- * then tenant_require.  Call after tidal_ensure_loaded(), before becoming
- * the owner.
+ * Does this region store the tenant's data?  (tenant_require first: an
+ * error if the tenant is not registered.)  A local write of a tenant stored
+ * elsewhere is only logged: replication takes it to the regions that are.
  */
-extern int64 tenant_argument(FunctionCallInfo fcinfo, int n, TenantInfo *info);
+extern bool tenant_stored_here(int64 tenant);
 
 /* Quotas of writers in this region (errors 53400). */
 extern void tenant_admit_events(const TenantInfo *info, int64 nevents);
@@ -62,5 +62,14 @@ extern void tenant_load(void);
  */
 extern void tenant_apply_record(const LogRecord *rec);
 extern void tenant_refresh(int64 tenant);
+
+/*
+ * Who applies the records of a tenant that moves into this region
+ * (tenant_refresh replays them from the log, as if they arrived now): the
+ * apply of replicated records (apply/apply.c), registered at _PG_init.
+ * Called with each of the tenant's signal, item and hide records.
+ */
+typedef void (*tenant_record_fn) (const LogRecord *rec);
+extern void tenant_set_move_in(tenant_record_fn apply_record);
 
 #endif							/* TIDAL_TENANT_H */

@@ -1,6 +1,10 @@
 /*
  * query.c
- *    Running tidal's own statements as the extension's owner (see query.h).
+ *    Owns running tidal's own statements as the extension's owner (see
+ *    query.h): SPI, the owner switch and plans kept per backend, for every
+ *    folder above.
+ *
+ *    May call: core/, pg/.
  */
 #include "postgres.h"
 
@@ -44,6 +48,23 @@ query_exec(OwnedQuery *q, Datum *values, const char *nulls, bool read_only, int 
 	ret = SPI_execute_plan(q->plan, values, nulls, read_only, 0);
 	if (ret != expect)
 		elog(ERROR, "\"%s\" failed: %s", q->sql, SPI_result_code_string(ret));
+}
+
+bool
+query_merge_by_hlc(OwnedQuery *q, Datum *values, const char *nulls, const TidalHlc *hlc)
+{
+	TidalSavedUser saved;
+	bool		wrote;
+
+	Assert(q->nargs >= 3);
+	values[q->nargs - 3] = Int64GetDatum(hlc->wall_ns);
+	values[q->nargs - 2] = Int32GetDatum(hlc->logical);
+	values[q->nargs - 1] = Int32GetDatum(hlc->node);
+	query_begin(&saved);
+	query_exec(q, values, nulls, false, SPI_OK_INSERT);
+	wrote = SPI_processed > 0;
+	query_end(&saved);
+	return wrote;
 }
 
 void

@@ -1,7 +1,9 @@
 /*
  * query.h
  *    tidal's own SQL against its private tables: run as the extension's
- *    owner, with plans prepared once per backend.
+ *    owner, with plans prepared once per backend.  The one SPI path.
+ *
+ *    May call: core/, pg/.
  */
 #ifndef TIDAL_QUERY_H
 #define TIDAL_QUERY_H
@@ -10,6 +12,7 @@
 
 #include "executor/spi.h"
 
+#include "core/hlc.h"
 #include "pg/settings.h"
 #include "pg/owner.h"
 
@@ -35,6 +38,18 @@ extern void query_end(const TidalSavedUser *saved);
  */
 extern void query_exec(OwnedQuery *q, Datum *values, const char *nulls,
 					   bool read_only, int expect);
+
+/*
+ * A write merged into its table by its HLC: the last-writer-wins upserts of
+ * items, profiles and tenants (ON CONFLICT ... WHERE the stored HLC is
+ * older), the hides' greatest-HLC merge and the first-wins insert of a
+ * signal definition.  q's last three parameters are the write's HLC as
+ * tidal.hlc($n-2, $n-1, $n) takes it (int8, int4, int4), bound here; the
+ * caller binds the others in values (and nulls, NULL for none).  Runs q as
+ * the owner in the caller's transaction; true if it wrote a row.
+ */
+extern bool query_merge_by_hlc(OwnedQuery *q, Datum *values, const char *nulls,
+							   const TidalHlc *hlc);
 
 /*
  * A background worker's own transaction, with a snapshot and the activity

@@ -1,18 +1,23 @@
 /*
  * validate.c
- *    Range checks of times, weights, half-lives and scores, and one
- *    validator per kind of input (names, definitions, events, tenants, item
- *    metadata, profile specs).  The SQL entry points (define.c, signal.c,
- *    items.c, profile.c, tenant.c) call them on their arguments; the apply of
- *    a replicated batch (apply.c) calls validate_record on each of its
- *    records before applying any of them.  A peer is therefore held to the
- *    rules a local caller is, with the same messages, and nothing unchecked
- *    reaches the hot state (where, e.g., a window too short for its buckets
- *    would divide by zero at commit).
+ *    Owns the validation of everything tidal accepts: range checks of times,
+ *    weights, half-lives and scores, one-dimensional array arguments, and
+ *    one validator per kind of input (names, definitions, events, tenants,
+ *    item metadata, the bounds of a profile record).  The SQL entry points
+ *    (define.c, signal.c, items.c, profile.c, tenant.c) call them on their
+ *    arguments; the apply of a replicated batch (apply/apply.c) calls
+ *    validate_record on each of its records before applying any of them.  A
+ *    peer is therefore held to the rules a local caller is, with the same
+ *    messages, and nothing unchecked reaches the hot state (where, e.g., a
+ *    window too short for its buckets would divide by zero at commit).  What
+ *    needs the catalog (a profile's terms against the signals defined here)
+ *    is checked by its owner (ranking/profile.c).
  *
  * The range checks are plain functions without SPI or catalog access: they
  * sit on the hot path of tidal.signal and tidal.signal_batch.  The fast
  * tests are inline in validate.h; the functions here raise the errors.
+ *
+ *    May call: core/, pg/.
  */
 #include "postgres.h"
 
@@ -20,17 +25,16 @@
 
 #include "common/int.h"
 #include "datatype/timestamp.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
-#include "state/catalog.h"
 #include "core/crdt.h"
 #include "core/decay.h"
 #include "core/hlc.h"
-#include "ranking/profile.h"
-#include "pg/settings.h"
 #include "core/util.h"
+#include "pg/settings.h"
 #include "pg/validate.h"
 
 #define RANGE_HINT \
@@ -123,7 +127,6 @@ tidal_check_score(double x, int64 at_us, const char *what)
 
 /* metadata larger than this is refused: it is copied to every region */
 #define MAX_METADATA_BYTES	(64 * 1024)
-#define MAX_PROFILE_SPEC_BYTES	(64 * 1024)
 
 /* a NUL-terminated copy of a name that may contain anything (a record's: at most 64 kB) */
 static char *
@@ -141,9 +144,28 @@ bounded_cstring(const char *s, int len)
 }
 
 void
+validate_name_cstring(const char *name, const char *what)
+{
+	const char *p;
+
+	if (name[0] == '\0' || strlen(name) > SIGNAL_NAME_MAXLEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid %s name \"%s\"", what, name),
+				 errdetail("A %s name has 1 to %d characters.", what, SIGNAL_NAME_MAXLEN)));
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			  *p == '_' || *p == '.' || *p == '-' || *p == ':'))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_NAME),
+					 errmsg("invalid %s name \"%s\"", what, name),
+					 errdetail("A %s name uses lower-case letters, digits, '_', '.', '-' and ':'.", what)));
+}
+
+void
 validate_name(const char *name, int len, const char *what)
 {
-	catalog_check_name(bounded_cstring(name, len), what);
+	validate_name_cstring(bounded_cstring(name, len), what);
 }
 
 static void
@@ -213,6 +235,20 @@ validate_signal_definition(const char *name, int name_len, int64 half_life_us,
 	validate_entity_kind(entity_kind, entity_kind_len);
 }
 
+int
+validate_array_1d(ArrayType *arr, const char *what)
+{
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", what)));
+	if (array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not contain NULL", what)));
+	return ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+}
+
 void
 validate_tenant_id(int64 tenant)
 {
@@ -238,19 +274,8 @@ validate_item_metadata(Jsonb *metadata, Size text_len)
 						text_len, MAX_METADATA_BYTES)));
 }
 
-void
-validate_profile_spec(Jsonb *spec, Size text_len)
-{
-	if (text_len > MAX_PROFILE_SPEC_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("invalid ranking profile: the spec is longer than %d bytes", MAX_PROFILE_SPEC_BYTES)));
-	(void) profile_compile(spec);	/* errors on a bad spec */
-}
-
-/* JSON text of a record, parsed (an error if it is not JSON); bounded first */
-static Jsonb *
-record_json(const LogRecord *rec, Size max_len, const char *what)
+Jsonb *
+validate_record_json(const LogRecord *rec, Size max_len, const char *what)
 {
 	if (rec->text_len > max_len)
 		ereport(ERROR,
@@ -304,33 +329,26 @@ validate_record(const LogRecord *rec)
 			}
 		case LOG_RECORD_ITEM:
 			tidal_check_time_us(rec->created_at_us, "created_at");
-			validate_item_metadata(record_json(rec, MAX_METADATA_BYTES, "item metadata"),
+			validate_item_metadata(validate_record_json(rec, MAX_METADATA_BYTES, "item metadata"),
 								   rec->text_len);
 			break;
 		case LOG_RECORD_HIDE:
 			break;				/* action and target kind are checked by the codec */
 		case LOG_RECORD_DEFINE_PROFILE:
-			/* its terms are compiled when it is applied (validate_profile_record) */
+			/* its terms are compiled when it is applied (profile_validate_record) */
 			validate_name(rec->name, rec->name_len, "profile");
-			(void) record_json(rec, MAX_PROFILE_SPEC_BYTES, "a profile spec");
+			(void) validate_record_json(rec, MAX_PROFILE_SPEC_BYTES, "a profile spec");
 			break;
 		case LOG_RECORD_TENANT:
 		case LOG_RECORD_MIGRATION:
 			/* the codec requires tenant > 0; their JSON is read by SQL casts that check it */
-			(void) record_json(rec, 1024 * 1024, "a tenant record");
+			(void) validate_record_json(rec, 1024 * 1024, "a tenant record");
 			break;
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("unknown tidal record kind %d", rec->kind)));
 	}
-}
-
-void
-validate_profile_record(const LogRecord *rec)
-{
-	Assert(rec->kind == LOG_RECORD_DEFINE_PROFILE);
-	validate_profile_spec(record_json(rec, MAX_PROFILE_SPEC_BYTES, "a profile spec"), rec->text_len);
 }
 
 /*

@@ -7,6 +7,8 @@
  *    a record a peer sends is held to exactly the rules a local caller is,
  *    a finite input never produces an infinite or NaN score, and no sum or
  *    difference of timestamps can wrap (see validate.c).
+ *
+ *    May call: core/, pg/.
  */
 #ifndef TIDAL_VALIDATE_H
 #define TIDAL_VALIDATE_H
@@ -14,6 +16,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 #include "core/codec.h"
@@ -80,8 +83,27 @@ extern void tidal_check_weight(double w);
  */
 extern double tidal_check_score(double x, int64 at_us, const char *what);
 
+/* the longest signal or profile name (and entity kind), in bytes */
+#define SIGNAL_NAME_MAXLEN 63
+
 /* a signal or profile name (what: "signal" or "profile"); not NUL-terminated */
 extern void validate_name(const char *name, int len, const char *what);
+/* the same, of a NUL-terminated name */
+extern void validate_name_cstring(const char *name, const char *what);
+
+/*
+ * An array argument: one-dimensional (2202E) and without NULLs (22004),
+ * what naming it in the messages ("entities").  Returns its length.  Its
+ * elements then need no null bitmap: validate_array_values.
+ */
+extern int	validate_array_1d(ArrayType *arr, const char *what);
+
+/* the elements of an array that validate_array_1d accepted */
+static inline const void *
+validate_array_values(ArrayType *arr)
+{
+	return (const char *) arr + ARR_OVERHEAD_NONULLS(ARR_NDIM(arr));
+}
 
 /*
  * A signal definition: name, half-life, windows (sorted in place; they must
@@ -97,8 +119,8 @@ extern void validate_tenant_id(int64 tenant);
 /* item metadata: a JSON object of bounded size */
 extern void validate_item_metadata(Jsonb *metadata, Size text_len);
 
-/* a profile spec: bounded size, and it compiles against today's signals */
-extern void validate_profile_spec(Jsonb *spec, Size text_len);
+/* a profile spec is at most this long (its terms: profile_validate_spec) */
+#define MAX_PROFILE_SPEC_BYTES	(64 * 1024)
 
 /*
  * A decoded record of another origin, before anything of it is applied:
@@ -107,12 +129,8 @@ extern void validate_profile_spec(Jsonb *spec, Size text_len);
  */
 extern void validate_record(const LogRecord *rec);
 
-/*
- * A replicated profile definition's terms, compiled against the signals
- * defined here -- including those defined earlier in its own batch, so it
- * runs when the record is applied, not with validate_record.
- */
-extern void validate_profile_record(const LogRecord *rec);
+/* a record's JSON text, parsed (an error if it is not JSON); bounded by max_len first */
+extern Jsonb *validate_record_json(const LogRecord *rec, Size max_len, const char *what);
 
 /*
  * The same checks on what is already stored (a log or a table written by an

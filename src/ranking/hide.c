@@ -1,13 +1,16 @@
 /*
  * hide.c
- *    Hard negatives: tidal.hide_item, unhide_item, block_creator,
- *    unblock_creator and is_hidden (each of one tenant), and loading a
- *    user's hidden set, sorted, for tidal.retrieve.
+ *    Owns hard negatives: tidal.hide_item, unhide_item, block_creator,
+ *    unblock_creator and is_hidden (each of one tenant), the apply of hide
+ *    records (kind 4), local or replicated, and loading a user's hidden
+ *    set, sorted, for tidal.retrieve.
  *
  * Per (user, item) and per (user, creator), tidal.hides keeps the greatest
  * hide HLC and the greatest unhide HLC it has seen.  The target is hidden
  * while no unhide is strictly later than the latest hide, so an old unhide
  * arriving late never brings an item back, whatever the arrival order.
+ *
+ * May call: core/, pg/, log/, state/, cluster/, ranking/.
  */
 #include "postgres.h"
 
@@ -15,16 +18,17 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
-#include "apply/apply.h"
-#include "core/codec.h"
-#include "ranking/hide.h"
-#include "core/hlc.h"
-#include "state/clock.h"
-#include "pg/query.h"
-#include "state/recovery.h"
+#include "cluster/access.h"
 #include "cluster/tenant.h"
-#include "pg/settings.h"
+#include "core/codec.h"
+#include "core/hlc.h"
+#include "log/append.h"
 #include "pg/owner.h"
+#include "pg/query.h"
+#include "pg/settings.h"
+#include "ranking/hide.h"
+#include "state/clock.h"
+#include "state/recovery.h"
 
 PG_FUNCTION_INFO_V1(tidal_hide_item);
 PG_FUNCTION_INFO_V1(tidal_unhide_item);
@@ -36,6 +40,29 @@ PG_FUNCTION_INFO_V1(tidal_is_hidden);
 #define HIDDEN_SQL \
 	"hidden_at IS NOT NULL AND (unhidden_at IS NULL OR unhidden_at OPERATOR(pg_catalog.<=) hidden_at)"
 
+void
+hide_apply_record(const LogRecord *rec)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.hides AS h (tenant, user_id, target_kind, target, hidden_at, unhidden_at) "
+		"SELECT $1, $2, $3, $4, CASE WHEN $5 THEN t END, CASE WHEN NOT $5 THEN t END "
+		"  FROM tidal.hlc($6, $7, $8) AS t "
+		"ON CONFLICT (tenant, user_id, target_kind, target) DO UPDATE SET "
+		"hidden_at = GREATEST(h.hidden_at, excluded.hidden_at), "
+		"unhidden_at = GREATEST(h.unhidden_at, excluded.unhidden_at)",
+		8, {INT8OID, INT8OID, CHAROID, INT8OID, BOOLOID, INT8OID, INT4OID, INT4OID}, NULL
+	};
+	Datum		args[8];
+
+	Assert(rec->kind == LOG_RECORD_HIDE);
+	args[0] = Int64GetDatum(rec->tenant);
+	args[1] = Int64GetDatum(rec->user_id);
+	args[2] = CharGetDatum(rec->target_kind == LOG_HIDE_TARGET_ITEM ? 'i' : 'c');
+	args[3] = Int64GetDatum(rec->target);
+	args[4] = BoolGetDatum(rec->action == LOG_HIDE_ACTION_HIDE);
+	(void) query_merge_by_hlc(&q, args, NULL, &rec->hlc);
+}
+
 /*
  * tidal.hide_item(user_id, item_id, at tidal.hlc DEFAULT NULL, tenant bigint
  * DEFAULT 0) and friends: at is the action's HLC, NULL for now.  Returns the
@@ -46,6 +73,7 @@ write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
 {
 	TidalHlc   *hlc = palloc(sizeof(TidalHlc));
 	StringInfoData rec;
+	LogRecord	decoded;
 	TenantInfo	tenant;
 
 	tidal_require_preload();
@@ -72,7 +100,10 @@ write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
 
 	initStringInfo(&rec);
 	codec_hide_record(&rec, hlc, tenant.tenant, action, target_kind, PG_GETARG_INT64(0), PG_GETARG_INT64(1));
-	apply_local_write(rec.data, rec.len);
+	log_append_record(rec.data, rec.len, &decoded);
+	/* a tenant this region does not store is only logged: replication takes it on */
+	if (tenant_stored_here(decoded.tenant))
+		hide_apply_record(&decoded);
 
 	PG_RETURN_HLC_P(hlc);
 }

@@ -1,11 +1,22 @@
 /*
  * hide.h
  *    Hard negatives: items a user hid and creators a user blocked.
+ *
+ *    May call: core/, pg/, log/, state/, cluster/, ranking/.
  */
 #ifndef TIDAL_HIDE_H
 #define TIDAL_HIDE_H
 
 #include "postgres.h"
+
+#include "core/codec.h"
+
+/*
+ * Merge a hide record (kind 4), local or replicated, into tidal.hides in
+ * the current transaction: the greatest hide and unhide HLCs are kept.  The
+ * caller has checked that this region stores the record's tenant.
+ */
+extern void hide_apply_record(const LogRecord *rec);
 
 /* what one user currently hides: ascending, distinct ids */
 typedef struct HiddenSet

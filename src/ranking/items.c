@@ -1,25 +1,58 @@
 /*
  * items.c
- *    tidal.upsert_item: an item's creator, metadata and creation time, kept
- *    as one last-writer-wins register (by HLC) in tidal.item_data.
+ *    Owns items: tidal.upsert_item, and the apply of item records (kind 3),
+ *    local or replicated.  An item's creator, metadata and creation time are
+ *    kept as one last-writer-wins register (by HLC) in tidal.item_data.
+ *
+ *    May call: core/, pg/, log/, state/, cluster/.
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
-#include "apply/apply.h"
+#include "cluster/access.h"
+#include "cluster/tenant.h"
 #include "core/codec.h"
 #include "core/hlc.h"
+#include "log/append.h"
+#include "pg/query.h"
+#include "pg/settings.h"
+#include "pg/validate.h"
+#include "ranking/items.h"
 #include "state/clock.h"
 #include "state/recovery.h"
-#include "pg/validate.h"
-#include "cluster/tenant.h"
-#include "pg/settings.h"
 
 PG_FUNCTION_INFO_V1(tidal_upsert_item);
+
+void
+items_apply_record(const LogRecord *rec)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.item_data AS i (tenant, item, creator, metadata, created_at, updated_at) "
+		"VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, tidal.hlc($6, $7, $8)) "
+		"ON CONFLICT (tenant, item) DO UPDATE SET creator = excluded.creator, "
+		"metadata = excluded.metadata, created_at = excluded.created_at, "
+		"updated_at = excluded.updated_at "
+		"WHERE i.updated_at OPERATOR(pg_catalog.<) excluded.updated_at",
+		8, {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT4OID, INT4OID}, NULL
+	};
+	Datum		args[8];
+	char		nulls[8] = "        ";
+
+	Assert(rec->kind == LOG_RECORD_ITEM);
+	args[0] = Int64GetDatum(rec->tenant);
+	args[1] = Int64GetDatum(rec->item);
+	args[2] = Int64GetDatum(rec->creator);
+	if (!rec->has_creator)
+		nulls[2] = 'n';
+	args[3] = PointerGetDatum(cstring_to_text_with_len(rec->text, (int) rec->text_len));
+	args[4] = TimestampTzGetDatum(rec->created_at_us - TIDAL_UNIX_EPOCH_OFFSET_US);
+	(void) query_merge_by_hlc(&q, args, nulls, &rec->hlc);
+}
 
 /*
  * tidal.upsert_item(item bigint, creator bigint DEFAULT NULL,
@@ -35,6 +68,7 @@ tidal_upsert_item(PG_FUNCTION_ARGS)
 	int64		created_at_us;
 	TidalHlc   *hlc;
 	StringInfoData rec;
+	LogRecord	decoded;
 	int64		tenant;
 	TenantInfo	info;
 
@@ -66,7 +100,10 @@ tidal_upsert_item(PG_FUNCTION_ARGS)
 	initStringInfo(&rec);
 	codec_item_record(&rec, hlc, tenant, item, !PG_ARGISNULL(1),
 					  PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), created_at_us, metadata_text);
-	apply_local_write(rec.data, rec.len);
+	log_append_record(rec.data, rec.len, &decoded);
+	/* a tenant this region does not store is only logged: replication takes it on */
+	if (tenant_stored_here(decoded.tenant))
+		items_apply_record(&decoded);
 
 	PG_RETURN_HLC_P(hlc);
 }

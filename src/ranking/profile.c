@@ -1,7 +1,8 @@
 /*
  * profile.c
- *    Ranking profiles: tidal.define_profile, compiling a profile's JSON spec,
- *    and scoring an item with it.
+ *    Owns ranking profiles: tidal.define_profile, the validation and apply
+ *    of profile records (kind 5), local or replicated, compiling a profile's
+ *    JSON spec, and scoring an item with it.
  *
  * A spec is an object with "terms" (an array) and/or "freshness":
  *
@@ -14,6 +15,8 @@
  * Σ weight · f(measure) over the terms, plus weight · f(2^(−age/half_life))
  * for freshness, where f is the identity or the signed log1p.  See
  * docs/reference.md.
+ *
+ * May call: core/, pg/, log/, state/, cluster/, ranking/.
  */
 #include "postgres.h"
 
@@ -26,20 +29,20 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
-#include "apply/apply.h"
-#include "state/catalog.h"
-#include "core/codec.h"
 #include "cluster/election.h"
+#include "core/codec.h"
 #include "core/hlc.h"
-#include "state/clock.h"
-#include "ranking/profile.h"
+#include "log/append.h"
+#include "pg/owner.h"
 #include "pg/query.h"
+#include "pg/settings.h"
+#include "pg/validate.h"
+#include "ranking/profile.h"
+#include "state/catalog.h"
+#include "state/clock.h"
 #include "state/recovery.h"
 #include "state/stage.h"
 #include "state/state.h"
-#include "pg/settings.h"
-#include "pg/owner.h"
-#include "pg/validate.h"
 
 PG_FUNCTION_INFO_V1(tidal_define_profile);
 
@@ -491,6 +494,43 @@ profile_score_items(const Profile *p, int64 tenant, RankItem *items, int n, int6
 	pfree(scores);
 }
 
+/* ---- definitions: validation and apply ---- */
+
+void
+profile_validate_spec(Jsonb *spec, Size text_len)
+{
+	if (text_len > MAX_PROFILE_SPEC_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("invalid ranking profile: the spec is longer than %d bytes", MAX_PROFILE_SPEC_BYTES)));
+	(void) profile_compile(spec);	/* errors on a bad spec */
+}
+
+void
+profile_validate_record(const LogRecord *rec)
+{
+	Assert(rec->kind == LOG_RECORD_DEFINE_PROFILE);
+	profile_validate_spec(validate_record_json(rec, MAX_PROFILE_SPEC_BYTES, "a profile spec"), rec->text_len);
+}
+
+void
+profile_apply_record(const LogRecord *rec)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.profile_defs AS p (name, spec, defined_at) "
+		"VALUES ($1, $2::pg_catalog.jsonb, tidal.hlc($3, $4, $5)) "
+		"ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, defined_at = excluded.defined_at "
+		"WHERE p.defined_at OPERATOR(pg_catalog.<) excluded.defined_at",
+		5, {TEXTOID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
+	};
+	Datum		args[5];
+
+	Assert(rec->kind == LOG_RECORD_DEFINE_PROFILE);
+	args[0] = PointerGetDatum(cstring_to_text_with_len(rec->name, rec->name_len));
+	args[1] = PointerGetDatum(cstring_to_text_with_len(rec->text, (int) rec->text_len));
+	(void) query_merge_by_hlc(&q, args, NULL, &rec->hlc);
+}
+
 /* ---- tidal.define_profile ---- */
 
 /* tidal.define_profile(name text, spec jsonb) RETURNS tidal.hlc; replaces an older definition */
@@ -502,6 +542,7 @@ tidal_define_profile(PG_FUNCTION_ARGS)
 	char	   *spec_text;
 	TidalHlc   *hlc;
 	StringInfoData rec;
+	LogRecord	decoded;
 
 	tidal_require_preload();
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -514,13 +555,14 @@ tidal_define_profile(PG_FUNCTION_ARGS)
 	spec = PG_GETARG_JSONB_P(1);
 	spec_text = JsonbToCString(NULL, &spec->root, VARSIZE(spec));
 	tidal_ensure_loaded();
-	validate_profile_spec(spec, strlen(spec_text));	/* as a replicated definition's */
+	profile_validate_spec(spec, strlen(spec_text));	/* as a replicated definition's */
 
 	hlc = palloc(sizeof(TidalHlc));
 	*hlc = hlc_clock_now();
 	initStringInfo(&rec);
 	codec_define_profile_record(&rec, hlc, name, spec_text);
-	apply_local_write(rec.data, rec.len);
+	log_append_record(rec.data, rec.len, &decoded);
+	profile_apply_record(&decoded);
 
 	PG_RETURN_HLC_P(hlc);
 }

@@ -2,7 +2,10 @@
  * profile.h
  *    Ranking profiles: a weighted sum of signal measures (decayed score,
  *    window count, velocity) and an optional freshness term, compiled from
- *    their JSON spec against the current signal definitions.
+ *    their JSON spec against the current signal definitions; their records'
+ *    validation and apply.
+ *
+ *    May call: core/, pg/, log/, state/, cluster/, ranking/.
  */
 #ifndef TIDAL_PROFILE_H
 #define TIDAL_PROFILE_H
@@ -11,6 +14,7 @@
 
 #include "utils/jsonb.h"
 
+#include "core/codec.h"
 #include "core/decay.h"
 
 typedef enum ProfileMeasure
@@ -51,6 +55,22 @@ typedef struct Profile
 
 /* validate a spec and resolve its signals; errors say what is wrong */
 extern Profile *profile_compile(Jsonb *spec);
+
+/* a profile spec: bounded size, and it compiles against today's signals */
+extern void profile_validate_spec(Jsonb *spec, Size text_len);
+
+/*
+ * A replicated profile definition's terms, compiled against the signals
+ * defined here -- including those defined earlier in its own batch, so it
+ * runs when the record is applied, not with validate_record.
+ */
+extern void profile_validate_record(const LogRecord *rec);
+
+/*
+ * Merge a profile record (kind 5), local or replicated, into
+ * tidal.profile_defs in the current transaction: the later HLC wins.
+ */
+extern void profile_apply_record(const LogRecord *rec);
 
 /* the named profile from tidal.profile_defs, compiled; 42704 if there is none */
 extern Profile *profile_lookup(const char *name);

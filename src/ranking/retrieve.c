@@ -9,6 +9,8 @@
  * with at most max_per_creator items per creator → limit.  Scores come from
  * the same hot state as tidal.decay_score; no event is ever scanned.  Hides
  * and item facts are read with one indexed query each, only when needed.
+ *
+ * May call: core/, pg/, log/, state/, replication/, cluster/, signals/, ranking/.
  */
 #include "postgres.h"
 
@@ -26,15 +28,16 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
-#include "ranking/hide.h"
-#include "replication/peer.h"
-#include "ranking/profile.h"
-#include "pg/query.h"
-#include "state/recovery.h"
-#include "pg/validate.h"
+#include "cluster/access.h"
 #include "cluster/tenant.h"
-#include "pg/settings.h"
 #include "pg/owner.h"
+#include "pg/query.h"
+#include "pg/settings.h"
+#include "pg/validate.h"
+#include "ranking/hide.h"
+#include "ranking/profile.h"
+#include "replication/peer.h"
+#include "state/recovery.h"
 
 PG_FUNCTION_INFO_V1(tidal_retrieve);
 PG_FUNCTION_INFO_V1(tidal_last_query_stats);
@@ -109,15 +112,7 @@ candidates_from_array(ArrayType *arr, int *n)
 	int			i;
 	int			distinct = 0;
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("candidates must be a one-dimensional array")));
-	if (array_contains_nulls(arr))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("candidates must not contain NULL")));
-	count = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	count = validate_array_1d(arr, "candidates");
 	if (count > MAX_CANDIDATES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -1,27 +1,31 @@
 /*
  * define.c
- *    tidal.define_signal: validates a definition, stores it in
- *    tidal.signal_defs and appends it to tidal's log.
+ *    Owns signal definitions as written: tidal.define_signal validates a
+ *    definition, stores it in tidal.signal_defs and appends it to tidal's
+ *    log; define_apply_record stores a definition of another origin.  (The
+ *    definitions as read, cached per backend, are state/catalog.c's.)
+ *
+ *    May call: core/, pg/, log/, state/, replication/, cluster/, signals/.
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "state/catalog.h"
-#include "core/codec.h"
 #include "cluster/election.h"
+#include "core/codec.h"
 #include "core/hlc.h"
-#include "state/clock.h"
 #include "log/log.h"
-#include "state/stage.h"
+#include "pg/query.h"
 #include "pg/settings.h"
-#include "pg/owner.h"
 #include "pg/validate.h"
+#include "signals/define.h"
+#include "state/catalog.h"
+#include "state/clock.h"
+#include "state/stage.h"
 
 PG_FUNCTION_INFO_V1(tidal_define_signal);
 
@@ -31,33 +35,60 @@ read_windows(ArrayType *arr, int64 *window_us)
 {
 	Datum	   *elems;
 	bool	   *nulls;
-	int			n;
+	int			n = validate_array_1d(arr, "windows");
 	int			i;
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("windows must be a one-dimensional array")));
-	deconstruct_array(arr, INTERVALOID, sizeof(Interval), false, TYPALIGN_DOUBLE,
-					  &elems, &nulls, &n);
 	if (n > DECAY_MAX_WINDOWS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a signal can have at most %d windows", DECAY_MAX_WINDOWS)));
+	deconstruct_array(arr, INTERVALOID, sizeof(Interval), false, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &n);
 	for (i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("windows must not contain NULL")));
 		window_us[i] = catalog_interval_usecs(DatumGetIntervalP(elems[i]), "a window");
-	}
 	return n;
+}
+
+/*
+ * A signal definition of another origin: stored unless a signal of that
+ * name exists (the first definition a node learns wins; definitions become
+ * leader-only with leader election).
+ */
+void
+define_apply_record(const LogRecord *rec)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.signal_defs (name, half_life, windows, entity_kind, defined_at) "
+		"VALUES ($1, pg_catalog.justify_hours(pg_catalog.make_interval(secs => $2 / 1e6)), "
+		"        ARRAY(SELECT pg_catalog.justify_hours(pg_catalog.make_interval(secs => w / 1e6)) FROM pg_catalog.unnest($3::pg_catalog.int8[]) w), "
+		"        $4, tidal.hlc($5, $6, $7)) "
+		"ON CONFLICT (name) DO NOTHING",
+		7, {TEXTOID, INT8OID, INT8ARRAYOID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
+	};
+	Datum		args[7];
+	Datum		windows[DECAY_MAX_WINDOWS];
+	int			w;
+
+	Assert(rec->kind == LOG_RECORD_DEFINE_SIGNAL);
+	for (w = 0; w < rec->nwindows; w++)
+		windows[w] = Int64GetDatum(rec->window_us[w]);
+	args[0] = PointerGetDatum(cstring_to_text_with_len(rec->name, rec->name_len));
+	args[1] = Int64GetDatum(rec->half_life_us);
+	args[2] = PointerGetDatum(construct_array(windows, rec->nwindows, INT8OID, sizeof(int64),
+											  true, TYPALIGN_DOUBLE));
+	args[3] = PointerGetDatum(cstring_to_text_with_len(rec->entity_kind, rec->entity_kind_len));
+	if (query_merge_by_hlc(&q, args, NULL, &rec->hlc))
+		stage_definitions_changed();
 }
 
 Datum
 tidal_define_signal(PG_FUNCTION_ARGS)
 {
+	static OwnedQuery q = {
+		"INSERT INTO tidal.signal_defs (name, half_life, windows, entity_kind, defined_at) "
+		"VALUES ($1, $2, $3, $4, tidal.hlc($5, $6, $7))",
+		7, {TEXTOID, INTERVALOID, INTERVALARRAYOID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
+	};
 	char	   *name;
 	int64		half_life_us;
 	int64		window_us[DECAY_MAX_WINDOWS];
@@ -66,9 +97,6 @@ tidal_define_signal(PG_FUNCTION_ARGS)
 	TidalHlc	hlc;
 	StringInfoData rec;
 	Datum		args[7];
-	Oid			argtypes[7] = {TEXTOID, INTERVALOID, INTERVALARRAYOID, TEXTOID, INT8OID, INT4OID, INT4OID};
-	int			ret;
-	TidalSavedUser saved;
 
 	tidal_require_preload();
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -81,7 +109,7 @@ tidal_define_signal(PG_FUNCTION_ARGS)
 	half_life_us = catalog_interval_usecs(PG_GETARG_INTERVAL_P(1), "the half-life");
 	nwindows = read_windows(PG_GETARG_ARRAYTYPE_P(2), window_us);
 	entity_kind = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	/* the same checks as a replicated definition gets (apply.c) */
+	/* the same checks as a replicated definition gets (validate_record) */
 	validate_signal_definition(name, strlen(name), half_life_us, nwindows, window_us,
 							   entity_kind, strlen(entity_kind));
 
@@ -97,20 +125,7 @@ tidal_define_signal(PG_FUNCTION_ARGS)
 	args[1] = PG_GETARG_DATUM(1);
 	args[2] = PG_GETARG_DATUM(2);
 	args[3] = CStringGetTextDatum(entity_kind);
-	args[4] = Int64GetDatum(hlc.wall_ns);
-	args[5] = Int32GetDatum(hlc.logical);
-	args[6] = Int32GetDatum(hlc.node);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	tidal_become_owner(&saved);
-	ret = SPI_execute_with_args("INSERT INTO tidal.signal_defs"
-								"(name, half_life, windows, entity_kind, defined_at) "
-								"VALUES ($1, $2, $3, $4, tidal.hlc($5, $6, $7))",
-								7, argtypes, args, NULL, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into tidal.signal_defs: %s", SPI_result_code_string(ret));
-	tidal_restore_user(&saved);
-	SPI_finish();
+	(void) query_merge_by_hlc(&q, args, NULL, &hlc);
 
 	initStringInfo(&rec);
 	codec_define_signal_record(&rec, &hlc, name, half_life_us, entity_kind, nwindows, window_us);

@@ -9,6 +9,8 @@
  * and blocks, "neutral" for zero weights and for unhides and unblocks
  * (they withdraw a negative).  It reads the log, never the hot state, so it
  * sees every event still in the log; rows come in log order.
+ *
+ * May call: core/, pg/, log/, state/, replication/, cluster/, signals/.
  */
 #include "postgres.h"
 
@@ -163,10 +165,7 @@ read_signal_filter(ArrayType *arr, ExportScan *x)
 	int			n;
 	int			i;
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("signals must be a one-dimensional array")));
+	(void) validate_array_1d(arr, "signals");
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	if (n == 0)
 		ereport(ERROR,
@@ -176,10 +175,6 @@ read_signal_filter(ArrayType *arr, ExportScan *x)
 	x->signals = palloc(sizeof(char *) * n);
 	for (i = 0; i < n; i++)
 	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("signals must not contain NULL")));
 		x->signals[i] = TextDatumGetCString(elems[i]);
 		(void) catalog_signal(x->signals[i], false);	/* errors if unknown */
 	}

@@ -1,12 +1,17 @@
 /*
  * signal.c
- *    SQL functions that write signal events and read decayed scores:
- *    tidal.signal, tidal.signal_batch, tidal.decay_score,
- *    tidal.window_count and tidal.velocity.
+ *    Owns signal events: the SQL functions that write them and read decayed
+ *    scores (tidal.signal, tidal.signal_batch, tidal.decay_score,
+ *    tidal.window_count and tidal.velocity), and the apply of signal records
+ *    (kind 1) of other origins.
  *
  * A write validates, stamps the node's HLC, appends one record to tidal's
  * log and stages it; the hot state changes when the transaction commits.
- * A read is one hash lookup plus this transaction's own staged events.
+ * A read is one hash lookup plus this transaction's own staged events.  A
+ * replicated record is staged the same way, once its definition is known
+ * here and its idempotency key (if any) is claimed.
+ *
+ * May call: core/, pg/, log/, state/, replication/, cluster/, signals/.
  */
 #include "postgres.h"
 
@@ -20,17 +25,19 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "state/catalog.h"
+#include "cluster/access.h"
+#include "cluster/tenant.h"
 #include "core/codec.h"
 #include "core/hlc.h"
+#include "log/log.h"
+#include "pg/settings.h"
+#include "pg/validate.h"
+#include "signals/signal.h"
+#include "state/catalog.h"
 #include "state/clock.h"
 #include "state/idempotency.h"
-#include "log/log.h"
 #include "state/recovery.h"
-#include "pg/validate.h"
 #include "state/stage.h"
-#include "cluster/tenant.h"
-#include "pg/settings.h"
 
 PG_FUNCTION_INFO_V1(tidal_signal);
 PG_FUNCTION_INFO_V1(tidal_signal_batch);
@@ -147,17 +154,8 @@ tidal_signal(PG_FUNCTION_ARGS)
 static int
 checked_array_length(ArrayType *arr, const char *what)
 {
-	int			n;
+	int			n = validate_array_1d(arr, what);
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s must be a one-dimensional array", what)));
-	if (array_contains_nulls(arr))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not contain NULL", what)));
-	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 	if (n > MAX_BATCH_EVENTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -165,13 +163,6 @@ checked_array_length(ArrayType *arr, const char *what)
 						what, n, MAX_BATCH_EVENTS),
 				 errhint("Split the events into several calls.")));
 	return n;
-}
-
-/* the elements of an array checked to have no NULLs (so no null bitmap) */
-static const void *
-array_values(ArrayType *arr)
-{
-	return (const char *) arr + ARR_OVERHEAD_NONULLS(ARR_NDIM(arr));
 }
 
 /*
@@ -204,7 +195,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	entities = PG_GETARG_ARRAYTYPE_P(1);
 	n = checked_array_length(entities, "entities");
-	entity_v = (const int64 *) array_values(entities);
+	entity_v = (const int64 *) validate_array_values(entities);
 
 	if (!PG_ARGISNULL(2))
 	{
@@ -214,7 +205,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("weights has %d elements but entities has %d",
 							ArrayGetNItems(ARR_NDIM(weights), ARR_DIMS(weights)), n)));
-		weight_v = (const double *) array_values(weights);
+		weight_v = (const double *) validate_array_values(weights);
 		for (i = 0; i < n; i++)
 			signal_check_weight(weight_v[i]);
 	}
@@ -226,7 +217,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("ats has %d elements but entities has %d",
 							ArrayGetNItems(ARR_NDIM(ats), ARR_DIMS(ats)), n)));
-		at_v = (const TimestampTz *) array_values(ats);
+		at_v = (const TimestampTz *) validate_array_values(ats);
 		for (i = 0; i < n; i++)
 			(void) signal_time_usecs(at_v[i], "event time");
 	}
@@ -252,6 +243,55 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 
 	PG_RETURN_INT64(n);
 }
+
+/* ---- records of other origins ---- */
+
+/*
+ * Take back a keyed write that counted until an earlier write of the same key
+ * arrived: stage its negation (never logged; replay picks the winner itself).
+ */
+static void
+unstage_counted(const IdemEvent *old)
+{
+	const SignalDef *def = catalog_signal(old->signal, false);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	codec_begin_signal_record(&buf, &old->hlc, old->tenant, def->name, NULL, false, 1);
+	codec_add_signal_event(&buf, false, old->entity, -old->weight, old->at_us, 0);
+	stage_signal_record(buf.data, buf.len, def->id, &def->spec, false);
+}
+
+void
+signal_apply_replicated(const LogRecord *rec)
+{
+	const SignalDef *def = catalog_signal_n(rec->name, rec->name_len, true);
+
+	Assert(rec->kind == LOG_RECORD_SIGNAL);
+	if (def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("signal \"%.*s\" is not defined here yet", rec->name_len, rec->name),
+				 errdetail("The batch is applied once its definition has arrived.")));
+	if (rec->key != NULL)
+	{
+		IdemEvent	old;
+
+		switch (idem_claim_remote(rec, &old))
+		{
+			case IDEM_DUPLICATE:
+				return;
+			case IDEM_REPLACES:
+				unstage_counted(&old);
+				break;
+			case IDEM_NEW:
+				break;
+		}
+	}
+	stage_signal_record(rec->raw, rec->raw_len, def->id, &def->spec, false);
+}
+
+/* ---- reads ---- */
 
 /* this entity's state as this transaction sees it */
 static void

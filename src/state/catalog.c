@@ -6,6 +6,8 @@
  * table keyed by name and reloads the whole (small) table whenever the
  * shared definitions generation moves, which happens when a transaction that
  * changed definitions commits, or when this backend changed them itself.
+ *
+ * May call: core/, pg/, log/, state/.
  */
 #include "postgres.h"
 
@@ -31,25 +33,6 @@ void
 catalog_invalidate(void)
 {
 	cache_generation = 0;
-}
-
-void
-catalog_check_name(const char *name, const char *what)
-{
-	const char *p;
-
-	if (name[0] == '\0' || strlen(name) > SIGNAL_NAME_MAXLEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("invalid %s name \"%s\"", what, name),
-				 errdetail("A %s name has 1 to %d characters.", what, SIGNAL_NAME_MAXLEN)));
-	for (p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-			  *p == '_' || *p == '.' || *p == '-' || *p == ':'))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_NAME),
-					 errmsg("invalid %s name \"%s\"", what, name),
-					 errdetail("A %s name uses lower-case letters, digits, '_', '.', '-' and ':'.", what)));
 }
 
 int64

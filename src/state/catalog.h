@@ -2,6 +2,8 @@
  * catalog.h
  *    Signal definitions: the tidal.signal_defs table and a per-backend cache
  *    of it, kept fresh through a shared generation counter.
+ *
+ *    May call: core/, pg/, log/, state/.
  */
 #ifndef TIDAL_CATALOG_H
 #define TIDAL_CATALOG_H
@@ -11,8 +13,7 @@
 #include "datatype/timestamp.h"
 
 #include "core/decay.h"
-
-#define SIGNAL_NAME_MAXLEN 63
+#include "pg/validate.h"			/* SIGNAL_NAME_MAXLEN */
 
 typedef struct SignalDef
 {
@@ -35,8 +36,7 @@ extern int	catalog_window_index(const SignalDef *def, int64 window_us);
 /* forget this backend's cache (after this transaction changed definitions) */
 extern void catalog_invalidate(void);
 
-/* validation shared by define_signal and log replay */
-extern void catalog_check_name(const char *name, const char *what);	/* signal or profile */
+/* an interval argument in µs: days and time only, no months (22023) */
 extern int64 catalog_interval_usecs(const Interval *iv, const char *what);
 
 #endif							/* TIDAL_CATALOG_H */
