@@ -15,12 +15,15 @@
 
 #include "pg/settings.h"
 #include "core/hlc.h"
+#include "log/log.h"
 #include "state/clock.h"
+#include "state/quota.h"
 #include "state/state.h"
-#include "cluster/election.h"
+#include "replication/ack.h"
 #include "replication/peer.h"
-#include "workers/sealer.h"
+#include "cluster/election.h"
 #include "cluster/tenant.h"
+#include "workers/maintenance.h"
 
 PG_MODULE_MAGIC;
 
@@ -35,14 +38,14 @@ tidal_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 
+	/* each module asks for its shared memory and its own LWLock tranche */
 	RequestAddinShmemSpace(hlc_shmem_size());
-	RequestAddinShmemSpace(state_shmem_size());
-	RequestAddinShmemSpace(peer_shmem_size());
-	RequestAddinShmemSpace(sealer_shmem_size());
+	RequestAddinShmemSpace(log_shmem_size());
+	state_shmem_request();
+	quota_shmem_request();
+	peer_shmem_request();
 	RequestAddinShmemSpace(election_shmem_size());
-	RequestAddinShmemSpace(tenant_shmem_size());
-	/* the hot state's locks, then one for the peers and one for the tenants */
-	RequestNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE, state_lwlock_count() + 2);
+	tenant_shmem_request();
 }
 
 static void
@@ -53,9 +56,10 @@ tidal_shmem_startup(void)
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	hlc_shmem_init();
+	log_shmem_init();
 	state_shmem_init();
+	quota_shmem_init();
 	peer_shmem_init();
-	sealer_shmem_init();
 	election_shmem_init();
 	tenant_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
@@ -79,6 +83,7 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = tidal_shmem_startup;
 
-	sealer_register();
+	ack_register();
+	maintenance_register();
 	election_register();
 }

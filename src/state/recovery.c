@@ -23,7 +23,6 @@
 #include "storage/lmgr.h"
 #include "storage/lwlock.h"
 
-#include "apply/apply.h"
 #include "state/catalog.h"
 #include "core/hlc.h"
 #include "state/clock.h"
@@ -99,7 +98,7 @@ replay_record(const LogRecord *rec, void *arg)
 	if (rec->key != NULL)
 		idem_replay_add(stats->keyed, rec, def->id, &def->spec);
 	else
-		apply_signal_record(rec, MyDatabaseId, def->id, &def->spec, false);
+		state_apply_record(rec, MyDatabaseId, def->id, &def->spec, false);
 }
 
 void
