@@ -1,7 +1,9 @@
 /*
- * catalog.h
+ * state/catalog.h
  *    Signal definitions: the tidal.signal_defs table and a per-backend cache
  *    of it, kept fresh through a shared generation counter.
+ *
+ * May call: core/, pg/, log/, state/.
  */
 #ifndef TIDAL_CATALOG_H
 #define TIDAL_CATALOG_H

@@ -1,5 +1,5 @@
 /*
- * recovery.c
+ * state/recovery.c
  *    Rebuilds a database's hot state from tidal's log.
  *
  * Every transaction that stages events holds RowExclusiveLock on
@@ -14,6 +14,8 @@
  * the database's hot state and every backend's cached definitions stale:
  * a trigger (tidal._data_changed) marks them so, and the next use rebuilds
  * them from the tables.
+ *
+ * May call: core/, pg/, log/, state/.
  */
 #include "postgres.h"
 

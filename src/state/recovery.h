@@ -1,7 +1,9 @@
 /*
- * recovery.h
+ * state/recovery.h
  *    Making the hot state reflect the durable log: on first use after a
  *    server start (or after the extension was re-created), it is rebuilt.
+ *
+ * May call: core/, pg/, log/, state/.
  */
 #ifndef TIDAL_RECOVERY_H
 #define TIDAL_RECOVERY_H
