@@ -1,8 +1,11 @@
 /*
  * tidal.c
- *    Module wiring: _PG_init defines the GUCs, requests shared memory and
- *    registers the background workers.  No logic of its own lives here; it
- *    may call every layer and is included by nobody (docs/architecture.md).
+ *    Module wiring: _PG_init defines the GUCs, requests shared memory (each
+ *    module its own, with its own LWLock tranche), registers the callbacks
+ *    that upper layers give lower ones and the transaction callbacks of
+ *    commit_ack, and registers the background workers.  No logic of its own
+ *    lives here; it may call every layer and is included by nobody
+ *    (docs/architecture.md).
  */
 #include "postgres.h"
 
@@ -18,6 +21,7 @@
 #include "log/log.h"
 #include "state/clock.h"
 #include "state/quota.h"
+#include "state/recovery.h"
 #include "state/state.h"
 #include "replication/ack.h"
 #include "replication/peer.h"
@@ -83,6 +87,9 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = tidal_shmem_startup;
 
+	/* callbacks from above: a rebuild (state/) loads the tenants' registry (cluster/) */
+	recovery_set_tenant_hooks(tenant_load, tenant_stored_here);
+	/* commit_ack = quorum waits in every backend's transaction callbacks */
 	ack_register();
 	maintenance_register();
 	election_register();

@@ -176,6 +176,14 @@ tenant_lookup(int64 tenant, TenantInfo *info)
 	return info->registered;
 }
 
+bool
+tenant_stored_here(int64 tenant)
+{
+	TenantInfo	info;
+
+	return tenant_lookup(tenant, &info) && info.stored_here;
+}
+
 void
 tenant_require(int64 tenant, TenantInfo *info)
 {

@@ -30,6 +30,9 @@ extern void tenant_shmem_init(void);
 /* false if the tenant is not registered here (tenant 0 always is) */
 extern bool tenant_lookup(int64 tenant, TenantInfo *info);
 
+/* registered, and stored in this region (a rebuild's hook, see recovery.h) */
+extern bool tenant_stored_here(int64 tenant);
+
 /* tenant_lookup, or error 42704 if the tenant is not registered */
 extern void tenant_require(int64 tenant, TenantInfo *info);
 

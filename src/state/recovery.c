@@ -32,11 +32,20 @@
 #include "log/log.h"
 #include "state/recovery.h"
 #include "state/state.h"
-#include "cluster/tenant.h"
 #include "pg/settings.h"
 #include "pg/validate.h"
 
 PG_FUNCTION_INFO_V1(tidal_data_changed);
+
+static recovery_load_tenants_fn load_tenants = NULL;
+static recovery_tenant_stored_fn tenant_stored_here = NULL;
+
+void
+recovery_set_tenant_hooks(recovery_load_tenants_fn load, recovery_tenant_stored_fn stored_here)
+{
+	load_tenants = load;
+	tenant_stored_here = stored_here;
+}
 
 typedef struct ReplayStats
 {
@@ -83,13 +92,8 @@ replay_record(const LogRecord *rec, void *arg)
 			stats->first_invalid = why;
 		return;
 	}
-	if (rec->tenant != 0)
-	{
-		TenantInfo	tenant;
-
-		if (!tenant_lookup(rec->tenant, &tenant) || !tenant.stored_here)
-			return;				/* relayed, not kept: another region stores this tenant */
-	}
+	if (rec->tenant != 0 && tenant_stored_here != NULL && !tenant_stored_here(rec->tenant))
+		return;					/* relayed, not kept: another region stores this tenant */
 
 	def = catalog_signal_n(rec->name, rec->name_len, true);
 	if (def == NULL)
@@ -120,7 +124,8 @@ tidal_ensure_loaded(void)
 	stats.keyed = idem_replay_begin();
 	state_db_clear(MyDatabaseId);
 	(void) catalog_signal("", true);	/* load definitions before the scan */
-	tenant_load();				/* and where each tenant is stored */
+	if (load_tenants != NULL)
+		load_tenants();			/* and where each tenant is stored */
 
 	PG_TRY();
 	{
