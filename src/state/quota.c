@@ -2,8 +2,8 @@
  * state/quota.c
  *    The hot-state entries each tenant holds in this region, and the
  *    max_entities and max_storage_bytes quotas on them (see quota.h).
- *    May call: core/, pg/, log/, state/ (none of it: the hot state calls
- *    this module, and the registry above tells it the limits).
+ *    May call: core/, pg/, log/, state/ (but not state.c, which calls
+ *    this module; the registry above, cluster/tenant.c, tells it the limits).
  *
  * Shared memory holds one slot per (database, registered tenant), tenant 0
  * included, under this module's own LWLock: the tenant's limits and its
