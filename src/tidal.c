@@ -1,10 +1,10 @@
 /*
  * tidal.c
- *    Module wiring: _PG_init defines the GUCs, requests shared memory and
- *    registers the background workers.  No logic of its own lives here; it
- *    may call every layer and is included by nobody (docs/architecture.md).
- *    It also registers the hooks through which lower layers call upper ones
- *    (apply_init, recovery_init).
+ *    Module wiring: _PG_init defines the GUCs, requests shared memory (each
+ *    module its own, with its own LWLock tranche), registers the callbacks
+ *    that upper layers give lower ones and the transaction callbacks of
+ *    commit_ack, and registers the background workers.  No logic of its own
+ *    lives here; it is included by nobody (docs/architecture.md).
  *
  *    May call: every folder.
  */
@@ -21,12 +21,16 @@
 #include "apply/recovery.h"
 #include "pg/settings.h"
 #include "core/hlc.h"
+#include "log/log.h"
 #include "state/clock.h"
+#include "state/quota.h"
+#include "state/recovery.h"
 #include "state/state.h"
-#include "cluster/election.h"
+#include "replication/ack.h"
 #include "replication/peer.h"
-#include "workers/sealer.h"
+#include "cluster/election.h"
 #include "cluster/tenant.h"
+#include "workers/maintenance.h"
 
 PG_MODULE_MAGIC;
 
@@ -41,14 +45,14 @@ tidal_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 
+	/* each module asks for its shared memory and its own LWLock tranche */
 	RequestAddinShmemSpace(hlc_shmem_size());
-	RequestAddinShmemSpace(state_shmem_size());
-	RequestAddinShmemSpace(peer_shmem_size());
-	RequestAddinShmemSpace(sealer_shmem_size());
+	RequestAddinShmemSpace(log_shmem_size());
+	state_shmem_request();
+	quota_shmem_request();
+	peer_shmem_request();
 	RequestAddinShmemSpace(election_shmem_size());
-	RequestAddinShmemSpace(tenant_shmem_size());
-	/* the hot state's locks, then one for the peers and one for the tenants */
-	RequestNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE, state_lwlock_count() + 2);
+	tenant_shmem_request();
 }
 
 static void
@@ -59,9 +63,10 @@ tidal_shmem_startup(void)
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	hlc_shmem_init();
+	log_shmem_init();
 	state_shmem_init();
+	quota_shmem_init();
 	peer_shmem_init();
-	sealer_shmem_init();
 	election_shmem_init();
 	tenant_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
@@ -88,7 +93,8 @@ _PG_init(void)
 	/* what the layers below call through hooks */
 	apply_init();
 	recovery_init();
-
-	sealer_register();
+	/* commit_ack = quorum waits in every backend's transaction callbacks */
+	ack_register();
+	maintenance_register();
 	election_register();
 }

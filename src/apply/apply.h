@@ -18,18 +18,6 @@
 
 #include "core/codec.h"
 
-/*
- * Apply every event of a decoded signal record.  Never errors: it runs in
- * the commit callback (stage.c), where an error would be a PANIC.  Its
- * record and decay spec were validated before they were staged (local
- * input by the SQL functions, replicated records by apply_remote_batch,
- * definitions by validate.c before they reach the catalog), its entries
- * are pinned, and it only takes a partition lock and does floating-point
- * arithmetic.  staged: the record was staged by this backend (its entries
- * are pinned, see state_reserve), as opposed to replayed from the log.
- */
-extern void apply_signal_record(const LogRecord *rec, Oid dboid, int32 signal_id,
-								const DecaySpec *spec, bool staged);
 
 /*
  * At _PG_init: register what the folders below call through a hook (the

@@ -2,7 +2,7 @@
  * recovery.c
  *    Owns the rebuild of a database's hot state from tidal's log: load the
  *    signal definitions and the tenants, replay every signal record of a
- *    tenant stored here into the hot state (apply_signal_record), and the
+ *    tenant stored here into the hot state (state_apply_record), and the
  *    keyed writes once their winners are known (idempotency).
  *    tidal_ensure_loaded (state/recovery.c), which every layer calls, runs
  *    it through the hook that recovery_init registers at _PG_init.
@@ -98,7 +98,7 @@ replay_record(const LogRecord *rec, void *arg)
 	if (rec->key != NULL)
 		idem_replay_add(stats->keyed, rec, def->id, &def->spec);
 	else
-		apply_signal_record(rec, MyDatabaseId, def->id, &def->spec, false);
+		state_apply_record(rec, MyDatabaseId, def->id, &def->spec, false);
 }
 
 /*

@@ -11,8 +11,12 @@
  * that does; only regions that store a tenant apply its records.
  *
  * Shared memory holds, per (database, tenant), what each write needs:
- * whether this region stores the tenant, its quotas, its hot-state entries
- * here, and its rate-limit bucket.  The tables are the truth.  A
+ * whether this region stores the tenant, its quotas and its rate-limit
+ * bucket, under this module's own LWLock tranche ("tidal tenants").  The
+ * tenant's hot-state entries here, and the max_entities and
+ * max_storage_bytes quotas on them, are state/quota.c's: this module tells
+ * it each tenant's limits as it loads or changes them.  The tables are the
+ * truth.  A
  * transaction that changes a tenant's registration or migration calls
  * tenant_refresh, which moves the tenant's data into this region (replaying
  * its records from the log) or out of it, and publishes the new placement
@@ -63,6 +67,8 @@
 #include "pg/settings.h"
 #include "state/clock.h"
 #include "state/recovery.h"
+#include "pg/xact_list.h"
+#include "state/quota.h"
 #include "state/stage.h"
 #include "state/state.h"
 
@@ -70,6 +76,7 @@ PG_FUNCTION_INFO_V1(tidal_register_tenant);
 PG_FUNCTION_INFO_V1(tidal_tenant_usage);
 
 #define TENANT_LABEL_MAXLEN 200
+#define TENANT_LWLOCK_TRANCHE "tidal tenants"
 
 typedef struct TenantKey
 {
@@ -82,7 +89,6 @@ typedef struct TenantSlot
 {
 	TenantKey	key;
 	TenantInfo	info;
-	pg_atomic_uint64 entries;	/* hot-state entries in this region */
 	double		tokens;			/* rate-limit bucket, refilled per second */
 	TimestampTz refilled_at;
 } TenantSlot;
@@ -98,22 +104,24 @@ static HTAB *tenant_hash = NULL;
 /* this transaction's changes, published at commit (in TopTransactionContext) */
 typedef struct PendingTenant
 {
-	int			nest_level;
+	XactListItem link;
 	TenantInfo	info;
 	bool		drop_state;		/* moved out: drop its hot state at commit */
 } PendingTenant;
 
-static List *pending = NIL;
-static bool callbacks_registered = false;
+static void tenant_at_xact(XactEvent event, List *items);
 
 /* applies a replicated record of a tenant that moves in (apply/, at _PG_init) */
 static tenant_record_fn move_in_apply = NULL;
 
-Size
-tenant_shmem_size(void)
+static XactList pending = XACT_LIST_INIT(tenant_at_xact, NULL, NULL);
+
+void
+tenant_shmem_request(void)
 {
-	return add_size(MAXALIGN(sizeof(TenantShared)),
-					hash_estimate_size(tidal_max_tenants, sizeof(TenantSlot)));
+	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(TenantShared)),
+									hash_estimate_size(tidal_max_tenants, sizeof(TenantSlot))));
+	RequestNamedLWLockTranche(TENANT_LWLOCK_TRANCHE, 1);
 }
 
 void
@@ -128,8 +136,7 @@ tenant_shmem_init(void)
 	info.entrysize = sizeof(TenantSlot);
 	tenant_hash = ShmemInitHash("tidal tenants", tidal_max_tenants, tidal_max_tenants, &info,
 								HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
-	/* the tranche's first locks are the hot state's, then the peers' (peer.c) */
-	tenant_shared->lock = &GetNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE)[state_lwlock_count() + 1].lock;
+	tenant_shared->lock = &GetNamedLWLockTranche(TENANT_LWLOCK_TRANCHE)[0].lock;
 }
 
 static void
@@ -154,7 +161,7 @@ tenant_lookup(int64 tenant, TenantInfo *info)
 	info->tenant = tenant;
 
 	/* this transaction's own changes win: the latest is last */
-	foreach(lc, pending)
+	foreach(lc, xact_list_items(&pending))
 	{
 		PendingTenant *p = (PendingTenant *) lfirst(lc);
 
@@ -243,96 +250,6 @@ tenant_admit_events(const TenantInfo *info, int64 nevents)
 				 errhint("Retry later, write fewer events a call, or raise the quota with tidal.register_tenant.")));
 }
 
-/*
- * The hot-state entries a tenant may hold in this region: its max_entities
- * quota, else tidal.default_tenant_max_entities (-1: half of
- * tidal.max_entities); 0 for no limit but the capacity.
- */
-int64
-tenant_entries_limit(const TenantInfo *info)
-{
-	if (info->max_entities > 0)
-		return info->max_entities;
-	if (tidal_default_tenant_max_entities < 0)
-		return Max(tidal_max_entities / 2, 1);
-	return tidal_default_tenant_max_entities;
-}
-
-void
-tenant_check_entries(int64 tenant)
-{
-	TenantInfo	info;
-	TenantKey	key;
-	TenantSlot *slot;
-	int64		entries = 0;
-	int64		limit;
-
-	if (!tenant_lookup(tenant, &info))
-		return;
-	limit = tenant_entries_limit(&info);
-	if (limit <= 0 && info.max_storage_bytes <= 0)
-		return;
-	key_init(&key, MyDatabaseId, tenant);
-	LWLockAcquire(tenant_shared->lock, LW_SHARED);
-	slot = hash_search(tenant_hash, &key, HASH_FIND, NULL);
-	if (slot != NULL)
-		entries = (int64) pg_atomic_read_u64(&slot->entries);
-	LWLockRelease(tenant_shared->lock);
-
-	if (limit > 0 && entries > limit)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("tenant " INT64_FORMAT " is over its max_entities quota", tenant),
-				 info.max_entities > 0 ?
-				 errdetail("This write needs state for " INT64_FORMAT " (entity, signal) pairs in this region; "
-						   "the quota is " INT64_FORMAT ".", entries, limit) :
-				 errdetail("This write needs state for " INT64_FORMAT " (entity, signal) pairs in this region; "
-						   "a tenant without a max_entities quota may hold " INT64_FORMAT
-						   " (tidal.default_tenant_max_entities).", entries, limit),
-				 errhint("Raise the quota with tidal.register_tenant.")));
-	if (info.max_storage_bytes > 0 && entries * (int64) state_entry_bytes() > info.max_storage_bytes)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("tenant " INT64_FORMAT " is over its max_storage_bytes quota", tenant),
-				 errdetail("This write needs " INT64_FORMAT " bytes of hot state in this region; "
-						   "the quota is " INT64_FORMAT ".",
-						   entries * (int64) state_entry_bytes(), info.max_storage_bytes),
-				 errhint("Raise the quota with tidal.register_tenant.")));
-}
-
-void
-tenant_entries_add(Oid dboid, int64 tenant, int delta)
-{
-	TenantKey	key;
-	TenantSlot *slot;
-
-	key_init(&key, dboid, tenant);
-	LWLockAcquire(tenant_shared->lock, LW_SHARED);
-	slot = hash_search(tenant_hash, &key, HASH_FIND, NULL);
-	if (slot != NULL)
-	{
-		if (delta > 0)
-			pg_atomic_fetch_add_u64(&slot->entries, (uint64) delta);
-		else if (pg_atomic_read_u64(&slot->entries) >= (uint64) -delta)
-			pg_atomic_fetch_sub_u64(&slot->entries, (uint64) -delta);
-	}
-	LWLockRelease(tenant_shared->lock);
-}
-
-void
-tenant_entries_reset(Oid dboid, int64 tenant)
-{
-	HASH_SEQ_STATUS scan;
-	TenantSlot *slot;
-
-	LWLockAcquire(tenant_shared->lock, LW_SHARED);
-	hash_seq_init(&scan, tenant_hash);
-	while ((slot = hash_seq_search(&scan)) != NULL)
-		if (slot->key.dboid == dboid && (tenant < 0 || slot->key.tenant == tenant))
-			pg_atomic_write_u64(&slot->entries, 0);
-	LWLockRelease(tenant_shared->lock);
-}
-
 /* ---- the registry ---- */
 
 /* what the registry and the migrations say of one tenant (or all: tenant -1) */
@@ -412,11 +329,21 @@ publish_locked(Oid dboid, const TenantInfo *info)
 	}
 	if (!found)
 	{
-		pg_atomic_init_u64(&slot->entries, 0);
 		slot->tokens = info->max_signals_per_sec;
 		slot->refilled_at = GetCurrentTimestamp();
 	}
 	slot->info = *info;
+}
+
+/* the limits state/quota.c enforces, from what the registry says of a tenant */
+static void
+quota_limits(const TenantInfo *info, QuotaLimits *limits)
+{
+	memset(limits, 0, sizeof(*limits));
+	limits->tenant = info->tenant;
+	limits->registered = info->registered;
+	limits->max_entities = info->max_entities;
+	limits->max_storage_bytes = info->max_storage_bytes;
 }
 
 void
@@ -427,6 +354,8 @@ tenant_load(void)
 	TenantSlot *slot;
 	ListCell   *lc;
 	TenantInfo	tenant0;
+	QuotaLimits *limits;
+	int			n = 0;
 
 	/* tenant 0 always has a slot, to count its entries; a registration sets its quotas */
 	memset(&tenant0, 0, sizeof(tenant0));
@@ -441,90 +370,48 @@ tenant_load(void)
 	foreach(lc, all)
 		publish_locked(MyDatabaseId, (TenantInfo *) lfirst(lc));
 	LWLockRelease(tenant_shared->lock);
+
+	/* and the quotas on their hot-state entries, counted from 0 by the rebuild */
+	limits = palloc(sizeof(QuotaLimits) * (list_length(all) + 1));
+	quota_limits(&tenant0, &limits[n++]);
+	foreach(lc, all)
+		quota_limits((TenantInfo *) lfirst(lc), &limits[n++]);
+	quota_load(MyDatabaseId, limits, n);
+	pfree(limits);
 }
 
 /* ---- changes, published at commit ---- */
 
+/* at commit, publish this transaction's changes (nothing here fails) */
 static void
-tenant_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+tenant_at_xact(XactEvent event, List *items)
 {
 	ListCell   *lc;
 
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-			if (pending == NIL)
-				break;
-			foreach(lc, pending)
-			{
-				PendingTenant *p = (PendingTenant *) lfirst(lc);
-
-				if (p->drop_state)
-					state_drop_tenant(MyDatabaseId, p->info.tenant);
-			}
-			LWLockAcquire(tenant_shared->lock, LW_EXCLUSIVE);
-			foreach(lc, pending)
-				publish_locked(MyDatabaseId, &((PendingTenant *) lfirst(lc))->info);
-			LWLockRelease(tenant_shared->lock);
-			pending = NIL;
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			pending = NIL;		/* memory goes with TopTransactionContext */
-			break;
-		default:
-			break;
-	}
-}
-
-static void
-tenant_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute_unused(),
-						SubTransactionId parentSubid pg_attribute_unused(),
-						void *arg pg_attribute_unused())
-{
-	int			level = GetCurrentTransactionNestLevel();
-	List	   *kept = NIL;
-	ListCell   *lc;
-	MemoryContext old;
-
-	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+	if ((event != XACT_EVENT_COMMIT && event != XACT_EVENT_PARALLEL_COMMIT) || items == NIL)
 		return;
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	foreach(lc, pending)
+	foreach(lc, items)
 	{
 		PendingTenant *p = (PendingTenant *) lfirst(lc);
 
-		if (p->nest_level >= level)
-		{
-			if (event == SUBXACT_EVENT_ABORT_SUB)
-				continue;
-			p->nest_level = level - 1;
-		}
-		kept = lappend(kept, p);
+		if (p->drop_state)
+			state_drop_tenant(MyDatabaseId, p->info.tenant);
 	}
-	MemoryContextSwitchTo(old);
-	pending = kept;
+	LWLockAcquire(tenant_shared->lock, LW_EXCLUSIVE);
+	foreach(lc, items)
+		publish_locked(MyDatabaseId, &((PendingTenant *) lfirst(lc))->info);
+	LWLockRelease(tenant_shared->lock);
 }
 
 static PendingTenant *
 add_pending(const TenantInfo *info)
 {
-	MemoryContext old;
-	PendingTenant *p;
+	PendingTenant *p = (PendingTenant *) xact_list_add(&pending, sizeof(PendingTenant));
+	QuotaLimits limits;
 
-	if (!callbacks_registered)
-	{
-		RegisterXactCallback(tenant_xact_callback, NULL);
-		RegisterSubXactCallback(tenant_subxact_callback, NULL);
-		callbacks_registered = true;
-	}
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	p = palloc0(sizeof(PendingTenant));
-	p->nest_level = GetCurrentTransactionNestLevel();
 	p->info = *info;
-	pending = lappend(pending, p);
-	MemoryContextSwitchTo(old);
+	quota_limits(info, &limits);
+	quota_set(&limits);			/* published with it at commit */
 	return p;
 }
 
@@ -762,10 +649,11 @@ tidal_tenant_usage(PG_FUNCTION_ARGS)
 	{
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
-		int64		entries = (int64) pg_atomic_read_u64(&slot->entries);
+		int64		entries;
 
 		if (slot->key.dboid != MyDatabaseId)
 			continue;
+		entries = quota_entries(MyDatabaseId, slot->key.tenant);
 		values[0] = Int64GetDatum(slot->key.tenant);
 		values[1] = BoolGetDatum(slot->info.stored_here);
 		values[2] = Int64GetDatum(entries);

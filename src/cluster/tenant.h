@@ -21,12 +21,12 @@ typedef struct TenantInfo
 	bool		registered;
 	bool		stored_here;	/* this region (and shard) holds its data */
 	int32		max_signals_per_sec;	/* 0: no quota */
-	int64		max_entities;	/* 0: no quota of its own (see tenant_entries_limit) */
+	int64		max_entities;	/* 0: no quota of its own (see quota_entries_limit) */
 	int64		max_storage_bytes;	/* 0: no quota */
 } TenantInfo;
 
-/* shared memory */
-extern Size tenant_shmem_size(void);
+/* shared memory (tidal.c hooks), with its own LWLock tranche */
+extern void tenant_shmem_request(void);
 extern void tenant_shmem_init(void);
 
 /* false if the tenant is not registered here (tenant 0 always is) */
@@ -42,14 +42,11 @@ extern void tenant_require(int64 tenant, TenantInfo *info);
  */
 extern bool tenant_stored_here(int64 tenant);
 
-/* Quotas of writers in this region (errors 53400). */
+/*
+ * The max_signals_per_sec quota of writers in this region (error 53400);
+ * the quotas on hot-state entries are state/quota.c's.
+ */
 extern void tenant_admit_events(const TenantInfo *info, int64 nevents);
-extern void tenant_check_entries(int64 tenant);
-extern int64 tenant_entries_limit(const TenantInfo *info);	/* 0: none but the capacity */
-
-/* the hot state reports every entry it creates or frees (tenants other than 0) */
-extern void tenant_entries_add(Oid dboid, int64 tenant, int delta);
-extern void tenant_entries_reset(Oid dboid, int64 tenant);	/* tenant -1: all */
 
 /* load the database's tenants from the registry (a rebuild, see recovery.c) */
 extern void tenant_load(void);

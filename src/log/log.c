@@ -1,6 +1,8 @@
 /*
- * log.c
- *    Appending to, sealing and replaying tidal's log (see log.h).
+ * log/log.c
+ *    Appending to, sealing and replaying tidal's log (see log.h), whether
+ *    this transaction wrote to it, and waking the worker that seals it.
+ *    May call: core/, pg/.
  *
  * Sealing is serialized by a row lock on the origin's row in tidal.origins,
  * which also holds the origin's last sequence and batch numbers: batches
@@ -11,27 +13,114 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "port/atomics.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "log/log.h"
-#include "state/stage.h"
+#include "pg/query.h"
 #include "pg/settings.h"
-#include "pg/owner.h"
 
 /* a batch is closed once its payload reaches this size (one record may exceed it) */
 #define SEAL_MAX_PAYLOAD	(16 * 1024 * 1024)
 #define SEAL_MAX_RECORDS	4096
 
-static SPIPlanPtr append_plan = NULL;
+/* shared memory: where to find the worker that seals, to wake it */
+typedef struct LogShared
+{
+	pg_atomic_uint32 sealer_procno;	/* its PGPROC number, or INVALID_PGPROCNO */
+} LogShared;
+
+static LogShared *log_shared = NULL;
+
+/* this transaction appended to the log (reset when it commits or aborts) */
+static bool xact_written = false;
+static bool callback_registered = false;
+
+Size
+log_shmem_size(void)
+{
+	return MAXALIGN(sizeof(LogShared));
+}
+
+void
+log_shmem_init(void)
+{
+	bool		found;
+
+	log_shared = ShmemInitStruct("tidal log", sizeof(LogShared), &found);
+	if (!found)
+		pg_atomic_init_u32(&log_shared->sealer_procno, INVALID_PGPROCNO);
+}
+
+void
+log_request_seal(void)
+{
+	uint32		procno;
+
+	if (log_shared == NULL)
+		return;
+	procno = pg_atomic_read_u32(&log_shared->sealer_procno);
+	if (procno != INVALID_PGPROCNO)
+		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+}
+
+static void
+sealer_detach(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
+{
+	pg_atomic_write_u32(&log_shared->sealer_procno, INVALID_PGPROCNO);
+}
+
+void
+log_attach_sealer(void)
+{
+	pg_atomic_write_u32(&log_shared->sealer_procno, MyProc->pgprocno);
+	on_shmem_exit(sealer_detach, (Datum) 0);
+}
+
+/*
+ * At commit, wake the worker that seals, so that what this transaction
+ * wrote is sealed (and shipped) now, not at the next interval.  Nothing
+ * here can fail: SetLatch.
+ */
+static void
+log_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (xact_written)
+				log_request_seal();
+			xact_written = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			xact_written = false;
+			break;
+		default:
+			break;
+	}
+}
+
+bool
+log_xact_written(void)
+{
+	return xact_written;
+}
 
 Oid
 log_pending_relid(bool missing_ok)
@@ -42,34 +131,27 @@ log_pending_relid(bool missing_ok)
 void
 log_append(const char *record, Size len)
 {
+	static OwnedQuery q = {
+		"INSERT INTO tidal.pending(record) VALUES ($1)", 1, {BYTEAOID}, NULL
+	};
 	bytea	   *b = palloc(VARHDRSZ + len);
 	Datum		values[1];
-	int			ret;
 	TidalSavedUser saved;
 
 	SET_VARSIZE(b, VARHDRSZ + len);
 	memcpy(VARDATA(b), record, len);
 	values[0] = PointerGetDatum(b);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	tidal_become_owner(&saved);
-	if (append_plan == NULL)
-	{
-		Oid			argtypes[1] = {BYTEAOID};
-		SPIPlanPtr	plan = SPI_prepare("INSERT INTO tidal.pending(record) VALUES ($1)", 1, argtypes);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare tidal log append: %s", SPI_result_code_string(SPI_result));
-		append_plan = plan;
-	}
-	ret = SPI_execute_plan(append_plan, values, NULL, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "could not append to tidal log: %s", SPI_result_code_string(ret));
-	tidal_restore_user(&saved);
-	SPI_finish();
+	query_begin(&saved);
+	query_exec(&q, values, NULL, false, SPI_OK_INSERT);
+	query_end(&saved);
 	pfree(b);
-	stage_log_written();
+	if (!callback_registered)
+	{
+		RegisterXactCallback(log_xact_callback, NULL);
+		callback_registered = true;
+	}
+	xact_written = true;
 }
 
 typedef struct SealItem
@@ -89,7 +171,16 @@ seal_item_cmp(const void *a, const void *b)
 static void
 lock_origin(int32 region, int32 shard, int64 *last_seq, int64 *last_batch)
 {
-	Oid			argtypes[2] = {INT4OID, INT4OID};
+	static OwnedQuery lock_q = {
+		"SELECT last_seq, last_batch FROM tidal.origins "
+		"WHERE region = $1 AND shard = $2 FOR UPDATE",
+		2, {INT4OID, INT4OID}, NULL
+	};
+	static OwnedQuery create_q = {
+		"INSERT INTO tidal.origins(region, shard) VALUES ($1, $2) "
+		"ON CONFLICT DO NOTHING",
+		2, {INT4OID, INT4OID}, NULL
+	};
 	Datum		args[2] = {Int32GetDatum(region), Int32GetDatum(shard)};
 	int			attempt;
 
@@ -97,20 +188,14 @@ lock_origin(int32 region, int32 shard, int64 *last_seq, int64 *last_batch)
 	{
 		bool		isnull;
 
-		if (SPI_execute_with_args("SELECT last_seq, last_batch FROM tidal.origins "
-								  "WHERE region = $1 AND shard = $2 FOR UPDATE",
-								  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not lock tidal origin");
+		query_exec(&lock_q, args, NULL, false, SPI_OK_SELECT);
 		if (SPI_processed == 1)
 		{
 			*last_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 			*last_batch = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 			return;
 		}
-		if (SPI_execute_with_args("INSERT INTO tidal.origins(region, shard) VALUES ($1, $2) "
-								  "ON CONFLICT DO NOTHING",
-								  2, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not create tidal origin");
+		query_exec(&create_q, args, NULL, false, SPI_OK_INSERT);
 	}
 	elog(ERROR, "could not lock tidal origin %d:%d", region, shard);
 }
@@ -119,7 +204,17 @@ lock_origin(int32 region, int32 shard, int64 *last_seq, int64 *last_batch)
 static void
 insert_batch(const LogBatchHeader *hdr, bytea *batch)
 {
-	Oid			ins_argtypes[8] = {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT4OID, INT4OID, BYTEAOID};
+	static OwnedQuery insert_q = {
+		"INSERT INTO tidal.batches(origin_region, origin_shard, batch_no, "
+		"first_seq, last_seq, event_count, origin_node, batch) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		8, {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT4OID, INT4OID, BYTEAOID}, NULL
+	};
+	static OwnedQuery advance_q = {
+		"UPDATE tidal.origins SET last_seq = $3, last_batch = $4 "
+		"WHERE region = $1 AND shard = $2",
+		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
+	};
 	Datum		ins_args[8];
 
 	ins_args[0] = Int32GetDatum(hdr->origin_region);
@@ -130,17 +225,9 @@ insert_batch(const LogBatchHeader *hdr, bytea *batch)
 	ins_args[5] = Int32GetDatum((int32) hdr->event_count);
 	ins_args[6] = Int32GetDatum(hdr->origin_node);
 	ins_args[7] = PointerGetDatum(batch);
-	if (SPI_execute_with_args("INSERT INTO tidal.batches(origin_region, origin_shard, batch_no, "
-							  "first_seq, last_seq, event_count, origin_node, batch) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-							  8, ins_argtypes, ins_args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert tidal batch");
-	if (SPI_execute_with_args("UPDATE tidal.origins SET last_seq = $3, last_batch = $4 "
-							  "WHERE region = $1 AND shard = $2",
-							  4, (Oid[]) {INT4OID, INT4OID, INT8OID, INT8OID},
-							  (Datum[]) {ins_args[0], ins_args[1], ins_args[4], ins_args[2]},
-							  NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not advance tidal origin");
+	query_exec(&insert_q, ins_args, NULL, false, SPI_OK_INSERT);
+	query_exec(&advance_q, (Datum[]) {ins_args[0], ins_args[1], ins_args[4], ins_args[2]},
+			   NULL, false, SPI_OK_UPDATE);
 }
 
 /*
@@ -151,6 +238,14 @@ insert_batch(const LogBatchHeader *hdr, bytea *batch)
 static int64
 seal_one_batch(bool *full)
 {
+	static OwnedQuery sizes_q = {
+		"SELECT ctid, pg_catalog.octet_length(record) FROM tidal.pending LIMIT "
+		CppAsString2(SEAL_MAX_RECORDS), 0, {InvalidOid}, NULL
+	};
+	static OwnedQuery take_q = {
+		"DELETE FROM tidal.pending WHERE ctid = ANY ($1) RETURNING record",
+		1, {TIDARRAYOID}, NULL
+	};
 	int64		last_seq;
 	int64		last_batch;
 	Datum	   *tids;
@@ -163,16 +258,13 @@ seal_one_batch(bool *full)
 	LogBatchHeader hdr;
 	bytea	   *batch;
 	char	   *p;
-	Oid			del_argtypes[1] = {TIDARRAYOID};
 	Datum		del_args[1];
 
 	*full = false;
 	lock_origin(tidal_region_id, tidal_shard_id, &last_seq, &last_batch);
 
 	/* choose the records of this batch by size, without reading them */
-	if (SPI_execute("SELECT ctid, pg_catalog.octet_length(record) FROM tidal.pending LIMIT "
-					CppAsString2(SEAL_MAX_RECORDS), false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read tidal.pending");
+	query_exec(&sizes_q, NULL, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		return 0;
 	tids = palloc(sizeof(Datum) * SPI_processed);
@@ -186,9 +278,7 @@ seal_one_batch(bool *full)
 	*full = (SPI_processed == SEAL_MAX_RECORDS || bytes >= SEAL_MAX_PAYLOAD);
 	del_args[0] = PointerGetDatum(construct_array(tids, ntids, TIDOID, sizeof(ItemPointerData),
 												  false, TYPALIGN_SHORT));
-	if (SPI_execute_with_args("DELETE FROM tidal.pending WHERE ctid = ANY ($1) RETURNING record",
-							  1, del_argtypes, del_args, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
-		elog(ERROR, "could not take records from tidal.pending");
+	query_exec(&take_q, del_args, NULL, false, SPI_OK_DELETE_RETURNING);
 
 	nitems = (int) SPI_processed;
 	if (nitems == 0)
@@ -264,9 +354,7 @@ log_seal_through(int64 *last_seq)
 	 */
 	LockRelationOid(log_pending_relid(false), RowExclusiveLock);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	tidal_become_owner(&saved);
+	query_begin(&saved);
 	/*
 	 * Stop at the first batch that is not full: it took everything committed
 	 * when it looked.  Records committing meanwhile wait for the next call,
@@ -284,8 +372,7 @@ log_seal_through(int64 *last_seq)
 
 		lock_origin(tidal_region_id, tidal_shard_id, last_seq, &last_batch);
 	}
-	tidal_restore_user(&saved);
-	SPI_finish();
+	query_end(&saved);
 	return total;
 }
 
@@ -297,14 +384,11 @@ log_store_remote_batch(const LogBatchHeader *hdr, const char *data, Size len)
 	bytea	   *batch;
 	TidalSavedUser saved;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	tidal_become_owner(&saved);
+	query_begin(&saved);
 	lock_origin(hdr->origin_region, hdr->origin_shard, &last_seq, &last_batch);
 	if (hdr->batch_no <= last_batch)
 	{
-		tidal_restore_user(&saved);
-		SPI_finish();
+		query_end(&saved);
 		return false;			/* applied before: at-least-once delivery, exactly-once apply */
 	}
 	if (hdr->batch_no != last_batch + 1 || hdr->first_seq != last_seq + 1)
@@ -317,8 +401,7 @@ log_store_remote_batch(const LogBatchHeader *hdr, const char *data, Size len)
 	SET_VARSIZE(batch, VARHDRSZ + len);
 	memcpy(VARDATA(batch), data, len);
 	insert_batch(hdr, batch);
-	tidal_restore_user(&saved);
-	SPI_finish();
+	query_end(&saved);
 	return true;
 }
 
@@ -349,18 +432,18 @@ replay_payload(const char *p, Size len, log_record_fn fn, void *arg)
 void
 log_replay(log_record_fn fn, void *arg)
 {
+	static OwnedQuery q = {
+		"SELECT batch, true FROM tidal.batches "
+		"UNION ALL SELECT record, false FROM tidal.pending",
+		0, {InvalidOid}, NULL
+	};
 	Portal		portal;
 	MemoryContext rowcxt;
 	TidalSavedUser saved;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	tidal_become_owner(&saved);
+	query_begin(&saved);
 	PushActiveSnapshot(GetLatestSnapshot());
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT batch, true FROM tidal.batches "
-									   "UNION ALL SELECT record, false FROM tidal.pending",
-									   0, NULL, NULL, NULL, true, 0);
+	portal = query_cursor_open(&q, NULL, NULL, true);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "tidal replay row",
 								   ALLOCSET_DEFAULT_SIZES);
 	for (;;)
@@ -402,6 +485,5 @@ log_replay(log_record_fn fn, void *arg)
 	SPI_cursor_close(portal);
 	MemoryContextDelete(rowcxt);
 	PopActiveSnapshot();
-	tidal_restore_user(&saved);
-	SPI_finish();
+	query_end(&saved);
 }

@@ -1,10 +1,10 @@
 /*
- * log.h
+ * log/log.h
  *    tidal's own durable log, stored in tables under PostgreSQL's WAL:
  *    tidal.pending holds records of committed (and in-flight) transactions
  *    until the sealer moves them, in one transaction, into a numbered batch
  *    of tidal.batches.  Aborted transactions never reach either table
- *    visibly.  See docs/log-format.md.
+ *    visibly.  See docs/log-format.md.  May call: core/, pg/.
  */
 #ifndef TIDAL_LOG_H
 #define TIDAL_LOG_H
@@ -13,8 +13,27 @@
 
 #include "core/codec.h"
 
-/* append one encoded record to the log, inside the caller's transaction */
+/* channel on which a node announces new batches (sealed or received) */
+#define TIDAL_NOTIFY_CHANNEL "tidal_batches"
+
+/* shared memory: where to find the worker that seals, to wake it */
+extern Size log_shmem_size(void);
+extern void log_shmem_init(void);
+
+/*
+ * Append one encoded record to the log, inside the caller's transaction.
+ * When that transaction commits, the worker that seals is woken.
+ */
 extern void log_append(const char *record, Size len);
+
+/* Has this transaction appended to the log?  (until it commits or aborts) */
+extern bool log_xact_written(void);
+
+/* wake the worker that seals (never errors: safe in a commit callback) */
+extern void log_request_seal(void);
+
+/* the worker that seals registers its latch, to be woken by log_request_seal */
+extern void log_attach_sealer(void);
 
 /* seal committed records of this origin into batches; returns events sealed */
 extern int64 log_seal(void);

@@ -1,10 +1,8 @@
 /*
- * query.c
- *    Owns running tidal's own statements as the extension's owner (see
- *    query.h): SPI, the owner switch and plans kept per backend, for every
- *    folder above.
- *
- *    May call: core/, pg/.
+ * pg/query.c
+ *    The one SPI path: running tidal's own statements as the extension's
+ *    owner with plans kept per backend, and background workers' own
+ *    transactions (see query.h).  May call: core/, pg/.
  */
 #include "postgres.h"
 
@@ -16,6 +14,7 @@
 #include "pg/query.h"
 
 static MemoryContext worker_caller_cxt = NULL;
+static bool worker_snapshot = false;	/* query_worker_begin pushed one */
 
 void
 query_begin(TidalSavedUser *saved)
@@ -32,11 +31,10 @@ query_end(const TidalSavedUser *saved)
 	SPI_finish();
 }
 
-void
-query_exec(OwnedQuery *q, Datum *values, const char *nulls, bool read_only, int expect)
+/* prepare q's plan on first use, and keep it */
+static void
+query_prepare(OwnedQuery *q)
 {
-	int			ret;
-
 	if (q->plan == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(q->sql, q->nargs, q->argtypes);
@@ -45,6 +43,14 @@ query_exec(OwnedQuery *q, Datum *values, const char *nulls, bool read_only, int 
 			elog(ERROR, "could not prepare \"%s\": %s", q->sql, SPI_result_code_string(SPI_result));
 		q->plan = plan;
 	}
+}
+
+void
+query_exec(OwnedQuery *q, Datum *values, const char *nulls, bool read_only, int expect)
+{
+	int			ret;
+
+	query_prepare(q);
 	ret = SPI_execute_plan(q->plan, values, nulls, read_only, 0);
 	if (ret != expect)
 		elog(ERROR, "\"%s\" failed: %s", q->sql, SPI_result_code_string(ret));
@@ -67,21 +73,49 @@ query_merge_by_hlc(OwnedQuery *q, Datum *values, const char *nulls, const TidalH
 	return wrote;
 }
 
-void
-query_worker_begin(const char *activity)
+Portal
+query_cursor_open(OwnedQuery *q, Datum *values, const char *nulls, bool read_only)
+{
+	Portal		portal;
+
+	query_prepare(q);
+	portal = SPI_cursor_open(NULL, q->plan, values, nulls, read_only);
+	if (portal == NULL)
+		elog(ERROR, "could not open a cursor for \"%s\": %s", q->sql, SPI_result_code_string(SPI_result));
+	return portal;
+}
+
+static void
+worker_begin(const char *activity, bool snapshot)
 {
 	worker_caller_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
+	worker_snapshot = snapshot;
+	if (snapshot)
+		PushActiveSnapshot(GetTransactionSnapshot());
 	if (activity)
 		pgstat_report_activity(STATE_RUNNING, activity);
 }
 
 void
+query_worker_begin(const char *activity)
+{
+	worker_begin(activity, true);
+}
+
+void
+query_worker_begin_utility(const char *activity)
+{
+	worker_begin(activity, false);
+}
+
+void
 query_worker_commit(void)
 {
-	PopActiveSnapshot();
+	if (worker_snapshot)
+		PopActiveSnapshot();
+	worker_snapshot = false;
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(worker_caller_cxt);
 	pgstat_report_stat(false);

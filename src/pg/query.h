@@ -1,9 +1,8 @@
 /*
- * query.h
- *    tidal's own SQL against its private tables: run as the extension's
- *    owner, with plans prepared once per backend.  The one SPI path.
- *
- *    May call: core/, pg/.
+ * pg/query.h
+ *    The one SPI path: tidal's own SQL against its private tables, run as
+ *    the extension's owner, with plans prepared once per backend; and
+ *    background workers' own transactions.  May call: core/, pg/.
  */
 #ifndef TIDAL_QUERY_H
 #define TIDAL_QUERY_H
@@ -52,11 +51,25 @@ extern bool query_merge_by_hlc(OwnedQuery *q, Datum *values, const char *nulls,
 							   const TidalHlc *hlc);
 
 /*
+ * Open a cursor on q (between query_begin and query_end), in the active
+ * snapshot when read_only; fetch with SPI_cursor_fetch, close with
+ * SPI_cursor_close.
+ */
+extern Portal query_cursor_open(OwnedQuery *q, Datum *values, const char *nulls,
+								bool read_only);
+
+/*
  * A background worker's own transaction, with a snapshot and the activity
  * shown in pg_stat_activity (NULL: none).  The caller's memory context is
  * current again after query_worker_commit (a commit leaves TopMemoryContext).
  */
 extern void query_worker_begin(const char *activity);
 extern void query_worker_commit(void);
+
+/*
+ * The same without a snapshot, for a utility command that manages its own
+ * transactions and snapshots (VACUUM); also ended by query_worker_commit.
+ */
+extern void query_worker_begin_utility(const char *activity);
 
 #endif							/* TIDAL_QUERY_H */

@@ -30,9 +30,6 @@ extern int	tidal_commit_ack_timeout_ms;
 extern int	tidal_election_timeout_ms;
 extern char *tidal_database;
 
-/* Name of the LWLock tranche that holds all of tidal's fixed locks. */
-#define TIDAL_LWLOCK_TRANCHE "tidal"
-
 /*
  * Raise an error unless tidal was loaded through shared_preload_libraries;
  * every SQL function that touches shared memory calls it first.

@@ -1,19 +1,22 @@
 /*
- * peer.c
+ * replication/peer.c
  *    Peer regions: tidal.add_peer, tidal.drop_peer, the shared-memory slot
- *    of each peer, starting their receivers, and tidal.replication_status.
+ *    of each peer (the registry of their receivers), and
+ *    tidal.replication_status.  May call: core/, pg/, log/, state/,
+ *    replication/.
  *
  * A slot belongs to a peer region while it is in tidal.peer_defs.  Its
- * receiver (receiver.c) reports its connection and what it pulled; the
- * shipping function (tidal._ship, called by the peer's receiver) reports
- * what the peer acknowledged.  All of it is under one LWLock, of tidal's
- * named tranche.
+ * receiver (workers/receiver.c) reports its connection and what it pulled;
+ * the shipping function (tidal._ship, called by the peer's receiver)
+ * reports what the peer acknowledged.  All of it is under one LWLock, of
+ * this module's own tranche, "tidal peers".
  *
  * The slot also says which receiver runs for the peer (receiver_pid) or is
- * being started (launch_requested): the sealer, which starts receivers,
- * decides under the lock, so one receiver per peer runs however often the
- * sealer itself restarts; and a receiver that finds another one attached
- * to its peer exits at once, so two launches that raced still leave one.
+ * being started (launch_requested): the launcher (workers/launcher.c),
+ * which starts receivers, claims each start under the lock, so one
+ * receiver per peer runs however often the worker that launches restarts;
+ * and a receiver that finds another one attached to its peer exits at
+ * once, so two launches that raced still leave one.
  */
 #include "postgres.h"
 
@@ -38,7 +41,6 @@
 
 #include "replication/peer.h"
 #include "pg/query.h"
-#include "state/state.h"
 #include "pg/settings.h"
 #include "pg/owner.h"
 
@@ -80,10 +82,13 @@ static PeerShared *peers = NULL;
 /* a registered receiver that has not attached within this long is started again */
 #define RECEIVER_START_TIMEOUT_MS	30000
 
-Size
-peer_shmem_size(void)
+#define PEER_LWLOCK_TRANCHE "tidal peers"
+
+void
+peer_shmem_request(void)
 {
-	return MAXALIGN(sizeof(PeerShared));
+	RequestAddinShmemSpace(MAXALIGN(sizeof(PeerShared)));
+	RequestNamedLWLockTranche(PEER_LWLOCK_TRANCHE, 1);
 }
 
 void
@@ -97,8 +102,7 @@ peer_shmem_init(void)
 		memset(peers, 0, sizeof(PeerShared));
 		ConditionVariableInit(&peers->acked_cv);
 	}
-	/* the tranche's first locks are the hot state's (state.c); the next is ours */
-	peers->lock = &GetNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE)[state_lwlock_count()].lock;
+	peers->lock = &GetNamedLWLockTranche(PEER_LWLOCK_TRANCHE)[0].lock;
 }
 
 /* the slot of a region, claiming a free one if needed; caller holds the lock */
@@ -356,43 +360,13 @@ peer_conninfo(int32 region)
 	return conninfo;
 }
 
-/* start the receiver of a region; false if no worker slot was free */
-static bool
-register_receiver(int32 region)
-{
-	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the sealer starts it again */
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "tidal");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "tidal_receiver_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "tidal receiver from region %d", region);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "tidal receiver");
-	worker.bgw_main_arg = Int32GetDatum(region);
-	worker.bgw_notify_pid = 0;
-
-	if (RegisterDynamicBackgroundWorker(&worker, &handle))
-	{
-		pfree(handle);			/* the slot in shared memory tracks it, not this process */
-		return true;
-	}
-	ereport(WARNING,
-			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-			 errmsg("could not start the tidal receiver for region %d", region),
-			 errhint("Raise max_worker_processes.")));
-	return false;
-}
-
 /*
  * Claim the start of a region's receiver: true if none runs or is being
  * started (then the caller registers one).  Decided under the lock, from
- * shared memory: a sealer that restarted knows what its predecessor started.
+ * shared memory: a launcher that restarted knows what its predecessor started.
  */
-static bool
-claim_launch(int32 region)
+bool
+peer_claim_launch(int32 region)
 {
 	PeerSlot   *s;
 	bool		claim = false;
@@ -412,8 +386,8 @@ claim_launch(int32 region)
 	return claim;
 }
 
-static void
-unclaim_launch(int32 region)
+void
+peer_unclaim_launch(int32 region)
 {
 	PeerSlot   *s;
 
@@ -423,35 +397,36 @@ unclaim_launch(int32 region)
 	LWLockRelease(peers->lock);
 }
 
-void
-peer_launch_receivers(void)
+int
+peer_list_regions(int32 *regions, int max)
 {
 	static OwnedQuery q = {"SELECT region_id FROM tidal.peer_defs", 0, {InvalidOid}, NULL};
-	int32		regions[TIDAL_MAX_PEERS];
 	int			n = 0;
-	int			i;
 	uint64		r;
 	TidalSavedUser saved;
 
 	/* an extension still at 0.1 (not yet updated to this library's version) has no peers */
 	if (!OidIsValid(RangeVarGetRelid(makeRangeVar("tidal", "peer_defs", -1), NoLock, true)))
-		return;
+		return -1;
 
 	query_begin(&saved);
 	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
-	for (r = 0; r < SPI_processed && n < TIDAL_MAX_PEERS; r++)
+	for (r = 0; r < SPI_processed && n < max; r++)
 	{
 		bool		isnull;
 
 		regions[n++] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	query_end(&saved);
+	return n;
+}
 
-	for (i = 0; i < n; i++)
-		if (claim_launch(regions[i]) && !register_receiver(regions[i]))
-			unclaim_launch(regions[i]);
+void
+peer_forget_dropped(const int32 *regions, int n)
+{
+	int			i;
 
-	/* forget dropped peers (their receivers exit by themselves) */
+	/* their receivers exit by themselves */
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
 	for (i = 0; i < TIDAL_MAX_PEERS; i++)
 	{
@@ -477,6 +452,9 @@ tidal_add_peer(PG_FUNCTION_ARGS)
 		"INSERT INTO tidal.peer_defs (region_id, conninfo) VALUES ($1, $2) "
 		"ON CONFLICT (region_id) DO UPDATE SET conninfo = excluded.conninfo",
 		2, {INT4OID, TEXTOID}, NULL
+	};
+	static OwnedQuery count_q = {
+		"SELECT pg_catalog.count(*) FROM tidal.peer_defs", 0, {InvalidOid}, NULL
 	};
 	int32		region;
 	char	   *conninfo;
@@ -513,7 +491,7 @@ tidal_add_peer(PG_FUNCTION_ARGS)
 	args[1] = CStringGetTextDatum(conninfo);
 	query_begin(&saved);
 	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
-	if (SPI_execute("SELECT pg_catalog.count(*) FROM tidal.peer_defs", true, 0) == SPI_OK_SELECT)
+	query_exec(&count_q, NULL, NULL, true, SPI_OK_SELECT);
 	{
 		bool		isnull;
 		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -1,8 +1,9 @@
 /*
- * peer.h
+ * replication/peer.h
  *    Peer regions: their settings (tidal.peer_defs), and what this node knows
  *    of each in shared memory: its receiver's connection, the batches shipped
- *    both ways, and when it was last heard from.
+ *    both ways, and when it was last heard from.  May call: core/, pg/,
+ *    log/, state/, replication/.
  */
 #ifndef TIDAL_PEER_H
 #define TIDAL_PEER_H
@@ -22,8 +23,8 @@ typedef enum PeerConnState
 	PEER_CONNECTED
 } PeerConnState;
 
-/* shared memory */
-extern Size peer_shmem_size(void);
+/* shared memory (tidal.c hooks), with its own LWLock tranche */
+extern void peer_shmem_request(void);
 extern void peer_shmem_init(void);
 
 /* the receiver of a peer reports on its connection and what it applied */
@@ -59,8 +60,19 @@ extern int	peer_unreachable_regions(int32 *regions, int max);
  */
 extern bool peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members);
 
-/* the sealer starts a receiver for every peer that lacks one */
-extern void peer_launch_receivers(void);
+/* the regions of tidal.peer_defs (at most max); -1 if the extension has no peers yet (0.1) */
+extern int	peer_list_regions(int32 *regions, int max);
+
+/*
+ * The launcher (workers/launcher.c) claims the start of a region's receiver:
+ * true if none runs or is being started (then it registers one, or gives
+ * the claim back if it could not).
+ */
+extern bool peer_claim_launch(int32 region);
+extern void peer_unclaim_launch(int32 region);
+
+/* forget the slots of peers no longer listed (whose receivers have exited) */
+extern void peer_forget_dropped(const int32 *regions, int n);
 
 /* conninfo of a peer, or NULL if it is not (any more) a peer; in a transaction */
 extern char *peer_conninfo(int32 region);

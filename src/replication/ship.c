@@ -1,5 +1,5 @@
 /*
- * ship.c
+ * replication/ship.c
  *    The serving side of replication: tidal._ship, which a peer's receiver
  *    calls over libpq to pull the batches it lacks.
  *
@@ -9,6 +9,8 @@
  * except the caller's own, followed by one row per origin with this node's
  * marks, so the caller knows how far behind it is.  What the caller has
  * applied of this node's origin is its acknowledgement (peer.c records it).
+ *
+ * May call: core/, pg/, log/, state/, replication/.
  */
 #include "postgres.h"
 

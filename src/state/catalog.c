@@ -1,6 +1,7 @@
 /*
- * catalog.c
- *    Signal definitions as this backend sees them.
+ * state/catalog.c
+ *    Signal definitions as this backend sees them.  May call: core/, pg/,
+ *    log/, state/.
  *
  * tidal.signal_defs is the durable truth.  Each backend caches it in a hash
  * table keyed by name and reloads the whole (small) table whenever the
@@ -12,7 +13,6 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -22,8 +22,8 @@
 
 #include "state/catalog.h"
 #include "state/state.h"
+#include "pg/query.h"
 #include "pg/settings.h"
-#include "pg/owner.h"
 #include "pg/validate.h"
 
 static HTAB *signal_cache = NULL;
@@ -57,10 +57,12 @@ catalog_interval_usecs(const Interval *iv, const char *what)
 static void
 load_cache(void)
 {
+	static OwnedQuery q = {
+		"SELECT id, name, half_life, windows FROM tidal.signal_defs", 0, {InvalidOid}, NULL
+	};
 	HASHCTL		ctl;
 	uint64		generation;
 	uint64		i;
-	int			ret;
 	TidalSavedUser saved;
 
 	/* read the generation first: a change committed after it forces a reload */
@@ -79,12 +81,8 @@ load_cache(void)
 	signal_cache = hash_create("tidal signal definitions", 64, &ctl,
 							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	tidal_become_owner(&saved);
-	ret = SPI_execute("SELECT id, name, half_life, windows FROM tidal.signal_defs", true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read tidal.signal_defs: %s", SPI_result_code_string(ret));
+	query_begin(&saved);
+	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
 
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -133,8 +131,7 @@ load_cache(void)
 		def->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 		decay_spec_init(&def->spec, half_life_us, nelems, window_us);
 	}
-	tidal_restore_user(&saved);
-	SPI_finish();
+	query_end(&saved);
 
 	cache_generation = generation;
 }

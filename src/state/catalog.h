@@ -1,5 +1,5 @@
 /*
- * catalog.h
+ * state/catalog.h
  *    Signal definitions: the tidal.signal_defs table and a per-backend cache
  *    of it, kept fresh through a shared generation counter.
  *

@@ -2,6 +2,8 @@
  * state/clock.h
  *    This node's hybrid logical clock, shared by all backends of the
  *    instance (see state/clock.c).
+ *
+ * May call: core/, pg/, log/, state/.
  */
 #ifndef TIDAL_CLOCK_H
 #define TIDAL_CLOCK_H

@@ -1,7 +1,9 @@
 /*
- * idempotency.c
+ * state/idempotency.c
  *    Idempotency keys (see idempotency.h): tidal.idempotency_keys holds, per
  *    key, the write that counts, for tidal.idempotency_window.
+ *
+ * May call: core/, pg/, log/, state/.
  */
 #include "postgres.h"
 

@@ -1,5 +1,5 @@
 /*
- * idempotency.h
+ * state/idempotency.h
  *    Idempotency keys of tidal.signal: a write retried with the same key
  *    counts once, cluster-wide, within tidal.idempotency_window.
  *
@@ -7,6 +7,8 @@
  * HLC wall times are less than the window apart; of those, the one with the
  * smallest HLC counts.  Every region applies this rule to local writes,
  * replicated records and replay alike, so all converge on the same winner.
+ *
+ * May call: core/, pg/, log/, state/.
  */
 #ifndef TIDAL_IDEMPOTENCY_H
 #define TIDAL_IDEMPOTENCY_H

@@ -1,7 +1,9 @@
 /*
- * monitor.c
+ * state/monitor.c
  *    Introspection of the hot state (tidal.state_stats) and the internal
  *    reset called by the extension's install script.
+ *
+ * May call: core/, pg/, log/, state/.
  */
 #include "postgres.h"
 

@@ -1,6 +1,7 @@
 /*
- * stage.c
- *    A transaction's pending changes to the hot state.
+ * state/stage.c
+ *    A transaction's pending changes to the hot state.  May call: core/,
+ *    pg/, log/, state/.
  *
  * Writers append their records to tidal's log (log.c) and stage them here.
  * Readers in the same transaction see them through stage_overlay(); other
@@ -13,35 +14,32 @@
  * before: a record is decoded, its events and its signal's decay spec
  * validated (validate.c; for a replicated record in apply_remote_batch,
  * before it is staged), and its hot-state entries reserved, all at staging
- * time; commit_ack = quorum seals at PRE_COMMIT.  What remains at commit is
- * infallible by construction: decoding bytes that decoded at staging,
- * state_apply on pinned entries (a partition lock and floating-point
- * arithmetic; bucket widths are at least 1 µs, see decay_spec_init),
- * state_db_set_loaded(false) (no allocation), an atomic generation bump,
- * SetLatch, and PostgreSQL's own AtCommit_Notify.
+ * time (a local write's tenant quotas too, quota.c).  What remains at
+ * commit is infallible by construction: decoding bytes that decoded at
+ * staging, state_apply on pinned entries (a partition lock and
+ * floating-point arithmetic; bucket widths are at least 1 µs, see
+ * decay_spec_init), state_db_set_loaded(false) (no allocation) and an
+ * atomic generation bump.  (Waking the sealer at commit is the log's own,
+ * log.c; commit_ack = quorum is replication's, replication/ack.c.)
+ *
+ * The staged records are one XactList (pg/xact_list.c), which drops those
+ * of a subtransaction that rolls back.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "commands/async.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
-#include "utils/snapmgr.h"
 
-#include "apply/apply.h"
+#include "pg/xact_list.h"
 #include "state/catalog.h"
-#include "log/log.h"
-#include "replication/peer.h"
-#include "workers/sealer.h"
-#include "pg/settings.h"
+#include "state/quota.h"
 #include "state/stage.h"
-#include "cluster/tenant.h"
 
 typedef struct StagedRecord
 {
-	int			nest_level;
+	XactListItem link;			/* in the list of staged records */
 	Oid			dboid;
 	int32		signal_id;
 	DecaySpec	spec;
@@ -52,12 +50,12 @@ typedef struct StagedRecord
 	uint32		reserved;		/* events whose entries are pinned so far */
 } StagedRecord;
 
-static List *staged = NIL;		/* in TopTransactionContext */
+static void stage_at_xact(XactEvent event, List *items);
+static void stage_drop(XactListItem *item);
+static void stage_at_subxact(SubXactEvent event);
+
+static XactList staged = XACT_LIST_INIT(stage_at_xact, stage_drop, stage_at_subxact);
 static bool definitions_changed = false;
-static bool log_written = false;	/* this transaction appended to tidal's log */
-static int64 quorum_seq = 0;	/* commit_ack = quorum: the sequence number to await */
-static int64 awaited_seq = 0;	/* ... from commit until the locks are released */
-static bool callbacks_registered = false;
 
 static void
 decode_staged(const StagedRecord *sr, LogRecord *rec)
@@ -101,62 +99,23 @@ pin_staged(StagedRecord *sr, bool reserve)
 
 			sr->reserved++;
 			if (created && sr->enforce_quotas)
-				tenant_check_entries(rec.tenant);
+				quota_check_entries(rec.tenant, state_entry_bytes());
 			if ((i & 1023) == 1023)
 				CHECK_FOR_INTERRUPTS();
 		}
 	}
 }
 
+/* every top-level event of a transaction, with the records it staged */
 static void
-reset_stage(void)
-{
-	staged = NIL;				/* memory goes with TopTransactionContext */
-	definitions_changed = false;
-	log_written = false;
-	quorum_seq = 0;
-}
-
-/* after commit: wait for a majority, or say that we did not get one */
-static void
-await_quorum(int64 seq)
-{
-	int			acked;
-	int			members;
-
-	if (!peer_await_quorum(seq, tidal_commit_ack_timeout_ms, &acked, &members))
-		ereport(WARNING,
-				(errcode(ERRCODE_WARNING),
-				 errmsg("tidal.commit_ack = quorum: committed locally, but only %d of %d regions have applied it",
-						acked, members),
-				 errdetail("tidal.commit_ack_timeout (%d ms) passed, or the wait was canceled; the write stays "
-						   "committed here and reaches the other regions when they can pull it.",
-						   tidal_commit_ack_timeout_ms)));
-}
-
-static void
-stage_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+stage_at_xact(XactEvent event, List *items)
 {
 	ListCell   *lc;
 
 	switch (event)
 	{
-		case XACT_EVENT_PRE_COMMIT:
-			/*
-			 * commit_ack = quorum: seal this transaction's records in it, so
-			 * that we know the sequence number a majority must apply.
-			 */
-			if (log_written && tidal_commit_ack == TIDAL_COMMIT_ACK_QUORUM)
-			{
-				PushActiveSnapshot(GetTransactionSnapshot());
-				(void) log_seal_through(&quorum_seq);
-				PopActiveSnapshot();
-				Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);
-			}
-			break;
-
 		case XACT_EVENT_PRE_PREPARE:
-			if (staged != NIL || definitions_changed)
+			if (items != NIL || definitions_changed)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot PREPARE a transaction that has written tidal events")));
@@ -164,41 +123,26 @@ stage_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			foreach(lc, staged)
+			foreach(lc, items)
 			{
 				StagedRecord *sr = (StagedRecord *) lfirst(lc);
 				LogRecord	rec;
 
 				decode_staged(sr, &rec);
-				apply_signal_record(&rec, sr->dboid, sr->signal_id, &sr->spec, true);
+				state_apply_record(&rec, sr->dboid, sr->signal_id, &sr->spec, true);
 			}
 			if (definitions_changed)
 				state_defs_bump();
-			if (log_written)
-				sealer_wake();	/* seal (and ship) it now, not at the next interval */
-			if (quorum_seq > 0)
-			{
-				/*
-				 * Peers pull when our NOTIFY reaches them, and xact.c sends
-				 * it only after the transaction's locks are released: send it
-				 * now.  The wait itself comes once the locks are released
-				 * (stage_resource_release), so that other quorum commits,
-				 * which take the origin's row to seal, need not queue behind
-				 * this one's acknowledgements.
-				 */
-				AtCommit_Notify();
-				awaited_seq = quorum_seq;
-			}
-			reset_stage();
+			definitions_changed = false;
 			break;
 
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			foreach(lc, staged)
+			foreach(lc, items)
 				pin_staged((StagedRecord *) lfirst(lc), false);
 			if (definitions_changed)
 				catalog_invalidate();
-			reset_stage();
+			definitions_changed = false;
 			break;
 
 		default:
@@ -206,67 +150,19 @@ stage_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 	}
 }
 
+/* a record of a subtransaction that rolled back never counts */
 static void
-stage_subxact_callback(SubXactEvent event,
-					   SubTransactionId mySubid pg_attribute_unused(),
-					   SubTransactionId parentSubid pg_attribute_unused(),
-					   void *arg pg_attribute_unused())
+stage_drop(XactListItem *item)
 {
-	int			level = GetCurrentTransactionNestLevel();
-	List	   *kept = NIL;
-	ListCell   *lc;
-	MemoryContext old;
+	pin_staged((StagedRecord *) item, false);
+}
 
-	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
-		return;
-
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	foreach(lc, staged)
-	{
-		StagedRecord *sr = (StagedRecord *) lfirst(lc);
-
-		if (sr->nest_level >= level)
-		{
-			if (event == SUBXACT_EVENT_ABORT_SUB)
-			{
-				pin_staged(sr, false);	/* rolled back: never counts */
-				continue;
-			}
-			sr->nest_level = level - 1;
-		}
-		kept = lappend(kept, sr);
-	}
-	MemoryContextSwitchTo(old);
-	staged = kept;
-
+static void
+stage_at_subxact(SubXactEvent event)
+{
 	/* a rolled-back definition must not stay in this backend's cache */
 	if (event == SUBXACT_EVENT_ABORT_SUB && definitions_changed)
 		catalog_invalidate();
-}
-
-/* commit_ack = quorum: after COMMIT has released the locks, wait for a majority */
-static void
-stage_resource_release(ResourceReleasePhase phase, bool isCommit, bool isTopLevel,
-					   void *arg pg_attribute_unused())
-{
-	int64		seq = awaited_seq;
-
-	if (phase != RESOURCE_RELEASE_AFTER_LOCKS || !isTopLevel || seq == 0)
-		return;
-	awaited_seq = 0;
-	if (isCommit)
-		await_quorum(seq);
-}
-
-static void
-ensure_callbacks(void)
-{
-	if (callbacks_registered)
-		return;
-	RegisterXactCallback(stage_xact_callback, NULL);
-	RegisterSubXactCallback(stage_subxact_callback, NULL);
-	RegisterResourceReleaseCallback(stage_resource_release, NULL);
-	callbacks_registered = true;
 }
 
 void
@@ -276,11 +172,8 @@ stage_signal_record(const char *record, Size len, int32 signal_id, const DecaySp
 	MemoryContext old;
 	StagedRecord *sr;
 
-	ensure_callbacks();
-
+	sr = (StagedRecord *) xact_list_alloc(sizeof(StagedRecord));
 	old = MemoryContextSwitchTo(TopTransactionContext);
-	sr = palloc(sizeof(StagedRecord));
-	sr->nest_level = GetCurrentTransactionNestLevel();
 	sr->dboid = MyDatabaseId;
 	sr->signal_id = signal_id;
 	sr->spec = *spec;
@@ -295,45 +188,32 @@ stage_signal_record(const char *record, Size len, int32 signal_id, const DecaySp
 		decode_staged(sr, &rec);
 		sr->tenant = rec.tenant;
 	}
-	/* listed before reserving, so that an error part-way releases what it pinned */
-	staged = lappend(staged, sr);
 	MemoryContextSwitchTo(old);
+	/* listed before reserving, so that an error part-way releases what it pinned */
+	xact_list_append(&staged, &sr->link);
 
 	/* reserve every entry now, while an error can still abort the transaction */
 	pin_staged(sr, true);
 }
 
-void
-stage_forget_tenant(int64 tenant)
+static bool
+staged_for_tenant(const XactListItem *item, void *arg)
 {
-	List	   *kept = NIL;
-	ListCell   *lc;
-	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	const StagedRecord *sr = (const StagedRecord *) item;
 
-	foreach(lc, staged)
-	{
-		StagedRecord *sr = (StagedRecord *) lfirst(lc);
-
-		if (sr->tenant == tenant && sr->dboid == MyDatabaseId)
-			pin_staged(sr, false);
-		else
-			kept = lappend(kept, sr);
-	}
-	MemoryContextSwitchTo(old);
-	staged = kept;
+	return sr->tenant == *(const int64 *) arg && sr->dboid == MyDatabaseId;
 }
 
 void
-stage_log_written(void)
+stage_forget_tenant(int64 tenant)
 {
-	ensure_callbacks();
-	log_written = true;
+	xact_list_remove_if(&staged, staged_for_tenant, &tenant);
 }
 
 void
 stage_definitions_changed(void)
 {
-	ensure_callbacks();
+	xact_list_register(&staged);
 	definitions_changed = true;
 	catalog_invalidate();
 }
@@ -343,7 +223,7 @@ stage_has_signal(int32 signal_id)
 {
 	ListCell   *lc;
 
-	foreach(lc, staged)
+	foreach(lc, xact_list_items(&staged))
 	{
 		StagedRecord *sr = (StagedRecord *) lfirst(lc);
 
@@ -358,7 +238,7 @@ stage_overlay(const StateKey *key, const DecaySpec *spec, DecayState *state)
 {
 	ListCell   *lc;
 
-	foreach(lc, staged)
+	foreach(lc, xact_list_items(&staged))
 	{
 		StagedRecord *sr = (StagedRecord *) lfirst(lc);
 		LogRecord	rec;

@@ -1,7 +1,8 @@
 /*
- * stage.h
+ * state/stage.h
  *    Changes a transaction makes to the hot state, held in backend memory
  *    until the transaction commits (then applied) or aborts (then dropped).
+ *    May call: core/, pg/, log/, state/.
  */
 #ifndef TIDAL_STAGE_H
 #define TIDAL_STAGE_H
@@ -23,9 +24,6 @@ extern void stage_signal_record(const char *record, Size len,
 
 /* Drop what this transaction staged for a tenant (it moves out of this region). */
 extern void stage_forget_tenant(int64 tenant);
-
-/* This transaction appended to tidal's log: wake the sealer when it commits. */
-extern void stage_log_written(void);
 
 /* Signal definitions changed in this transaction: other backends reload at commit. */
 extern void stage_definitions_changed(void);

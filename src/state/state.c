@@ -17,7 +17,11 @@
  * time, each lookup waits for memory twice.
  *
  * The bookkeeping (databases, definitions' generation) holds the control
- * lock.
+ * lock.  The locks are this module's own tranche, "tidal hot state".
+ *
+ * Every entry created or freed is counted off its tenant (quota.c).
+ *
+ * May call: core/, pg/, log/, state/.
  */
 #include "postgres.h"
 
@@ -30,14 +34,16 @@
 
 #include "pg/settings.h"
 #include "core/util.h"
+#include "state/quota.h"
 #include "state/state.h"
-#include "cluster/tenant.h"
 
 #define STATE_PARTITIONS	32	/* a power of two */
 #define STATE_PART_BITS		5
 #define STATE_MAX_DBS		64
 #define SLOT_EMPTY			(-1)
 #define MIN_PART_SLOTS		128
+#define STATE_LWLOCK_TRANCHE "tidal hot state"
+#define STATE_LWLOCKS		(1 + STATE_PARTITIONS)	/* control, then partitions */
 
 typedef struct StateDb
 {
@@ -106,17 +112,18 @@ index_size(void)
 	return mul_size(mul_size(STATE_PARTITIONS, compute_part_slots()), sizeof(StateSlot));
 }
 
-Size
+static Size
 state_shmem_size(void)
 {
 	return add_size(add_size(MAXALIGN(sizeof(StateShared)), MAXALIGN(pool_size())),
 					MAXALIGN(index_size()));
 }
 
-int
-state_lwlock_count(void)
+void
+state_shmem_request(void)
 {
-	return 1 + STATE_PARTITIONS;
+	RequestAddinShmemSpace(state_shmem_size());
+	RequestNamedLWLockTranche(STATE_LWLOCK_TRANCHE, STATE_LWLOCKS);
 }
 
 void
@@ -146,7 +153,7 @@ state_shmem_init(void)
 			slots[i].entry = SLOT_EMPTY;
 		}
 	}
-	locks = GetNamedLWLockTranche(TIDAL_LWLOCK_TRANCHE);
+	locks = GetNamedLWLockTranche(STATE_LWLOCK_TRANCHE);
 }
 
 /* ---- keys, slots and entries ---- */
@@ -308,7 +315,7 @@ enter_locked(const StateKey *key, uint32 hash, bool *created)
 	sl->hash = hash;
 	sl->entry = n;
 	shared->part_used[part]++;
-	tenant_entries_add(key->dboid, key->tenant, 1);
+	quota_entries_add(key->dboid, key->tenant, 1);
 	if (created)
 		*created = true;
 	return e;
@@ -374,7 +381,7 @@ state_unreserve(const StateKey *key)
 		/* an entry only rolled-back writes wanted goes back to the pool */
 		if (pg_atomic_read_u32(&e->pins) == 0 && e->decay.latest_us == DECAY_EMPTY)
 		{
-			tenant_entries_add(key->dboid, key->tenant, -1);
+			quota_entries_add(key->dboid, key->tenant, -1);
 			remove_slot(sl);
 		}
 	}
@@ -398,6 +405,46 @@ state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_u
 	}
 	LWLockRelease(lock);
 	return e != NULL;
+}
+
+void
+state_apply_record(const LogRecord *rec, Oid dboid, int32 signal_id, const DecaySpec *spec,
+				   bool staged)
+{
+	StateKey	key;
+	uint32		i;
+	bool		all_applied = true;
+
+	Assert(rec->kind == LOG_RECORD_SIGNAL);
+	state_key_init(&key, dboid, signal_id, rec->tenant, 0);
+
+	for (i = 0; i < rec->nevents; i++)
+	{
+		LogSignalEvent ev;
+
+		codec_signal_event(rec, i, &ev);
+		key.entity = ev.entity;
+		if (!state_apply(&key, spec, ev.weight, ev.at_us, staged))
+			all_applied = false;
+	}
+
+	if (!all_applied)
+	{
+		/*
+		 * Only possible if the state filled up after the entries were
+		 * reserved (e.g. it was cleared and rebuilt meanwhile).  The events
+		 * are durable; have the state rebuilt from the log on next use.
+		 * At commit (staged) nothing may fail, not even a message: the
+		 * rebuild that follows counts the events, and says so if the state
+		 * is still full.
+		 */
+		state_db_set_loaded(dboid, false);
+		if (!staged)
+			ereport(WARNING,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("tidal hot state is full; some committed events are not yet reflected"),
+					 errhint("Increase tidal.max_entities and restart the server.")));
+	}
 }
 
 bool
@@ -600,7 +647,7 @@ remove_entries(Oid dboid, int64 tenant)
 		if ((sl = find_slot(&key, key_hash(&key))) != NULL)
 			remove_slot(sl);
 	}
-	tenant_entries_reset(dboid, tenant);	/* the tenants' counts of entries */
+	quota_entries_reset(dboid, tenant); /* the tenants' counts of entries */
 	for (i = STATE_PARTITIONS - 1; i >= 0; i--)
 		LWLockRelease(&locks[1 + i].lock);
 }

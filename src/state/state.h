@@ -4,7 +4,8 @@
  *    (database, signal, tenant, entity), and per-database bookkeeping.
  *
  * Only committed events reach this state (see stage.c); it is rebuilt from
- * tidal's durable log after a restart (see recovery.c).
+ * tidal's durable log after a restart (see recovery.c).  May call: core/,
+ * pg/, log/, state/.
  */
 #ifndef TIDAL_STATE_H
 #define TIDAL_STATE_H
@@ -13,6 +14,7 @@
 
 #include "port/atomics.h"
 
+#include "core/codec.h"
 #include "core/decay.h"
 
 typedef struct StateKey
@@ -41,9 +43,8 @@ state_key_init(StateKey *key, Oid dboid, int32 signal_id, int64 tenant, int64 en
 	key->entity = entity;
 }
 
-/* shared-memory set-up (tidal.c hooks) */
-extern Size state_shmem_size(void);
-extern int	state_lwlock_count(void);
+/* shared-memory set-up (tidal.c hooks), with its own LWLock tranche */
+extern void state_shmem_request(void);
 extern void state_shmem_init(void);
 
 /*
@@ -58,6 +59,20 @@ extern void state_unreserve(const StateKey *key);
 /* Add one event.  Never errors: safe inside a commit callback. */
 extern bool state_apply(const StateKey *key, const DecaySpec *spec,
 						double weight, int64 t_us, bool unpin);
+
+/*
+ * Apply every event of a decoded signal record.  Never errors: it runs in
+ * the commit callback (stage.c), where an error would be a PANIC.  Its
+ * record and decay spec were validated before they were staged (local
+ * input by the SQL functions, replicated records by apply_remote_batch,
+ * definitions by validate.c before they reach the catalog), its entries
+ * are pinned, and it only takes a partition lock and does floating-point
+ * arithmetic.  staged: the record was staged by this backend (its entries
+ * are pinned, see state_reserve), as opposed to replayed from the log
+ * (recovery.c), which may warn that the state is full.
+ */
+extern void state_apply_record(const LogRecord *rec, Oid dboid, int32 signal_id,
+							   const DecaySpec *spec, bool staged);
 
 /* Copy an entry's state into *out; false (and *out empty) if absent. */
 extern bool state_read(const StateKey *key, DecayState *out);

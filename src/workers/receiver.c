@@ -1,5 +1,5 @@
 /*
- * receiver.c
+ * workers/receiver.c
  *    The receiver of one peer region: a background worker that pulls, over
  *    libpq, the batches this node lacks from that peer (tidal._ship, see
  *    ship.c), and applies them (apply_remote_batch).
@@ -13,8 +13,10 @@
  * defined here yet) is logged, rolled back alone and pulled again later.
  * A peer relays only the origins this node cannot pull straight from their
  * own region (read_marks).  The
- * worker exits when its peer is dropped; the sealer starts it again if it
- * stops for any other reason.
+ * worker exits when its peer is dropped; the launcher (launcher.c) starts
+ * it again if it stops for any other reason.
+ *
+ * May call: every folder of src/ but tidal.c.
  */
 #include "postgres.h"
 
@@ -41,7 +43,7 @@
 #include "replication/peer.h"
 #include "pg/query.h"
 #include "pg/remote.h"
-#include "workers/sealer.h"
+#include "log/log.h"
 #include "pg/settings.h"
 #include "pg/owner.h"
 

@@ -1,6 +1,7 @@
 /*
- * sealer.c
- *    The sealer background worker and tidal.seal().
+ * workers/maintenance.c
+ *    The maintenance background worker (shown as "tidal sealer") and
+ *    tidal.seal().  May call: every folder of src/ but tidal.c.
  *
  * The worker runs in tidal.database.  While the extension exists there, it
  * rebuilds the hot state right after a server start (so the first query does
@@ -12,12 +13,13 @@
  * of dead rows between vacuums and every seal scans them all; so the sealer
  * vacuums the queue itself, at most once a second, after sealing.
  *
- * A transaction that wrote to the log wakes the sealer as it commits, so
+ * A transaction that wrote to the log wakes the worker as it commits
+ * (log_request_seal: the worker registers its latch with log.c), so
  * batches are sealed within milliseconds; each seal (and each batch a
  * receiver applies) is announced with NOTIFY on TIDAL_NOTIFY_CHANNEL, which
- * the peers' receivers listen to.  The sealer also starts a receiver for
- * every peer region (peer.c), forgets expired idempotency keys, and reports
- * the cut-over of tenant migrations this region is the target of
+ * the peers' receivers listen to.  Each round also starts a receiver for
+ * every peer region (launcher.c), forgets expired idempotency keys, and
+ * reports the cut-over of tenant migrations this region is the target of
  * (migrate.c).
  */
 #include "postgres.h"
@@ -35,8 +37,6 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/proc.h"
-#include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
@@ -44,59 +44,19 @@
 
 #include "state/idempotency.h"
 #include "log/log.h"
-#include "replication/peer.h"
+#include "pg/query.h"
 #include "state/recovery.h"
 #include "cluster/migrate.h"
-#include "workers/sealer.h"
+#include "workers/launcher.h"
+#include "workers/maintenance.h"
 #include "pg/settings.h"
 
-PGDLLEXPORT void tidal_sealer_main(Datum main_arg);
+PGDLLEXPORT void tidal_maintenance_main(Datum main_arg);
 
 PG_FUNCTION_INFO_V1(tidal_seal);
 
-typedef struct SealerShared
-{
-	pg_atomic_uint32 procno;	/* the sealer's PGPROC number, or INVALID_PGPROCNO */
-} SealerShared;
-
-static SealerShared *sealer_shared = NULL;
-
-Size
-sealer_shmem_size(void)
-{
-	return MAXALIGN(sizeof(SealerShared));
-}
-
 void
-sealer_shmem_init(void)
-{
-	bool		found;
-
-	sealer_shared = ShmemInitStruct("tidal sealer", sizeof(SealerShared), &found);
-	if (!found)
-		pg_atomic_init_u32(&sealer_shared->procno, INVALID_PGPROCNO);
-}
-
-void
-sealer_wake(void)
-{
-	uint32		procno;
-
-	if (sealer_shared == NULL)
-		return;
-	procno = pg_atomic_read_u32(&sealer_shared->procno);
-	if (procno != INVALID_PGPROCNO)
-		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
-}
-
-static void
-sealer_detach(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
-{
-	pg_atomic_write_u32(&sealer_shared->procno, INVALID_PGPROCNO);
-}
-
-void
-sealer_register(void)
+maintenance_register(void)
 {
 	BackgroundWorker worker;
 
@@ -105,7 +65,8 @@ sealer_register(void)
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = 5;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "tidal");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "tidal_sealer_main");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "tidal_maintenance_main");
+	/* its name from before it was more than the sealer: tests and monitoring look for it */
 	snprintf(worker.bgw_name, BGW_MAXLEN, "tidal sealer");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "tidal sealer");
 	RegisterBackgroundWorker(&worker);
@@ -125,9 +86,8 @@ vacuum_queue(void)
 	VacuumParams params;
 	Oid			relid;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	pgstat_report_activity(STATE_RUNNING, "vacuuming tidal.pending");
+	/* no snapshot: VACUUM runs its own transactions */
+	query_worker_begin_utility("vacuuming tidal.pending");
 	relid = log_pending_relid(true);
 	if (OidIsValid(relid))
 	{
@@ -148,8 +108,7 @@ vacuum_queue(void)
 		params.nworkers = -1;
 		vacuum(list_make1(makeVacuumRelation(NULL, relid, NIL)), &params, NULL, true);
 	}
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
+	query_worker_commit();
 }
 
 /* one round in its own transaction: warm the state if needed, then seal */
@@ -158,10 +117,7 @@ seal_round(void)
 {
 	int64		sealed = 0;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "sealing tidal log");
+	query_worker_begin("sealing tidal log");
 
 	if (OidIsValid(get_extension_oid("tidal", true)))
 	{
@@ -169,7 +125,7 @@ seal_round(void)
 		sealed = log_seal();
 		if (sealed > 0)
 			Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);
-		peer_launch_receivers();
+		launcher_start_receivers();
 		if (TimestampDifferenceExceeds(last_purge, GetCurrentTimestamp(), KEY_PURGE_INTERVAL_MS) &&
 			OidIsValid(RangeVarGetRelid(makeRangeVar("tidal", "idempotency_keys", -1), NoLock, true)))
 		{
@@ -184,15 +140,12 @@ seal_round(void)
 		}
 	}
 
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
+	query_worker_commit();
 	return sealed;
 }
 
 void
-tidal_sealer_main(Datum main_arg)
+tidal_maintenance_main(Datum main_arg)
 {
 	bool		unvacuumed = false;
 	TimestampTz last_vacuum = 0;
@@ -204,8 +157,7 @@ tidal_sealer_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(tidal_database, NULL, 0);
 	pgstat_report_appname("tidal sealer");
-	pg_atomic_write_u32(&sealer_shared->procno, MyProc->pgprocno);
-	on_shmem_exit(sealer_detach, (Datum) 0);
+	log_attach_sealer();
 
 	for (;;)
 	{

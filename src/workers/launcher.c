@@ -1,0 +1,68 @@
+/*
+ * workers/launcher.c
+ *    The launcher of receivers: every round of the maintenance worker
+ *    (maintenance.c) starts a receiver for every peer region of
+ *    tidal.peer_defs that lacks one, and forgets dropped peers (see
+ *    launcher.h).  May call: every folder of src/ but tidal.c.
+ *
+ * Which receiver runs for a peer, or is being started, is recorded in the
+ * peer's shared-memory slot (replication/peer.c); each start is claimed
+ * there under its lock, so that one receiver per peer runs however often
+ * this worker restarts.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+
+#include "replication/peer.h"
+#include "workers/launcher.h"
+
+/* start the receiver of a region; false if no worker slot was free */
+static bool
+register_receiver(int32 region)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the launcher starts it again */
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "tidal");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "tidal_receiver_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "tidal receiver from region %d", region);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "tidal receiver");
+	worker.bgw_main_arg = Int32GetDatum(region);
+	worker.bgw_notify_pid = 0;
+
+	if (RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		pfree(handle);			/* the slot in shared memory tracks it, not this process */
+		return true;
+	}
+	ereport(WARNING,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("could not start the tidal receiver for region %d", region),
+			 errhint("Raise max_worker_processes.")));
+	return false;
+}
+
+
+void
+launcher_start_receivers(void)
+{
+	int32		regions[TIDAL_MAX_PEERS];
+	int			n;
+	int			i;
+
+	n = peer_list_regions(regions, TIDAL_MAX_PEERS);
+	if (n < 0)
+		return;					/* an extension still at 0.1 has no peers */
+	for (i = 0; i < n; i++)
+		if (peer_claim_launch(regions[i]) && !register_receiver(regions[i]))
+			peer_unclaim_launch(regions[i]);
+
+	/* forget dropped peers (their receivers exit by themselves) */
+	peer_forget_dropped(regions, n);
+}
