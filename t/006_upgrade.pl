@@ -151,12 +151,9 @@ ok(length($fresh) > 1000, 'the description of a fresh install is not empty');
 # For the walk: what is written at a version, and the checks (name, query,
 # expected answer) that must hold from then on, at every later version and
 # after the restart.  Every version also gets the smoke of signals (below).
-# Today's library serves the SQL objects of 0.2 to 0.4 only in part: its SQL
-# names the hlc operators OPERATOR(pg_catalog.<), where they live since 0.5,
-# so tidal.upsert_item, tidal.is_hidden, tidal.retrieve and
-# tidal.register_tenant fail until the update to 0.5.  Items and tenants
-# (0.2, 0.3 and 0.4 features) are therefore written at 0.5, on top of what
-# the earlier versions wrote.
+# Every write is made with today's library, as in a rolling upgrade, where
+# the new library serves a database until its ALTER EXTENSION UPDATE: each
+# version's features must work on that version's SQL objects.
 my $T = q{'2026-01-01'};
 my %writes = (
 	'0.1' => [
@@ -171,26 +168,34 @@ my %writes = (
 			qq{SELECT tidal.window_count(2, 'view', '1 hour', $T)}, '2' ],
 	],
 	'0.2' => [
-		q{SELECT tidal.hide_item(42, 3);},
+		q{SELECT tidal.hide_item(42, 3);
+		  SELECT tidal.upsert_item(i, 7, '{}', '2026-01-01') FROM generate_series(1, 3) i;},
 		[ 'a hide written with 0.2',
 			q{SELECT string_agg(user_id || ' ' || target_kind || ' ' || target_id, ',') FROM tidal.hidden},
 			'42 item 3' ],
-	],
-	'0.5' => [
-		q{SELECT tidal.upsert_item(i, 7, '{}', '2026-01-01') FROM generate_series(1, 3) i;
-		  SELECT tidal.register_tenant(42, 'acme', max_signals_per_sec => 1000);
-		  SELECT tidal.signal('view', 7, 3, '2026-01-01', tenant => 42);
-		  SELECT tidal.upsert_item(8, 9, '{}', '2026-01-01', tenant => 42);
-		  SELECT tidal.hide_item(42, 8, tenant => 42);
-		  CREATE ROLE tidal_app;
-		  SELECT tidal.grant_tenant('tidal_app', 42);},
-		[ 'items ranked without the one hidden with 0.2',
+		[ 'items written with 0.2, ranked without the one hidden',
 			qq{SELECT string_agg(item_id::text, ',' ORDER BY rank) FROM tidal.retrieve(42, at => $T)},
 			'2,1' ],
-		[ 'tenant 42 with its quota',
+		[ 'a hide read with 0.2', q{SELECT tidal.is_hidden(42, 3) || ' ' || tidal.is_hidden(42, 2)}, 'true false' ],
+	],
+	'0.3' => [
+		q{SELECT tidal.register_tenant(42, 'acme', max_signals_per_sec => 1000);
+		  SELECT tidal.signal('view', 7, 3, '2026-01-01', tenant => 42);
+		  SELECT tidal.upsert_item(8, 9, '{}', '2026-01-01', tenant => 42);},
+		[ 'tenant 42 with its quota, registered with 0.3',
 			q{SELECT label || ' ' || max_signals_per_sec FROM tidal.tenants WHERE tenant_id = 42}, 'acme 1000' ],
-		[ "a hide of tenant 42's item, in tenant 42 only",
+		[ "tenant 42's score and item, written with 0.3",
+			qq{SELECT tidal.decay_score(7, 'view', $T, tenant => 42) || ' '
+			       || (SELECT count(*) FROM tidal.item_data WHERE tenant = 42 AND item = 8)}, '3 1' ],
+	],
+	'0.4' => [
+		q{SELECT tidal.hide_item(42, 8, tenant => 42);},
+		[ "a hide of tenant 42's item, in tenant 42 only, written with 0.4",
 			q{SELECT tidal.is_hidden(42, 8, tenant => 42) || ' ' || tidal.is_hidden(42, 8)}, 'true false' ],
+	],
+	'0.5' => [
+		q{CREATE ROLE tidal_app;
+		  SELECT tidal.grant_tenant('tidal_app', 42);},
 		[ "a role granted tenant 42 reads tenant 42's score",
 			qq{SET ROLE tidal_app; SELECT tidal.decay_score(7, 'view', $T, tenant => 42)}, '3' ],
 	],

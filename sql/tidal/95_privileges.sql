@@ -77,20 +77,27 @@ CREATE FUNCTION tidal._others_pending()
                             OPERATOR(pg_catalog.%) 4294967296, -1))
     $$;
 
--- Seals nothing itself: a batch sealed in the caller's transaction stays
--- invisible to the peers until that transaction ends, which is after this
--- wait -- so it waits for the sealer (its own transactions) instead.
+-- Seals nothing itself where the sealer runs (tidal.database): a batch
+-- sealed in the caller's transaction stays invisible to the peers until
+-- that transaction ends, which is after this wait -- so it waits for the
+-- sealer (its own transactions) instead.  In any other database no sealer
+-- runs and no peer pulls: it seals there, as before 0.5.
 CREATE OR REPLACE FUNCTION tidal.await_convergence(timeout interval DEFAULT '5s')
     RETURNS boolean
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
     AS $$
     DECLARE
         deadline pg_catalog.timestamptz := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) timeout;
+        sealer_runs pg_catalog.bool := pg_catalog.current_database() OPERATOR(pg_catalog.=)
+                                       pg_catalog.current_setting('tidal.database');
     BEGIN
+        IF NOT sealer_runs THEN
+            PERFORM tidal.seal();
+        END IF;
         LOOP
             -- committed records not sealed yet, or a reachable peer (heard
             -- from within tidal.peer_timeout) that lags
-            IF NOT tidal._others_pending()
+            IF NOT (sealer_runs AND tidal._others_pending())
                AND NOT EXISTS (SELECT 1 FROM tidal.replication_status
                                 WHERE lag_seqno OPERATOR(pg_catalog.>) 0
                                   AND pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) last_contact

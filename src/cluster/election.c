@@ -55,6 +55,27 @@
 #include "pg/settings.h"
 #include "pg/owner.h"
 
+/*
+ * Terms a peer may state: up to 2^62.  One election a millisecond takes
+ * 146 million years to get there, and term + 1 never overflows; a larger
+ * term (a hostile or corrupt peer) is refused, not adopted.
+ */
+#define MAX_TERM	(INT64CONST(1) << 62)
+
+static void
+check_peer_term(int64 term, int32 region, const char *what)
+{
+	if (term < 0 || term > MAX_TERM)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("election term " INT64_FORMAT " is out of range", term),
+				 errdetail("Terms are 0 to " INT64_FORMAT ".", MAX_TERM)));
+	if (region < 0 || region > TIDAL_MAX_REGION_ID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s region %d", what, region)));
+}
+
 PGDLLEXPORT void tidal_election_main(Datum main_arg);
 
 PG_FUNCTION_INFO_V1(tidal_request_vote);
@@ -218,6 +239,7 @@ tidal_request_vote(PG_FUNCTION_ARGS)
 	TupleDesc	desc = peer_call_begin(fcinfo);
 	TidalSavedUser saved;
 
+	check_peer_term(term, candidate, "candidate");
 	query_begin(&saved);
 	read_raft_state(&current, &voted_for);
 	if (term > current)
@@ -259,6 +281,7 @@ tidal_heartbeat(PG_FUNCTION_ARGS)
 	TupleDesc	desc = peer_call_begin(fcinfo);
 	TidalSavedUser saved;
 
+	check_peer_term(term, leader, "leader");
 	SpinLockAcquire(&election->mutex);
 	current = election->term;
 	SpinLockRelease(&election->mutex);
@@ -467,6 +490,13 @@ call_member(Member *m, const char *sql, int nparams, const char *const *params,
 	*term = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	*flag = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	PQclear(res);
+	if (*term < 0 || *term > MAX_TERM)
+	{
+		ereport(LOG,
+				(errmsg("tidal: an election answer with term " INT64_FORMAT " was ignored", *term),
+				 errdetail("Terms are 0 to " INT64_FORMAT ".", MAX_TERM)));
+		return false;
+	}
 	return true;
 }
 

@@ -189,7 +189,7 @@ migration_apply_record(const LogRecord *rec)
 	/* done: the target alone holds the tenant, unless a later registration says otherwise */
 	static OwnedQuery done_q = {
 		"UPDATE tidal.tenant_defs SET required_regions = ARRAY[$2], shard = $3, defined_at = tidal.hlc($4, $5, $6) "
-		" WHERE tenant_id = $1 AND defined_at OPERATOR(pg_catalog.<) tidal.hlc($4, $5, $6)",
+		" WHERE tenant_id = $1 AND tidal.hlc_cmp(defined_at, tidal.hlc($4, $5, $6)) OPERATOR(pg_catalog.<) 0",
 		6, {INT8OID, INT4OID, INT4OID, INT8OID, INT4OID, INT4OID}, NULL
 	};
 	Datum		args[7];

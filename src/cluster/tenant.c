@@ -517,7 +517,7 @@ tenant_apply_record(const LogRecord *rec)
 		"       max_storage_bytes = excluded.max_storage_bytes, required_regions = excluded.required_regions, "
 		"       shard = CASE WHEN $2::pg_catalog.jsonb ? 'shard' THEN excluded.shard ELSE t.shard END, "
 		"       defined_at = excluded.defined_at "
-		" WHERE t.defined_at OPERATOR(pg_catalog.<) excluded.defined_at",
+		" WHERE tidal.hlc_cmp(t.defined_at, excluded.defined_at) OPERATOR(pg_catalog.<) 0",
 		5, {INT8OID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
 	};
 	Datum		args[5];

@@ -46,6 +46,10 @@ extern void query_exec(OwnedQuery *q, Datum *values, const char *nulls,
  * tidal.hlc($n-2, $n-1, $n) takes it (int8, int4, int4), bound here; the
  * caller binds the others in values (and nulls, NULL for none).  Runs q as
  * the owner in the caller's transaction; true if it wrote a row.
+ *
+ * Their SQL compares HLCs with tidal.hlc_cmp(a, b), never with < or <=:
+ * during a rolling upgrade this library serves a database still at an
+ * older version, whose hlc operators live in schema tidal, not pg_catalog.
  */
 extern bool query_merge_by_hlc(OwnedQuery *q, Datum *values, const char *nulls,
 							   const TidalHlc *hlc);

@@ -66,7 +66,7 @@ settings_define(void)
 	DefineCustomIntVariable("tidal.region_id",
 							"Region this instance stands for; the origin of the events it accepts.",
 							NULL,
-							&tidal_region_id, 0, 0, 65535,
+							&tidal_region_id, 0, 0, TIDAL_MAX_REGION_ID,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("tidal.shard_id",
 							"Shard of the region this instance serves.",

@@ -8,6 +8,9 @@
 
 #include "postgres.h"
 
+/* region ids are 0 .. TIDAL_MAX_REGION_ID (tidal.region_id's range) */
+#define TIDAL_MAX_REGION_ID	65535
+
 /* GUCs, see pg/settings.c for their documentation */
 extern int	tidal_node_id;
 extern int	tidal_region_id;

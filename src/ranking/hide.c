@@ -38,7 +38,7 @@ PG_FUNCTION_INFO_V1(tidal_is_hidden);
 
 /* the condition, over tidal.hides, that a row hides its target */
 #define HIDDEN_SQL \
-	"hidden_at IS NOT NULL AND (unhidden_at IS NULL OR unhidden_at OPERATOR(pg_catalog.<=) hidden_at)"
+	"hidden_at IS NOT NULL AND (unhidden_at IS NULL OR tidal.hlc_cmp(unhidden_at, hidden_at) OPERATOR(pg_catalog.<=) 0)"
 
 void
 hide_apply_record(const LogRecord *rec)

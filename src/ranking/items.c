@@ -37,7 +37,7 @@ items_apply_record(const LogRecord *rec)
 		"ON CONFLICT (tenant, item) DO UPDATE SET creator = excluded.creator, "
 		"metadata = excluded.metadata, created_at = excluded.created_at, "
 		"updated_at = excluded.updated_at "
-		"WHERE i.updated_at OPERATOR(pg_catalog.<) excluded.updated_at",
+		"WHERE tidal.hlc_cmp(i.updated_at, excluded.updated_at) OPERATOR(pg_catalog.<) 0",
 		8, {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT4OID, INT4OID}, NULL
 	};
 	Datum		args[8];

@@ -520,7 +520,7 @@ profile_apply_record(const LogRecord *rec)
 		"INSERT INTO tidal.profile_defs AS p (name, spec, defined_at) "
 		"VALUES ($1, $2::pg_catalog.jsonb, tidal.hlc($3, $4, $5)) "
 		"ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, defined_at = excluded.defined_at "
-		"WHERE p.defined_at OPERATOR(pg_catalog.<) excluded.defined_at",
+		"WHERE tidal.hlc_cmp(p.defined_at, excluded.defined_at) OPERATOR(pg_catalog.<) 0",
 		5, {TEXTOID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
 	};
 	Datum		args[5];

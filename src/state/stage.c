@@ -5,17 +5,29 @@
  *
  * Writers append their records to tidal's log (log.c) and stage them here.
  * Readers in the same transaction see them through stage_overlay(); other
- * backends see them only once the transaction commits, when the commit
- * callback applies them.  Records staged in a subtransaction that rolls back
- * are dropped, and a transaction holding staged records cannot be prepared.
+ * backends see them once the transaction commits.  Records staged in a
+ * subtransaction that rolls back are dropped, and a transaction holding
+ * staged records cannot be prepared.
  *
- * Nothing in the commit callback may fail: the transaction is committed by
- * then, and an ERROR there becomes a PANIC.  So everything fallible happens
+ * The hot state takes the records at PRE_COMMIT, the last moment before the
+ * transaction's rows (its log records, and a receiver's tidal.origins mark)
+ * become visible to other sessions.  Applied any later -- at COMMIT, which
+ * PostgreSQL calls after the commit is visible -- another session could see
+ * a batch counted as applied (tidal.applied_seqno, the acknowledgement a
+ * peer reads, tidal.await_convergence) and yet read scores without it.  If
+ * the transaction still aborts after PRE_COMMIT (a serialization failure,
+ * an error writing the commit record), the records are already counted: the
+ * database's hot state is then marked for a rebuild from the log, which
+ * counts exactly the committed events.
+ *
+ * Nothing in the PRE_COMMIT apply may fail: the commit is decided by
+ * then, and an error would leave part of a record counted.  So everything
+ * fallible happens
  * before: a record is decoded, its events and its signal's decay spec
  * validated (validate.c; for a replicated record in apply_remote_batch,
  * before it is staged), and its hot-state entries reserved, all at staging
  * time (a local write's tenant quotas too, quota.c).  What remains at
- * commit is infallible by construction: decoding bytes that decoded at
+ * PRE_COMMIT is infallible by construction: decoding bytes that decoded at
  * staging, state_apply on pinned entries (a partition lock and
  * floating-point arithmetic; bucket widths are at least 1 µs, see
  * decay_spec_init), state_db_set_loaded(false) (no allocation) and an
@@ -56,6 +68,7 @@ static void stage_at_subxact(SubXactEvent event);
 
 static XactList staged = XACT_LIST_INIT(stage_at_xact, stage_drop, stage_at_subxact);
 static bool definitions_changed = false;
+static bool applied_early = false;	/* applied at PRE_COMMIT, not yet committed */
 
 static void
 decode_staged(const StagedRecord *sr, LogRecord *rec)
@@ -121,8 +134,8 @@ stage_at_xact(XactEvent event, List *items)
 						 errmsg("cannot PREPARE a transaction that has written tidal events")));
 			break;
 
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 			foreach(lc, items)
 			{
 				StagedRecord *sr = (StagedRecord *) lfirst(lc);
@@ -131,15 +144,28 @@ stage_at_xact(XactEvent event, List *items)
 				decode_staged(sr, &rec);
 				state_apply_record(&rec, sr->dboid, sr->signal_id, &sr->spec, true);
 			}
+			applied_early = items != NIL;
+			break;
+
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
 			if (definitions_changed)
 				state_defs_bump();
 			definitions_changed = false;
+			applied_early = false;
 			break;
 
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			foreach(lc, items)
-				pin_staged((StagedRecord *) lfirst(lc), false);
+			if (applied_early)
+			{
+				/* counted at PRE_COMMIT, then aborted: recount from the log */
+				state_db_set_loaded(MyDatabaseId, false);
+				applied_early = false;
+			}
+			else
+				foreach(lc, items)
+					pin_staged((StagedRecord *) lfirst(lc), false);
 			if (definitions_changed)
 				catalog_invalidate();
 			definitions_changed = false;
