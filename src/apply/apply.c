@@ -1,5 +1,5 @@
 /*
- * apply.c
+ * apply/apply.c
  *    Owns the apply of batches of other origins, pulled from a peer
  *    (workers/receiver.c): check every record, store the batch in the log,
  *    and dispatch each record by kind to the handler of its owner --

@@ -1,5 +1,5 @@
 /*
- * apply.h
+ * apply/apply.h
  *    The apply of batches of other origins: each record goes, by kind, to
  *    the handler of its owner (see apply.c).
  *

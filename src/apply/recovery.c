@@ -1,5 +1,5 @@
 /*
- * recovery.c
+ * apply/recovery.c
  *    Owns the rebuild of a database's hot state from tidal's log: load the
  *    signal definitions and the tenants, replay every signal record of a
  *    tenant stored here into the hot state (state_apply_record), and the

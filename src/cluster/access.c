@@ -1,5 +1,5 @@
 /*
- * access.c
+ * cluster/access.c
  *    Owns tenants as an access boundary.  tidal.grant_tenant and
  *    tidal.revoke_tenant keep the mapping of roles to tenants in
  *    tidal.tenant_grants (local to this node, like the roles themselves),

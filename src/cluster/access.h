@@ -1,5 +1,5 @@
 /*
- * access.h
+ * cluster/access.h
  *    Tenants as an access boundary (see access.c): who may use a tenant, and
  *    the tenant argument of SQL calls.
  *

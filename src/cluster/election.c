@@ -1,5 +1,5 @@
 /*
- * election.c
+ * cluster/election.c
  *    Leader election with Raft's rules, among this node and its peers
  *    (tidal.peer_defs): the "tidal election" background worker, the two
  *    calls peers make to each other (tidal._request_vote, tidal._heartbeat),

@@ -1,6 +1,8 @@
 /*
- * election.h
+ * cluster/election.h
  *    Leader election with Raft's rules among this node and its peers.
+ *
+ *    May call: cluster/.
  */
 #ifndef TIDAL_ELECTION_H
 #define TIDAL_ELECTION_H

@@ -1,5 +1,5 @@
 /*
- * migrate.c
+ * cluster/migrate.c
  *    Tenant migration: moving a tenant's data to another region (and shard)
  *    while the tenant keeps writing and reading everywhere.
  *

@@ -1,5 +1,5 @@
 /*
- * migrate.h
+ * cluster/migrate.h
  *    Moving a tenant to another region while it keeps writing and reading
  *    (see migrate.c).
  *

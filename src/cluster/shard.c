@@ -1,5 +1,5 @@
 /*
- * shard.c
+ * cluster/shard.c
  *    Routing entities to shards: tidal.shard_for and tidal.set_shard_map.
  *
  * A shard map is one of:
@@ -8,6 +8,8 @@
  *    ranges   shard i holds the entities in ranges[i]; the ranges must
  *             tile the whole bigint space, in order, with no gap or overlap.
  * The map lives in tidal.shard_map (one row; no row means single).
+ *
+ *    May call: core/, pg/, cluster/.
  */
 #include "postgres.h"
 

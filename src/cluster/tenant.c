@@ -1,5 +1,5 @@
 /*
- * tenant.c
+ * cluster/tenant.c
  *    Tenants: the registry (tidal.tenant_defs, written by
  *    tidal.register_tenant on the leader and replicated as log records of
  *    kind 6), where each tenant's data is stored, and its quotas.

@@ -1,5 +1,5 @@
 /*
- * tenant.h
+ * cluster/tenant.h
  *    Tenants: the registry, where each tenant's data is stored, and its
  *    quotas (see tenant.c).
  *

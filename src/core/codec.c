@@ -1,10 +1,12 @@
 /*
- * codec.c
+ * core/codec.c
  *    Encoding and decoding of tidal's log records and batches.
  *
  * All integers are little-endian and floats are IEEE 754 binary64, so that
  * batches can move between machines.  Readers validate every length before
  * they touch the bytes: a batch arriving from the network is untrusted.
+ *
+ *    May call: core/.
  */
 #include "postgres.h"
 

@@ -1,8 +1,10 @@
 /*
- * codec.h
+ * core/codec.h
  *    The binary format of tidal's log: records (one per accepted write) and
  *    sealed batches (a versioned header followed by records).  Pure encoding
  *    and decoding, no I/O; docs/log-format.md is the specification.
+ *
+ *    May call: core/.
  */
 #ifndef TIDAL_CODEC_H
 #define TIDAL_CODEC_H

@@ -1,11 +1,13 @@
 /*
- * crdt.c
+ * core/crdt.c
  *    State-based CRDT value types: tidal.pncounter (a positive-negative
  *    counter) and tidal.lww (a last-writer-wins register).
  *
  * Both are plain values: every function returns a new value and nothing
  * touches shared memory.  Each merge function is commutative, associative
  * and idempotent, so replicas that exchange states in any order converge.
+ *
+ *    May call: core/.
  */
 #include "postgres.h"
 

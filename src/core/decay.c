@@ -1,8 +1,10 @@
 /*
- * decay.c
+ * core/decay.c
  *    Decayed sums and bucketed window sums (see decay.h for the maths).
  *
  * Everything here is pure: no locks, no memory allocation, no errors.
+ *
+ *    May call: core/ only (and PostgreSQL).
  */
 #include "c.h"
 

@@ -1,5 +1,5 @@
 /*
- * decay.h
+ * core/decay.h
  *    Pure arithmetic of decaying scores and windowed sums; no PostgreSQL I/O.
  *
  * A DecayState summarises every event of one (entity, signal):
@@ -11,6 +11,8 @@
  * whatever order the events were added in.  Windows keep a ring of
  * DECAY_WINDOW_BUCKETS buckets, each window_len / DECAY_WINDOW_BUCKETS wide,
  * whose newest bucket is the one holding `latest`.
+ *
+ *    May call: core/ only (and PostgreSQL).
  */
 #ifndef TIDAL_DECAY_H
 #define TIDAL_DECAY_H

@@ -5,6 +5,8 @@
  *
  * A timestamp is (wall time in ns since the Unix epoch, logical counter,
  * node id), compared in that order (Kulkarni et al., 2014).
+ *
+ *    May call: core/.
  */
 #ifndef TIDAL_HLC_H
 #define TIDAL_HLC_H

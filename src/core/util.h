@@ -1,6 +1,8 @@
 /*
  * core/util.h
  *    Small pure helpers shared by every layer.
+ *
+ *    May call: core/ only (and PostgreSQL).
  */
 #ifndef TIDAL_UTIL_H
 #define TIDAL_UTIL_H

@@ -1,6 +1,8 @@
 /*
  * pg/owner.h
  *    Becoming the extension's owner, and who the owner is (pg/owner.c).
+ *
+ *    May call: pg/.
  */
 #ifndef TIDAL_OWNER_H
 #define TIDAL_OWNER_H

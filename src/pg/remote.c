@@ -1,9 +1,11 @@
 /*
- * remote.c
+ * pg/remote.c
  *    Talking to peers over libpq without ever blocking longer than a
  *    deadline: a peer that stops answering (a black-holed link) costs at
  *    most the timeout, and our latch (SIGTERM, postmaster death) is served
  *    while we wait.
+ *
+ *    May call: pg/.
  */
 #include "postgres.h"
 

@@ -1,6 +1,8 @@
 /*
- * remote.h
+ * pg/remote.h
  *    libpq calls to peers, each bounded by a timeout (see remote.c).
+ *
+ *    May call: pg/.
  */
 #ifndef TIDAL_REMOTE_H
 #define TIDAL_REMOTE_H

@@ -2,6 +2,8 @@
  * pg/settings.h
  *    tidal's settings (GUCs), read by every layer; pg/settings.c defines
  *    them.
+ *
+ *    May call: pg/.
  */
 #ifndef TIDAL_SETTINGS_H
 #define TIDAL_SETTINGS_H

@@ -1,5 +1,5 @@
 /*
- * validate.c
+ * pg/validate.c
  *    Owns the validation of everything tidal accepts: range checks of times,
  *    weights, half-lives and scores, one-dimensional array arguments, and
  *    one validator per kind of input (names, definitions, events, tenants,

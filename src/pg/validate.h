@@ -1,5 +1,5 @@
 /*
- * validate.h
+ * pg/validate.h
  *    The validation of everything tidal accepts, whether it comes from a
  *    local SQL call or from a replicated record of a peer: the ranges its
  *    arithmetic is exact in (times, weights, half-lives, scores) and one

@@ -1,5 +1,5 @@
 /*
- * hide.c
+ * ranking/hide.c
  *    Owns hard negatives: tidal.hide_item, unhide_item, block_creator,
  *    unblock_creator and is_hidden (each of one tenant), the apply of hide
  *    records (kind 4), local or replicated, and loading a user's hidden

@@ -1,5 +1,5 @@
 /*
- * hide.h
+ * ranking/hide.h
  *    Hard negatives: items a user hid and creators a user blocked.
  *
  *    May call: core/, pg/, log/, state/, cluster/, ranking/.

@@ -1,5 +1,5 @@
 /*
- * items.c
+ * ranking/items.c
  *    Owns items: tidal.upsert_item, and the apply of item records (kind 3),
  *    local or replicated.  An item's creator, metadata and creation time are
  *    kept as one last-writer-wins register (by HLC) in tidal.item_data.

@@ -1,5 +1,5 @@
 /*
- * profile.c
+ * ranking/profile.c
  *    Owns ranking profiles: tidal.define_profile, the validation and apply
  *    of profile records (kind 5), local or replicated, compiling a profile's
  *    JSON spec, and scoring an item with it.

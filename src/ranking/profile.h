@@ -1,5 +1,5 @@
 /*
- * profile.h
+ * ranking/profile.h
  *    Ranking profiles: a weighted sum of signal measures (decayed score,
  *    window count, velocity) and an optional freshness term, compiled from
  *    their JSON spec against the current signal definitions; their records'

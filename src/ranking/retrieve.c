@@ -1,5 +1,5 @@
 /*
- * retrieve.c
+ * ranking/retrieve.c
  *    tidal.retrieve, which ranks candidate items for a user, and
  *    tidal.last_query_stats, which says how the last ranking was made.
  *

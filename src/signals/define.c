@@ -1,5 +1,5 @@
 /*
- * define.c
+ * signals/define.c
  *    Owns signal definitions as written: tidal.define_signal validates a
  *    definition, stores it in tidal.signal_defs and appends it to tidal's
  *    log; define_apply_record stores a definition of another origin.  (The

@@ -1,5 +1,5 @@
 /*
- * export.c
+ * signals/export.c
  *    tidal.export_feedback: the events and hard negatives in tidal's log as
  *    one JSON object each, the material for training a preference model.
  *

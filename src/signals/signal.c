@@ -1,5 +1,5 @@
 /*
- * signal.c
+ * signals/signal.c
  *    Owns signal events: the SQL functions that write them and read decayed
  *    scores (tidal.signal, tidal.signal_batch, tidal.decay_score,
  *    tidal.window_count and tidal.velocity), and the apply of signal records

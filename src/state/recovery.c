@@ -1,5 +1,5 @@
 /*
- * recovery.c
+ * state/recovery.c
  *    Owns whether a database's hot state reflects tidal's log: every use
  *    checks it (tidal_ensure_loaded), and a use that finds it unloaded has
  *    it rebuilt, by the rebuild registered from above (apply/recovery.c, at

@@ -1,5 +1,5 @@
 /*
- * recovery.h
+ * state/recovery.h
  *    Making the hot state reflect the durable log: on first use after a
  *    server start (or after the extension was re-created), it is rebuilt.
  *

@@ -1,5 +1,5 @@
 /*
- * state.c
+ * state/state.c
  *    The hot state in shared memory: (database, signal, tenant, entity) ->
  *    DecayState, and the per-database "loaded" flags that say whether it
  *    reflects the durable log.

@@ -1,5 +1,5 @@
 /*
- * state.h
+ * state/state.h
  *    tidal's hot state in shared memory: one DecayState per
  *    (database, signal, tenant, entity), and per-database bookkeeping.
  *
