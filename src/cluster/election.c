@@ -54,6 +54,7 @@
 #include "pg/remote.h"
 #include "pg/settings.h"
 #include "pg/owner.h"
+#include "pg/worker.h"
 
 /*
  * Terms a peer may state: up to 2^62.  One election a millisecond takes
@@ -121,14 +122,7 @@ election_register(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "tidal");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "tidal_election_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "tidal election");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "tidal election");
+	tidal_worker_init(&worker, "tidal_election_main", "tidal election", "tidal election", 1);
 	RegisterBackgroundWorker(&worker);
 }
 

@@ -65,6 +65,7 @@
 #include "pg/owner.h"
 #include "pg/query.h"
 #include "pg/settings.h"
+#include "pg/shared_table.h"
 #include "state/clock.h"
 #include "state/recovery.h"
 #include "pg/xact_list.h"
@@ -78,28 +79,15 @@ PG_FUNCTION_INFO_V1(tidal_tenant_usage);
 #define TENANT_LABEL_MAXLEN 200
 #define TENANT_LWLOCK_TRANCHE "tidal tenants"
 
-typedef struct TenantKey
-{
-	Oid			dboid;
-	int32		pad;			/* keys are hashed as bytes */
-	int64		tenant;
-} TenantKey;
-
 typedef struct TenantSlot
 {
-	TenantKey	key;
+	DbTenantKey	key;
 	TenantInfo	info;
 	double		tokens;			/* rate-limit bucket, refilled per second */
 	TimestampTz refilled_at;
 } TenantSlot;
 
-typedef struct TenantShared
-{
-	LWLock	   *lock;
-} TenantShared;
-
-static TenantShared *tenant_shared = NULL;
-static HTAB *tenant_hash = NULL;
+static SharedTable tenants;
 
 /* this transaction's changes, published at commit (in TopTransactionContext) */
 typedef struct PendingTenant
@@ -119,32 +107,13 @@ static XactList pending = XACT_LIST_INIT(tenant_at_xact, NULL, NULL);
 void
 tenant_shmem_request(void)
 {
-	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(TenantShared)),
-									hash_estimate_size(tidal_max_tenants, sizeof(TenantSlot))));
-	RequestNamedLWLockTranche(TENANT_LWLOCK_TRANCHE, 1);
+	shared_table_request(TENANT_LWLOCK_TRANCHE, tidal_max_tenants, sizeof(TenantSlot));
 }
 
 void
 tenant_shmem_init(void)
 {
-	HASHCTL		info;
-	bool		found;
-
-	tenant_shared = ShmemInitStruct("tidal tenants control", sizeof(TenantShared), &found);
-	memset(&info, 0, sizeof(info));
-	info.keysize = sizeof(TenantKey);
-	info.entrysize = sizeof(TenantSlot);
-	tenant_hash = ShmemInitHash("tidal tenants", tidal_max_tenants, tidal_max_tenants, &info,
-								HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
-	tenant_shared->lock = &GetNamedLWLockTranche(TENANT_LWLOCK_TRANCHE)[0].lock;
-}
-
-static void
-key_init(TenantKey *key, Oid dboid, int64 tenant)
-{
-	memset(key, 0, sizeof(*key));
-	key->dboid = dboid;
-	key->tenant = tenant;
+	shared_table_init(&tenants, "tidal tenants", TENANT_LWLOCK_TRANCHE, tidal_max_tenants, sizeof(TenantSlot));
 }
 
 /* ---- lookups ---- */
@@ -153,7 +122,7 @@ bool
 tenant_lookup(int64 tenant, TenantInfo *info)
 {
 	ListCell   *lc;
-	TenantKey	key;
+	DbTenantKey	key;
 	TenantSlot *slot;
 	bool		found_pending = false;
 
@@ -173,12 +142,12 @@ tenant_lookup(int64 tenant, TenantInfo *info)
 	}
 	if (!found_pending)
 	{
-		key_init(&key, MyDatabaseId, tenant);
-		LWLockAcquire(tenant_shared->lock, LW_SHARED);
-		slot = hash_search(tenant_hash, &key, HASH_FIND, NULL);
+		db_tenant_key_init(&key, MyDatabaseId, tenant);
+		LWLockAcquire(tenants.lock, LW_SHARED);
+		slot = hash_search(tenants.hash, &key, HASH_FIND, NULL);
 		if (slot != NULL)
 			*info = slot->info;
-		LWLockRelease(tenant_shared->lock);
+		LWLockRelease(tenants.lock);
 	}
 	if (tenant == 0)
 	{
@@ -214,16 +183,16 @@ tenant_stored_here(int64 tenant)
 void
 tenant_admit_events(const TenantInfo *info, int64 nevents)
 {
-	TenantKey	key;
+	DbTenantKey	key;
 	TenantSlot *slot;
 	double		available = 0;
 	bool		admitted = true;
 
 	if (info->max_signals_per_sec <= 0)
 		return;
-	key_init(&key, MyDatabaseId, info->tenant);
-	LWLockAcquire(tenant_shared->lock, LW_EXCLUSIVE);
-	slot = hash_search(tenant_hash, &key, HASH_FIND, NULL);
+	db_tenant_key_init(&key, MyDatabaseId, info->tenant);
+	LWLockAcquire(tenants.lock, LW_EXCLUSIVE);
+	slot = hash_search(tenants.hash, &key, HASH_FIND, NULL);
 	if (slot != NULL)
 	{
 		TimestampTz now = GetCurrentTimestamp();
@@ -238,7 +207,7 @@ tenant_admit_events(const TenantInfo *info, int64 nevents)
 		else
 			admitted = false;
 	}
-	LWLockRelease(tenant_shared->lock);
+	LWLockRelease(tenants.lock);
 
 	if (!admitted)
 		ereport(ERROR,
@@ -307,17 +276,17 @@ read_registry(int64 tenant)
 static void
 publish_locked(Oid dboid, const TenantInfo *info)
 {
-	TenantKey	key;
+	DbTenantKey	key;
 	TenantSlot *slot;
 	bool		found;
 
-	key_init(&key, dboid, info->tenant);
+	db_tenant_key_init(&key, dboid, info->tenant);
 	if (!info->registered)
 	{
-		hash_search(tenant_hash, &key, HASH_REMOVE, NULL);
+		hash_search(tenants.hash, &key, HASH_REMOVE, NULL);
 		return;
 	}
-	slot = hash_search(tenant_hash, &key, HASH_ENTER_NULL, &found);
+	slot = hash_search(tenants.hash, &key, HASH_ENTER_NULL, &found);
 	if (slot == NULL)
 	{
 		ereport(WARNING,
@@ -361,15 +330,15 @@ tenant_load(void)
 	memset(&tenant0, 0, sizeof(tenant0));
 	tenant0.registered = tenant0.stored_here = true;
 
-	LWLockAcquire(tenant_shared->lock, LW_EXCLUSIVE);
-	hash_seq_init(&scan, tenant_hash);
+	LWLockAcquire(tenants.lock, LW_EXCLUSIVE);
+	hash_seq_init(&scan, tenants.hash);
 	while ((slot = hash_seq_search(&scan)) != NULL)
 		if (slot->key.dboid == MyDatabaseId)
-			hash_search(tenant_hash, &slot->key, HASH_REMOVE, NULL);
+			hash_search(tenants.hash, &slot->key, HASH_REMOVE, NULL);
 	publish_locked(MyDatabaseId, &tenant0);
 	foreach(lc, all)
 		publish_locked(MyDatabaseId, (TenantInfo *) lfirst(lc));
-	LWLockRelease(tenant_shared->lock);
+	LWLockRelease(tenants.lock);
 
 	/* and the quotas on their hot-state entries, counted from 0 by the rebuild */
 	limits = palloc(sizeof(QuotaLimits) * (list_length(all) + 1));
@@ -397,10 +366,10 @@ tenant_at_xact(XactEvent event, List *items)
 		if (p->drop_state)
 			state_drop_tenant(MyDatabaseId, p->info.tenant);
 	}
-	LWLockAcquire(tenant_shared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(tenants.lock, LW_EXCLUSIVE);
 	foreach(lc, items)
 		publish_locked(MyDatabaseId, &((PendingTenant *) lfirst(lc))->info);
-	LWLockRelease(tenant_shared->lock);
+	LWLockRelease(tenants.lock);
 }
 
 static PendingTenant *
@@ -643,8 +612,8 @@ tidal_tenant_usage(PG_FUNCTION_ARGS)
 	tidal_require_preload();
 	tidal_ensure_loaded();
 	InitMaterializedSRF(fcinfo, 0);
-	LWLockAcquire(tenant_shared->lock, LW_SHARED);
-	hash_seq_init(&scan, tenant_hash);
+	LWLockAcquire(tenants.lock, LW_SHARED);
+	hash_seq_init(&scan, tenants.hash);
 	while ((slot = hash_seq_search(&scan)) != NULL)
 	{
 		Datum		values[4];
@@ -660,6 +629,6 @@ tidal_tenant_usage(PG_FUNCTION_ARGS)
 		values[3] = Int64GetDatum(entries * (int64) state_entry_bytes());
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	LWLockRelease(tenant_shared->lock);
+	LWLockRelease(tenants.lock);
 	return (Datum) 0;
 }

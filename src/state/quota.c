@@ -27,33 +27,21 @@
 #include "utils/hsearch.h"
 
 #include "pg/settings.h"
+#include "pg/shared_table.h"
 #include "pg/xact_list.h"
 #include "state/quota.h"
 
 #define QUOTA_LWLOCK_TRANCHE "tidal quotas"
 
-typedef struct QuotaKey
-{
-	Oid			dboid;
-	int32		pad;			/* keys are hashed as bytes */
-	int64		tenant;
-} QuotaKey;
-
 typedef struct QuotaSlot
 {
-	QuotaKey	key;
+	DbTenantKey	key;
 	int64		max_entities;
 	int64		max_storage_bytes;
 	pg_atomic_uint64 entries;	/* hot-state entries in this region */
 } QuotaSlot;
 
-typedef struct QuotaShared
-{
-	LWLock	   *lock;
-} QuotaShared;
-
-static QuotaShared *quota_shared = NULL;
-static HTAB *quota_hash = NULL;
+static SharedTable quotas;
 
 /* this transaction's changes of limits, published at commit */
 typedef struct PendingQuota
@@ -66,41 +54,16 @@ static void quota_at_xact(XactEvent event, List *items);
 
 static XactList pending = XACT_LIST_INIT(quota_at_xact, NULL, NULL);
 
-static Size
-quota_shmem_size(void)
-{
-	return add_size(MAXALIGN(sizeof(QuotaShared)),
-					hash_estimate_size(tidal_max_tenants, sizeof(QuotaSlot)));
-}
-
 void
 quota_shmem_request(void)
 {
-	RequestAddinShmemSpace(quota_shmem_size());
-	RequestNamedLWLockTranche(QUOTA_LWLOCK_TRANCHE, 1);
+	shared_table_request(QUOTA_LWLOCK_TRANCHE, tidal_max_tenants, sizeof(QuotaSlot));
 }
 
 void
 quota_shmem_init(void)
 {
-	HASHCTL		info;
-	bool		found;
-
-	quota_shared = ShmemInitStruct("tidal quotas control", sizeof(QuotaShared), &found);
-	memset(&info, 0, sizeof(info));
-	info.keysize = sizeof(QuotaKey);
-	info.entrysize = sizeof(QuotaSlot);
-	quota_hash = ShmemInitHash("tidal quotas", tidal_max_tenants, tidal_max_tenants, &info,
-							   HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
-	quota_shared->lock = &GetNamedLWLockTranche(QUOTA_LWLOCK_TRANCHE)[0].lock;
-}
-
-static void
-key_init(QuotaKey *key, Oid dboid, int64 tenant)
-{
-	memset(key, 0, sizeof(*key));
-	key->dboid = dboid;
-	key->tenant = tenant;
+	shared_table_init(&quotas, "tidal quotas", QUOTA_LWLOCK_TRANCHE, tidal_max_tenants, sizeof(QuotaSlot));
 }
 
 /*
@@ -112,17 +75,17 @@ key_init(QuotaKey *key, Oid dboid, int64 tenant)
 static void
 publish_locked(Oid dboid, const QuotaLimits *limits)
 {
-	QuotaKey	key;
+	DbTenantKey	key;
 	QuotaSlot  *slot;
 	bool		found;
 
-	key_init(&key, dboid, limits->tenant);
+	db_tenant_key_init(&key, dboid, limits->tenant);
 	if (!limits->registered)
 	{
-		hash_search(quota_hash, &key, HASH_REMOVE, NULL);
+		hash_search(quotas.hash, &key, HASH_REMOVE, NULL);
 		return;
 	}
-	slot = hash_search(quota_hash, &key, HASH_ENTER_NULL, &found);
+	slot = hash_search(quotas.hash, &key, HASH_ENTER_NULL, &found);
 	if (slot == NULL)
 		return;
 	if (!found)
@@ -138,14 +101,14 @@ quota_load(Oid dboid, const QuotaLimits *tenants, int n)
 	QuotaSlot  *slot;
 	int			i;
 
-	LWLockAcquire(quota_shared->lock, LW_EXCLUSIVE);
-	hash_seq_init(&scan, quota_hash);
+	LWLockAcquire(quotas.lock, LW_EXCLUSIVE);
+	hash_seq_init(&scan, quotas.hash);
 	while ((slot = hash_seq_search(&scan)) != NULL)
 		if (slot->key.dboid == dboid)
-			hash_search(quota_hash, &slot->key, HASH_REMOVE, NULL);
+			hash_search(quotas.hash, &slot->key, HASH_REMOVE, NULL);
 	for (i = 0; i < n; i++)
 		publish_locked(dboid, &tenants[i]);
-	LWLockRelease(quota_shared->lock);
+	LWLockRelease(quotas.lock);
 }
 
 /* at commit, publish this transaction's changes (nothing here fails) */
@@ -156,10 +119,10 @@ quota_at_xact(XactEvent event, List *items)
 
 	if ((event != XACT_EVENT_COMMIT && event != XACT_EVENT_PARALLEL_COMMIT) || items == NIL)
 		return;
-	LWLockAcquire(quota_shared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(quotas.lock, LW_EXCLUSIVE);
 	foreach(lc, items)
 		publish_locked(MyDatabaseId, &((PendingQuota *) lfirst(lc))->limits);
-	LWLockRelease(quota_shared->lock);
+	LWLockRelease(quotas.lock);
 }
 
 void
@@ -193,19 +156,19 @@ lookup_limits(int64 tenant, QuotaLimits *limits)
 	}
 	if (!found_pending)
 	{
-		QuotaKey	key;
+		DbTenantKey	key;
 		QuotaSlot  *slot;
 
-		key_init(&key, MyDatabaseId, tenant);
-		LWLockAcquire(quota_shared->lock, LW_SHARED);
-		slot = hash_search(quota_hash, &key, HASH_FIND, NULL);
+		db_tenant_key_init(&key, MyDatabaseId, tenant);
+		LWLockAcquire(quotas.lock, LW_SHARED);
+		slot = hash_search(quotas.hash, &key, HASH_FIND, NULL);
 		if (slot != NULL)
 		{
 			limits->registered = true;
 			limits->max_entities = slot->max_entities;
 			limits->max_storage_bytes = slot->max_storage_bytes;
 		}
-		LWLockRelease(quota_shared->lock);
+		LWLockRelease(quotas.lock);
 	}
 	if (tenant == 0)
 		limits->registered = true;	/* the default tenant exists, registered or not */
@@ -225,16 +188,16 @@ quota_entries_limit(int64 max_entities)
 int64
 quota_entries(Oid dboid, int64 tenant)
 {
-	QuotaKey	key;
+	DbTenantKey	key;
 	QuotaSlot  *slot;
 	int64		entries = 0;
 
-	key_init(&key, dboid, tenant);
-	LWLockAcquire(quota_shared->lock, LW_SHARED);
-	slot = hash_search(quota_hash, &key, HASH_FIND, NULL);
+	db_tenant_key_init(&key, dboid, tenant);
+	LWLockAcquire(quotas.lock, LW_SHARED);
+	slot = hash_search(quotas.hash, &key, HASH_FIND, NULL);
 	if (slot != NULL)
 		entries = (int64) pg_atomic_read_u64(&slot->entries);
-	LWLockRelease(quota_shared->lock);
+	LWLockRelease(quotas.lock);
 	return entries;
 }
 
@@ -276,12 +239,12 @@ quota_check_entries(int64 tenant, Size entry_bytes)
 void
 quota_entries_add(Oid dboid, int64 tenant, int delta)
 {
-	QuotaKey	key;
+	DbTenantKey	key;
 	QuotaSlot  *slot;
 
-	key_init(&key, dboid, tenant);
-	LWLockAcquire(quota_shared->lock, LW_SHARED);
-	slot = hash_search(quota_hash, &key, HASH_FIND, NULL);
+	db_tenant_key_init(&key, dboid, tenant);
+	LWLockAcquire(quotas.lock, LW_SHARED);
+	slot = hash_search(quotas.hash, &key, HASH_FIND, NULL);
 	if (slot != NULL)
 	{
 		if (delta > 0)
@@ -289,7 +252,7 @@ quota_entries_add(Oid dboid, int64 tenant, int delta)
 		else if (pg_atomic_read_u64(&slot->entries) >= (uint64) -delta)
 			pg_atomic_fetch_sub_u64(&slot->entries, (uint64) -delta);
 	}
-	LWLockRelease(quota_shared->lock);
+	LWLockRelease(quotas.lock);
 }
 
 void
@@ -298,10 +261,10 @@ quota_entries_reset(Oid dboid, int64 tenant)
 	HASH_SEQ_STATUS scan;
 	QuotaSlot  *slot;
 
-	LWLockAcquire(quota_shared->lock, LW_SHARED);
-	hash_seq_init(&scan, quota_hash);
+	LWLockAcquire(quotas.lock, LW_SHARED);
+	hash_seq_init(&scan, quotas.hash);
 	while ((slot = hash_seq_search(&scan)) != NULL)
 		if (slot->key.dboid == dboid && (tenant < 0 || slot->key.tenant == tenant))
 			pg_atomic_write_u64(&slot->entries, 0);
-	LWLockRelease(quota_shared->lock);
+	LWLockRelease(quotas.lock);
 }

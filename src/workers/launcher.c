@@ -15,6 +15,7 @@
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 
+#include "pg/worker.h"
 #include "replication/peer.h"
 #include "workers/launcher.h"
 
@@ -24,17 +25,12 @@ register_receiver(int32 region)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
+	char		name[BGW_MAXLEN];
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the launcher starts it again */
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "tidal");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "tidal_receiver_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "tidal receiver from region %d", region);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "tidal receiver");
+	snprintf(name, sizeof(name), "tidal receiver from region %d", region);
+	/* never restarted by the postmaster: the launcher starts it again */
+	tidal_worker_init(&worker, "tidal_receiver_main", name, "tidal receiver", BGW_NEVER_RESTART);
 	worker.bgw_main_arg = Int32GetDatum(region);
-	worker.bgw_notify_pid = 0;
 
 	if (RegisterDynamicBackgroundWorker(&worker, &handle))
 	{

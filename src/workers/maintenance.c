@@ -50,6 +50,7 @@
 #include "workers/launcher.h"
 #include "workers/maintenance.h"
 #include "pg/settings.h"
+#include "pg/worker.h"
 
 PGDLLEXPORT void tidal_maintenance_main(Datum main_arg);
 
@@ -60,15 +61,8 @@ maintenance_register(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 5;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "tidal");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "tidal_maintenance_main");
 	/* its name from before it was more than the sealer: tests and monitoring look for it */
-	snprintf(worker.bgw_name, BGW_MAXLEN, "tidal sealer");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "tidal sealer");
+	tidal_worker_init(&worker, "tidal_maintenance_main", "tidal sealer", "tidal sealer", 5);
 	RegisterBackgroundWorker(&worker);
 }
 
