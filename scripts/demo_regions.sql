@@ -12,13 +12,14 @@
 \echo '   it lacks; region 0 sees its peers:'
 SELECT region, state, health FROM tidal.replication_status ORDER BY region;
 \echo '   tidal.await_convergence(): what region 0 wrote above has reached regions 1 and 2'
-SELECT tidal.await_convergence() AS converged;
+\echo '   (a fresh cluster first starts its receivers: up to 30 s)'
+SELECT tidal.await_convergence('30s') AS converged;
 
 \echo '== 11. A write in region 1: a like of item 42 =='
 \echo '   its HLC ends with node 2, region 1''s tidal.node_id'
 \connect postgres - - :port1
 SELECT current_setting('tidal.region_id') AS region, tidal.signal('like', 42) AS hlc;
-\echo '   tidal.await_convergence() in region 1 seals the write, then waits (5 s at most) until'
+\echo '   tidal.await_convergence() in region 1 waits until the sealer has sealed the write and'
 \echo '   every peer it reaches has applied it'
 SELECT tidal.await_convergence() AS converged;
 SELECT clock_timestamp() AS at \gset
