@@ -25,6 +25,7 @@
 #include "state/clock.h"
 #include "state/quota.h"
 #include "state/recovery.h"
+#include "state/stage.h"
 #include "state/state.h"
 #include "replication/ack.h"
 #include "replication/peer.h"
@@ -93,6 +94,8 @@ _PG_init(void)
 	/* what the layers below call through hooks */
 	apply_init();
 	recovery_init();
+	/* staged events are applied after commit_ack's seal: stage first, see stage_register */
+	stage_register();
 	/* commit_ack = quorum waits in every backend's transaction callbacks */
 	ack_register();
 	maintenance_register();

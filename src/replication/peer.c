@@ -525,6 +525,17 @@ tidal_drop_peer(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(dropped);
 }
 
+/* a consistent copy of every peer slot, for a set-returning function's rows */
+static void
+snapshot_slots(FunctionCallInfo fcinfo, PeerSlot *copy)
+{
+	tidal_require_preload();
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(peers->lock, LW_SHARED);
+	memcpy(copy, peers->slots, sizeof(PeerSlot) * TIDAL_MAX_PEERS);
+	LWLockRelease(peers->lock);
+}
+
 /*
  * tidal._peer_status() RETURNS TABLE(region_id int, state text,
  *     batches_sent bigint, acked_batch bigint, acked_seq bigint,
@@ -539,11 +550,7 @@ tidal_peer_status(PG_FUNCTION_ARGS)
 	PeerSlot	copy[TIDAL_MAX_PEERS];
 	int			i;
 
-	tidal_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
-	LWLockAcquire(peers->lock, LW_SHARED);
-	memcpy(copy, peers->slots, sizeof(copy));
-	LWLockRelease(peers->lock);
+	snapshot_slots(fcinfo, copy);
 
 	for (i = 0; i < TIDAL_MAX_PEERS; i++)
 	{
@@ -583,11 +590,7 @@ tidal_peer_errors(PG_FUNCTION_ARGS)
 	PeerSlot	copy[TIDAL_MAX_PEERS];
 	int			i;
 
-	tidal_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
-	LWLockAcquire(peers->lock, LW_SHARED);
-	memcpy(copy, peers->slots, sizeof(copy));
-	LWLockRelease(peers->lock);
+	snapshot_slots(fcinfo, copy);
 
 	for (i = 0; i < TIDAL_MAX_PEERS; i++)
 	{

@@ -237,6 +237,19 @@ stage_forget_tenant(int64 tenant)
 }
 
 void
+stage_register(void)
+{
+	/*
+	 * From _PG_init, before replication/ack.c registers its callback:
+	 * PostgreSQL calls transaction callbacks newest first, so the apply of
+	 * staged events at PRE_COMMIT then comes after every other PRE_COMMIT
+	 * step that can still fail (commit_ack = quorum's seal), and a failure
+	 * there aborts before anything was counted instead of forcing a rebuild.
+	 */
+	xact_list_register(&staged);
+}
+
+void
 stage_definitions_changed(void)
 {
 	xact_list_register(&staged);

@@ -26,6 +26,9 @@ extern void stage_signal_record(const char *record, Size len,
 extern void stage_forget_tenant(int64 tenant);
 
 /* Signal definitions changed in this transaction: other backends reload at commit. */
+/* registers the transaction callbacks (from _PG_init, before ack_register) */
+extern void stage_register(void);
+
 extern void stage_definitions_changed(void);
 
 /* Has this transaction staged events of the signal (in this database)? */
