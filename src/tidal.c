@@ -32,6 +32,7 @@
 #include "cluster/election.h"
 #include "cluster/tenant.h"
 #include "workers/maintenance.h"
+#include "workers/snapshotter.h"
 
 PG_MODULE_MAGIC;
 
@@ -99,5 +100,6 @@ _PG_init(void)
 	/* commit_ack = quorum waits in every backend's transaction callbacks */
 	ack_register();
 	maintenance_register();
+	snapshotter_register();
 	election_register();
 }

@@ -25,6 +25,7 @@
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -425,25 +426,103 @@ replay_payload(const char *p, Size len, log_record_fn fn, void *arg)
 	}
 }
 
+/* the mark of an origin in marks, or NULL */
+LogMark *
+log_marks_find(LogMarks *marks, int32 region, int32 shard)
+{
+	int			i;
+
+	for (i = 0; marks != NULL && i < marks->n; i++)
+		if (marks->m[i].region == region && marks->m[i].shard == shard)
+			return &marks->m[i];
+	return NULL;
+}
+
+LogMark *
+log_marks_add(LogMarks *marks, int32 region, int32 shard)
+{
+	LogMark    *m = log_marks_find(marks, region, shard);
+
+	if (m != NULL)
+		return m;
+	if (marks->n == marks->cap)
+	{
+		marks->cap = Max(8, marks->cap * 2);
+		marks->m = marks->m ? repalloc(marks->m, sizeof(LogMark) * marks->cap)
+			: palloc(sizeof(LogMark) * marks->cap);
+	}
+	m = &marks->m[marks->n++];
+	m->region = region;
+	m->shard = shard;
+	m->batch_no = 0;
+	m->last_seq = 0;
+	return m;
+}
+
+static Datum
+marks_array(const LogMarks *marks, int field)
+{
+	int			n = marks != NULL ? marks->n : 0;
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = field == 0 ? Int32GetDatum(marks->m[i].region)
+			: field == 1 ? Int32GetDatum(marks->m[i].shard)
+			: Int64GetDatum(marks->m[i].batch_no);
+	if (field < 2)
+		return PointerGetDatum(construct_array(d, n, INT4OID, 4, true, TYPALIGN_INT));
+	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 /*
- * Read the whole log in one snapshot taken now (not the transaction's: the
- * caller holds a lock that has just waited out every writer).
+ * Read the log after the given marks in one snapshot taken now (not the
+ * transaction's: a rebuild holds a lock that has just waited out every
+ * writer): every origin's batches after its mark (all of them for an origin
+ * without one), in batch order per origin, then, with_pending, the records
+ * not sealed yet.  Each origin's batches are a range scan of the primary
+ * key, so what lies before the marks costs nothing.  reached, if given,
+ * starts as a copy of after and ends at the last batch read of each origin.
  */
 void
-log_replay(log_record_fn fn, void *arg)
+log_replay_after(const LogMarks *after, bool with_pending, log_record_fn fn, void *arg,
+				 LogMarks *reached)
 {
 	static OwnedQuery q = {
-		"SELECT batch, true FROM tidal.batches "
-		"UNION ALL SELECT record, false FROM tidal.pending",
-		0, {InvalidOid}, NULL
+		"SELECT b.batch, true, b.origin_region, b.origin_shard, b.batch_no, b.last_seq "
+		"  FROM tidal.origins o "
+		"  LEFT JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.int4[]), pg_catalog.unnest($2::pg_catalog.int4[]), "
+		"                      pg_catalog.unnest($3::pg_catalog.int8[])) "
+		"         AS m(region, shard, batch_no) ON m.region = o.region AND m.shard = o.shard "
+		" CROSS JOIN LATERAL (SELECT * FROM tidal.batches b "
+		"                      WHERE b.origin_region = o.region AND b.origin_shard = o.shard "
+		"                        AND b.batch_no > coalesce(m.batch_no, 0) "
+		"                      ORDER BY b.batch_no) b "
+		"UNION ALL "
+		"SELECT record, false, NULL, NULL, NULL, NULL FROM tidal.pending WHERE $4",
+		4, {INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, BOOLOID}, NULL
 	};
+	Datum		args[4];
 	Portal		portal;
 	MemoryContext rowcxt;
+	MemoryContext caller = CurrentMemoryContext;	/* where *reached grows */
 	TidalSavedUser saved;
+	int			i;
+
+	if (reached != NULL)
+	{
+		memset(reached, 0, sizeof(*reached));
+		for (i = 0; after != NULL && i < after->n; i++)
+			*log_marks_add(reached, after->m[i].region, after->m[i].shard) = after->m[i];
+	}
+	args[0] = marks_array(after, 0);
+	args[1] = marks_array(after, 1);
+	args[2] = marks_array(after, 2);
+	args[3] = BoolGetDatum(with_pending);
 
 	query_begin(&saved);
 	PushActiveSnapshot(GetLatestSnapshot());
-	portal = query_cursor_open(&q, NULL, NULL, true);
+	portal = query_cursor_open(&q, args, NULL, true);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "tidal replay row",
 								   ALLOCSET_DEFAULT_SIZES);
 	for (;;)
@@ -455,10 +534,12 @@ log_replay(log_record_fn fn, void *arg)
 			break;
 		for (i = 0; i < SPI_processed; i++)
 		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
 			bool		isnull;
 			MemoryContext old = MemoryContextSwitchTo(rowcxt);
-			bytea	   *b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-			bool		is_batch = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+			bytea	   *b = DatumGetByteaPP(SPI_getbinval(tup, desc, 1, &isnull));
+			bool		is_batch = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
 			const char *data = VARDATA_ANY(b);
 			Size		len = VARSIZE_ANY_EXHDR(b);
 
@@ -474,6 +555,17 @@ log_replay(log_record_fn fn, void *arg)
 							(errcode(ERRCODE_DATA_CORRUPTED),
 							 errmsg("corrupt batch in tidal's log: %s", why)));
 				replay_payload(payload, hdr.payload_len, fn, arg);
+				if (reached != NULL)
+				{
+					MemoryContext m = MemoryContextSwitchTo(caller);
+					LogMark    *mark = log_marks_add(reached,
+													 DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull)),
+													 DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull)));
+
+					MemoryContextSwitchTo(m);
+					mark->batch_no = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+					mark->last_seq = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+				}
 			}
 			else
 				replay_payload(data, len, fn, arg);
@@ -486,4 +578,10 @@ log_replay(log_record_fn fn, void *arg)
 	MemoryContextDelete(rowcxt);
 	PopActiveSnapshot();
 	query_end(&saved);
+}
+
+void
+log_replay(log_record_fn fn, void *arg)
+{
+	log_replay_after(NULL, true, fn, arg, NULL);
 }

@@ -56,6 +56,32 @@ extern bool log_store_remote_batch(const LogBatchHeader *hdr, const char *data, 
 typedef void (*log_record_fn) (const LogRecord *rec, void *arg);
 extern void log_replay(log_record_fn fn, void *arg);
 
+/* how far the log of each origin has been read: its last batch and sequence number */
+typedef struct LogMark
+{
+	int32		region;
+	int32		shard;
+	int64		batch_no;
+	int64		last_seq;
+} LogMark;
+
+typedef struct LogMarks
+{
+	int			n;
+	int			cap;
+	LogMark    *m;
+} LogMarks;
+
+extern LogMark *log_marks_find(LogMarks *marks, int32 region, int32 shard);
+extern LogMark *log_marks_add(LogMarks *marks, int32 region, int32 shard);
+
+/*
+ * Replay only what lies after the marks (NULL: everything), and the records
+ * not yet sealed if with_pending; *reached gets the marks at the end.
+ */
+extern void log_replay_after(const LogMarks *after, bool with_pending, log_record_fn fn,
+							 void *arg, LogMarks *reached);
+
 /* OID of tidal.pending; InvalidOid or an error if the extension is missing */
 extern Oid	log_pending_relid(bool missing_ok);
 

@@ -29,6 +29,10 @@ int			tidal_heartbeat_interval_ms = 100;
 int			tidal_commit_ack = TIDAL_COMMIT_ACK_LOCAL;
 int			tidal_commit_ack_timeout_ms = 5000;
 int			tidal_election_timeout_ms = 500;
+int			tidal_snapshot_interval_s = 300;
+int			tidal_snapshot_keep = 2;
+int			tidal_log_retention_s = 3600;
+int			tidal_max_peer_holdback_s = 86400;
 char	   *tidal_database = NULL;
 
 static bool tidal_shmem_ready = false;
@@ -139,6 +143,26 @@ settings_define(void)
 							"After it, COMMIT returns with a WARNING (the transaction is committed locally).",
 							&tidal_commit_ack_timeout_ms, 5000, 1, 3600 * 1000,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.snapshot_interval",
+							"How often a snapshot of the hot state is taken, if the log moved on.",
+							"A restart loads the newest snapshot and replays only the log after it. 0: only tidal.snapshot() takes one.",
+							&tidal_snapshot_interval_s, 300, 0, 7 * 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.snapshot_keep",
+							"How many snapshots are kept.",
+							"The log is compacted only up to the oldest kept, so a corrupt newest one falls back to the one before it.",
+							&tidal_snapshot_keep, 2, 1, 100,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.log_retention",
+							"How long sealed batches are kept after a snapshot covers them.",
+							"tidal.export_feedback covers the retained window. -1: never compact.",
+							&tidal_log_retention_s, 3600, -1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.max_peer_holdback",
+							"How long a peer that has not applied a batch may keep it from being compacted.",
+							"A peer away longer is brought back by state transfer.",
+							&tidal_max_peer_holdback_s, 86400, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomStringVariable("tidal.database",
 							   "Database in which tidal's background workers run.",
 							   "The extension must be created in this database for its log to be sealed and shipped.",

@@ -33,6 +33,10 @@ extern int	tidal_commit_ack_timeout_ms;
 #define TIDAL_COMMIT_ACK_LOCAL	0
 #define TIDAL_COMMIT_ACK_QUORUM	1
 extern int	tidal_election_timeout_ms;
+extern int	tidal_snapshot_interval_s;
+extern int	tidal_snapshot_keep;
+extern int	tidal_log_retention_s;
+extern int	tidal_max_peer_holdback_s;
 extern char *tidal_database;
 
 /*

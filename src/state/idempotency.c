@@ -22,6 +22,12 @@
 
 #define NS_PER_SEC INT64CONST(1000000000)
 
+int64
+idem_window_ns(void)
+{
+	return (int64) tidal_idempotency_window_s * NS_PER_SEC;
+}
+
 static int64
 window_ns(void)
 {
@@ -232,22 +238,10 @@ idem_purge(void)
 
 /* ---- replay ---- */
 
-typedef struct HeldEvent
-{
-	char	   *key;
-	int64		tenant;
-	TidalHlc	hlc;
-	int32		signal_id;
-	DecaySpec	spec;
-	int64		entity;
-	double		weight;
-	int64		at_us;
-} HeldEvent;
-
 struct IdemReplay
 {
 	MemoryContext cxt;			/* outlives the replay's per-row memory */
-	HeldEvent  *events;
+	IdemHeld   *events;
 	int			n;
 	int			cap;
 };
@@ -263,36 +257,48 @@ idem_replay_begin(void)
 }
 
 void
-idem_replay_add(IdemReplay *r, const LogRecord *rec, int32 signal_id, const DecaySpec *spec)
+idem_replay_add_held(IdemReplay *r, const IdemHeld *held)
 {
-	LogSignalEvent e;
-	HeldEvent  *h;
 	MemoryContext old = MemoryContextSwitchTo(r->cxt);
+	IdemHeld   *h;
 
 	if (r->n == r->cap)
 	{
 		r->cap = Max(64, r->cap * 2);
-		r->events = r->events ? repalloc_huge(r->events, sizeof(HeldEvent) * r->cap)
-			: palloc(sizeof(HeldEvent) * r->cap);
+		r->events = r->events ? repalloc_huge(r->events, sizeof(IdemHeld) * r->cap)
+			: palloc(sizeof(IdemHeld) * r->cap);
 	}
-	codec_signal_event(rec, 0, &e);
 	h = &r->events[r->n++];
-	h->key = pnstrdup(rec->key, rec->key_len);
-	h->tenant = rec->tenant;
-	h->hlc = rec->hlc;
-	h->signal_id = signal_id;
-	h->spec = *spec;
-	h->entity = e.entity;
-	h->weight = e.weight;
-	h->at_us = e.at_us;
+	*h = *held;
+	h->key = pstrdup(held->key);
 	MemoryContextSwitchTo(old);
+}
+
+void
+idem_replay_add(IdemReplay *r, const LogRecord *rec, int32 signal_id, const DecaySpec *spec)
+{
+	LogSignalEvent e;
+	IdemHeld	h;
+
+	codec_signal_event(rec, 0, &e);
+	h.key = pnstrdup(rec->key, rec->key_len);
+	h.tenant = rec->tenant;
+	h.hlc = rec->hlc;
+	h.signal_id = signal_id;
+	h.spec = *spec;
+	h.entity = e.entity;
+	h.weight = e.weight;
+	h.at_us = e.at_us;
+	h.anchor = false;
+	idem_replay_add_held(r, &h);
+	pfree(h.key);
 }
 
 static int
 held_cmp(const void *a, const void *b)
 {
-	const HeldEvent *x = (const HeldEvent *) a;
-	const HeldEvent *y = (const HeldEvent *) b;
+	const IdemHeld *x = (const IdemHeld *) a;
+	const IdemHeld *y = (const IdemHeld *) b;
 	int			c = (x->tenant > y->tenant) - (x->tenant < y->tenant);
 
 	if (c == 0)
@@ -300,29 +306,102 @@ held_cmp(const void *a, const void *b)
 	return c != 0 ? c : hlc_compare(&x->hlc, &y->hlc);
 }
 
+static bool
+same_key(const IdemHeld *a, const IdemHeld *b)
+{
+	return a->tenant == b->tenant && strcmp(a->key, b->key) == 0;
+}
+
+/*
+ * Decide which keyed writes count.  Within a key, in HLC order, the first
+ * counts, and so does any outside the window of the last one counted.  An
+ * anchor was counted before (it is in a snapshot's states): it is never
+ * counted again, and a write within its window is its duplicate, whatever
+ * their order.  Writes from keep_from_ns on are not decided but handed to
+ * keep, undecided, together with the last write counted of their key if it
+ * lies within the window of keep_from_ns (as an anchor): a snapshot keeps
+ * them, so that a duplicate that arrives later is still recognised.
+ */
+void
+idem_replay_decide(IdemReplay *r, int64 keep_from_ns,
+				   idem_held_fn count, idem_held_fn keep, void *arg)
+{
+	int			start = 0;
+
+	qsort(r->events, r->n, sizeof(IdemHeld), held_cmp);
+	while (start < r->n)
+	{
+		int			end = start + 1;
+		int			i;
+		const IdemHeld *counted = NULL;
+		bool		keeping = false;
+
+		CHECK_FOR_INTERRUPTS();
+		while (end < r->n && same_key(&r->events[start], &r->events[end]))
+			end++;
+		for (i = start; i < end; i++)
+		{
+			IdemHeld   *h = &r->events[i];
+			bool		duplicate = false;
+			int			j;
+
+			if (h->anchor)
+			{
+				counted = h;
+				continue;
+			}
+			if (counted != NULL && within_window(&counted->hlc, &h->hlc))
+				continue;
+			for (j = i + 1; j < end && !duplicate; j++)
+				duplicate = r->events[j].anchor && within_window(&r->events[j].hlc, &h->hlc);
+			if (duplicate)
+				continue;
+			if (keep != NULL && (keeping || h->hlc.wall_ns >= keep_from_ns))
+			{
+				if (!keeping && counted != NULL &&
+					counted->hlc.wall_ns >= keep_from_ns - window_ns())
+				{
+					IdemHeld	anchor = *counted;
+
+					anchor.anchor = true;
+					keep(&anchor, arg);
+				}
+				keeping = true;
+				keep(h, arg);
+				continue;
+			}
+			count(h, arg);
+			counted = h;
+		}
+		if (keep != NULL && !keeping && counted != NULL &&
+			counted->hlc.wall_ns >= keep_from_ns - window_ns())
+		{
+			IdemHeld	anchor = *counted;
+
+			anchor.anchor = true;
+			keep(&anchor, arg);
+		}
+		start = end;
+	}
+	MemoryContextDelete(r->cxt);
+}
+
+static void
+count_into_state(const IdemHeld *h, void *arg)
+{
+	Oid			dboid = *(Oid *) arg;
+	StateKey	key;
+
+	state_key_init(&key, dboid, h->signal_id, h->tenant, h->entity);
+	if (!state_apply(&key, &h->spec, h->weight, h->at_us, false))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("tidal hot state is full"),
+				 errhint("Increase tidal.max_entities and restart the server.")));
+}
+
 void
 idem_replay_finish(IdemReplay *r, Oid dboid)
 {
-	int			i;
-	const HeldEvent *counted = NULL;
-
-	qsort(r->events, r->n, sizeof(HeldEvent), held_cmp);
-	for (i = 0; i < r->n; i++)
-	{
-		HeldEvent  *h = &r->events[i];
-		StateKey	key;
-
-		/* within a key, in HLC order: the first counts, and so does any outside its window */
-		if (counted != NULL && counted->tenant == h->tenant && strcmp(counted->key, h->key) == 0 &&
-			within_window(&counted->hlc, &h->hlc))
-			continue;
-		counted = h;
-		state_key_init(&key, dboid, h->signal_id, h->tenant, h->entity);
-		if (!state_apply(&key, &h->spec, h->weight, h->at_us, false))
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("tidal hot state is full"),
-					 errhint("Increase tidal.max_entities and restart the server.")));
-	}
-	MemoryContextDelete(r->cxt);
+	idem_replay_decide(r, PG_INT64_MAX, count_into_state, NULL, &dboid);
 }

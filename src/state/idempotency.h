@@ -51,14 +51,38 @@ extern IdemOutcome idem_claim_local(const char *key, const IdemEvent *ev, IdemEv
 /* a replicated keyed record; for IDEM_REPLACES, *old is the write to take back */
 extern IdemOutcome idem_claim_remote(const LogRecord *rec, IdemEvent *old);
 
+/* tidal.idempotency_window in ns */
+extern int64 idem_window_ns(void);
+
 /* forget keys older than the window (the sealer, now and then) */
 extern void idem_purge(void);
 
-/* replay: keyed records are held back, then only the winners are applied */
+/*
+ * Replay: keyed records are held back, then only the writes that count are
+ * applied (idem_replay_finish), or decided up to a point and the rest kept
+ * for a snapshot (idem_replay_decide, see idempotency.c).
+ */
+typedef struct IdemHeld
+{
+	char	   *key;
+	int64		tenant;
+	TidalHlc	hlc;
+	int32		signal_id;
+	DecaySpec	spec;
+	int64		entity;
+	double		weight;
+	int64		at_us;
+	bool		anchor;			/* counted before: only recognises duplicates */
+} IdemHeld;
+
 typedef struct IdemReplay IdemReplay;
+typedef void (*idem_held_fn) (const IdemHeld *h, void *arg);
 extern IdemReplay *idem_replay_begin(void);
 extern void idem_replay_add(IdemReplay *r, const LogRecord *rec, int32 signal_id,
 							const DecaySpec *spec);
+extern void idem_replay_add_held(IdemReplay *r, const IdemHeld *h);
 extern void idem_replay_finish(IdemReplay *r, Oid dboid);
+extern void idem_replay_decide(IdemReplay *r, int64 keep_from_ns,
+							   idem_held_fn count, idem_held_fn keep, void *arg);
 
 #endif							/* TIDAL_IDEMPOTENCY_H */

@@ -407,6 +407,25 @@ state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_u
 	return e != NULL;
 }
 
+/*
+ * Set an entry's whole state, as a snapshot holds it (apply/snapshot.c, on
+ * a rebuild into a cleared state): false if the state is full.
+ */
+bool
+state_install(const StateKey *key, const DecayState *decay)
+{
+	uint32		hash = key_hash(key);
+	LWLock	   *lock = PARTITION_LOCK(hash);
+	StateEntry *e;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = enter_locked(key, hash, NULL);
+	if (e != NULL)
+		e->decay = *decay;
+	LWLockRelease(lock);
+	return e != NULL;
+}
+
 void
 state_apply_record(const LogRecord *rec, Oid dboid, int32 signal_id, const DecaySpec *spec,
 				   bool staged)

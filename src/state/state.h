@@ -74,6 +74,9 @@ extern bool state_apply(const StateKey *key, const DecaySpec *spec,
 extern void state_apply_record(const LogRecord *rec, Oid dboid, int32 signal_id,
 							   const DecaySpec *spec, bool staged);
 
+/* Set an entry's whole state (a snapshot's, into a cleared state); false if full. */
+extern bool state_install(const StateKey *key, const DecayState *decay);
+
 /* Copy an entry's state into *out; false (and *out empty) if absent. */
 extern bool state_read(const StateKey *key, DecayState *out);
 

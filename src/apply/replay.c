@@ -1,0 +1,105 @@
+/*
+ * apply/replay.c
+ *    The one filter every replay of tidal's log goes through (replay.h):
+ *    validation, the clock, placement of tenants, signal definitions, and
+ *    keyed writes held back until the scan is over.
+ *
+ *    May call: core/, pg/, log/, state/, replication/, cluster/, signals/,
+ *    ranking/, apply/.
+ */
+#include "postgres.h"
+
+#include "apply/replay.h"
+#include "cluster/tenant.h"
+#include "core/hlc.h"
+#include "pg/validate.h"
+#include "state/clock.h"
+
+void
+replay_begin(Replay *r, const ReplaySink *sink)
+{
+	memset(r, 0, sizeof(*r));
+	r->sink = *sink;
+	r->keyed = idem_replay_begin();
+}
+
+void
+replay_record(const LogRecord *rec, void *arg)
+{
+	Replay	   *r = (Replay *) arg;
+	const SignalDef *def;
+	int64		ahead_ns;
+	char	   *why;
+
+	/*
+	 * The clock never goes below anything logged -- unless it lies beyond
+	 * tidal.max_clock_offset: a log written before replicated HLCs were
+	 * checked may hold one, and adopting it could exhaust the clock.
+	 */
+	if (!hlc_within_offset(&rec->hlc, &ahead_ns))
+	{
+		if (r->future++ == 0 || hlc_compare(&rec->hlc, &r->max_future) > 0)
+			r->max_future = rec->hlc;
+	}
+	else if (hlc_compare(&rec->hlc, &r->max_hlc) > 0)
+		r->max_hlc = rec->hlc;
+	r->records++;
+
+	if (rec->kind != LOG_RECORD_SIGNAL)
+		return;					/* definitions, items, ... live in tables */
+
+	/* a record an older version let in unchecked is skipped, not applied */
+	if (!validate_record_ok(rec, &why))
+	{
+		if (r->invalid++ == 0)
+			r->first_invalid = why;
+		return;
+	}
+	if (rec->tenant != 0)
+	{
+		TenantInfo	tenant;
+
+		if (!tenant_lookup(rec->tenant, &tenant) || !tenant.stored_here)
+			return;				/* relayed, not kept: another region stores this tenant */
+	}
+
+	def = catalog_signal_n(rec->name, rec->name_len, true);
+	if (def == NULL)
+	{
+		if (r->sink.defer != NULL)
+		{
+			r->deferred++;
+			r->sink.defer(rec, r->sink.arg);
+		}
+		else
+			r->skipped++;
+		return;
+	}
+	if (rec->key != NULL)
+		idem_replay_add(r->keyed, rec, def->id, &def->spec);
+	else
+		r->sink.apply(rec, def, r->sink.arg);
+}
+
+void
+replay_report(const Replay *r, const char *what)
+{
+	if (r->future > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("tidal's log holds %lld records with an hlc ahead of the local clock by more than tidal.max_clock_offset; the clock does not adopt them",
+						(long long) r->future),
+				 errdetail("The furthest is (" INT64_FORMAT ", %d, %d).",
+						   r->max_future.wall_ns, r->max_future.logical, r->max_future.node),
+				 errhint("Writes made now are ordered before those records by last-writer-wins merges.")));
+	if (r->invalid > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("tidal skipped %lld invalid log records while %s",
+						(long long) r->invalid, what),
+				 errdetail("The first: %s.", r->first_invalid)));
+	if (r->skipped > 0)
+		ereport(WARNING,
+				(errmsg("tidal skipped %lld log records of undefined signals while %s",
+						(long long) r->skipped, what)));
+}

@@ -1,0 +1,874 @@
+/*
+ * apply/snapshot.c
+ *    Owns snapshots of the hot state: tidal.snapshot_heads (one row per
+ *    snapshot: what it covers of every origin, its newest HLC) and
+ *    tidal.snapshot_chunks (its content, chunks of one tenant each, in the
+ *    format of core/snapfmt.c).
+ *
+ * A snapshot is not copied from the live hot state, which writers change
+ * while it would be read, but folded from the log: the newest valid
+ * snapshot, loaded into private memory, plus every batch sealed or received
+ * after its marks, read in one MVCC snapshot.  So it covers exactly the
+ * batches up to its marks, and nothing of a transaction that has not
+ * committed; writers never wait for it.  The records not yet sealed are
+ * not in it: a rebuild replays them after it, as it replays the batches
+ * after its marks.
+ *
+ * What a snapshot holds, besides every entity's DecayState: the writes made
+ * with an idempotency key in the last tidal.idempotency_window before its
+ * newest HLC, undecided, with the last counted write of each such key, so
+ * that a duplicate arriving later is recognised as it is by a rebuild from
+ * the whole log; and the signal records of signals not defined yet, kept
+ * verbatim, applied by a later fold or rebuild once their definition
+ * arrives.  Records of tenants stored in other regions are not in it.
+ *
+ * Every chunk is checksummed, and a snapshot is used only if all its chunks
+ * are there and pass: otherwise the one before it is tried (and the log, if
+ * it was never compacted), and the server log says so.
+ *
+ * May call: core/, pg/, log/, state/, replication/, cluster/, signals/,
+ * ranking/, apply/.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+
+#include "apply/snapshot.h"
+#include "cluster/tenant.h"
+#include "core/snapfmt.h"
+#include "pg/query.h"
+#include "pg/settings.h"
+#include "state/clock.h"
+#include "state/recovery.h"
+#include "state/state.h"
+
+#define SNAP_CHUNK_ENTRIES	4096
+#define SNAP_CHUNK_BYTES	(1024 * 1024)
+
+typedef struct SnapHead
+{
+	int64		id;
+	LogMarks	marks;
+	TidalHlc	max_hlc;
+	int32		chunks;
+} SnapHead;
+
+typedef void (*snap_state_fn) (int64 tenant, const SignalDef *def, int64 entity,
+							   const DecayState *s, void *arg);
+
+/* ---- reading ---- */
+
+static int64 *
+int8_array(ArrayType *a, int *n)
+{
+	*n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	return (int64 *) ARR_DATA_PTR(a);
+}
+
+static int32 *
+int4_array(ArrayType *a, int *n)
+{
+	*n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	return (int32 *) ARR_DATA_PTR(a);
+}
+
+/* every snapshot's head, newest first, in the caller's memory */
+static List *
+read_heads(void)
+{
+	static OwnedQuery q = {
+		"SELECT snapshot_id, origin_region, origin_shard, origin_batch, origin_seq, "
+		"       tidal.hlc_wall_ns(max_hlc), tidal.hlc_logical(max_hlc), tidal.hlc_node(max_hlc), chunks "
+		"  FROM tidal.snapshot_heads ORDER BY snapshot_id DESC",
+		0, {InvalidOid}, NULL
+	};
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *heads = NIL;
+	TidalSavedUser saved;
+	uint64		r;
+
+	query_begin(&saved);
+	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(caller);
+		SnapHead   *h = palloc0(sizeof(SnapHead));
+		int			n[4];
+		int32	   *regions = int4_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)), &n[0]);
+		int32	   *shards = int4_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)), &n[1]);
+		int64	   *batches = int8_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)), &n[2]);
+		int64	   *seqs = int8_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 5, &isnull)), &n[3]);
+		int			i;
+
+		h->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		h->max_hlc.wall_ns = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+		h->max_hlc.logical = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
+		h->max_hlc.node = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
+		h->chunks = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+		if (n[0] != n[1] || n[0] != n[2] || n[0] != n[3])
+			h->chunks = -1;		/* malformed marks: never usable */
+		else
+			for (i = 0; i < n[0]; i++)
+			{
+				LogMark    *m = log_marks_add(&h->marks, regions[i], shards[i]);
+
+				m->batch_no = batches[i];
+				m->last_seq = seqs[i];
+			}
+		heads = lappend(heads, h);
+		MemoryContextSwitchTo(old);
+	}
+	query_end(&saved);
+	return heads;
+}
+
+/* the signal of a chunk, defined here with the same decay; NULL and *why if not */
+static const SignalDef *
+chunk_signal(const SnapChunk *c, const char **why)
+{
+	const SignalDef *def = catalog_signal_n(c->name, c->name_len, true);
+	int			i;
+
+	if (def == NULL)
+	{
+		*why = "it holds a signal that is not defined here";
+		return NULL;
+	}
+	if ((int64) def->spec.half_life_us != c->half_life_us || def->spec.nwindows != c->nwindows)
+	{
+		*why = "a signal's definition differs from the one it was taken with";
+		return NULL;
+	}
+	for (i = 0; i < c->nwindows; i++)
+		if (def->spec.window_us[i] != c->window_us[i])
+		{
+			*why = "a signal's windows differ from the ones it was taken with";
+			return NULL;
+		}
+	return def;
+}
+
+static bool
+stored_here(int64 tenant)
+{
+	TenantInfo	info;
+
+	return tenant == 0 || (tenant_lookup(tenant, &info) && info.stored_here);
+}
+
+/* one chunk's content, to state (states), replay->keyed (keyed) or replay (records) */
+static bool
+load_chunk(const SnapChunk *c, Replay *replay, snap_state_fn state, void *arg, const char **why)
+{
+	const SignalDef *def = NULL;
+	SnapCursor	cur;
+
+	if (!stored_here(c->tenant))
+		return true;			/* moved out since: not ours to load */
+	if (c->kind == SNAP_CHUNK_RECORDS)
+	{
+		const char *p = c->body;
+		const char *end = c->body + c->body_len;
+		uint32		n = 0;
+
+		while (p < end)
+		{
+			LogRecord	rec;
+			Size		consumed;
+
+			if (!codec_read_record(p, end - p, &consumed, &rec, why))
+				return false;
+			replay_record(&rec, replay);
+			p += consumed;
+			n++;
+		}
+		if (n != c->count)
+		{
+			*why = "a chunk's record count is wrong";
+			return false;
+		}
+		return true;
+	}
+
+	if ((def = chunk_signal(c, why)) == NULL)
+		return false;
+	snapfmt_cursor(c, &cur);
+	if (c->kind == SNAP_CHUNK_STATES)
+	{
+		int64		entity;
+		DecayState	s;
+
+		while (snapfmt_next_state(&cur, &entity, &s, why))
+			state(c->tenant, def, entity, &s, arg);
+	}
+	else
+	{
+		SnapKeyed	k;
+
+		while (snapfmt_next_keyed(&cur, &k, why))
+		{
+			IdemHeld	h;
+
+			h.key = pnstrdup(k.key, k.key_len);
+			h.tenant = c->tenant;
+			h.hlc = k.hlc;
+			h.signal_id = def->id;
+			h.spec = def->spec;
+			h.entity = k.entity;
+			h.weight = k.weight;
+			h.at_us = k.at_us;
+			h.anchor = (k.flags & SNAP_KEYED_ANCHOR) != 0;
+			idem_replay_add_held(replay->keyed, &h);
+			pfree(h.key);
+		}
+	}
+	return *why == NULL;
+}
+
+/* load every chunk of a snapshot; false and *why at the first that fails */
+static bool
+load_snapshot(const SnapHead *head, Replay *replay, snap_state_fn state, void *arg,
+			  const char **why)
+{
+	static OwnedQuery q = {
+		"SELECT chunk_no, chunk FROM tidal.snapshot_chunks WHERE snapshot_id = $1 ORDER BY chunk_no",
+		1, {INT8OID}, NULL
+	};
+	Datum		args[1] = {Int64GetDatum(head->id)};
+	Portal		portal;
+	MemoryContext rowcxt;
+	TidalSavedUser saved;
+	int32		expect = 0;
+	bool		ok = true;
+
+	*why = NULL;
+	if (head->chunks < 0)
+	{
+		*why = "its marks are malformed";
+		return false;
+	}
+	query_begin(&saved);
+	portal = query_cursor_open(&q, args, NULL, true);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "tidal snapshot chunk",
+								   ALLOCSET_DEFAULT_SIZES);
+	while (ok)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, 16);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed && ok; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			bool		isnull;
+			MemoryContext old = MemoryContextSwitchTo(rowcxt);
+			int32		chunk_no = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+			bytea	   *b = DatumGetByteaPP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+			SnapChunk	c;
+
+			CHECK_FOR_INTERRUPTS();
+			if (chunk_no != expect++)
+			{
+				*why = "a chunk is missing";
+				ok = false;
+			}
+			else if (!snapfmt_read_chunk(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), &c, why))
+				ok = false;
+			else
+				ok = load_chunk(&c, replay, state, arg, why);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(rowcxt);
+	query_end(&saved);
+	if (ok && expect != head->chunks)
+	{
+		*why = "a chunk is missing";
+		ok = false;
+	}
+	return ok;
+}
+
+/*
+ * load_snapshot in a subtransaction: a snapshot whose pages cannot even be
+ * read (a damaged TOAST chunk, say) is as unusable as one that fails its
+ * checksums, and must not take the rebuild down with it.
+ */
+static bool
+try_load_snapshot(const SnapHead *head, Replay *replay, snap_state_fn state, void *arg,
+				  const char **why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		ok = load_snapshot(head, replay, state, arg, why);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		*why = psprintf("reading it failed: %s", edata->message);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+bool
+snapshot_log_compacted(void)
+{
+	static OwnedQuery q = {
+		"SELECT EXISTS (SELECT FROM tidal.origins WHERE compacted_batch > 0)", 0, {InvalidOid}, NULL
+	};
+	bool		compacted;
+	bool		isnull;
+	TidalSavedUser saved;
+
+	query_begin(&saved);
+	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	compacted = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	query_end(&saved);
+	return compacted;
+}
+
+/* ---- into the live hot state (a rebuild) ---- */
+
+static void
+live_state(int64 tenant, const SignalDef *def, int64 entity, const DecayState *s, void *arg)
+{
+	StateKey	key;
+
+	(void) arg;
+	state_key_init(&key, MyDatabaseId, def->id, tenant, entity);
+	if (!state_install(&key, s))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("tidal hot state is full"),
+				 errhint("Increase tidal.max_entities and restart the server.")));
+}
+
+bool
+snapshot_load_live(Replay *replay, const ReplaySink *sink, LogMarks *marks, TidalHlc *max_hlc)
+{
+	List	   *heads = read_heads();
+	ListCell   *lc;
+
+	foreach(lc, heads)
+	{
+		SnapHead   *h = (SnapHead *) lfirst(lc);
+		const char *why;
+
+		replay_begin(replay, sink);
+		if (try_load_snapshot(h, replay, live_state, NULL, &why))
+		{
+			*marks = h->marks;
+			*max_hlc = h->max_hlc;
+			ereport(LOG,
+					(errmsg("tidal loaded snapshot " INT64_FORMAT " of its hot state", h->id)));
+			return true;
+		}
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("tidal snapshot " INT64_FORMAT " cannot be used: %s", h->id, why),
+				 errdetail(lnext(heads, lc) != NULL ? "The snapshot before it is tried instead."
+						   : "The state is rebuilt from the log alone, which needs a log never compacted.")));
+		state_db_clear(MyDatabaseId);
+	}
+	replay_begin(replay, sink);
+	memset(marks, 0, sizeof(*marks));
+	memset(max_hlc, 0, sizeof(*max_hlc));
+	return false;
+}
+
+/* ---- the fold (taking a snapshot) ---- */
+
+typedef struct FoldKey
+{
+	int32		signal_id;
+	int32		pad;
+	int64		tenant;
+	int64		entity;
+} FoldKey;
+
+typedef struct FoldEntry
+{
+	FoldKey		key;
+	DecayState	state;
+} FoldEntry;
+
+typedef struct Deferred
+{
+	int64		tenant;
+	Size		len;
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} Deferred;
+
+typedef struct Fold
+{
+	MemoryContext cxt;
+	HTAB	   *states;
+	List	   *deferred;		/* Deferred * */
+	List	   *kept;			/* IdemHeld *, keyed writes not decided yet */
+} Fold;
+
+static void
+fold_init(Fold *f)
+{
+	HASHCTL		ctl;
+
+	f->cxt = AllocSetContextCreate(CurrentMemoryContext, "tidal snapshot fold",
+								   ALLOCSET_DEFAULT_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(FoldKey);
+	ctl.entrysize = sizeof(FoldEntry);
+	ctl.hcxt = f->cxt;
+	f->states = hash_create("tidal snapshot fold", 65536, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	f->deferred = NIL;
+	f->kept = NIL;
+}
+
+static FoldEntry *
+fold_entry(Fold *f, int32 signal_id, int64 tenant, int64 entity)
+{
+	FoldKey		key;
+	FoldEntry  *e;
+	bool		found;
+
+	memset(&key, 0, sizeof(key));
+	key.signal_id = signal_id;
+	key.tenant = tenant;
+	key.entity = entity;
+	e = hash_search(f->states, &key, HASH_ENTER, &found);
+	if (!found)
+		decay_init(&e->state);
+	return e;
+}
+
+static void
+fold_state(int64 tenant, const SignalDef *def, int64 entity, const DecayState *s, void *arg)
+{
+	fold_entry((Fold *) arg, def->id, tenant, entity)->state = *s;
+}
+
+static void
+fold_apply(const LogRecord *rec, const SignalDef *def, void *arg)
+{
+	Fold	   *f = (Fold *) arg;
+	uint32		i;
+
+	for (i = 0; i < rec->nevents; i++)
+	{
+		LogSignalEvent ev;
+
+		codec_signal_event(rec, i, &ev);
+		decay_add(&fold_entry(f, def->id, rec->tenant, ev.entity)->state,
+				  &def->spec, ev.weight, ev.at_us);
+	}
+}
+
+static void
+fold_defer(const LogRecord *rec, void *arg)
+{
+	Fold	   *f = (Fold *) arg;
+	MemoryContext old = MemoryContextSwitchTo(f->cxt);
+	Deferred   *d = palloc(offsetof(Deferred, data) + rec->raw_len);
+
+	d->tenant = rec->tenant;
+	d->len = rec->raw_len;
+	memcpy(d->data, rec->raw, rec->raw_len);
+	f->deferred = lappend(f->deferred, d);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+fold_count(const IdemHeld *h, void *arg)
+{
+	decay_add(&fold_entry((Fold *) arg, h->signal_id, h->tenant, h->entity)->state,
+			  &h->spec, h->weight, h->at_us);
+}
+
+static void
+fold_keep(const IdemHeld *h, void *arg)
+{
+	Fold	   *f = (Fold *) arg;
+	MemoryContext old = MemoryContextSwitchTo(f->cxt);
+	IdemHeld   *k = palloc(sizeof(IdemHeld));
+
+	*k = *h;
+	k->key = pstrdup(h->key);
+	f->kept = lappend(f->kept, k);
+	MemoryContextSwitchTo(old);
+}
+
+/* ---- writing ---- */
+
+typedef struct SnapWriter
+{
+	int64		id;
+	int32		chunks;
+	int64		bytes;
+	StringInfoData buf;
+	uint32		count;
+	int64		tenant;
+} SnapWriter;
+
+static void
+insert_chunk(SnapWriter *w)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.snapshot_chunks (snapshot_id, chunk_no, tenant, chunk) VALUES ($1, $2, $3, $4)",
+		4, {INT8OID, INT4OID, INT8OID, BYTEAOID}, NULL
+	};
+	Datum		args[4];
+	bytea	   *b;
+	TidalSavedUser saved;
+
+	snapfmt_finish(&w->buf, w->count);
+	b = palloc(VARHDRSZ + w->buf.len);
+	SET_VARSIZE(b, VARHDRSZ + w->buf.len);
+	memcpy(VARDATA(b), w->buf.data, w->buf.len);
+	args[0] = Int64GetDatum(w->id);
+	args[1] = Int32GetDatum(w->chunks);
+	args[2] = Int64GetDatum(w->tenant);
+	args[3] = PointerGetDatum(b);
+	query_begin(&saved);
+	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
+	query_end(&saved);
+	pfree(b);
+	w->chunks++;
+	w->bytes += w->buf.len;
+	resetStringInfo(&w->buf);
+	w->count = 0;
+}
+
+static void
+begin_chunk(SnapWriter *w, uint8 kind, int64 tenant, const SignalDef *def)
+{
+	if (w->count > 0)
+		insert_chunk(w);
+	resetStringInfo(&w->buf);
+	w->tenant = tenant;
+	if (def != NULL)
+		snapfmt_begin(&w->buf, kind, tenant, def->name, (int64) def->spec.half_life_us,
+					  def->spec.nwindows, def->spec.window_us);
+	else
+		snapfmt_begin(&w->buf, kind, tenant, NULL, 0, 0, NULL);
+}
+
+static int
+fold_entry_cmp(const void *a, const void *b)
+{
+	const FoldKey *x = &(*(FoldEntry *const *) a)->key;
+	const FoldKey *y = &(*(FoldEntry *const *) b)->key;
+
+	if (x->tenant != y->tenant)
+		return x->tenant < y->tenant ? -1 : 1;
+	if (x->signal_id != y->signal_id)
+		return x->signal_id < y->signal_id ? -1 : 1;
+	return (x->entity > y->entity) - (x->entity < y->entity);
+}
+
+static int
+kept_cmp(const ListCell *a, const ListCell *b)
+{
+	const IdemHeld *x = lfirst(a);
+	const IdemHeld *y = lfirst(b);
+
+	if (x->tenant != y->tenant)
+		return x->tenant < y->tenant ? -1 : 1;
+	return (x->signal_id > y->signal_id) - (x->signal_id < y->signal_id);
+}
+
+static int
+deferred_cmp(const ListCell *a, const ListCell *b)
+{
+	const Deferred *x = lfirst(a);
+	const Deferred *y = lfirst(b);
+
+	return (x->tenant > y->tenant) - (x->tenant < y->tenant);
+}
+
+/* the definition of a signal id, from the catalog's list */
+static const SignalDef *
+def_of(const SignalDef **defs, int ndefs, int32 id)
+{
+	int			i;
+
+	for (i = 0; i < ndefs; i++)
+		if (defs[i]->id == id)
+			return defs[i];
+	elog(ERROR, "tidal: signal id %d is not defined", id);
+	return NULL;
+}
+
+static Datum
+marks_datum(const LogMarks *marks, int field)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(marks->n, 1));
+	int			i;
+
+	for (i = 0; i < marks->n; i++)
+		d[i] = field == 0 ? Int32GetDatum(marks->m[i].region)
+			: field == 1 ? Int32GetDatum(marks->m[i].shard)
+			: field == 2 ? Int64GetDatum(marks->m[i].batch_no)
+			: Int64GetDatum(marks->m[i].last_seq);
+	if (field < 2)
+		return PointerGetDatum(construct_array(d, marks->n, INT4OID, 4, true, TYPALIGN_INT));
+	return PointerGetDatum(construct_array(d, marks->n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static int64
+write_snapshot(Fold *f, const LogMarks *marks, const TidalHlc *max_hlc)
+{
+	static OwnedQuery id_q = {
+		"SELECT coalesce(pg_catalog.max(snapshot_id), 0) + 1 FROM tidal.snapshot_heads",
+		0, {InvalidOid}, NULL
+	};
+	static OwnedQuery head_q = {
+		"INSERT INTO tidal.snapshot_heads (snapshot_id, origin_region, origin_shard, origin_batch, "
+		"       origin_seq, max_hlc, chunks, entries, bytes) "
+		"VALUES ($1, $2, $3, $4, $5, tidal.hlc($6, $7, $8), 0, 0, 0)",
+		8, {INT8OID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+		INT8OID, INT4OID, INT4OID}, NULL
+	};
+	static OwnedQuery done_q = {
+		"UPDATE tidal.snapshot_heads SET chunks = $2, entries = $3, bytes = $4 WHERE snapshot_id = $1",
+		4, {INT8OID, INT4OID, INT8OID, INT8OID}, NULL
+	};
+	static OwnedQuery prune_q = {
+		"DELETE FROM tidal.snapshot_heads WHERE snapshot_id <= $1 - $2",
+		2, {INT8OID, INT8OID}, NULL
+	};
+	SnapWriter	w;
+	FoldEntry **all;
+	long		n = hash_get_num_entries(f->states);
+	long		i = 0;
+	HASH_SEQ_STATUS seq;
+	FoldEntry  *e;
+	int			ndefs;
+	const SignalDef **defs = catalog_all_signals(&ndefs);
+	const SignalDef *def = NULL;
+	ListCell   *lc;
+	Datum		args[8];
+	bool		isnull;
+	TidalSavedUser saved;
+
+	memset(&w, 0, sizeof(w));
+	initStringInfo(&w.buf);
+	query_begin(&saved);
+	query_exec(&id_q, NULL, NULL, true, SPI_OK_SELECT);
+	w.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	args[0] = Int64GetDatum(w.id);
+	args[1] = marks_datum(marks, 0);
+	args[2] = marks_datum(marks, 1);
+	args[3] = marks_datum(marks, 2);
+	args[4] = marks_datum(marks, 3);
+	args[5] = Int64GetDatum(max_hlc->wall_ns);
+	args[6] = Int32GetDatum(max_hlc->logical);
+	args[7] = Int32GetDatum(max_hlc->node);
+	query_exec(&head_q, args, NULL, false, SPI_OK_INSERT);
+	query_end(&saved);
+
+	/* states, by tenant and signal */
+	all = palloc_extended(sizeof(FoldEntry *) * Max(n, 1), MCXT_ALLOC_HUGE);
+	hash_seq_init(&seq, f->states);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		all[i++] = e;
+	qsort(all, n, sizeof(FoldEntry *), fold_entry_cmp);
+	for (i = 0; i < n; i++)
+	{
+		const FoldKey *k = &all[i]->key;
+
+		CHECK_FOR_INTERRUPTS();
+		if (def == NULL || def->id != k->signal_id || w.tenant != k->tenant ||
+			w.count >= SNAP_CHUNK_ENTRIES)
+		{
+			def = def_of(defs, ndefs, k->signal_id);
+			begin_chunk(&w, SNAP_CHUNK_STATES, k->tenant, def);
+		}
+		snapfmt_add_state(&w.buf, def->spec.nwindows, k->entity, &all[i]->state);
+		w.count++;
+	}
+	if (w.count > 0)
+		insert_chunk(&w);
+
+	/* keyed writes not decided yet, by tenant and signal */
+	list_sort(f->kept, kept_cmp);
+	def = NULL;
+	foreach(lc, f->kept)
+	{
+		IdemHeld   *h = lfirst(lc);
+		SnapKeyed	k;
+
+		if (def == NULL || def->id != h->signal_id || w.tenant != h->tenant ||
+			w.count >= SNAP_CHUNK_ENTRIES)
+		{
+			def = def_of(defs, ndefs, h->signal_id);
+			begin_chunk(&w, SNAP_CHUNK_KEYED, h->tenant, def);
+		}
+		k.hlc = h->hlc;
+		k.flags = h->anchor ? SNAP_KEYED_ANCHOR : 0;
+		k.key = h->key;
+		k.key_len = strlen(h->key);
+		k.entity = h->entity;
+		k.weight = h->weight;
+		k.at_us = h->at_us;
+		snapfmt_add_keyed(&w.buf, &k);
+		w.count++;
+	}
+	if (w.count > 0)
+		insert_chunk(&w);
+
+	/* records of signals not defined yet, by tenant */
+	list_sort(f->deferred, deferred_cmp);
+	foreach(lc, f->deferred)
+	{
+		Deferred   *d = lfirst(lc);
+
+		if (w.count == 0 || w.tenant != d->tenant || w.buf.len >= SNAP_CHUNK_BYTES)
+			begin_chunk(&w, SNAP_CHUNK_RECORDS, d->tenant, NULL);
+		snapfmt_add_record(&w.buf, d->data, d->len);
+		w.count++;
+	}
+	if (w.count > 0)
+		insert_chunk(&w);
+
+	args[0] = Int64GetDatum(w.id);
+	args[1] = Int32GetDatum(w.chunks);
+	args[2] = Int64GetDatum((int64) n);
+	args[3] = Int64GetDatum(w.bytes);
+	query_begin(&saved);
+	query_exec(&done_q, args, NULL, false, SPI_OK_UPDATE);
+	args[1] = Int64GetDatum((int64) tidal_snapshot_keep);
+	query_exec(&prune_q, args, NULL, false, SPI_OK_DELETE);
+	query_end(&saved);
+	return w.id;
+}
+
+static bool
+marks_equal(const LogMarks *a, const LogMarks *b)
+{
+	int			i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+	{
+		LogMark    *m = log_marks_find((LogMarks *) b, a->m[i].region, a->m[i].shard);
+
+		if (m == NULL || m->batch_no != a->m[i].batch_no)
+			return false;
+	}
+	return true;
+}
+
+int64
+snapshot_take(bool only_if_new)
+{
+	List	   *heads;
+	ListCell   *lc;
+	SnapHead   *base = NULL;
+	Fold		fold;
+	Replay		replay;
+	ReplaySink	sink = {fold_apply, fold_defer, NULL};
+	LogMarks	reached;
+	TidalHlc	max_hlc;
+	int64		id;
+
+	tidal_ensure_loaded();		/* the definitions and the tenants, as a rebuild has them */
+	/* one taker at a time; readers of the snapshots are not held up */
+	LockRelationOid(RangeVarGetRelid(makeRangeVar("tidal", "snapshot_heads", -1), NoLock, false),
+					ShareRowExclusiveLock);
+
+	heads = read_heads();
+	fold_init(&fold);
+	sink.arg = &fold;
+	replay_begin(&replay, &sink);
+	foreach(lc, heads)
+	{
+		SnapHead   *h = (SnapHead *) lfirst(lc);
+		const char *why;
+
+		if (try_load_snapshot(h, &replay, fold_state, &fold, &why))
+		{
+			base = h;
+			break;
+		}
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("tidal snapshot " INT64_FORMAT " cannot be used: %s", h->id, why),
+				 errdetail("The new snapshot is taken from the one before it, or from the log.")));
+		MemoryContextDelete(fold.cxt);
+		fold_init(&fold);
+		replay_begin(&replay, &sink);
+	}
+	if (base == NULL && snapshot_log_compacted())
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("tidal cannot take a snapshot: no valid snapshot covers its compacted log"),
+				 errhint("Bring this region back by state transfer from a peer (see docs/operations.md).")));
+
+	log_replay_after(base != NULL ? &base->marks : NULL, false, replay_record, &replay, &reached);
+	if (only_if_new && base != NULL && marks_equal(&reached, &base->marks))
+	{
+		MemoryContextDelete(fold.cxt);
+		return 0;
+	}
+
+	max_hlc = replay.max_hlc;
+	if (base != NULL && hlc_compare(&base->max_hlc, &max_hlc) > 0)
+		max_hlc = base->max_hlc;
+	idem_replay_decide(replay.keyed, max_hlc.wall_ns - idem_window_ns(),
+					   fold_count, fold_keep, &fold);
+	replay_report(&replay, "taking a snapshot");
+	id = write_snapshot(&fold, &reached, &max_hlc);
+	MemoryContextDelete(fold.cxt);
+	return id;
+}
+
+/* ---- SQL ---- */
+
+PG_FUNCTION_INFO_V1(tidal_snapshot);
+
+/* tidal.snapshot() RETURNS bigint */
+Datum
+tidal_snapshot(PG_FUNCTION_ARGS)
+{
+	tidal_require_preload();
+	PG_RETURN_INT64(snapshot_take(false));
+}

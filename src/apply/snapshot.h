@@ -1,0 +1,39 @@
+/*
+ * apply/snapshot.h
+ *    Snapshots of the hot state (docs/operations.md, "Snapshots and
+ *    compaction"): taking one by folding the log into the newest one, and
+ *    loading the newest valid one into the hot state on a rebuild.
+ *
+ *    May call: core/, pg/, log/, state/, replication/, cluster/, signals/,
+ *    ranking/, apply/.
+ */
+#ifndef TIDAL_SNAPSHOT_H
+#define TIDAL_SNAPSHOT_H
+
+#include "postgres.h"
+
+#include "apply/replay.h"
+#include "log/log.h"
+
+/*
+ * Take a snapshot now, in the caller's transaction: the newest valid one
+ * plus the sealed batches after its marks.  Returns its id; with
+ * only_if_new, 0 when no batch was sealed or received since the newest.
+ */
+extern int64 snapshot_take(bool only_if_new);
+
+/*
+ * Load the newest valid snapshot into the cleared hot state of this
+ * database: its states into the state, its keyed writes and deferred
+ * records into *replay.  A snapshot that fails a check is reported in the
+ * server log (WARNING) and the one before it is tried.  Returns false if
+ * none could be loaded (the state is then clear and *replay fresh); *marks
+ * and *max_hlc say what it covers.
+ */
+extern bool snapshot_load_live(Replay *replay, const ReplaySink *sink,
+							   LogMarks *marks, TidalHlc *max_hlc);
+
+/* true if some origin's log has been compacted (a snapshot is then needed) */
+extern bool snapshot_log_compacted(void);
+
+#endif							/* TIDAL_SNAPSHOT_H */

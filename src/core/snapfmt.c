@@ -1,0 +1,402 @@
+/*
+ * core/snapfmt.c
+ *    Encoding and decoding of snapshot chunks (see snapfmt.h and
+ *    docs/log-format.md).  All integers little-endian, floats IEEE 754
+ *    binary64, as in the log.
+ *
+ *    May call: core/ only (and PostgreSQL).
+ */
+#include "postgres.h"
+
+#include "port/pg_bswap.h"
+#include "port/pg_crc32c.h"
+
+#include "core/snapfmt.h"
+
+#define SNAP_MAGIC		0x534C4454	/* "TDLS" read as a little-endian uint32 */
+#define SNAP_VERSION	1
+#define SNAP_MAX_NAME	1024
+
+#ifdef WORDS_BIGENDIAN
+#define LE16(x) pg_bswap16(x)
+#define LE32(x) pg_bswap32(x)
+#define LE64(x) pg_bswap64(x)
+#else
+#define LE16(x) (x)
+#define LE32(x) (x)
+#define LE64(x) (x)
+#endif
+
+/* ---- writing ---- */
+
+static void
+put(StringInfo buf, const void *p, int n)
+{
+	appendBinaryStringInfo(buf, (const char *) p, n);
+}
+
+static void
+put_u8(StringInfo buf, uint8 v)
+{
+	put(buf, &v, 1);
+}
+
+static void
+put_u16(StringInfo buf, uint16 v)
+{
+	v = LE16(v);
+	put(buf, &v, 2);
+}
+
+static void
+put_u32(StringInfo buf, uint32 v)
+{
+	v = LE32(v);
+	put(buf, &v, 4);
+}
+
+static void
+put_u64(StringInfo buf, uint64 v)
+{
+	v = LE64(v);
+	put(buf, &v, 8);
+}
+
+static void
+put_f64(StringInfo buf, double d)
+{
+	uint64		v;
+
+	memcpy(&v, &d, 8);
+	put_u64(buf, v);
+}
+
+static void
+set_u32(StringInfo buf, int at, uint32 v)
+{
+	v = LE32(v);
+	memcpy(buf->data + at, &v, 4);
+}
+
+static void
+set_u64(StringInfo buf, int at, uint64 v)
+{
+	v = LE64(v);
+	memcpy(buf->data + at, &v, 8);
+}
+
+static uint32
+crc32c(const char *data, Size len)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, data, len);
+	FIN_CRC32C(crc);
+	return crc;
+}
+
+/*
+ * Header (40 bytes): magic, version (u16), kind (u8), reserved (u8),
+ * tenant (i64), count (u32), reserved (u32), payload length (u64),
+ * payload CRC (u32), header CRC over bytes 0-35 (u32).
+ */
+void
+snapfmt_begin(StringInfo buf, uint8 kind, int64 tenant, const char *name,
+			  int64 half_life_us, int nwindows, const int64 *window_us)
+{
+	int			i;
+
+	Assert(buf->len == 0);
+	put_u32(buf, SNAP_MAGIC);
+	put_u16(buf, SNAP_VERSION);
+	put_u8(buf, kind);
+	put_u8(buf, 0);
+	put_u64(buf, (uint64) tenant);
+	put_u32(buf, 0);			/* count: snapfmt_finish */
+	put_u32(buf, 0);
+	put_u64(buf, 0);			/* payload length */
+	put_u32(buf, 0);			/* payload CRC */
+	put_u32(buf, 0);			/* header CRC */
+	Assert(buf->len == SNAP_HEADER_LEN);
+	if (kind == SNAP_CHUNK_RECORDS)
+		return;
+	put_u16(buf, (uint16) strlen(name));
+	put(buf, name, strlen(name));
+	put_u64(buf, (uint64) half_life_us);
+	put_u8(buf, (uint8) nwindows);
+	for (i = 0; i < nwindows; i++)
+		put_u64(buf, (uint64) window_us[i]);
+}
+
+void
+snapfmt_add_state(StringInfo buf, int nwindows, int64 entity, const DecayState *s)
+{
+	int			w;
+	int			b;
+
+	put_u64(buf, (uint64) entity);
+	put_u64(buf, (uint64) s->latest_us);
+	put_f64(buf, s->sum);
+	for (w = 0; w < nwindows; w++)
+		for (b = 0; b < DECAY_WINDOW_BUCKETS; b++)
+			put_f64(buf, s->buckets[w][b]);
+}
+
+void
+snapfmt_add_keyed(StringInfo buf, const SnapKeyed *k)
+{
+	put_u64(buf, (uint64) k->hlc.wall_ns);
+	put_u32(buf, (uint32) k->hlc.logical);
+	put_u32(buf, (uint32) k->hlc.node);
+	put_u8(buf, k->flags);
+	put_u16(buf, (uint16) k->key_len);
+	put(buf, k->key, k->key_len);
+	put_u64(buf, (uint64) k->entity);
+	put_f64(buf, k->weight);
+	put_u64(buf, (uint64) k->at_us);
+}
+
+void
+snapfmt_add_record(StringInfo buf, const char *raw, Size len)
+{
+	put(buf, raw, len);
+}
+
+void
+snapfmt_finish(StringInfo buf, uint32 count)
+{
+	set_u32(buf, 16, count);
+	set_u64(buf, 24, (uint64) (buf->len - SNAP_HEADER_LEN));
+	set_u32(buf, 32, crc32c(buf->data + SNAP_HEADER_LEN, buf->len - SNAP_HEADER_LEN));
+	set_u32(buf, 36, crc32c(buf->data, 36));
+}
+
+/* ---- reading ---- */
+
+typedef struct Reader
+{
+	const char *p;
+	const char *end;
+	bool		ok;
+} Reader;
+
+static bool
+need(Reader *r, Size n)
+{
+	if (!r->ok || (Size) (r->end - r->p) < n)
+		r->ok = false;
+	return r->ok;
+}
+
+static void
+get(Reader *r, void *out, Size n)
+{
+	if (need(r, n))
+	{
+		memcpy(out, r->p, n);
+		r->p += n;
+	}
+	else
+		memset(out, 0, n);
+}
+
+static uint8
+get_u8(Reader *r)
+{
+	uint8		v;
+
+	get(r, &v, 1);
+	return v;
+}
+
+static uint16
+get_u16(Reader *r)
+{
+	uint16		v;
+
+	get(r, &v, 2);
+	return LE16(v);
+}
+
+static uint32
+get_u32(Reader *r)
+{
+	uint32		v;
+
+	get(r, &v, 4);
+	return LE32(v);
+}
+
+static uint64
+get_u64(Reader *r)
+{
+	uint64		v;
+
+	get(r, &v, 8);
+	return LE64(v);
+}
+
+static double
+get_f64(Reader *r)
+{
+	uint64		v = get_u64(r);
+	double		d;
+
+	memcpy(&d, &v, 8);
+	return d;
+}
+
+bool
+snapfmt_read_chunk(const char *buf, Size len, SnapChunk *out, const char **why)
+{
+	Reader		r = {buf, buf + len, true};
+	uint32		magic;
+	uint16		version;
+	uint64		payload_len;
+	uint32		payload_crc;
+	uint32		header_crc;
+
+	memset(out, 0, sizeof(*out));
+	if (len < SNAP_HEADER_LEN)
+	{
+		*why = "shorter than its header";
+		return false;
+	}
+	magic = get_u32(&r);
+	version = get_u16(&r);
+	out->kind = get_u8(&r);
+	(void) get_u8(&r);
+	out->tenant = (int64) get_u64(&r);
+	out->count = get_u32(&r);
+	(void) get_u32(&r);
+	payload_len = get_u64(&r);
+	payload_crc = get_u32(&r);
+	header_crc = get_u32(&r);
+	if (magic != SNAP_MAGIC)
+		*why = "bad magic";
+	else if (header_crc != crc32c(buf, 36))
+		*why = "header checksum mismatch";
+	else if (version != SNAP_VERSION)
+		*why = "unknown format version";
+	else if (out->kind < SNAP_CHUNK_STATES || out->kind > SNAP_CHUNK_RECORDS)
+		*why = "unknown chunk kind";
+	else if (payload_len != len - SNAP_HEADER_LEN)
+		*why = "payload length mismatch";
+	else if (payload_crc != crc32c(buf + SNAP_HEADER_LEN, payload_len))
+		*why = "payload checksum mismatch";
+	else
+		*why = NULL;
+	if (*why != NULL)
+		return false;
+
+	if (out->kind != SNAP_CHUNK_RECORDS)
+	{
+		int			i;
+
+		out->name_len = get_u16(&r);
+		if (out->name_len == 0 || out->name_len > SNAP_MAX_NAME || !need(&r, out->name_len))
+		{
+			*why = "bad signal name";
+			return false;
+		}
+		out->name = r.p;
+		r.p += out->name_len;
+		out->half_life_us = (int64) get_u64(&r);
+		out->nwindows = get_u8(&r);
+		if (out->nwindows > DECAY_MAX_WINDOWS)
+		{
+			*why = "too many windows";
+			return false;
+		}
+		for (i = 0; i < out->nwindows; i++)
+			out->window_us[i] = (int64) get_u64(&r);
+		if (!r.ok)
+		{
+			*why = "truncated signal";
+			return false;
+		}
+	}
+	out->body = r.p;
+	out->body_len = r.end - r.p;
+	return true;
+}
+
+void
+snapfmt_cursor(const SnapChunk *chunk, SnapCursor *cur)
+{
+	cur->p = chunk->body;
+	cur->end = chunk->body + chunk->body_len;
+	cur->nwindows = chunk->nwindows;
+	cur->left = chunk->count;
+}
+
+/* true if another entry is due; false at the end, with *why if bytes are left over */
+static bool
+cursor_more(SnapCursor *cur, const char **why)
+{
+	*why = NULL;
+	if (cur->left > 0)
+		return true;
+	if (cur->p != cur->end)
+		*why = "bytes after the last entry";
+	return false;
+}
+
+bool
+snapfmt_next_state(SnapCursor *cur, int64 *entity, DecayState *s, const char **why)
+{
+	Reader		r = {cur->p, cur->end, true};
+	int			w;
+	int			b;
+
+	if (!cursor_more(cur, why))
+		return false;
+	decay_init(s);
+	*entity = (int64) get_u64(&r);
+	s->latest_us = (int64) get_u64(&r);
+	s->sum = get_f64(&r);
+	for (w = 0; w < cur->nwindows; w++)
+		for (b = 0; b < DECAY_WINDOW_BUCKETS; b++)
+			s->buckets[w][b] = get_f64(&r);
+	if (!r.ok)
+	{
+		*why = "truncated state";
+		return false;
+	}
+	cur->p = r.p;
+	cur->left--;
+	return true;
+}
+
+bool
+snapfmt_next_keyed(SnapCursor *cur, SnapKeyed *k, const char **why)
+{
+	Reader		r = {cur->p, cur->end, true};
+
+	if (!cursor_more(cur, why))
+		return false;
+	k->hlc.wall_ns = (int64) get_u64(&r);
+	k->hlc.logical = (int32) get_u32(&r);
+	k->hlc.node = (int32) get_u32(&r);
+	k->flags = get_u8(&r);
+	k->key_len = get_u16(&r);
+	if (k->key_len == 0 || !need(&r, k->key_len))
+	{
+		*why = "bad idempotency key";
+		return false;
+	}
+	k->key = r.p;
+	r.p += k->key_len;
+	k->entity = (int64) get_u64(&r);
+	k->weight = get_f64(&r);
+	k->at_us = (int64) get_u64(&r);
+	if (!r.ok)
+	{
+		*why = "truncated keyed write";
+		return false;
+	}
+	cur->p = r.p;
+	cur->left--;
+	return true;
+}
