@@ -5,6 +5,8 @@
 #   - relations and set-returning functions after FROM / JOIN / INTO / UPDATE
 #     must be qualified:                   FROM tidal.item_data, pg_catalog.unnest(...)
 #   - operators given with OPERATOR(...) must name pg_catalog or tidal
+# Names a WITH query defines in the same file (WITH gone AS (...) ... FROM gone)
+# are not relations and are allowed.
 # The owner switch also pins search_path to "pg_catalog, pg_temp" (src/pg/owner.c);
 # this check is the second line, so that a statement stays safe if it ever runs
 # without that pin.
@@ -20,6 +22,13 @@ check() {
 	perl -e '
 		my $bad = 0;
 		for my $file (@ARGV) {
+			# names a WITH query defines in this file (name AS ( ...): not relations
+			open(my $pre, "<", $file) or die "$file: $!\n";
+			my %cte;
+			while (my $l = <$pre>) {
+				$cte{lc $1} = 1 while $l =~ /(?:\bWITH\s+|,\s*|"\s*)([A-Za-z_]\w*)\s+AS\s*\(/g;
+			}
+			close($pre);
 			open(my $fh, "<", $file) or die "$file: $!\n";
 			my $in_comment = 0;
 			my $in_message = 0;
@@ -48,6 +57,7 @@ check() {
 					while ($s =~ /(?<!DISTINCT )\b(FROM|JOIN|INTO|UPDATE)\s+([A-Za-z_]\w*)(?=\s|\(|$)(?!\s*\.)/g) {
 						my ($kw, $name) = ($1, $2);
 						next if $name =~ /^(SELECT|LATERAL|ONLY|ARRAY|ROWS|SET|epoch)$/i;
+						next if $cte{lc $name};
 						push @why, "unqualified name after $kw: $name";
 					}
 					while ($s =~ /OPERATOR\s*\(\s*(?!pg_catalog\.|tidal\.)/gi) {
@@ -74,6 +84,8 @@ self_test() {
 /* a comment may say ::jsonb and FROM items */
 static const char *q = "SELECT $1::pg_catalog.jsonb FROM tidal.item_data i "
 	"JOIN pg_catalog.unnest($2::pg_catalog.int8[]) u ON u OPERATOR(pg_catalog.=) i.item";
+static const char *w = "WITH gone AS (DELETE FROM tidal.batches RETURNING 1) "
+	"SELECT pg_catalog.count(*) FROM gone";
 static void f(void) { ereport(ERROR, (errmsg("cannot cast ::jsonb"),
 	errhint("Take it FROM here."))); }
 C

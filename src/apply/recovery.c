@@ -61,6 +61,7 @@ recovery_rebuild(void)
 	ReplaySink	sink = {live_apply, NULL, NULL};
 	LogMarks	marks;
 	TidalHlc	snap_hlc;
+	int64		snap_id = 0;
 	bool		from_snapshot;
 
 	LockRelationOid(log_pending_relid(false), ShareRowExclusiveLock);
@@ -73,7 +74,7 @@ recovery_rebuild(void)
 
 	PG_TRY();
 	{
-		from_snapshot = snapshot_load_live(&replay, &sink, &marks, &snap_hlc);
+		from_snapshot = snapshot_load_live(&replay, &sink, &marks, &snap_hlc, &snap_id);
 		if (!from_snapshot && snapshot_log_compacted())
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
@@ -104,9 +105,14 @@ recovery_rebuild(void)
 	state_db_set_loaded(MyDatabaseId, true);
 
 	replay_report(&replay, "rebuilding its state");
-	ereport(DEBUG1,
-			(errmsg("tidal rebuilt its hot state from %s and %lld log records",
-					from_snapshot ? "a snapshot" : "no snapshot", (long long) replay.records)));
+	if (from_snapshot)
+		ereport(LOG,
+				(errmsg("tidal rebuilt its hot state from snapshot " INT64_FORMAT " and %lld events of the log after it",
+						snap_id, (long long) replay.events)));
+	else
+		ereport(LOG,
+				(errmsg("tidal rebuilt its hot state from %lld events of the log, without a snapshot",
+						(long long) replay.events)));
 }
 
 void

@@ -75,6 +75,7 @@ replay_record(const LogRecord *rec, void *arg)
 			r->skipped++;
 		return;
 	}
+	r->events += rec->nevents;
 	if (rec->key != NULL)
 		idem_replay_add(r->keyed, rec, def->id, &def->spec);
 	else

@@ -30,6 +30,7 @@ typedef struct Replay
 	ReplaySink	sink;
 	TidalHlc	max_hlc;
 	int64		records;
+	int64		events;			/* signal events handed to the sink or held as keyed */
 	int64		skipped;		/* records of undefined signals, not deferred */
 	int64		deferred;
 	int64		invalid;		/* records that fail validation: not counted */

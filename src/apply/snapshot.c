@@ -382,7 +382,8 @@ live_state(int64 tenant, const SignalDef *def, int64 entity, const DecayState *s
 }
 
 bool
-snapshot_load_live(Replay *replay, const ReplaySink *sink, LogMarks *marks, TidalHlc *max_hlc)
+snapshot_load_live(Replay *replay, const ReplaySink *sink, LogMarks *marks, TidalHlc *max_hlc,
+				   int64 *id)
 {
 	List	   *heads = read_heads();
 	ListCell   *lc;
@@ -397,8 +398,7 @@ snapshot_load_live(Replay *replay, const ReplaySink *sink, LogMarks *marks, Tida
 		{
 			*marks = h->marks;
 			*max_hlc = h->max_hlc;
-			ereport(LOG,
-					(errmsg("tidal loaded snapshot " INT64_FORMAT " of its hot state", h->id)));
+			*id = h->id;
 			return true;
 		}
 		ereport(WARNING,

@@ -27,11 +27,11 @@ extern int64 snapshot_take(bool only_if_new);
  * database: its states into the state, its keyed writes and deferred
  * records into *replay.  A snapshot that fails a check is reported in the
  * server log (WARNING) and the one before it is tried.  Returns false if
- * none could be loaded (the state is then clear and *replay fresh); *marks
- * and *max_hlc say what it covers.
+ * none could be loaded (the state is then clear and *replay fresh); *marks,
+ * *max_hlc and *id say which it was and what it covers.
  */
 extern bool snapshot_load_live(Replay *replay, const ReplaySink *sink,
-							   LogMarks *marks, TidalHlc *max_hlc);
+							   LogMarks *marks, TidalHlc *max_hlc, int64 *id);
 
 /* true if some origin's log has been compacted (a snapshot is then needed) */
 extern bool snapshot_log_compacted(void);
