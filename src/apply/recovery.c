@@ -58,7 +58,7 @@ static void
 recovery_rebuild(void)
 {
 	Replay		replay;
-	ReplaySink	sink = {live_apply, NULL, NULL};
+	ReplaySink	sink = {live_apply, NULL, NULL, NULL};
 	LogMarks	marks;
 	TidalHlc	snap_hlc;
 	int64		snap_id = 0;

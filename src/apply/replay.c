@@ -46,7 +46,12 @@ replay_record(const LogRecord *rec, void *arg)
 	r->records++;
 
 	if (rec->kind != LOG_RECORD_SIGNAL)
-		return;					/* definitions, items, ... live in tables */
+	{
+		/* definitions, items, ... live in tables; a snapshot keeps their winners */
+		if (r->sink.other != NULL)
+			r->sink.other(rec, r->sink.arg);
+		return;
+	}
 
 	/* a record an older version let in unchecked is skipped, not applied */
 	if (!validate_record_ok(rec, &why))

@@ -22,6 +22,8 @@ typedef struct ReplaySink
 	void		(*apply) (const LogRecord *rec, const SignalDef *def, void *arg);
 	/* keep a record that cannot be applied yet (undefined signal); NULL: skip it */
 	void		(*defer) (const LogRecord *rec, void *arg);
+	/* a record of another kind (definitions, items, ...); NULL: ignore it */
+	void		(*other) (const LogRecord *rec, void *arg);
 	void	   *arg;
 } ReplaySink;
 

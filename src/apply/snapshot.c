@@ -437,10 +437,37 @@ typedef struct Deferred
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } Deferred;
 
+/*
+ * What identifies a record of another kind than signal events: the records
+ * a merge would keep one of (the latest item, profile or registration, the
+ * first definition of a signal, the latest hide and unhide of a target, each
+ * step of a migration).
+ */
+typedef struct OtherKey
+{
+	uint8		kind;
+	uint8		action;
+	uint8		target_kind;
+	uint8		step;
+	int32		name_len;
+	int64		tenant;
+	int64		a;
+	int64		b;
+	char		name[SIGNAL_NAME_MAXLEN + 1];
+} OtherKey;
+
+typedef struct OtherEntry
+{
+	OtherKey	key;
+	TidalHlc	hlc;
+	Deferred   *rec;
+} OtherEntry;
+
 typedef struct Fold
 {
 	MemoryContext cxt;
 	HTAB	   *states;
+	HTAB	   *others;			/* OtherEntry: the winning records of other kinds */
 	List	   *deferred;		/* Deferred * */
 	List	   *kept;			/* IdemHeld *, keyed writes not decided yet */
 } Fold;
@@ -457,6 +484,12 @@ fold_init(Fold *f)
 	ctl.entrysize = sizeof(FoldEntry);
 	ctl.hcxt = f->cxt;
 	f->states = hash_create("tidal snapshot fold", 65536, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(OtherKey);
+	ctl.entrysize = sizeof(OtherEntry);
+	ctl.hcxt = f->cxt;
+	f->others = hash_create("tidal snapshot records", 1024, &ctl,
 							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	f->deferred = NIL;
 	f->kept = NIL;
@@ -477,6 +510,18 @@ fold_entry(Fold *f, int32 signal_id, int64 tenant, int64 entity)
 	if (!found)
 		decay_init(&e->state);
 	return e;
+}
+
+static Deferred *
+copy_record(MemoryContext cxt, const LogRecord *rec)
+{
+	Deferred   *d = MemoryContextAlloc(cxt, offsetof(Deferred, data) + rec->raw_len);
+
+	/* definitions and the registry belong to every region: kept as tenant 0's */
+	d->tenant = (rec->kind == LOG_RECORD_TENANT || rec->kind == LOG_RECORD_MIGRATION) ? 0 : rec->tenant;
+	d->len = rec->raw_len;
+	memcpy(d->data, rec->raw, rec->raw_len);
+	return d;
 }
 
 static void
@@ -506,13 +551,61 @@ fold_defer(const LogRecord *rec, void *arg)
 {
 	Fold	   *f = (Fold *) arg;
 	MemoryContext old = MemoryContextSwitchTo(f->cxt);
-	Deferred   *d = palloc(offsetof(Deferred, data) + rec->raw_len);
 
-	d->tenant = rec->tenant;
-	d->len = rec->raw_len;
-	memcpy(d->data, rec->raw, rec->raw_len);
-	f->deferred = lappend(f->deferred, d);
+	f->deferred = lappend(f->deferred, copy_record(f->cxt, rec));
 	MemoryContextSwitchTo(old);
+}
+
+static void
+fold_other(const LogRecord *rec, void *arg)
+{
+	Fold	   *f = (Fold *) arg;
+	OtherKey	key;
+	OtherEntry *e;
+	bool		found;
+	bool		first_wins = false;
+
+	memset(&key, 0, sizeof(key));
+	key.kind = rec->kind;
+	key.tenant = rec->tenant;
+	switch (rec->kind)
+	{
+		case LOG_RECORD_DEFINE_SIGNAL:
+			first_wins = true;
+			/* FALLTHROUGH */
+		case LOG_RECORD_DEFINE_PROFILE:
+			key.name_len = Min(rec->name_len, SIGNAL_NAME_MAXLEN);
+			memcpy(key.name, rec->name, key.name_len);
+			break;
+		case LOG_RECORD_ITEM:
+			key.a = rec->item;
+			break;
+		case LOG_RECORD_HIDE:
+			key.action = rec->action;
+			key.target_kind = rec->target_kind;
+			key.a = rec->user_id;
+			key.b = rec->target;
+			break;
+		case LOG_RECORD_TENANT:
+			break;
+		case LOG_RECORD_MIGRATION:
+			key.a = rec->migration_id;
+			key.step = rec->step;
+			break;
+		default:
+			return;				/* nothing a merge keeps */
+	}
+	e = hash_search(f->others, &key, HASH_ENTER, &found);
+	if (found)
+	{
+		int			c = hlc_compare(&rec->hlc, &e->hlc);
+
+		if (first_wins ? c >= 0 : c <= 0)
+			return;
+		pfree(e->rec);
+	}
+	e->hlc = rec->hlc;
+	e->rec = copy_record(f->cxt, rec);
 }
 
 static void
@@ -614,13 +707,35 @@ kept_cmp(const ListCell *a, const ListCell *b)
 	return (x->signal_id > y->signal_id) - (x->signal_id < y->signal_id);
 }
 
+/* the order in which a region that receives records must apply them */
+static int
+kind_rank(uint8 kind)
+{
+	switch (kind)
+	{
+		case LOG_RECORD_TENANT:
+			return 0;
+		case LOG_RECORD_MIGRATION:
+			return 1;
+		case LOG_RECORD_DEFINE_SIGNAL:
+			return 2;
+		case LOG_RECORD_DEFINE_PROFILE:
+			return 3;
+		default:
+			return 4;
+	}
+}
+
 static int
 deferred_cmp(const ListCell *a, const ListCell *b)
 {
 	const Deferred *x = lfirst(a);
 	const Deferred *y = lfirst(b);
+	int			c = (x->tenant > y->tenant) - (x->tenant < y->tenant);
 
-	return (x->tenant > y->tenant) - (x->tenant < y->tenant);
+	if (c == 0)
+		c = kind_rank((uint8) x->data[0]) - kind_rank((uint8) y->data[0]);
+	return c;
 }
 
 /* the definition of a signal id, from the catalog's list */
@@ -754,7 +869,20 @@ write_snapshot(Fold *f, const LogMarks *marks, const TidalHlc *max_hlc)
 	if (w.count > 0)
 		insert_chunk(&w);
 
-	/* records of signals not defined yet, by tenant */
+	/*
+	 * Records kept verbatim, by tenant: the winners of the other kinds (in
+	 * the order a region that receives them must apply them: registry,
+	 * definitions, then items and hides), and signal records of signals not
+	 * defined yet.
+	 */
+	{
+		HASH_SEQ_STATUS oseq;
+		OtherEntry *o;
+
+		hash_seq_init(&oseq, f->others);
+		while ((o = hash_seq_search(&oseq)) != NULL)
+			f->deferred = lappend(f->deferred, o->rec);
+	}
 	list_sort(f->deferred, deferred_cmp);
 	foreach(lc, f->deferred)
 	{
@@ -805,7 +933,7 @@ snapshot_take(bool only_if_new)
 	SnapHead   *base = NULL;
 	Fold		fold;
 	Replay		replay;
-	ReplaySink	sink = {fold_apply, fold_defer, NULL};
+	ReplaySink	sink = {fold_apply, fold_defer, fold_other, NULL};
 	LogMarks	reached;
 	TidalHlc	max_hlc;
 	int64		id;
