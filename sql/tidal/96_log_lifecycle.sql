@@ -110,3 +110,20 @@ CREATE FUNCTION tidal.compact() RETURNS bigint
 COMMENT ON FUNCTION tidal.compact() IS
     'remove the batches of tidal''s log that no snapshot, peer or the retention window needs; returns how many';
 REVOKE ALL ON FUNCTION tidal.compact() FROM PUBLIC;
+
+-- State transfer (docs/operations.md, "State transfer"): a peer's newest
+-- snapshot, for a region that is new or too far behind for the log its
+-- peers still hold.  _transfer is called by the receiving region over
+-- libpq, as _ship is, and granted as _ship is.
+CREATE FUNCTION tidal._transfer(requester int)
+    RETURNS TABLE(part int, origin_region int, origin_shard int, batch_no bigint, last_seq bigint, data bytea)
+    AS 'MODULE_PATHNAME', 'tidal_transfer_serve'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION tidal._transfer(int) FROM PUBLIC;
+
+CREATE FUNCTION tidal.transfer_state(from_region int) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'tidal_transfer_state'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.transfer_state(int) IS
+    'replace this region''s state by a peer''s newest snapshot and continue after it; returns the installed snapshot''s id';
+REVOKE ALL ON FUNCTION tidal.transfer_state(int) FROM PUBLIC;

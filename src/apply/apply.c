@@ -233,3 +233,23 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 		PopActiveSnapshot();
 	return true;
 }
+
+/*
+ * A record of another kind than signal events, shipped by state transfer
+ * (transfer.c): checked as a replicated record is, applied by its owner, and
+ * seen by the records after it.  Merges by HLC make applying it again, when
+ * the log after the snapshot brings it too, a no-op.
+ */
+void
+apply_transferred_record(const LogRecord *rec)
+{
+	bool		pushed = false;
+
+	hlc_check_offset(&rec->hlc, "a transferred record's hlc");
+	validate_record(rec);
+	see_own_writes(&pushed);
+	apply_remote_record(rec);
+	if (pushed)
+		PopActiveSnapshot();
+	CommandCounterIncrement();
+}

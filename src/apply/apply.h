@@ -33,4 +33,11 @@ extern void apply_init(void);
  */
 extern bool apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr);
 
+/*
+ * A record of another kind than signal events (a definition, an item, a
+ * hide, a registration, ...) shipped by state transfer: checked and applied
+ * by its owner in the caller's transaction.
+ */
+extern void apply_transferred_record(const LogRecord *rec);
+
 #endif							/* TIDAL_APPLY_H */

@@ -640,8 +640,18 @@ typedef struct SnapWriter
 	int64		tenant;
 } SnapWriter;
 
+static void insert_raw_chunk(SnapWriter *w);
+
 static void
 insert_chunk(SnapWriter *w)
+{
+	snapfmt_finish(&w->buf, w->count);
+	insert_raw_chunk(w);
+}
+
+/* insert w->buf, a finished chunk, as the next of snapshot w->id */
+static void
+insert_raw_chunk(SnapWriter *w)
 {
 	static OwnedQuery q = {
 		"INSERT INTO tidal.snapshot_chunks (snapshot_id, chunk_no, tenant, chunk) VALUES ($1, $2, $3, $4)",
@@ -651,7 +661,6 @@ insert_chunk(SnapWriter *w)
 	bytea	   *b;
 	TidalSavedUser saved;
 
-	snapfmt_finish(&w->buf, w->count);
 	b = palloc(VARHDRSZ + w->buf.len);
 	SET_VARSIZE(b, VARHDRSZ + w->buf.len);
 	memcpy(VARDATA(b), w->buf.data, w->buf.len);
@@ -767,8 +776,9 @@ marks_datum(const LogMarks *marks, int field)
 	return PointerGetDatum(construct_array(d, marks->n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
+/* a new snapshot's head, without chunks yet: its id */
 static int64
-write_snapshot(Fold *f, const LogMarks *marks, const TidalHlc *max_hlc)
+insert_head(const LogMarks *marks, const TidalHlc *max_hlc)
 {
 	static OwnedQuery id_q = {
 		"SELECT coalesce(pg_catalog.max(snapshot_id), 0) + 1 FROM tidal.snapshot_heads",
@@ -781,6 +791,31 @@ write_snapshot(Fold *f, const LogMarks *marks, const TidalHlc *max_hlc)
 		8, {INT8OID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
 		INT8OID, INT4OID, INT4OID}, NULL
 	};
+	Datum		args[8];
+	bool		isnull;
+	int64		id;
+	TidalSavedUser saved;
+
+	query_begin(&saved);
+	query_exec(&id_q, NULL, NULL, true, SPI_OK_SELECT);
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	args[0] = Int64GetDatum(id);
+	args[1] = marks_datum(marks, 0);
+	args[2] = marks_datum(marks, 1);
+	args[3] = marks_datum(marks, 2);
+	args[4] = marks_datum(marks, 3);
+	args[5] = Int64GetDatum(max_hlc->wall_ns);
+	args[6] = Int32GetDatum(max_hlc->logical);
+	args[7] = Int32GetDatum(max_hlc->node);
+	query_exec(&head_q, args, NULL, false, SPI_OK_INSERT);
+	query_end(&saved);
+	return id;
+}
+
+/* a snapshot's chunks are all in: its counts, and the oldest beyond tidal.snapshot_keep go */
+static void
+finish_head(SnapWriter *w, int64 entries)
+{
 	static OwnedQuery done_q = {
 		"UPDATE tidal.snapshot_heads SET chunks = $2, entries = $3, bytes = $4 WHERE snapshot_id = $1",
 		4, {INT8OID, INT4OID, INT8OID, INT8OID}, NULL
@@ -789,6 +824,23 @@ write_snapshot(Fold *f, const LogMarks *marks, const TidalHlc *max_hlc)
 		"DELETE FROM tidal.snapshot_heads WHERE snapshot_id <= $1 - $2",
 		2, {INT8OID, INT8OID}, NULL
 	};
+	Datum		args[4];
+	TidalSavedUser saved;
+
+	args[0] = Int64GetDatum(w->id);
+	args[1] = Int32GetDatum(w->chunks);
+	args[2] = Int64GetDatum(entries);
+	args[3] = Int64GetDatum(w->bytes);
+	query_begin(&saved);
+	query_exec(&done_q, args, NULL, false, SPI_OK_UPDATE);
+	args[1] = Int64GetDatum((int64) tidal_snapshot_keep);
+	query_exec(&prune_q, args, NULL, false, SPI_OK_DELETE);
+	query_end(&saved);
+}
+
+static int64
+write_snapshot(Fold *f, const LogMarks *marks, const TidalHlc *max_hlc)
+{
 	SnapWriter	w;
 	FoldEntry **all;
 	long		n = hash_get_num_entries(f->states);
@@ -799,25 +851,10 @@ write_snapshot(Fold *f, const LogMarks *marks, const TidalHlc *max_hlc)
 	const SignalDef **defs = catalog_all_signals(&ndefs);
 	const SignalDef *def = NULL;
 	ListCell   *lc;
-	Datum		args[8];
-	bool		isnull;
-	TidalSavedUser saved;
 
 	memset(&w, 0, sizeof(w));
 	initStringInfo(&w.buf);
-	query_begin(&saved);
-	query_exec(&id_q, NULL, NULL, true, SPI_OK_SELECT);
-	w.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	args[0] = Int64GetDatum(w.id);
-	args[1] = marks_datum(marks, 0);
-	args[2] = marks_datum(marks, 1);
-	args[3] = marks_datum(marks, 2);
-	args[4] = marks_datum(marks, 3);
-	args[5] = Int64GetDatum(max_hlc->wall_ns);
-	args[6] = Int32GetDatum(max_hlc->logical);
-	args[7] = Int32GetDatum(max_hlc->node);
-	query_exec(&head_q, args, NULL, false, SPI_OK_INSERT);
-	query_end(&saved);
+	w.id = insert_head(marks, max_hlc);
 
 	/* states, by tenant and signal */
 	all = palloc_extended(sizeof(FoldEntry *) * Max(n, 1), MCXT_ALLOC_HUGE);
@@ -896,15 +933,7 @@ write_snapshot(Fold *f, const LogMarks *marks, const TidalHlc *max_hlc)
 	if (w.count > 0)
 		insert_chunk(&w);
 
-	args[0] = Int64GetDatum(w.id);
-	args[1] = Int32GetDatum(w.chunks);
-	args[2] = Int64GetDatum((int64) n);
-	args[3] = Int64GetDatum(w.bytes);
-	query_begin(&saved);
-	query_exec(&done_q, args, NULL, false, SPI_OK_UPDATE);
-	args[1] = Int64GetDatum((int64) tidal_snapshot_keep);
-	query_exec(&prune_q, args, NULL, false, SPI_OK_DELETE);
-	query_end(&saved);
+	finish_head(&w, (int64) n);
 	return w.id;
 }
 
@@ -999,4 +1028,57 @@ tidal_snapshot(PG_FUNCTION_ARGS)
 {
 	tidal_require_preload();
 	PG_RETURN_INT64(snapshot_take(false));
+}
+
+/* ---- for state transfer (transfer.c) ---- */
+
+bool
+snapshot_newest(int64 *id, LogMarks *marks, TidalHlc *max_hlc)
+{
+	List	   *heads = read_heads();
+	SnapHead   *h;
+
+	if (heads == NIL)
+		return false;
+	h = (SnapHead *) linitial(heads);
+	*id = h->id;
+	*marks = h->marks;
+	*max_hlc = h->max_hlc;
+	return true;
+}
+
+int64
+snapshot_install(const LogMarks *marks, const TidalHlc *max_hlc, List *chunks, int64 entries)
+{
+	static OwnedQuery forget_q = {
+		"DELETE FROM tidal.snapshot_heads", 0, {InvalidOid}, NULL
+	};
+	SnapWriter	w;
+	ListCell   *lc;
+	TidalSavedUser saved;
+
+	LockRelationOid(RangeVarGetRelid(makeRangeVar("tidal", "snapshot_heads", -1), NoLock, false),
+					ShareRowExclusiveLock);
+	memset(&w, 0, sizeof(w));
+	initStringInfo(&w.buf);
+	query_begin(&saved);
+	query_exec(&forget_q, NULL, NULL, false, SPI_OK_DELETE);
+	query_end(&saved);
+	w.id = insert_head(marks, max_hlc);
+	foreach(lc, chunks)
+	{
+		bytea	   *b = (bytea *) lfirst(lc);
+		SnapChunk	c;
+		const char *why;
+
+		if (!snapfmt_read_chunk(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), &c, &why))
+			elog(ERROR, "tidal: a transferred snapshot chunk was not checked: %s", why);
+		resetStringInfo(&w.buf);
+		appendBinaryStringInfo(&w.buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+		w.tenant = c.tenant;
+		w.count = c.count;
+		insert_raw_chunk(&w);
+	}
+	finish_head(&w, entries);
+	return w.id;
 }

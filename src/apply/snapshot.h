@@ -36,4 +36,15 @@ extern bool snapshot_load_live(Replay *replay, const ReplaySink *sink,
 /* true if some origin's log has been compacted (a snapshot is then needed) */
 extern bool snapshot_log_compacted(void);
 
+/* the newest snapshot's id and what it covers; false if there is none */
+extern bool snapshot_newest(int64 *id, LogMarks *marks, TidalHlc *max_hlc);
+
+/*
+ * State transfer: replace every snapshot by one received from a peer
+ * (chunks: bytea, each already checked), in the caller's transaction.
+ * Returns its id.
+ */
+extern int64 snapshot_install(const LogMarks *marks, const TidalHlc *max_hlc,
+							  List *chunks, int64 entries);
+
 #endif							/* TIDAL_SNAPSHOT_H */
