@@ -84,6 +84,17 @@ int4_array(ArrayType *a, int *n)
 	return (int32 *) ARR_DATA_PTR(a);
 }
 
+/*
+ * Do this database's tidal objects have snapshots?  Not before 0.6: during
+ * a rolling upgrade this library serves older versions' objects, which
+ * rebuild from the log alone and are never compacted.
+ */
+static bool
+snapshots_exist(void)
+{
+	return OidIsValid(RangeVarGetRelid(makeRangeVar("tidal", "snapshot_heads", -1), NoLock, true));
+}
+
 /* every snapshot's head, newest first, in the caller's memory */
 static List *
 read_heads(void)
@@ -99,6 +110,8 @@ read_heads(void)
 	TidalSavedUser saved;
 	uint64		r;
 
+	if (!snapshots_exist())
+		return NIL;
 	query_begin(&saved);
 	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
 	for (r = 0; r < SPI_processed; r++)
@@ -358,6 +371,8 @@ snapshot_log_compacted(void)
 	bool		isnull;
 	TidalSavedUser saved;
 
+	if (!snapshots_exist())
+		return false;
 	query_begin(&saved);
 	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
 	compacted = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -967,6 +982,11 @@ snapshot_take(bool only_if_new)
 	TidalHlc	max_hlc;
 	int64		id;
 
+	if (!snapshots_exist())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("tidal takes snapshots from version 0.6 of its SQL objects on"),
+				 errhint("ALTER EXTENSION tidal UPDATE.")));
 	tidal_ensure_loaded();		/* the definitions and the tenants, as a rebuild has them */
 	/* one taker at a time; readers of the snapshots are not held up */
 	LockRelationOid(RangeVarGetRelid(makeRangeVar("tidal", "snapshot_heads", -1), NoLock, false),

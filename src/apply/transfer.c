@@ -226,9 +226,9 @@ move_origins_to(const LogMarks *marks)
 		"INSERT INTO tidal.origins AS o (region, shard, last_seq, last_batch, compacted_batch) "
 		"VALUES ($1, $2, $4, $3, $3) "
 		"ON CONFLICT (region, shard) DO UPDATE "
-		"   SET last_batch = pg_catalog.greatest(o.last_batch, excluded.last_batch), "
-		"       last_seq = pg_catalog.greatest(o.last_seq, excluded.last_seq), "
-		"       compacted_batch = pg_catalog.greatest(o.compacted_batch, excluded.compacted_batch)",
+		"   SET last_batch = GREATEST(o.last_batch, excluded.last_batch), "
+		"       last_seq = GREATEST(o.last_seq, excluded.last_seq), "
+		"       compacted_batch = GREATEST(o.compacted_batch, excluded.compacted_batch)",
 		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
 	};
 	TidalSavedUser saved;

@@ -37,6 +37,7 @@ typedef struct ShipOrigin
 	int64		last_batch;		/* ours */
 	int64		last_seq;
 	int64		known;			/* the caller's */
+	int64		compacted;		/* ours: the last batch compaction removed (0.6 on) */
 } ShipOrigin;
 
 /* the element of an int8 array at i, or 0 */
@@ -64,7 +65,9 @@ tidal_ship(PG_FUNCTION_ARGS)
 		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
 	};
 	static OwnedQuery marks_q = {
-		"SELECT region, shard, last_batch, last_seq FROM tidal.origins WHERE last_batch > 0",
+		"SELECT region, shard, last_batch, last_seq, "
+		"       coalesce((pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'compacted_batch')::pg_catalog.int8, 0) "
+		"  FROM tidal.origins o WHERE last_batch > 0",
 		0, {InvalidOid}, NULL
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -134,6 +137,7 @@ tidal_ship(PG_FUNCTION_ARGS)
 		origins[r].shard = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
 		origins[r].last_batch = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
 		origins[r].last_seq = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull));
+		origins[r].compacted = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 5, &isnull));
 		origins[r].known = 0;
 		for (i = 0; i < nknown; i++)
 			if (((int32 *) ARR_DATA_PTR(regions))[i] == origins[r].region &&
@@ -153,6 +157,13 @@ tidal_ship(PG_FUNCTION_ARGS)
 
 		if ((o->region == requester && o->shard == PG_GETARG_INT32(1)) || o->last_batch <= o->known)
 			continue;
+		if (o->known < o->compacted)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("region %d needs batch " INT64_FORMAT " of origin %d:%d, which region %d has compacted",
+							requester, o->known + 1, o->region, o->shard, tidal_region_id),
+					 errhint("Bring region %d back by state transfer: SELECT tidal.transfer_state(%d) there.",
+							 requester, tidal_region_id)));
 		args[0] = Int32GetDatum(o->region);
 		args[1] = Int32GetDatum(o->shard);
 		args[2] = Int64GetDatum(o->known);

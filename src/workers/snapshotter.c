@@ -12,7 +12,9 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "commands/extension.h"
+#include "nodes/makefuncs.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -48,7 +50,8 @@ snapshot_round(void)
 	int64		removed = 0;
 
 	query_worker_begin("taking a snapshot of tidal's hot state");
-	if (OidIsValid(get_extension_oid("tidal", true)))
+	if (OidIsValid(get_extension_oid("tidal", true)) &&
+		OidIsValid(RangeVarGetRelid(makeRangeVar("tidal", "snapshot_heads", -1), NoLock, true)))
 	{
 		id = snapshot_take(true);
 		compact_poll_peers();

@@ -1,0 +1,144 @@
+# State transfer: (c) a region that was down while its peers compacted past
+# what it had applied is held back only until tidal.max_peer_holdback, then
+# comes back by tidal.transfer_state with exact scores; (d) a fourth region
+# joins a running three-region cluster that keeps writing, receives a
+# peer's state and converges exactly: every event counts once in every
+# region, and the definitions, the tenant, items and hides arrive with it.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use TidalCluster;
+use TidalNode;
+
+my @settings = ('tidal.log_retention = 0', 'tidal.snapshot_interval = 0', 'tidal.max_peer_holdback = 3s');
+my $c = TidalCluster->new(3, name => 'xfer', extra => \@settings);
+my ($r0, $r1, $r2) = map { $c->node($_) } 0 .. 2;
+my $T = q{'2026-06-01'};
+
+$r0->safe_psql('postgres', q{
+	SELECT tidal.define_signal('view', '1 day');
+	SELECT tidal.register_tenant(7, 'acme');
+	SELECT tidal.define_profile('views', '{"terms": [{"signal": "view"}]}');});
+
+# n events of weight w for entities 1..100 (and tenant 7's 1..10), at T
+sub write_sql
+{
+	my ($w) = @_;
+	return qq{
+		SELECT tidal.signal_batch('view', array_agg(e), array_fill(${w}::float8, ARRAY[100]),
+		       array_fill(${T}::timestamptz, ARRAY[100])) FROM generate_series(1, 100) e;
+		SELECT tidal.signal_batch('view', array_agg(e), array_fill(${w}::float8, ARRAY[10]),
+		       array_fill(${T}::timestamptz, ARRAY[10]), tenant => 7) FROM generate_series(1, 10) e;};
+}
+# a region's view of everything: every score at T (the sum of the weights), items, hides
+my $state_sql = qq{
+	SELECT (SELECT string_agg(e || '=' || tidal.decay_score(e, 'view', $T), ',' ORDER BY e)
+	          FROM generate_series(1, 100) e)
+	    || ' t7:' || (SELECT string_agg(e || '=' || tidal.decay_score(e, 'view', $T, tenant => 7), ',' ORDER BY e)
+	                    FROM generate_series(1, 10) e)
+	    || ' items:' || (SELECT count(*) FROM tidal.items)
+	    || ' hidden:' || (SELECT count(*) FROM tidal.hidden)
+	    || ' profiles:' || (SELECT count(*) FROM tidal.profiles WHERE name = 'views')};
+my $total = 0;
+
+sub write_in
+{
+	my ($node, $w) = @_;
+	$node->safe_psql('postgres', write_sql($w));
+	$total += $w;
+}
+
+$c->wait_until(30, sub { $r2->safe_psql('postgres', q{SELECT count(*) FROM tidal.signals WHERE name = 'view'}) eq '1'
+	  && $r2->safe_psql('postgres', q{SELECT count(*) FROM tidal.tenants WHERE tenant_id = 7}) eq '1' })
+  or die 'the definitions did not reach region 2';
+write_in($r0, 1);
+write_in($r1, 2);
+write_in($r2, 4);
+$r0->safe_psql('postgres', q{SELECT tidal.upsert_item(i, 5, '{}', '2026-06-01') FROM generate_series(1, 3) i});
+$r1->safe_psql('postgres', q{SELECT tidal.hide_item(42, 2)});
+
+sub converged
+{
+	my (@nodes) = @_;
+	my $want = $nodes[0]->safe_psql('postgres', $state_sql);
+	return $c->wait_until(60, sub { !grep { $_->safe_psql('postgres', $state_sql) ne $want } @nodes });
+}
+ok(converged($r0, $r1, $r2), 'three regions converge');
+like($r0->safe_psql('postgres', $state_sql), qr/^1=$total,.*100=$total t7:1=$total,.*10=$total items:3 hidden:1 profiles:1$/,
+	"every entity's score is the sum of every region's writes ($total)");
+
+# (c) region 2 goes down; the others write, snapshot and compact
+$r0->safe_psql('postgres', 'SELECT tidal.compact()');    # region 2 heard: it holds the log from now on
+$r2->stop('fast');
+write_in($r0, 8);
+write_in($r1, 16);
+for my $n ($r0, $r1)
+{
+	$n->safe_psql('postgres', 'SELECT tidal.seal(); SELECT tidal.snapshot(); SELECT tidal.snapshot()');
+	$n->safe_psql('postgres', 'SELECT tidal.compact()');
+}
+is($r0->safe_psql('postgres', 'SELECT held_by FROM tidal.log_status WHERE is_local'), 'peer 2',
+	'region 0 keeps the batches region 2 has not applied, and says so');
+sleep(4);    # tidal.max_peer_holdback
+$r0->safe_psql('postgres', 'SELECT tidal.compact()');
+$r1->safe_psql('postgres', 'SELECT tidal.compact()');
+isnt($r0->safe_psql('postgres', 'SELECT held_by FROM tidal.log_status WHERE is_local'), 'peer 2',
+	'after tidal.max_peer_holdback, region 2 no longer holds the log back');
+cmp_ok($r0->safe_psql('postgres', 'SELECT compacted_batch FROM tidal.log_status WHERE is_local'), '>',
+	0, 'region 0 compacted its log past what region 2 had applied');
+
+$r2->start;
+ok( $c->wait_until(30, sub {
+			$r2->safe_psql('postgres', q{SELECT count(*) FROM tidal.replication_status
+			                             WHERE last_error LIKE '%has compacted%transfer_state%'}) ne '0' }),
+	'region 2 cannot catch up from the compacted log, and tidal.replication_status says how to bring it back');
+isnt($r2->safe_psql('postgres', $state_sql), $r0->safe_psql('postgres', $state_sql), 'region 2 is behind');
+cmp_ok($r2->safe_psql('postgres', 'SELECT tidal.transfer_state(0)'), '>', 0, 'region 2 receives region 0\'s state');
+write_in($r1, 32);    # and the cluster writes on
+ok(converged($r0, $r1, $r2), 'region 2 converges after the transfer');
+like($r2->safe_psql('postgres', $state_sql), qr/^1=$total,.*100=$total t7:1=$total,/,
+	"region 2's scores count every event once ($total)");
+
+# (d) a fourth region joins the loaded cluster
+my $r3 = TidalNode->new('xferregion3', node_id => 4, region_id => 3,
+	extra => [ "listen_addresses = '127.0.0.1'", @settings ]);
+$r3->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
+$r3->start;
+$r3->safe_psql('postgres', 'CREATE EXTENSION tidal');
+for my $i (0 .. 2)
+{
+	my $n = $c->node($i);
+	$r3->safe_psql('postgres', sprintf(q{SELECT tidal.add_peer(%d, 'host=127.0.0.1 port=%d dbname=postgres')}, $i, $n->port));
+	$n->safe_psql('postgres', sprintf(q{SELECT tidal.add_peer(3, 'host=127.0.0.1 port=%d dbname=postgres')}, $r3->port));
+}
+# writers keep writing in every region while it joins
+my $bg = $r1->background_psql('postgres', on_error_stop => 1);
+for my $w (64, 128)
+{
+	$bg->query_safe(write_sql($w));
+	$total += $w;
+}
+cmp_ok($r3->safe_psql('postgres', 'SELECT tidal.transfer_state(1)'), '>', 0, 'region 3 receives region 1\'s state');
+$bg->query_safe(write_sql(256));
+$total += 256;
+write_in($r3, 512);
+$bg->quit;
+ok(converged($r0, $r1, $r2, $r3), 'four regions converge');
+like($r3->safe_psql('postgres', $state_sql),
+	qr/^1=$total,.*100=$total t7:1=$total,.*10=$total items:3 hidden:1 profiles:1$/,
+	"region 3 counts every event once ($total), with the items, hides and profiles");
+is($r3->safe_psql('postgres', q{SELECT tidal.is_hidden(42, 2)}), 't', 'the hide arrived with the state');
+
+# after a restart, region 3 rebuilds from the received snapshot and its log
+$r3->stop('immediate');
+$r3->start;
+is($r3->safe_psql('postgres', $state_sql), $r0->safe_psql('postgres', $state_sql),
+	'region 3 serves the same after kill -9 and a restart');
+
+$r3->stop;
+$c->stop;
+done_testing();
