@@ -23,6 +23,7 @@ REQUIRED_PACKAGES=(
 	build-essential                   # gcc, make
 	perl                              # prove
 	libipc-run-perl                   # IPC::Run, used by PostgreSQL::Test::Cluster
+	prometheus-postgres-exporter      # t/029 scrapes contrib/prometheus/tidal_queries.yaml through it
 )
 
 # Repository root: the parent of the directory holding this file.

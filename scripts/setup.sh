@@ -34,6 +34,7 @@ install_packages() {
 	if ! is_root; then
 		die "missing Debian packages: ${missing[*]}. Run as root: bash scripts/setup.sh"
 	fi
+	local -a was_missing=("${missing[@]}")
 	log "installing Debian packages: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get -q -o Dpkg::Use-Pty=0 update
@@ -42,6 +43,29 @@ install_packages() {
 	if [ "${#missing[@]}" -ne 0 ]; then
 		die "apt-get did not install: ${missing[*]}"
 	fi
+	quiet_exporter_service "${was_missing[@]}"
+}
+
+# prometheus-postgres-exporter is here for the tests, which start their own
+# exporter as the test user: if this run installed it, stop and disable the
+# system service the package may have started (on :9187, with no database
+# configured). An exporter that was already installed is left alone.
+quiet_exporter_service() {
+	local p svc=prometheus-postgres-exporter
+	for p in "$@"; do
+		[ "$p" = "$svc" ] || continue
+		if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+			systemctl disable --now "$svc" >/dev/null 2>&1 || true
+		else
+			if command -v update-rc.d >/dev/null 2>&1; then
+				update-rc.d "$svc" disable >/dev/null 2>&1 || true
+			fi
+			if [ -x "/etc/init.d/$svc" ]; then
+				"/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+			fi
+		fi
+		log "stopped and disabled the $svc service the package installs (the tests run their own)"
+	done
 }
 
 ensure_user() {
