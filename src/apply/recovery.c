@@ -23,6 +23,7 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lwlock.h"
+#include "utils/timestamp.h"
 
 #include "apply/apply.h"
 #include "apply/recovery.h"
@@ -62,11 +63,14 @@ recovery_rebuild(void)
 	LogMarks	marks;
 	TidalHlc	snap_hlc;
 	int64		snap_id = 0;
+	TimestampTz started;
+	TimestampTz loaded = 0;
 	bool		from_snapshot;
 
 	LockRelationOid(log_pending_relid(false), ShareRowExclusiveLock);
 	if (state_db_loaded(MyDatabaseId))
 		return;					/* another backend rebuilt it while we waited */
+	started = GetCurrentTimestamp();
 
 	state_db_clear(MyDatabaseId);
 	(void) catalog_signal("", true);	/* load definitions before the scan */
@@ -75,6 +79,7 @@ recovery_rebuild(void)
 	PG_TRY();
 	{
 		from_snapshot = snapshot_load_live(&replay, &sink, &marks, &snap_hlc, &snap_id);
+		loaded = GetCurrentTimestamp();
 		if (!from_snapshot && snapshot_log_compacted())
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
@@ -108,11 +113,16 @@ recovery_rebuild(void)
 	if (from_snapshot)
 		ereport(LOG,
 				(errmsg("tidal rebuilt its hot state from snapshot " INT64_FORMAT " and %lld events of the log after it",
-						snap_id, (long long) replay.events)));
+						snap_id, (long long) replay.events),
+				 errdetail("%ld ms: %ld loading the snapshot, %ld replaying the log.",
+						   (long) TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()),
+						   (long) TimestampDifferenceMilliseconds(started, loaded),
+						   (long) TimestampDifferenceMilliseconds(loaded, GetCurrentTimestamp()))));
 	else
 		ereport(LOG,
 				(errmsg("tidal rebuilt its hot state from %lld events of the log, without a snapshot",
-						(long long) replay.events)));
+						(long long) replay.events),
+				 errdetail("%ld ms.", (long) TimestampDifferenceMilliseconds(started, GetCurrentTimestamp()))));
 }
 
 void
