@@ -65,8 +65,11 @@ typedef struct SnapHead
 	int32		chunks;
 } SnapHead;
 
-typedef void (*snap_state_fn) (int64 tenant, const SignalDef *def, int64 entity,
-							   const DecayState *s, void *arg);
+/* states of n entities of one (tenant, signal), as a chunk holds them */
+typedef void (*snap_state_fn) (int64 tenant, const SignalDef *def, const int64 *entities,
+							   const DecayState *states, int n, void *arg);
+
+#define LOAD_GROUP 256
 
 /* ---- reading ---- */
 
@@ -223,11 +226,19 @@ load_chunk(const SnapChunk *c, Replay *replay, snap_state_fn state, void *arg, c
 	snapfmt_cursor(c, &cur);
 	if (c->kind == SNAP_CHUNK_STATES)
 	{
-		int64		entity;
-		DecayState	s;
+		int64		entities[LOAD_GROUP];
+		DecayState *states = palloc(sizeof(DecayState) * LOAD_GROUP);
+		int			n = 0;
 
-		while (snapfmt_next_state(&cur, &entity, &s, why))
-			state(c->tenant, def, entity, &s, arg);
+		while (snapfmt_next_state(&cur, &entities[n], &states[n], why))
+			if (++n == LOAD_GROUP)
+			{
+				state(c->tenant, def, entities, states, n, arg);
+				n = 0;
+			}
+		if (n > 0 && *why == NULL)
+			state(c->tenant, def, entities, states, n, arg);
+		pfree(states);
 	}
 	else
 	{
@@ -383,13 +394,11 @@ snapshot_log_compacted(void)
 /* ---- into the live hot state (a rebuild) ---- */
 
 static void
-live_state(int64 tenant, const SignalDef *def, int64 entity, const DecayState *s, void *arg)
+live_state(int64 tenant, const SignalDef *def, const int64 *entities, const DecayState *states,
+		   int n, void *arg)
 {
-	StateKey	key;
-
 	(void) arg;
-	state_key_init(&key, MyDatabaseId, def->id, tenant, entity);
-	if (!state_install(&key, s))
+	if (!state_install_many(MyDatabaseId, def->id, tenant, entities, states, n))
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("tidal hot state is full"),
@@ -540,9 +549,13 @@ copy_record(MemoryContext cxt, const LogRecord *rec)
 }
 
 static void
-fold_state(int64 tenant, const SignalDef *def, int64 entity, const DecayState *s, void *arg)
+fold_state(int64 tenant, const SignalDef *def, const int64 *entities, const DecayState *states,
+		   int n, void *arg)
 {
-	fold_entry((Fold *) arg, def->id, tenant, entity)->state = *s;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		fold_entry((Fold *) arg, def->id, tenant, entities[i])->state = states[i];
 }
 
 static void

@@ -407,44 +407,145 @@ state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_u
 	return e != NULL;
 }
 
-/*
- * Set an entry's whole state, as a snapshot holds it (apply/snapshot.c, on
- * a rebuild into a cleared state): false if the state is full.
- */
-bool
-state_install(const StateKey *key, const DecayState *decay)
+/* a key's home slot in the index */
+static inline const StateSlot *
+home_slot(uint32 hash)
 {
-	uint32		hash = key_hash(key);
-	LWLock	   *lock = PARTITION_LOCK(hash);
-	StateEntry *e;
+	return &part_base(hash)[home_of(hash)];
+}
 
-	LWLockAcquire(lock, LW_EXCLUSIVE);
-	e = enter_locked(key, hash, NULL);
-	if (e != NULL)
-		e->decay = *decay;
-	LWLockRelease(lock);
-	return e != NULL;
+/*
+ * Apply ops[0..n) (n <= STATE_GROUP) to entries of one (database, signal,
+ * tenant): sorted by partition (a stable counting sort, so an entity's ops
+ * keep their order), the home slots prefetched ahead, each partition's lock
+ * taken once -- a batch of events or snapshot entries costs one wait for
+ * memory each, not two (see state_visit_many).  An op with set replaces the
+ * entry's state, else adds its event.  Never errors; false if some entry
+ * could not be created (the state is full).
+ */
+typedef struct StateOp
+{
+	int64		entity;
+	double		weight;
+	int64		at_us;
+	const DecayState *set;
+} StateOp;
+
+#define STATE_GROUP 256
+
+static bool
+apply_group(Oid dboid, int32 signal_id, int64 tenant, const DecaySpec *spec,
+			const StateOp *ops, int n, bool unpin)
+{
+	uint32		hashes[STATE_GROUP];
+	int16		order[STATE_GROUP];
+	int			start[STATE_PARTITIONS + 1];
+	StateKey	key;
+	bool		all = true;
+	int			part;
+	int			i;
+
+	Assert(n <= STATE_GROUP);
+	memset(start, 0, sizeof(start));
+	state_key_init(&key, dboid, signal_id, tenant, 0);
+	for (i = 0; i < n; i++)
+	{
+		key.entity = ops[i].entity;
+		hashes[i] = key_hash(&key);
+		start[PARTITION_OF(hashes[i]) + 1]++;
+	}
+	for (part = 0; part < STATE_PARTITIONS; part++)
+		start[part + 1] += start[part];
+	for (i = 0; i < n; i++)
+	{
+		order[start[PARTITION_OF(hashes[i])]++] = (int16) i;
+		state_prefetch(home_slot(hashes[i]));
+	}
+	/* start[p] is now the end of partition p's run */
+	i = 0;
+	for (part = 0; part < STATE_PARTITIONS; part++)
+	{
+		int			end = start[part];
+
+		if (i == end)
+			continue;
+		LWLockAcquire(&locks[1 + part].lock, LW_EXCLUSIVE);
+		for (; i < end; i++)
+		{
+			const StateOp *op = &ops[order[i]];
+			StateEntry *e;
+
+			key.entity = op->entity;
+			e = enter_locked(&key, hashes[order[i]], NULL);
+			if (e == NULL)
+			{
+				all = false;
+				continue;
+			}
+			if (op->set != NULL)
+				e->decay = *op->set;
+			else
+				decay_add(&e->decay, spec, op->weight, op->at_us);
+			if (unpin)
+				unpin_locked(e);
+		}
+		LWLockRelease(&locks[1 + part].lock);
+	}
+	return all;
+}
+
+bool
+state_install_many(Oid dboid, int32 signal_id, int64 tenant, const int64 *entities,
+				   const DecayState *states, int n)
+{
+	StateOp		ops[STATE_GROUP];
+	bool		all = true;
+	int			done = 0;
+
+	while (done < n)
+	{
+		int			k = Min(n - done, STATE_GROUP);
+		int			i;
+
+		for (i = 0; i < k; i++)
+		{
+			ops[i].entity = entities[done + i];
+			ops[i].set = &states[done + i];
+		}
+		if (!apply_group(dboid, signal_id, tenant, NULL, ops, k, false))
+			all = false;
+		done += k;
+	}
+	return all;
 }
 
 void
 state_apply_record(const LogRecord *rec, Oid dboid, int32 signal_id, const DecaySpec *spec,
 				   bool staged)
 {
-	StateKey	key;
-	uint32		i;
+	StateOp		ops[STATE_GROUP];
+	uint32		done = 0;
 	bool		all_applied = true;
 
 	Assert(rec->kind == LOG_RECORD_SIGNAL);
-	state_key_init(&key, dboid, signal_id, rec->tenant, 0);
-
-	for (i = 0; i < rec->nevents; i++)
+	while (done < rec->nevents)
 	{
-		LogSignalEvent ev;
+		int			k = (int) Min(rec->nevents - done, STATE_GROUP);
+		int			i;
 
-		codec_signal_event(rec, i, &ev);
-		key.entity = ev.entity;
-		if (!state_apply(&key, spec, ev.weight, ev.at_us, staged))
+		for (i = 0; i < k; i++)
+		{
+			LogSignalEvent ev;
+
+			codec_signal_event(rec, done + i, &ev);
+			ops[i].entity = ev.entity;
+			ops[i].weight = ev.weight;
+			ops[i].at_us = ev.at_us;
+			ops[i].set = NULL;
+		}
+		if (!apply_group(dboid, signal_id, rec->tenant, spec, ops, k, staged))
 			all_applied = false;
+		done += k;
 	}
 
 	if (!all_applied)
@@ -503,12 +604,6 @@ typedef struct VisitLookup
 	int32		index;			/* into entities */
 	int32		home_entry;		/* the entry its home slot names (read under the lock) */
 } VisitLookup;
-
-static inline const StateSlot *
-home_slot(uint32 hash)
-{
-	return &part_base(hash)[home_of(hash)];
-}
 
 void
 state_visit_many(Oid dboid, int32 signal_id, int64 tenant, const int64 *entities, int n,

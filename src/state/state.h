@@ -74,8 +74,12 @@ extern bool state_apply(const StateKey *key, const DecaySpec *spec,
 extern void state_apply_record(const LogRecord *rec, Oid dboid, int32 signal_id,
 							   const DecaySpec *spec, bool staged);
 
-/* Set an entry's whole state (a snapshot's, into a cleared state); false if full. */
-extern bool state_install(const StateKey *key, const DecayState *decay);
+/*
+ * Set whole states (a snapshot's, into a cleared state), n entities of one
+ * (database, signal, tenant); false if the state is full.
+ */
+extern bool state_install_many(Oid dboid, int32 signal_id, int64 tenant, const int64 *entities,
+							   const DecayState *states, int n);
 
 /* Copy an entry's state into *out; false (and *out empty) if absent. */
 extern bool state_read(const StateKey *key, DecayState *out);
