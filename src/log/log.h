@@ -13,6 +13,13 @@
 
 #include "core/codec.h"
 
+/*
+ * What the error of a pull says when the peer no longer holds a batch the
+ * puller needs (ship.c); a receiver that sees it brings its region back by
+ * state transfer (receiver.c).
+ */
+#define LOG_COMPACTED_TOKEN "has compacted"
+
 /* channel on which a node announces new batches (sealed or received) */
 #define TIDAL_NOTIFY_CHANNEL "tidal_batches"
 

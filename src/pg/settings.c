@@ -33,6 +33,7 @@ int			tidal_snapshot_interval_s = 300;
 int			tidal_snapshot_keep = 2;
 int			tidal_log_retention_s = 3600;
 int			tidal_max_peer_holdback_s = 86400;
+bool		tidal_auto_state_transfer = true;
 char	   *tidal_database = NULL;
 
 static bool tidal_shmem_ready = false;
@@ -163,6 +164,11 @@ settings_define(void)
 							"A peer away longer is brought back by state transfer.",
 							&tidal_max_peer_holdback_s, 86400, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomBoolVariable("tidal.auto_state_transfer",
+							 "Whether a receiver whose peer compacted what it needs brings its region back by state transfer.",
+							 "Off: the receiver only reports it, and tidal.transfer_state(peer) does it by hand.",
+							 &tidal_auto_state_transfer, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("tidal.database",
 							   "Database in which tidal's background workers run.",
 							   "The extension must be created in this database for its log to be sealed and shipped.",

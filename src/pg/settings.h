@@ -37,6 +37,7 @@ extern int	tidal_snapshot_interval_s;
 extern int	tidal_snapshot_keep;
 extern int	tidal_log_retention_s;
 extern int	tidal_max_peer_holdback_s;
+extern bool tidal_auto_state_transfer;
 extern char *tidal_database;
 
 /*

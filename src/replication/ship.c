@@ -20,6 +20,7 @@
 #include "access/htup_details.h"
 #include "utils/array.h"
 
+#include "log/log.h"
 #include "replication/peer.h"
 #include "pg/query.h"
 #include "pg/settings.h"
@@ -160,7 +161,7 @@ tidal_ship(PG_FUNCTION_ARGS)
 		if (o->known < o->compacted)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("region %d needs batch " INT64_FORMAT " of origin %d:%d, which region %d has compacted",
+					 errmsg("region %d needs batch " INT64_FORMAT " of origin %d:%d, which region %d " LOG_COMPACTED_TOKEN,
 							requester, o->known + 1, o->region, o->shard, tidal_region_id),
 					 errhint("Bring region %d back by state transfer: SELECT tidal.transfer_state(%d) there.",
 							 requester, tidal_region_id)));

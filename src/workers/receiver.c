@@ -40,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "apply/apply.h"
+#include "apply/transfer.h"
 #include "replication/peer.h"
 #include "pg/query.h"
 #include "pg/remote.h"
@@ -287,6 +288,45 @@ report_malformed(const char *why)
 }
 
 /*
+ * The peer no longer holds a batch this region needs (its log was
+ * compacted while this region was away longer than
+ * tidal.max_peer_holdback): receive its state instead (apply/transfer.c),
+ * then pull on from after it.  A failure is reported like a failed pull.
+ */
+static void
+transfer_after_compaction(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		int64		id;
+
+		query_worker_begin("receiving a peer's state");
+		id = transfer_state_from(peer_region);
+		query_worker_commit();
+		ereport(LOG,
+				(errmsg("tidal receiver: region %d had compacted batches this region needed; received its state (snapshot " INT64_FORMAT ")",
+						peer_region, id)));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(cxt);
+		ereport(WARNING,
+				(errmsg("tidal receiver: state transfer from region %d failed: %s", peer_region, edata->message)));
+		peer_report_error(peer_region, psprintf("state transfer failed: %s", edata->message));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
+/*
  * Pull once and apply what came.  Returns the number of batches applied
  * (0: nothing new, or nothing that could be applied yet), -1 if the
  * connection failed, or -2 if the answer was refused, malformed or did
@@ -332,6 +372,8 @@ pull(PGconn *conn)
 	{
 		/* timed out, lost, or an answer refused: said in replication_status, then back off */
 		report_malformed(why ? why : "no answer");
+		if (why != NULL && strstr(why, LOG_COMPACTED_TOKEN) != NULL && tidal_auto_state_transfer)
+			transfer_after_compaction();
 		return -2;
 	}
 	if ((malformed = check_ship_answer(res)) != NULL)
