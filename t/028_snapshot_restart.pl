@@ -135,9 +135,19 @@ like($log, qr/tidal snapshot 2 cannot be used: payload checksum mismatch/,
 ($snap, $replayed) = rebuilt_from($offset);
 is($snap, 1, 'the rebuild fell back to snapshot 1');
 
+# the next snapshot is folded from snapshot 1, and the damaged one goes:
+# compaction never relies on it
+$offset = -s $node->logfile;
+is($node->safe_psql('postgres', 'SELECT tidal.snapshot()'), '3', 'a third snapshot is taken');
+like(slurp_file($node->logfile, $offset), qr/dropped damaged snapshot 2/, 'the damaged snapshot is dropped');
+is($node->safe_psql('postgres', q{SELECT string_agg(snapshot_id::text, ',' ORDER BY snapshot_id) FROM tidal.snapshots}),
+	'1,3', 'snapshots 1 (its base) and 3 are kept');
+check_exact($N1 + $N2, 'with snapshot 3');
+
 # every snapshot damaged, and the log compacted: an error, not wrong scores
-my $snap1_chunks = $node->safe_psql('postgres', 'SELECT chunks FROM tidal.snapshots WHERE snapshot_id = 2');
-damage_last_chunk($snap1_chunks);
+$node->safe_psql('postgres', q{SELECT tidal.compact()});
+$node->safe_psql('postgres', q{
+	UPDATE tidal.snapshot_chunks SET chunk = overlay(chunk placing '\xdeadbeef'::bytea from 200) WHERE chunk_no = 0});
 my ($ret, $out, $err) = $node->psql('postgres', q{SELECT tidal.decay_score(1, 'view', '2026-06-05')});
 isnt($ret, 0, 'with no usable snapshot and a compacted log, a read fails');
 like($err, qr/no valid snapshot covers its compacted log/, '... saying why');

@@ -849,7 +849,8 @@ finish_head(SnapWriter *w, int64 entries)
 		4, {INT8OID, INT4OID, INT8OID, INT8OID}, NULL
 	};
 	static OwnedQuery prune_q = {
-		"DELETE FROM tidal.snapshot_heads WHERE snapshot_id <= $1 - $2",
+		"DELETE FROM tidal.snapshot_heads WHERE snapshot_id <= $1 AND snapshot_id NOT IN "
+		"  (SELECT k.snapshot_id FROM tidal.snapshot_heads k ORDER BY k.snapshot_id DESC LIMIT $2)",
 		2, {INT8OID, INT8OID}, NULL
 	};
 	Datum		args[4];
@@ -965,6 +966,22 @@ write_snapshot(Fold *f, const LogMarks *marks, const TidalHlc *max_hlc)
 	return w.id;
 }
 
+static void
+forget_snapshot(int64 id)
+{
+	static OwnedQuery q = {
+		"DELETE FROM tidal.snapshot_heads WHERE snapshot_id = $1", 1, {INT8OID}, NULL
+	};
+	Datum		args[1] = {Int64GetDatum(id)};
+	TidalSavedUser saved;
+
+	query_begin(&saved);
+	query_exec(&q, args, NULL, false, SPI_OK_DELETE);
+	query_end(&saved);
+	ereport(LOG,
+			(errmsg("tidal dropped damaged snapshot " INT64_FORMAT, id)));
+}
+
 static bool
 marks_equal(const LogMarks *a, const LogMarks *b)
 {
@@ -994,6 +1011,7 @@ snapshot_take(bool only_if_new)
 	LogMarks	reached;
 	TidalHlc	max_hlc;
 	int64		id;
+	List	   *damaged = NIL;
 
 	if (!snapshots_exist())
 		ereport(ERROR,
@@ -1019,6 +1037,7 @@ snapshot_take(bool only_if_new)
 			base = h;
 			break;
 		}
+		damaged = lappend(damaged, h);
 		ereport(WARNING,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("tidal snapshot " INT64_FORMAT " cannot be used: %s", h->id, why),
@@ -1046,6 +1065,14 @@ snapshot_take(bool only_if_new)
 	idem_replay_decide(replay.keyed, max_hlc.wall_ns - idem_window_ns(),
 					   fold_count, fold_keep, &fold);
 	replay_report(&replay, "taking a snapshot");
+
+	/*
+	 * A damaged snapshot is no fallback: it goes, so that pruning keeps the
+	 * one this snapshot was folded from, and compaction never goes beyond
+	 * what a usable snapshot covers.
+	 */
+	foreach(lc, damaged)
+		forget_snapshot(((SnapHead *) lfirst(lc))->id);
 	id = write_snapshot(&fold, &reached, &max_hlc);
 	MemoryContextDelete(fold.cxt);
 	return id;
@@ -1084,7 +1111,7 @@ int64
 snapshot_install(const LogMarks *marks, const TidalHlc *max_hlc, List *chunks, int64 entries)
 {
 	static OwnedQuery forget_q = {
-		"DELETE FROM tidal.snapshot_heads", 0, {InvalidOid}, NULL
+		"DELETE FROM tidal.snapshot_heads WHERE snapshot_id <> $1", 1, {INT8OID}, NULL
 	};
 	SnapWriter	w;
 	ListCell   *lc;
@@ -1094,10 +1121,14 @@ snapshot_install(const LogMarks *marks, const TidalHlc *max_hlc, List *chunks, i
 					ShareRowExclusiveLock);
 	memset(&w, 0, sizeof(w));
 	initStringInfo(&w.buf);
-	query_begin(&saved);
-	query_exec(&forget_q, NULL, NULL, false, SPI_OK_DELETE);
-	query_end(&saved);
-	w.id = insert_head(marks, max_hlc);
+	w.id = insert_head(marks, max_hlc);	/* numbered after the ones it replaces */
+	{
+		Datum		args[1] = {Int64GetDatum(w.id)};
+
+		query_begin(&saved);
+		query_exec(&forget_q, args, NULL, false, SPI_OK_DELETE);
+		query_end(&saved);
+	}
 	foreach(lc, chunks)
 	{
 		bytea	   *b = (bytea *) lfirst(lc);

@@ -95,6 +95,12 @@ tidal_transfer_serve(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("tidal._transfer needs the requester's region")));
 	requester = PG_GETARG_INT32(0);
+	/* as _ship does, the caller names its region; it must at least be a peer */
+	if (peer_conninfo(requester) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("region %d is not a peer of region %d", requester, tidal_region_id),
+				 errhint("Add it with tidal.add_peer first.")));
 
 	/* the newest snapshot, brought up to what this node holds now */
 	(void) snapshot_take(true);

@@ -8,6 +8,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "port/pg_bswap.h"
 #include "port/pg_crc32c.h"
 
@@ -364,6 +366,18 @@ snapfmt_next_state(SnapCursor *cur, int64 *entity, DecayState *s, const char **w
 		*why = "truncated state";
 		return false;
 	}
+	if (!isfinite(s->sum))
+	{
+		*why = "a state that is not finite";
+		return false;
+	}
+	for (w = 0; w < cur->nwindows; w++)
+		for (b = 0; b < DECAY_WINDOW_BUCKETS; b++)
+			if (!isfinite(s->buckets[w][b]))
+			{
+				*why = "a window that is not finite";
+				return false;
+			}
 	cur->p = r.p;
 	cur->left--;
 	return true;
@@ -391,6 +405,11 @@ snapfmt_next_keyed(SnapCursor *cur, SnapKeyed *k, const char **why)
 	k->entity = (int64) get_u64(&r);
 	k->weight = get_f64(&r);
 	k->at_us = (int64) get_u64(&r);
+	if (r.ok && !isfinite(k->weight))
+	{
+		*why = "a keyed write whose weight is not finite";
+		return false;
+	}
 	if (!r.ok)
 	{
 		*why = "truncated keyed write";
