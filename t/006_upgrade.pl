@@ -199,6 +199,12 @@ my %writes = (
 		[ "a role granted tenant 42 reads tenant 42's score",
 			qq{SET ROLE tidal_app; SELECT tidal.decay_score(7, 'view', $T, tenant => 42)}, '3' ],
 	],
+	'0.6' => [
+		q{SELECT tidal.seal();
+		  SELECT tidal.snapshot();},
+		[ 'a snapshot taken with 0.6 holds what every version wrote',
+			q{SELECT entries >= 4 FROM tidal.snapshots}, 't' ],
+	],
 );
 
 my @checks;    # [ name, query, expected ], from every version walked so far
@@ -253,9 +259,13 @@ for my $i (0 .. $#versions)
 same_objects($node->safe_psql('postgres', $describe), $fresh,
 	"0.1 updated one version at a time to $default has exactly the objects of a fresh install");
 
-# the state survives a restart on the upgraded extension
+# the state survives a restart on the upgraded extension, rebuilt from the
+# snapshot 0.6 took and the log after it
+my $log_offset = -s $node->logfile;
 $node->restart;
-check_all('after a restart (rebuilt from the log)');
+check_all('after a restart (rebuilt from the snapshot and the log after it)');
+like(slurp_file($node->logfile, $log_offset), qr/rebuilt its hot state from snapshot \d+ and \d+ events/,
+	'the restart started from the snapshot');
 
 # every older shipped version, installed fresh and updated to the default version
 for my $v (@versions[ 0 .. $#versions - 1 ])
