@@ -32,14 +32,15 @@ EV_AT="('$T0'::timestamptz - ((hashint8(g + 7) & 2147483647) % 604800) * interva
 
 blog "log_size: writing $EVENTS events over $ENTITIES entities"
 start=$(now_s)
-qscript >/dev/null <<SQL
-SELECT tidal.define_signal('view', '1 day');
-SELECT format('SELECT tidal.signal_batch(%L, array_agg(%s), array_agg(%s), array_agg(%s)) FROM generate_series(%s, %s) g',
-              'view', '$EV_ENTITY', '$EV_WEIGHT', '$EV_AT', k * $CALL, k * $CALL + $CALL - 1)
-  FROM generate_series(0, $EVENTS / $CALL - 1) k
-\gexec
-SELECT tidal.seal();
-SQL
+q "SELECT tidal.define_signal('view', '1 day')" >/dev/null
+awk -v calls=$((EVENTS / CALL)) -v n=$CALL -v e="$EV_ENTITY" -v w="$EV_WEIGHT" -v a="$EV_AT" 'BEGIN {
+	for (k = 0; k < calls; k++)
+		printf "SELECT tidal.signal_batch(%cview%c, array_agg(%s), array_agg(%s), array_agg(%s)) FROM generate_series(%d, %d) g;\n",
+			39, 39, e, w, a, k * n, k * n + n - 1
+}' >"$BENCH_WORK/write.sql"
+chown -R "$TIDAL_USER:$TIDAL_USER" "$BENCH_WORK"
+as_pg psql -X -q -v ON_ERROR_STOP=1 -o /dev/null -f "$BENCH_WORK/write.sql" || bdie "writing failed"
+q "SELECT tidal.seal()" >/dev/null
 write_s=$(elapsed "$start" "$(now_s)")
 
 LOG_BYTES="SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['tidal.batches', 'tidal.pending',

@@ -291,9 +291,13 @@ remove_slot(StateSlot *sl)
 	pool_give(e);
 }
 
-/* find or create; caller holds the partition lock exclusively; NULL if full */
+/*
+ * Find or create; caller holds the partition lock exclusively; NULL if full.
+ * A new entry is counted off its tenant (quota.c) now, or by the caller if
+ * not count_quota (apply_group counts a group's at once).
+ */
 static StateEntry *
-enter_locked(const StateKey *key, uint32 hash, bool *created)
+enter_locked(const StateKey *key, uint32 hash, bool *created, bool count_quota)
 {
 	StateSlot  *sl = probe(key, hash);
 	int			part = PARTITION_OF(hash);
@@ -315,7 +319,8 @@ enter_locked(const StateKey *key, uint32 hash, bool *created)
 	sl->hash = hash;
 	sl->entry = n;
 	shared->part_used[part]++;
-	quota_entries_add(key->dboid, key->tenant, 1);
+	if (count_quota)
+		quota_entries_add(key->dboid, key->tenant, 1);
 	if (created)
 		*created = true;
 	return e;
@@ -342,7 +347,7 @@ state_reserve(const StateKey *key)
 		return false;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
-	e = enter_locked(key, hash, &created);
+	e = enter_locked(key, hash, &created, true);
 	if (e != NULL)
 		pg_atomic_fetch_add_u32(&e->pins, 1);
 	LWLockRelease(lock);
@@ -396,7 +401,7 @@ state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_u
 	StateEntry *e;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
-	e = enter_locked(key, hash, NULL);
+	e = enter_locked(key, hash, NULL, true);
 	if (e != NULL)
 	{
 		decay_add(&e->decay, spec, weight, t_us);
@@ -442,6 +447,8 @@ apply_group(Oid dboid, int32 signal_id, int64 tenant, const DecaySpec *spec,
 	int			start[STATE_PARTITIONS + 1];
 	StateKey	key;
 	bool		all = true;
+	bool		created;
+	int			ncreated = 0;
 	int			part;
 	int			i;
 
@@ -476,7 +483,9 @@ apply_group(Oid dboid, int32 signal_id, int64 tenant, const DecaySpec *spec,
 			StateEntry *e;
 
 			key.entity = op->entity;
-			e = enter_locked(&key, hashes[order[i]], NULL);
+			created = false;
+			e = enter_locked(&key, hashes[order[i]], &created, false);
+			ncreated += created;
 			if (e == NULL)
 			{
 				all = false;
@@ -491,6 +500,8 @@ apply_group(Oid dboid, int32 signal_id, int64 tenant, const DecaySpec *spec,
 		}
 		LWLockRelease(&locks[1 + part].lock);
 	}
+	if (ncreated > 0)
+		quota_entries_add(dboid, tenant, ncreated);	/* once for the group */
 	return all;
 }
 
