@@ -31,7 +31,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -42,7 +41,6 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 
 #include "apply/snapshot.h"
@@ -50,6 +48,7 @@
 #include "core/snapfmt.h"
 #include "pg/query.h"
 #include "pg/settings.h"
+#include "pg/subxact.h"
 #include "state/clock.h"
 #include "state/recovery.h"
 #include "state/state.h"
@@ -332,6 +331,25 @@ load_snapshot(const SnapHead *head, Replay *replay, snap_state_fn state, void *a
 	return ok;
 }
 
+/* load_snapshot's arguments and result, for subxact_try */
+typedef struct LoadCall
+{
+	const SnapHead *head;
+	Replay	   *replay;
+	snap_state_fn state;
+	void	   *arg;
+	const char *why;
+	bool		ok;
+} LoadCall;
+
+static void
+load_call(void *arg)
+{
+	LoadCall   *c = (LoadCall *) arg;
+
+	c->ok = load_snapshot(c->head, c->replay, c->state, c->arg, &c->why);
+}
+
 /*
  * load_snapshot in a subtransaction: a snapshot whose pages cannot even be
  * read (a damaged TOAST chunk, say) is as unusable as one that fails its
@@ -341,35 +359,17 @@ static bool
 try_load_snapshot(const SnapHead *head, Replay *replay, snap_state_fn state, void *arg,
 				  const char **why)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = false;
+	LoadCall	call = {head, replay, state, arg, NULL, false};
+	ErrorData  *edata = subxact_try(load_call, &call);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
+	if (edata != NULL)
 	{
-		ok = load_snapshot(head, replay, state, arg, why);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
 		*why = psprintf("reading it failed: %s", edata->message);
 		FreeErrorData(edata);
-		ok = false;
+		return false;
 	}
-	PG_END_TRY();
-	return ok;
+	*why = call.why;
+	return call.ok;
 }
 
 bool
