@@ -56,6 +56,23 @@ apply_replicated_record(const LogRecord *rec)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("tenant " INT64_FORMAT " is not registered here yet", rec->tenant),
 				 errdetail("The batch is applied once the tenant's registration has arrived.")));
+	if (rec->kind == LOG_RECORD_ELIDED)
+	{
+		/*
+		 * A copy of the batch without this tenant's record: right for a
+		 * region that does not store the tenant.  One that does needs the
+		 * record, so the batch is refused and pulled again (the peer that
+		 * sent it has not learned yet that we store the tenant).
+		 */
+		if (tenant.stored_here)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the batch leaves out a record of tenant " INT64_FORMAT ", which this region stores",
+							rec->tenant),
+					 errdetail("The peer that sent it does not know yet that this region stores the tenant."),
+					 errhint("The batch is pulled again, from this peer or another, until a copy with the record arrives.")));
+		return;
+	}
 	if (!tenant.stored_here)
 		return;					/* relayed, not kept: another region stores this tenant */
 
@@ -91,6 +108,7 @@ apply_remote_record(const LogRecord *rec)
 		case LOG_RECORD_SIGNAL:
 		case LOG_RECORD_ITEM:
 		case LOG_RECORD_HIDE:
+		case LOG_RECORD_ELIDED:
 			apply_replicated_record(rec);
 			break;
 		case LOG_RECORD_DEFINE_SIGNAL:
@@ -225,8 +243,7 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 		 * records after it: a signal defined and first written in one
 		 * transaction arrives in one batch, in that order (by HLC).
 		 */
-		if (rec.kind != LOG_RECORD_SIGNAL && rec.kind != LOG_RECORD_ITEM &&
-			rec.kind != LOG_RECORD_HIDE && p < end)
+		if (!LOG_KIND_HOLDS_TENANT_DATA(rec.kind) && rec.kind != LOG_RECORD_ELIDED && p < end)
 			see_own_writes(&pushed);
 	}
 	if (pushed)

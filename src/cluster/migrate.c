@@ -25,7 +25,9 @@
  *               in home_region).
  *   done        tidal.migration_gc_source (leader, once finalized): the
  *               tenant's regions become the target alone, and every source
- *               deletes its copy as it applies this record.
+ *               deletes its copy as it applies this record: its derived
+ *               rows and state, and its raw events, which are left out of
+ *               the source's copies of batches (residency.c).
  *
  * Each step call is idempotent (a step already reached returns the state)
  * and can be retried after a crash of any node: what a region has applied
@@ -44,6 +46,7 @@
 
 #include "cluster/election.h"
 #include "cluster/migrate.h"
+#include "cluster/residency.h"
 #include "cluster/tenant.h"
 #include "core/hlc.h"
 #include "log/append.h"
@@ -270,6 +273,12 @@ migration_tick(void)
 		if (read_migration(ids[i], &m))
 			act_as_target(&m);
 	}
+
+	/*
+	 * Residency: this origin's batches that every peer has now, without the
+	 * records of tenants this region does not store (residency.c).
+	 */
+	residency_tick();
 }
 
 /* ---- SQL: the leader's steps ---- */

@@ -1,0 +1,37 @@
+/*
+ * cluster/residency.h
+ *    Residency of raw events: a region keeps no records of a tenant it does
+ *    not store (see residency.c).
+ *
+ *    May call: core/, pg/, log/, state/, replication/, cluster/.
+ */
+#ifndef TIDAL_RESIDENCY_H
+#define TIDAL_RESIDENCY_H
+
+#include "postgres.h"
+
+/*
+ * The tenant moves into this region (tenant_refresh, before it replays the
+ * tenant's records from the log): fetch, from the peers, the records of the
+ * tenant that this region's copies of batches left out.  Errors if some
+ * cannot be had now (the move is then retried with the record that caused
+ * it).
+ */
+extern void residency_move_in(int64 tenant);
+
+/*
+ * The tenant moves out of this region (tenant_refresh, after its derived
+ * rows are deleted): seal tidal.pending, then leave the tenant's records
+ * out of this region's copies of batches (our own only once every peer has
+ * them: residency_tick does the rest), and drop it from snapshots.
+ */
+extern void residency_move_out(int64 tenant);
+
+/*
+ * Run by the sealer: leave out of this origin's own batches, once every
+ * peer has acknowledged them, the records of tenants this region does not
+ * store (writes that landed here and were forwarded).
+ */
+extern void residency_tick(void);
+
+#endif							/* TIDAL_RESIDENCY_H */
