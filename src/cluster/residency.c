@@ -317,12 +317,14 @@ batches_lacking(int64 tenant)
 			MemoryContextReset(row);
 			if (lacks)
 			{
-				BatchKey   *k = MemoryContextAllocZero(caller, sizeof(BatchKey));
+				MemoryContext spi = MemoryContextSwitchTo(caller);
+				BatchKey   *k = palloc0(sizeof(BatchKey));
 
 				k->region = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 				k->shard = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
 				k->batch_no = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 				out = lappend(out, k);
+				MemoryContextSwitchTo(spi);
 			}
 		}
 		SPI_freetuptable(SPI_tuptable);
@@ -366,6 +368,7 @@ fill_one(const BatchKey *k, int64 tenant, const char *full, Size full_len, const
 		3, {INT4OID, INT4OID, INT8OID}, NULL
 	};
 	Datum		args[4];
+	MemoryContext caller = CurrentMemoryContext;
 	TidalSavedUser saved;
 	StringInfoData merged;
 	bytea	   *local;
@@ -387,7 +390,13 @@ fill_one(const BatchKey *k, int64 tenant, const char *full, Size full_len, const
 		*why = "the batch is no longer stored here";
 		return false;
 	}
-	local = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		/* out of SPI's memory, which query_end frees */
+		local = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContextSwitchTo(spi);
+	}
 	query_end(&saved);
 
 	initStringInfo(&merged);
