@@ -633,8 +633,24 @@ codec_elide_batch(const char *batch, Size len, codec_keep_fn keep, void *arg,
 
 	if (!codec_read_batch(batch, len, &hdr, &payload, why))
 		return -1;
-	initStringInfo(&copy);
 	end = payload + hdr.payload_len;
+
+	/* most batches lose nothing: find out before copying */
+	for (p = payload; p < end;)
+	{
+		LogRecord	rec;
+		Size		consumed;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, why))
+			return -1;
+		if (LOG_KIND_HOLDS_TENANT_DATA(rec.kind) && rec.tenant > 0 && !keep(&rec, arg))
+			break;
+		p += consumed;
+	}
+	if (p == end)
+		return 0;
+
+	initStringInfo(&copy);
 	for (p = payload; p < end;)
 	{
 		LogRecord	rec;
