@@ -163,6 +163,35 @@ ok($exact->($score->($r0, $U, 8), $expected{8}) && $exact->($score->($r2, $U, 8)
 @s0 = answers($c, q{SELECT tidal.decay_score(9, 'view', '} . $AT . q{')});
 ok((grep { $exact->($_, $expected{9}) } @s0) == 3, "the default tenant is unaffected (@s0)");
 
+# -- a sender that does not know yet: tenant 44, stored everywhere, is
+#    re-registered in region 0 only while region 1 pulls nothing (it still
+#    thinks 44 is stored everywhere).  Region 2 learns it from region 0,
+#    then pulls a write of 44 made in region 1, which region 1 sends in
+#    full: region 2 keeps its copy without it.
+my $W = 44;
+ok(defined leader_call($c, qq{SELECT tidal.register_tenant($W, 'everywhere')}), "tenant $W registered everywhere");
+ok($c->wait_until(20, sub { join(',', answers($c, qq{SELECT count(*) FROM tidal.tenants WHERE tenant_id = $W AND stored_here})) eq '1,1,1' }),
+	"every region stores tenant $W");
+$c->cut(1, 0, oneway => 1);
+$c->cut(1, 2, oneway => 1);
+ok(defined leader_call($c, qq{SELECT tidal.register_tenant($W, 'only-0', required_regions => '{0}')}),
+	"tenant $W re-registered in region 0 only, while region 1 pulls nothing");
+ok($c->wait_until(20, sub { sql($r2, qq{SELECT stored_here FROM tidal.tenants WHERE tenant_id = $W}) eq 'f' }),
+	"region 2 no longer stores tenant $W");
+is(sql($r1, qq{SELECT stored_here FROM tidal.tenants WHERE tenant_id = $W}), 't', 'region 1 does not know yet');
+$write->($r1, $W, 10, 1 .. 3);
+sql($r1, q{SELECT tidal.seal()});
+my $r1_seq = sql($r1, q{SELECT tidal.local_seqno()});
+ok($c->wait_until(20, sub { sql($r2, q{SELECT tidal.applied_seqno(1)}) >= $r1_seq }),
+	"region 2 has pulled region 1's write of tenant $W");
+is(sql($r2, $raw_sql->($W)), $none, "region 2 keeps no raw event of tenant $W, which region 1 sent in full");
+$c->heal_all;
+$converge->('after the heal');
+ok($exact->($score->($r0, $W, 10), $expected{10}), "region 0 has tenant ${W}'s exact score");
+ok($c->wait_until(30, sub { sql($r1, $raw_sql->($W)) eq $none }),
+	"region 1, once it learns, keeps none either (its own write, once every peer has it)")
+  or diag('region 1: ' . sql($r1, $raw_sql->($W)));
+
 finish_sessions();
 $c->stop;
 done_testing();

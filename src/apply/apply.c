@@ -23,6 +23,7 @@
 
 #include "apply/apply.h"
 #include "cluster/migrate.h"
+#include "cluster/residency.h"
 #include "cluster/tenant.h"
 #include "core/hlc.h"
 #include "log/log.h"
@@ -248,5 +249,8 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 	}
 	if (pushed)
 		PopActiveSnapshot();
+
+	/* our copy keeps no record of a tenant we do not store (the sender may not have known) */
+	residency_store_copy(hdr, data, len);
 	return true;
 }

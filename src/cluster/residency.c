@@ -169,6 +169,69 @@ elide_stored(OwnedQuery *q, Datum *args, const Placement *placement, int64 *last
 	return rewritten;
 }
 
+/* ---- a batch of another origin, as it is stored ---- */
+
+/* does the (verified) batch hold any record of a tenant's data, tenant 0's aside? */
+static bool
+holds_tenant_data(const char *data, Size len)
+{
+	LogBatchHeader hdr;
+	const char *payload;
+	const char *why;
+	const char *p;
+	const char *end;
+
+	if (!codec_read_batch(data, len, &hdr, &payload, &why))
+		return false;
+	end = payload + hdr.payload_len;
+	for (p = payload; p < end;)
+	{
+		LogRecord	rec;
+		Size		consumed;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, &why))
+			return false;
+		if (LOG_KIND_HOLDS_TENANT_DATA(rec.kind) && rec.tenant > 0)
+			return true;
+		p += consumed;
+	}
+	return false;
+}
+
+void
+residency_store_copy(const LogBatchHeader *hdr, const char *data, Size len)
+{
+	Placement  *placement;
+	StringInfoData copy;
+	const char *why;
+	int			elided;
+	Datum		args[4];
+	TidalSavedUser saved;
+
+	if (!holds_tenant_data(data, len))
+		return;
+	/* the registry as this batch left it (a registration may be in it) */
+	CommandCounterIncrement();
+	placement = placement_read(tidal_region_id, tidal_shard_id);
+	if (placement->naway == 0)
+		return;
+	initStringInfo(&copy);
+	elided = codec_elide_batch(data, len, placement_keep_record, placement, &copy, &why);
+	if (elided < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("rejected a tidal batch: %s", why)));
+	if (elided == 0)
+		return;
+	args[0] = Int32GetDatum(hdr->origin_region);
+	args[1] = Int32GetDatum(hdr->origin_shard);
+	args[2] = Int64GetDatum(hdr->batch_no);
+	args[3] = PointerGetDatum(to_bytea(&copy));
+	query_begin(&saved);
+	query_exec(&update_q, args, NULL, false, SPI_OK_UPDATE);
+	query_end(&saved);
+}
+
 /* ---- moving out ---- */
 
 /*

@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include "core/codec.h"
+
 /*
  * The tenant moves into this region (tenant_refresh, before it replays the
  * tenant's records from the log): fetch, from the peers, the records of the
@@ -26,6 +28,14 @@ extern void residency_move_in(int64 tenant);
  * them: residency_tick does the rest), and drop it from snapshots.
  */
 extern void residency_move_out(int64 tenant);
+
+/*
+ * A batch of another origin was stored and applied (apply/apply.c): if it
+ * holds records of tenants this region does not store -- the peer that
+ * sent it did not know yet, or does not know the tenant -- keep our copy
+ * without them.
+ */
+extern void residency_store_copy(const LogBatchHeader *hdr, const char *data, Size len);
 
 /*
  * Run by the sealer: leave out of this origin's own batches, once every

@@ -105,7 +105,7 @@ placement_lacks_stored(const Placement *p, const char *batch, Size len)
 	const char *end;
 
 	if (!codec_read_batch(batch, len, &hdr, &payload, &why))
-		return true;
+		return false;
 	end = payload + hdr.payload_len;
 	for (q = payload; q < end;)
 	{
@@ -113,7 +113,7 @@ placement_lacks_stored(const Placement *p, const char *batch, Size len)
 		Size		consumed;
 
 		if (!codec_read_record(q, end - q, &consumed, &rec, &why))
-			return true;
+			return false;
 		if (rec.kind == LOG_RECORD_ELIDED && !placement_is_away(p, rec.tenant))
 			return true;
 		q += consumed;

@@ -38,8 +38,8 @@ extern bool placement_keep_record(const LogRecord *rec, void *placement);
 
 /*
  * Does the batch hold an elided record of a tenant the region stores?  Such
- * a copy must not be served to it: it needs the record.  (Also true for a
- * batch that is not valid: it is not served either.)
+ * a copy must not be served to it: it needs the record.  (False for a batch
+ * that is not valid: the caller decides what to do with it.)
  */
 extern bool placement_lacks_stored(const Placement *p, const char *batch, Size len);
 

@@ -56,7 +56,8 @@ int8_at(ArrayType *a, int i)
  * it: our copy elides a record of a tenant the requester stores (we do not
  * store it, and hold the batch only to relay it).  The requester then gets
  * the batch from its origin, or from another peer that stores the tenant.
- * A stored batch that does not verify is not served either.
+ * A stored batch that does not verify is served as it is: the requester
+ * refuses it, holds it and says why (tidal.replication_status).
  */
 static bool
 residency_copy(Placement *placement, Datum *batch, Datum *len)
@@ -75,7 +76,7 @@ residency_copy(Placement *placement, Datum *batch, Datum *len)
 	if (elided <= 0)
 	{
 		pfree(copy.data);
-		return elided == 0;
+		return true;			/* nothing to leave out, or not a valid batch */
 	}
 	out = (bytea *) palloc(VARHDRSZ + copy.len);
 	SET_VARSIZE(out, VARHDRSZ + copy.len);
