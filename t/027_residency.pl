@@ -163,17 +163,22 @@ ok($exact->($score->($r0, $U, 8), $expected{8}) && $exact->($score->($r2, $U, 8)
 @s0 = answers($c, q{SELECT tidal.decay_score(9, 'view', '} . $AT . q{')});
 ok((grep { $exact->($_, $expected{9}) } @s0) == 3, "the default tenant is unaffected (@s0)");
 
-# -- a sender that does not know yet: tenant 44, stored everywhere, is
+# -- placements not yet known everywhere: tenant 44, stored everywhere, is
 #    re-registered in region 0 only while region 1 pulls nothing (it still
 #    thinks 44 is stored everywhere).  Region 2 learns it from region 0,
 #    then pulls a write of 44 made in region 1, which region 1 sends in
-#    full: region 2 keeps its copy without it.
+#    full: region 2 keeps its copy without it.  And region 1, as it catches
+#    up, gets copies without 44's records while it still stores 44.
 my $W = 44;
 ok(defined leader_call($c, qq{SELECT tidal.register_tenant($W, 'everywhere')}), "tenant $W registered everywhere");
 ok($c->wait_until(20, sub { join(',', answers($c, qq{SELECT count(*) FROM tidal.tenants WHERE tenant_id = $W AND stored_here})) eq '1,1,1' }),
 	"every region stores tenant $W");
 $c->cut(1, 0, oneway => 1);
 $c->cut(1, 2, oneway => 1);
+# a write of 44 in region 0 that region 1 has not pulled: once 44 is
+# re-registered, region 0 sends it to region 1 without its records, while
+# region 1 still stores 44 -- region 1 gets them from a peer that has them
+$write->($r0, $W, 10, 4 .. 6);
 ok(defined leader_call($c, qq{SELECT tidal.register_tenant($W, 'only-0', required_regions => '{0}')}),
 	"tenant $W re-registered in region 0 only, while region 1 pulls nothing");
 ok($c->wait_until(20, sub { sql($r2, qq{SELECT stored_here FROM tidal.tenants WHERE tenant_id = $W}) eq 'f' }),
@@ -188,6 +193,7 @@ is(sql($r2, $raw_sql->($W)), $none, "region 2 keeps no raw event of tenant $W, w
 $c->heal_all;
 $converge->('after the heal');
 ok($exact->($score->($r0, $W, 10), $expected{10}), "region 0 has tenant ${W}'s exact score");
+is(sql($r1, qq{SELECT stored_here FROM tidal.tenants WHERE tenant_id = $W}), 'f', 'region 1 has learned');
 ok($c->wait_until(30, sub { sql($r1, $raw_sql->($W)) eq $none }),
 	"region 1, once it learns, keeps none either (its own write, once every peer has it)")
   or diag('region 1: ' . sql($r1, $raw_sql->($W)));

@@ -62,15 +62,15 @@ apply_replicated_record(const LogRecord *rec)
 		/*
 		 * A copy of the batch without this tenant's record: right for a
 		 * region that does not store the tenant.  One that does needs the
-		 * record, so the batch is refused and pulled again (the peer that
-		 * sent it has not learned yet that we store the tenant).
+		 * record: residency_complete_batch asked the peers for it, and none
+		 * sent it, so the batch is refused and pulled again.
 		 */
 		if (tenant.stored_here)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("the batch leaves out a record of tenant " INT64_FORMAT ", which this region stores",
 							rec->tenant),
-					 errdetail("The peer that sent it does not know yet that this region stores the tenant."),
+					 errdetail("The peer that sent it thinks this region does not store the tenant, and no reachable peer sent the record."),
 					 errhint("The batch is pulled again, from this peer or another, until a copy with the record arrives.")));
 		return;
 	}
@@ -209,6 +209,7 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 	const char *p;
 	const char *end;
 	bool		pushed = false;
+	StringInfo	completed;
 
 	if (!codec_read_batch(data, len, hdr, &payload, &why))
 		ereport(ERROR,
@@ -217,6 +218,23 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 	if (hdr->origin_region == tidal_region_id && hdr->origin_shard == tidal_shard_id)
 		return false;			/* our own, come back round */
 	check_remote_records(hdr, payload);
+
+	/*
+	 * Residency: a copy without records of a tenant we store (the peer knew
+	 * of a placement we have not applied yet, or the reverse) gets them
+	 * from a peer that has them; what is put back is checked as the rest.
+	 */
+	completed = residency_complete_batch(hdr, data, len);
+	if (completed != NULL)
+	{
+		data = completed->data;
+		len = completed->len;
+		if (!codec_read_batch(data, len, hdr, &payload, &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("rejected a tidal batch: %s", why)));
+		check_remote_records(hdr, payload);
+	}
 
 	/*
 	 * As a local writer does: the state is loaded before we stage, and a

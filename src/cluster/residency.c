@@ -281,6 +281,41 @@ residency_move_out(int64 tenant)
 /* our origin's batches looked at by this process's ticks (0 after a start) */
 static int64 tick_done_upto = 0;
 
+/* the tenants not stored here at the last tick (in TopMemoryContext) */
+static int64 *tick_away = NULL;
+static int	tick_naway = 0;
+
+/*
+ * A tenant that was not away at the last tick is now (it moved out): look
+ * at all our batches again, since those already looked at may hold its
+ * records.  Remembers the placement for the next tick.
+ */
+static bool
+placement_grew(const Placement *placement)
+{
+	bool		grew = false;
+	int			i;
+
+	for (i = 0; i < placement->naway && !grew; i++)
+	{
+		int			j;
+
+		grew = true;
+		for (j = 0; j < tick_naway; j++)
+			if (tick_away[j] == placement->away[i])
+			{
+				grew = false;
+				break;
+			}
+	}
+	if (tick_away != NULL)
+		pfree(tick_away);
+	tick_away = MemoryContextAlloc(TopMemoryContext, sizeof(int64) * Max(placement->naway, 1));
+	memcpy(tick_away, placement->away, sizeof(int64) * placement->naway);
+	tick_naway = placement->naway;
+	return grew;
+}
+
 void
 residency_tick(void)
 {
@@ -296,9 +331,11 @@ residency_tick(void)
 	int64		last = tick_done_upto;
 
 	StaticAssertStmt(RESIDENCY_TICK_BATCHES == 256, "own_q's LIMIT");
+	placement = placement_read(tidal_region_id, tidal_shard_id);
+	if (placement_grew(placement))
+		tick_done_upto = last = 0;
 	if (acked <= tick_done_upto)
 		return;
-	placement = placement_read(tidal_region_id, tidal_shard_id);
 	args[0] = Int32GetDatum(tidal_region_id);
 	args[1] = Int32GetDatum(tidal_shard_id);
 	args[2] = Int64GetDatum(tick_done_upto);
@@ -522,12 +559,71 @@ key_arrays(BatchKey **keys, int n, StringInfo regions, StringInfo shards, String
 	appendStringInfoChar(batches, '}');
 }
 
+/*
+ * Call tidal._ship_tenant on a peer for n batches: its answer, checked
+ * (four binary columns of the right types and lengths, at most n rows), or
+ * NULL (logged) if it did not come or is malformed.  The caller PQclears it.
+ */
+static PGresult *
+ship_tenant_call(PGconn *conn, int32 peer, int64 tenant, BatchKey **keys, int n)
+{
+	static const Oid types[4] = {INT4OID, INT4OID, INT8OID, BYTEAOID};
+	static const int lengths[4] = {4, 4, 8, REMOTE_ANY_LENGTH};
+	StringInfoData regions;
+	StringInfoData shards;
+	StringInfoData batches;
+	char		requester[16];
+	char		shard[16];
+	char		tenant_s[32];
+	const char *params[6];
+	PGresult   *res;
+	char	   *why = NULL;
+	const char *bad;
+	int			i;
+
+	CHECK_FOR_INTERRUPTS();
+	initStringInfo(&regions);
+	initStringInfo(&shards);
+	initStringInfo(&batches);
+	key_arrays(keys, n, &regions, &shards, &batches);
+	snprintf(requester, sizeof(requester), "%d", tidal_region_id);
+	snprintf(shard, sizeof(shard), "%d", tidal_shard_id);
+	snprintf(tenant_s, sizeof(tenant_s), INT64_FORMAT, tenant);
+	params[0] = requester;
+	params[1] = shard;
+	params[2] = tenant_s;
+	params[3] = regions.data;
+	params[4] = shards.data;
+	params[5] = batches.data;
+	res = remote_query(conn, "SELECT origin_region, origin_shard, batch_no, batch "
+					   "FROM tidal._ship_tenant($1, $2, $3, $4, $5, $6)", 6, params, 1,
+					   tidal_peer_timeout_ms, n, RESIDENCY_MAX_ANSWER_BYTES, &why);
+	if (res == NULL)
+	{
+		ereport(LOG,
+				(errmsg("tidal: region %d did not send tenant " INT64_FORMAT "'s records: %s",
+						peer, tenant, why ? why : "no answer")));
+		return NULL;
+	}
+	bad = remote_check_shape(res, 4, types, lengths);
+	for (i = 0; bad == NULL && i < PQnfields(res); i++)
+		if (PQfformat(res, i) != 1)
+			bad = "malformed answer: not in binary format";
+	if (bad != NULL)
+	{
+		PQclear(res);
+		ereport(LOG,
+				(errmsg("tidal: region %d sent tenant " INT64_FORMAT "'s records in a malformed answer: %s",
+						peer, tenant, bad)));
+		return NULL;
+	}
+	return res;
+}
+
 /* ask one peer for the batches still lacking; returns how many it filled */
 static int
 fill_from_peer(PGconn *conn, int32 peer, int64 tenant, List *missing)
 {
-	static const Oid types[4] = {INT4OID, INT4OID, INT8OID, BYTEAOID};
-	static const int lengths[4] = {4, 4, 8, REMOTE_ANY_LENGTH};
 	BatchKey  **ask = palloc(sizeof(BatchKey *) * RESIDENCY_FETCH_BATCHES);
 	ListCell   *lc;
 	int			filled = 0;
@@ -542,56 +638,12 @@ fill_from_peer(PGconn *conn, int32 peer, int64 tenant, List *missing)
 			ask[nask++] = k;
 		if (nask > 0 && (nask == RESIDENCY_FETCH_BATCHES || last))
 		{
-			StringInfoData regions;
-			StringInfoData shards;
-			StringInfoData batches;
-			char		requester[16];
-			char		shard[16];
-			char		tenant_s[32];
-			const char *params[6];
-			PGresult   *res;
-			char	   *why = NULL;
-			const char *bad;
+			PGresult   *res = ship_tenant_call(conn, peer, tenant, ask, nask);
 			int			i;
 
-			CHECK_FOR_INTERRUPTS();
-			initStringInfo(&regions);
-			initStringInfo(&shards);
-			initStringInfo(&batches);
-			key_arrays(ask, nask, &regions, &shards, &batches);
-			snprintf(requester, sizeof(requester), "%d", tidal_region_id);
-			snprintf(shard, sizeof(shard), "%d", tidal_shard_id);
-			snprintf(tenant_s, sizeof(tenant_s), INT64_FORMAT, tenant);
-			params[0] = requester;
-			params[1] = shard;
-			params[2] = tenant_s;
-			params[3] = regions.data;
-			params[4] = shards.data;
-			params[5] = batches.data;
 			nask = 0;
-			res = remote_query(conn, "SELECT origin_region, origin_shard, batch_no, batch "
-							   "FROM tidal._ship_tenant($1, $2, $3, $4, $5, $6)", 6, params, 1,
-							   tidal_peer_timeout_ms, RESIDENCY_FETCH_BATCHES,
-							   RESIDENCY_MAX_ANSWER_BYTES, &why);
 			if (res == NULL)
-			{
-				ereport(LOG,
-						(errmsg("tidal: region %d did not send tenant " INT64_FORMAT "'s records: %s",
-								peer, tenant, why ? why : "no answer")));
 				return filled;
-			}
-			bad = remote_check_shape(res, 4, types, lengths);
-			for (i = 0; bad == NULL && i < PQnfields(res); i++)
-				if (PQfformat(res, i) != 1)
-					bad = "malformed answer: not in binary format";
-			if (bad != NULL)
-			{
-				PQclear(res);
-				ereport(LOG,
-						(errmsg("tidal: region %d sent tenant " INT64_FORMAT "'s records in a malformed answer: %s",
-								peer, tenant, bad)));
-				return filled;
-			}
 			for (i = 0; i < PQntuples(res); i++)
 			{
 				int64		region = answer_int(res, i, 0);
@@ -650,6 +702,122 @@ fill_from(const char *conninfo, int32 peer, int64 tenant, List *missing)
 	PG_END_TRY();
 	PQfinish(conn);
 	return filled;
+}
+
+/* one peer's copy of one batch, filled into *cur for the tenant; false if it has none that fits */
+static pg_noinline bool
+complete_from(const char *conninfo, int32 peer, int64 tenant, BatchKey *key, StringInfo cur)
+{
+	PGconn	   *conn = remote_connect(conninfo, tidal_peer_timeout_ms);
+	bool		done = false;
+
+	if (conn == NULL)
+		return false;
+	PG_TRY();
+	{
+		PGresult   *res = ship_tenant_call(conn, peer, tenant, &key, 1);
+
+		if (res != NULL && PQntuples(res) == 1 && answer_int(res, 0, 0) == key->region &&
+			answer_int(res, 0, 1) == key->shard && answer_int(res, 0, 2) == key->batch_no)
+		{
+			StringInfoData out;
+			const char *why;
+
+			initStringInfo(&out);
+			if (codec_fill_batch(cur->data, cur->len, PQgetvalue(res, 0, 3), PQgetlength(res, 0, 3),
+								 tenant, &out, &why) > 0)
+			{
+				resetStringInfo(cur);
+				appendBinaryStringInfo(cur, out.data, out.len);
+				done = true;
+			}
+			else
+				ereport(LOG,
+						(errmsg("tidal: region %d's copy of batch " INT64_FORMAT " of origin %d:%d does not fit the one received: %s",
+								peer, key->batch_no, key->region, key->shard, why)));
+		}
+		if (res != NULL)
+			PQclear(res);
+	}
+	PG_CATCH();
+	{
+		PQfinish(conn);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	PQfinish(conn);
+	return done;
+}
+
+StringInfo
+residency_complete_batch(const LogBatchHeader *hdr, const char *data, Size len)
+{
+	LogBatchHeader h;
+	const char *payload;
+	const char *why;
+	const char *p;
+	const char *end;
+	List	   *elided = NIL;
+	List	   *missing = NIL;
+	Placement  *placement;
+	ListCell   *lc;
+	StringInfo	cur;
+	BatchKey	key;
+	int32		regions[TIDAL_MAX_PEERS];
+	int			npeers;
+
+	/* the tenants this copy leaves out */
+	if (!codec_read_batch(data, len, &h, &payload, &why))
+		return NULL;
+	end = payload + h.payload_len;
+	for (p = payload; p < end;)
+	{
+		LogRecord	rec;
+		Size		consumed;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, &why))
+			return NULL;
+		if (rec.kind == LOG_RECORD_ELIDED)
+			elided = list_append_unique_ptr(elided, (void *) (intptr_t) rec.tenant);
+		p += consumed;
+	}
+	if (elided == NIL)
+		return NULL;
+
+	/* those stored here (as far as this region knows) are needed */
+	placement = placement_read(tidal_region_id, tidal_shard_id);
+	foreach(lc, elided)
+		if (!placement_is_away(placement, (int64) (intptr_t) lfirst(lc)))
+			missing = lappend(missing, lfirst(lc));
+	if (missing == NIL)
+		return NULL;
+
+	cur = makeStringInfo();
+	appendBinaryStringInfo(cur, data, len);
+	key.region = hdr->origin_region;
+	key.shard = hdr->origin_shard;
+	key.batch_no = hdr->batch_no;
+	key.filled = false;
+	npeers = peer_list_regions(regions, TIDAL_MAX_PEERS);
+	foreach(lc, missing)
+	{
+		int64		tenant = (int64) (intptr_t) lfirst(lc);
+		int			i;
+
+		for (i = 0; i < npeers; i++)
+		{
+			char	   *conninfo = peer_conninfo(regions[i]);
+
+			if (conninfo != NULL && complete_from(conninfo, regions[i], tenant, &key, cur))
+			{
+				ereport(LOG,
+						(errmsg("tidal: batch " INT64_FORMAT " of origin %d:%d came without tenant " INT64_FORMAT "'s records, which this region stores; region %d sent them",
+								key.batch_no, key.region, key.shard, tenant, regions[i])));
+				break;
+			}
+		}
+	}
+	return cur;
 }
 
 void

@@ -30,6 +30,16 @@ extern void residency_move_in(int64 tenant);
 extern void residency_move_out(int64 tenant);
 
 /*
+ * A batch of another origin, before it is applied (apply/apply.c): a copy
+ * that leaves out records of tenants this region stores (the peer that sent
+ * it thought otherwise: it knew of a placement change this region has not
+ * applied yet, or the reverse) gets them from a peer that has them.
+ * Returns the completed batch (checked against the one received, record by
+ * record; still lacking what no peer sent), or NULL if nothing was lacking.
+ */
+extern StringInfo residency_complete_batch(const LogBatchHeader *hdr, const char *data, Size len);
+
+/*
  * A batch of another origin was stored and applied (apply/apply.c): if it
  * holds records of tenants this region does not store -- the peer that
  * sent it did not know yet, or does not know the tenant -- keep our copy
