@@ -139,10 +139,17 @@ elide_stored(OwnedQuery *q, Datum *args, const Placement *placement, int64 *last
 			initStringInfo(&copy);
 			elided = codec_elide_batch(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b),
 									   placement_keep_record, (void *) placement, &copy, &why);
+			/*
+			 * A corrupt batch is left as it is (a rebuild reports it): failing
+			 * here would stop the sealer, or a tenant's move, for good.
+			 */
 			if (elided < 0)
-				ereport(ERROR,
+				ereport(WARNING,
 						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("corrupt batch in tidal's log: %s", why)));
+						 errmsg("tidal: batch " INT64_FORMAT " of origin %d:%d is corrupt and keeps its records: %s",
+								DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)),
+								DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)),
+								DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)), why)));
 			if (elided > 0)
 			{
 				Rewrite    *rw = palloc(sizeof(Rewrite));
@@ -336,12 +343,17 @@ residency_tick(void)
 		tick_done_upto = last = 0;
 	if (acked <= tick_done_upto)
 		return;
+	if (placement->naway == 0)
+	{
+		tick_done_upto = acked; /* nothing to leave out (placement_grew resets it) */
+		return;
+	}
 	args[0] = Int32GetDatum(tidal_region_id);
 	args[1] = Int32GetDatum(tidal_shard_id);
 	args[2] = Int64GetDatum(tick_done_upto);
 	args[3] = Int64GetDatum(acked);
 	(void) elide_stored(&own_q, args, placement, &last);
-	/* a batch sealed or rewritten by a transaction we could not see yet is looked at again */
+	/* up to the last batch looked at (at most 256 a tick); all of the range if it held none */
 	tick_done_upto = (last == tick_done_upto) ? acked : last;
 }
 
