@@ -19,6 +19,7 @@
 
 #include "apply/apply.h"
 #include "apply/recovery.h"
+#include "apply/snapshot.h"
 #include "pg/settings.h"
 #include "core/hlc.h"
 #include "log/log.h"
@@ -95,6 +96,7 @@ _PG_init(void)
 	/* what the layers below call through hooks */
 	apply_init();
 	recovery_init();
+	snapshot_init();
 	/* staged events are applied after commit_ack's seal: stage first, see stage_register */
 	stage_register();
 	/* commit_ack = quorum waits in every backend's transaction callbacks */

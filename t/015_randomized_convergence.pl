@@ -309,9 +309,12 @@ for my $s (@seeds)
 			fatal("region $L shows migration $mig{id} in state '$state'");
 		}
 
-		# the leader showed the state the step needs: only 25006 may stop it
+		# the leader showed the state the step needs: only 25006 may stop it --
+		# and 55000 for prepare when the leader is the target and cannot reach
+		# a region that stores the tenant (since 0.6 the target fetches the
+		# records its log lacks from one; the call is retried)
 		my $cutover_sql = "SELECT coalesce(cutover::text, '') FROM tidal.migrations WHERE id = $mig{id}";
-		my ($ok, $got) = $step_call->($L, $step_fn{$call});
+		my ($ok, $got) = $step_call->($L, $step_fn{$call}, $call eq 'prepare' ? ('55000') : ());
 		if (!$ok)
 		{
 			push @log, "$call at r$L: $got";

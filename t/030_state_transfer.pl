@@ -96,6 +96,12 @@ isnt($r0->safe_psql('postgres', 'SELECT held_by FROM tidal.log_status WHERE is_l
 cmp_ok($r0->safe_psql('postgres', 'SELECT compacted_batch FROM tidal.log_status WHERE is_local'), '>',
 	0, 'region 0 compacted its log past what region 2 had applied');
 
+# a tenant's history before the compaction lives only in snapshots, which a
+# migration does not carry: the leader refuses to move a tenant
+my ($ret, $out, $err) = $r0->psql('postgres', 'SELECT tidal.begin_tenant_migration(7, 1, 0)');
+like($err, qr/tenant 7 cannot migrate: this region's log has been compacted/,
+	'after compaction, a tenant migration is refused instead of moving it without its past');
+
 my $offset = -s $r2->logfile;
 $r2->start;
 ok(converged($r0, $r1, $r2), 'region 2 converges when it returns');

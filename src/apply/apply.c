@@ -23,6 +23,7 @@
 
 #include "apply/apply.h"
 #include "cluster/migrate.h"
+#include "cluster/residency.h"
 #include "cluster/tenant.h"
 #include "core/hlc.h"
 #include "log/log.h"
@@ -56,6 +57,23 @@ apply_replicated_record(const LogRecord *rec)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("tenant " INT64_FORMAT " is not registered here yet", rec->tenant),
 				 errdetail("The batch is applied once the tenant's registration has arrived.")));
+	if (rec->kind == LOG_RECORD_ELIDED)
+	{
+		/*
+		 * A copy of the batch without this tenant's record: right for a
+		 * region that does not store the tenant.  One that does needs the
+		 * record: residency_complete_batch asked the peers for it, and none
+		 * sent it, so the batch is refused and pulled again.
+		 */
+		if (tenant.stored_here)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the batch leaves out a record of tenant " INT64_FORMAT ", which this region stores",
+							rec->tenant),
+					 errdetail("The peer that sent it thinks this region does not store the tenant, and no reachable peer sent the record."),
+					 errhint("The batch is pulled again, from this peer or another, until a copy with the record arrives.")));
+		return;
+	}
 	if (!tenant.stored_here)
 		return;					/* relayed, not kept: another region stores this tenant */
 
@@ -91,6 +109,7 @@ apply_remote_record(const LogRecord *rec)
 		case LOG_RECORD_SIGNAL:
 		case LOG_RECORD_ITEM:
 		case LOG_RECORD_HIDE:
+		case LOG_RECORD_ELIDED:
 			apply_replicated_record(rec);
 			break;
 		case LOG_RECORD_DEFINE_SIGNAL:
@@ -190,6 +209,7 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 	const char *p;
 	const char *end;
 	bool		pushed = false;
+	StringInfo	completed;
 
 	if (!codec_read_batch(data, len, hdr, &payload, &why))
 		ereport(ERROR,
@@ -198,6 +218,23 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 	if (hdr->origin_region == tidal_region_id && hdr->origin_shard == tidal_shard_id)
 		return false;			/* our own, come back round */
 	check_remote_records(hdr, payload);
+
+	/*
+	 * Residency: a copy without records of a tenant we store (the peer knew
+	 * of a placement we have not applied yet, or the reverse) gets them
+	 * from a peer that has them; what is put back is checked as the rest.
+	 */
+	completed = residency_complete_batch(hdr, data, len);
+	if (completed != NULL)
+	{
+		data = completed->data;
+		len = completed->len;
+		if (!codec_read_batch(data, len, hdr, &payload, &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("rejected a tidal batch: %s", why)));
+		check_remote_records(hdr, payload);
+	}
 
 	/*
 	 * As a local writer does: the state is loaded before we stage, and a
@@ -225,12 +262,14 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 		 * records after it: a signal defined and first written in one
 		 * transaction arrives in one batch, in that order (by HLC).
 		 */
-		if (rec.kind != LOG_RECORD_SIGNAL && rec.kind != LOG_RECORD_ITEM &&
-			rec.kind != LOG_RECORD_HIDE && p < end)
+		if (!LOG_KIND_HOLDS_TENANT_DATA(rec.kind) && rec.kind != LOG_RECORD_ELIDED && p < end)
 			see_own_writes(&pushed);
 	}
 	if (pushed)
 		PopActiveSnapshot();
+
+	/* our copy keeps no record of a tenant we do not store (the sender may not have known) */
+	residency_store_copy(hdr, data, len);
 	return true;
 }
 

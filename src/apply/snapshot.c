@@ -44,6 +44,7 @@
 #include "utils/snapmgr.h"
 
 #include "apply/snapshot.h"
+#include "cluster/residency.h"
 #include "cluster/tenant.h"
 #include "core/snapfmt.h"
 #include "pg/query.h"
@@ -277,6 +278,7 @@ load_snapshot(const SnapHead *head, Replay *replay, snap_state_fn state, void *a
 	MemoryContext rowcxt;
 	TidalSavedUser saved;
 	int32		expect = 0;
+	int32		nchunks = 0;	/* chunk numbers may have gaps: a moved tenant's were dropped */
 	bool		ok = true;
 
 	*why = NULL;
@@ -306,15 +308,17 @@ load_snapshot(const SnapHead *head, Replay *replay, snap_state_fn state, void *a
 			SnapChunk	c;
 
 			CHECK_FOR_INTERRUPTS();
-			if (chunk_no != expect++)
+			if (chunk_no < expect)
 			{
-				*why = "a chunk is missing";
+				*why = "chunks out of order";
 				ok = false;
 			}
 			else if (!snapfmt_read_chunk(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), &c, why))
 				ok = false;
 			else
 				ok = load_chunk(&c, replay, state, arg, why);
+			expect = chunk_no + 1;
+			nchunks++;
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(rowcxt);
 		}
@@ -323,7 +327,7 @@ load_snapshot(const SnapHead *head, Replay *replay, snap_state_fn state, void *a
 	SPI_cursor_close(portal);
 	MemoryContextDelete(rowcxt);
 	query_end(&saved);
-	if (ok && expect != head->chunks)
+	if (ok && nchunks != head->chunks)
 	{
 		*why = "a chunk is missing";
 		ok = false;
@@ -1145,4 +1149,48 @@ snapshot_install(const LogMarks *marks, const TidalHlc *max_hlc, List *chunks, i
 	}
 	finish_head(&w, entries);
 	return w.id;
+}
+
+/* ---- a tenant that left this region (cluster/residency.c) ---- */
+
+/*
+ * Drop a tenant's chunks from every snapshot, and recount what the heads
+ * say they hold (the count of entries is in each states chunk's header,
+ * bytes 16-19, little-endian), in the caller's transaction.
+ */
+static void
+snapshot_drop_tenant(int64 tenant)
+{
+	static OwnedQuery drop_q = {
+		"DELETE FROM tidal.snapshot_chunks WHERE tenant = $1", 1, {INT8OID}, NULL
+	};
+	static OwnedQuery recount_q = {
+		"UPDATE tidal.snapshot_heads h SET chunks = s.n, bytes = s.b, entries = s.e "
+		"  FROM (SELECT c.snapshot_id, pg_catalog.count(*) AS n, "
+		"               pg_catalog.sum(pg_catalog.octet_length(c.chunk)) AS b, "
+		"               pg_catalog.sum(CASE WHEN pg_catalog.get_byte(c.chunk, 6) = 1 "
+		"                   THEN pg_catalog.get_byte(c.chunk, 16) + pg_catalog.get_byte(c.chunk, 17) * 256 "
+		"                        + pg_catalog.get_byte(c.chunk, 18) * 65536 "
+		"                        + pg_catalog.get_byte(c.chunk, 19)::pg_catalog.int8 * 16777216 "
+		"                   ELSE 0 END) AS e "
+		"          FROM tidal.snapshot_chunks c GROUP BY c.snapshot_id) s "
+		" WHERE h.snapshot_id = s.snapshot_id",
+		0, {InvalidOid}, NULL
+	};
+	Datum		args[1] = {Int64GetDatum(tenant)};
+	TidalSavedUser saved;
+
+	if (tenant == 0 || !snapshots_exist())
+		return;
+	query_begin(&saved);
+	query_exec(&drop_q, args, NULL, false, SPI_OK_DELETE);
+	if (SPI_processed > 0)
+		query_exec(&recount_q, NULL, NULL, false, SPI_OK_UPDATE);
+	query_end(&saved);
+}
+
+void
+snapshot_init(void)
+{
+	residency_set_snapshot_drop(snapshot_drop_tenant);
 }

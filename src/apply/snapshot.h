@@ -12,6 +12,8 @@
 
 #include "postgres.h"
 
+#include "nodes/pg_list.h"
+
 #include "apply/replay.h"
 #include "log/log.h"
 
@@ -35,6 +37,9 @@ extern bool snapshot_load_live(Replay *replay, const ReplaySink *sink,
 
 /* true if some origin's log has been compacted (a snapshot is then needed) */
 extern bool snapshot_log_compacted(void);
+
+/* at _PG_init: register what cluster/ calls through a hook (a tenant moving out) */
+extern void snapshot_init(void);
 
 /* the newest snapshot's id and what it covers; false if there is none */
 extern bool snapshot_newest(int64 *id, LogMarks *marks, TidalHlc *max_hlc);

@@ -25,7 +25,9 @@
  *               in home_region).
  *   done        tidal.migration_gc_source (leader, once finalized): the
  *               tenant's regions become the target alone, and every source
- *               deletes its copy as it applies this record.
+ *               deletes its copy as it applies this record: its derived
+ *               rows and state, and its raw events, which are left out of
+ *               the source's copies of batches (residency.c).
  *
  * Each step call is idempotent (a step already reached returns the state)
  * and can be retried after a crash of any node: what a region has applied
@@ -44,6 +46,7 @@
 
 #include "cluster/election.h"
 #include "cluster/migrate.h"
+#include "cluster/residency.h"
 #include "cluster/tenant.h"
 #include "core/hlc.h"
 #include "log/append.h"
@@ -270,6 +273,12 @@ migration_tick(void)
 		if (read_migration(ids[i], &m))
 			act_as_target(&m);
 	}
+
+	/*
+	 * Residency: this origin's batches that every peer has now, without the
+	 * records of tenants this region does not store (residency.c).
+	 */
+	residency_tick();
 }
 
 /* ---- SQL: the leader's steps ---- */
@@ -309,6 +318,38 @@ advance(const Migration *m, int step, const char *description)
 	if (!read_migration(m->id, &now))
 		elog(ERROR, "tidal migration " INT64_FORMAT " vanished", m->id);
 	return CStringGetTextDatum(step_names[now.step]);
+}
+
+/*
+ * A region a tenant moves into rebuilds the tenant's data from the log (its
+ * own copy, and the records it fetches from peers): once the log has been
+ * compacted, the tenant's history before that lives only in snapshots, which
+ * a move does not carry yet.  Refuse rather than move a tenant without its
+ * past events.  (Pre-0.6 objects have no compaction: to_jsonb finds no
+ * column there.)
+ */
+static void
+refuse_if_compacted(int64 tenant)
+{
+	static OwnedQuery q = {
+		"SELECT coalesce(pg_catalog.max((pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'compacted_batch')"
+		"::pg_catalog.int8), 0) FROM tidal.origins o",
+		0, {InvalidOid}, NULL
+	};
+	bool		isnull;
+	int64		compacted;
+	TidalSavedUser saved;
+
+	query_begin(&saved);
+	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	compacted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	query_end(&saved);
+	if (compacted > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenant " INT64_FORMAT " cannot migrate: this region's log has been compacted", tenant),
+				 errdetail("A migration rebuilds the tenant in its new region from the log; events before the compaction are only in snapshots, which a migration does not carry yet."),
+				 errhint("Where tenants must move, keep the log whole: tidal.log_retention = -1 in every region.")));
 }
 
 /* tidal.begin_tenant_migration(tenant bigint, to_region int, to_shard int) RETURNS bigint */
@@ -359,6 +400,7 @@ tidal_begin_tenant_migration(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("to_shard must not be negative")));
+	refuse_if_compacted(tenant);
 
 	args[0] = Int64GetDatum(tenant);
 	args[1] = Int32GetDatum(to_region);

@@ -27,7 +27,10 @@ typedef enum MigrationStep
 /* a migration record (kind 7), local or replicated: merge it, then act on it */
 extern void migration_apply_record(const LogRecord *rec);
 
-/* the target's side, run by the sealer: report a reached cut-over */
+/*
+ * Run by the sealer: the target's side (report a reached cut-over), and
+ * residency's tick (cluster/residency.c)
+ */
 extern void migration_tick(void);
 
 #endif							/* TIDAL_MIGRATE_H */

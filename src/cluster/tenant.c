@@ -6,9 +6,10 @@
  *
  * A tenant's data is stored in its required regions (all regions when
  * NULL) and, while it migrates, in the migration's target (see migrate.c).
- * Every write is logged and shipped to every region whatever its tenant, so
- * a write accepted in a region that does not store the tenant reaches one
- * that does; only regions that store a tenant apply its records.
+ * Every write is logged wherever it lands, so a write accepted in a region
+ * that does not store the tenant reaches one that does; a tenant's records
+ * are shipped only to the regions that store it (the others get elided
+ * records in their place, see residency.c), and only they apply them.
  *
  * Shared memory holds, per (database, tenant), what each write needs:
  * whether this region stores the tenant, its quotas and its rate-limit
@@ -58,6 +59,7 @@
 #include "utils/timestamp.h"
 
 #include "cluster/election.h"
+#include "cluster/residency.h"
 #include "cluster/tenant.h"
 #include "core/hlc.h"
 #include "log/append.h"
@@ -396,8 +398,9 @@ move_in_record(const LogRecord *rec, void *arg)
 {
 	int64		tenant = *(int64 *) arg;
 
+	/* an elided record left after residency_move_in fails in move_in_apply */
 	if (rec->tenant == tenant &&
-		(rec->kind == LOG_RECORD_SIGNAL || rec->kind == LOG_RECORD_ITEM || rec->kind == LOG_RECORD_HIDE))
+		(LOG_KIND_HOLDS_TENANT_DATA(rec->kind) || rec->kind == LOG_RECORD_ELIDED))
 		move_in_apply(rec);
 }
 
@@ -456,6 +459,8 @@ tenant_refresh(int64 tenant)
 						tenant)));
 		if (move_in_apply == NULL)
 			elog(ERROR, "tidal: no apply of replicated records is registered");
+		/* the records this region's copies left out come from the peers first */
+		residency_move_in(tenant);
 		log_replay(move_in_record, &tenant);
 	}
 	else
@@ -466,6 +471,8 @@ tenant_refresh(int64 tenant)
 		move_out_rows(tenant);
 		stage_forget_tenant(tenant);
 		p->drop_state = true;
+		/* and its raw events: tidal.pending sealed, its records left out of the batches */
+		residency_move_out(tenant);
 	}
 }
 

@@ -225,6 +225,22 @@ codec_migration_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, int64 
 	end_record(buf, start);
 }
 
+/*
+ * An elided record: stands, in one copy of a batch, for a record of a tenant
+ * that the holder of that copy does not store.  It keeps the record's HLC,
+ * tenant and event count (its sequence numbers), not its contents.
+ */
+void
+codec_elided_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, uint8 elided_kind,
+					uint32 nevents)
+{
+	int			start = begin_record(buf, LOG_RECORD_ELIDED, 0, hlc, tenant);
+
+	put_u8(buf, elided_kind);
+	put_u32(buf, nevents);
+	end_record(buf, start);
+}
+
 /* ---- reading ---- */
 
 typedef struct Reader
@@ -413,6 +429,15 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 			if (rec->tenant <= 0 || rec->migration_id <= 0 || rec->step == 0)
 				body.ok = false;
 			break;
+		case LOG_RECORD_ELIDED:
+			rec->elided_kind = get_u8(&body);
+			rec->nevents = get_u32(&body);
+			/* only a tenant's data is elided, never tenant 0's, and it takes its events */
+			if (rec->tenant <= 0 || !LOG_KIND_HOLDS_TENANT_DATA(rec->elided_kind) ||
+				rec->nevents == 0 ||
+				(rec->elided_kind != LOG_RECORD_SIGNAL && rec->nevents != 1))
+				body.ok = false;
+			break;
 		default:
 			*why = "unknown record kind";
 			return false;
@@ -451,7 +476,7 @@ codec_signal_event(const LogRecord *rec, uint32 i, LogSignalEvent *ev)
 uint32
 codec_record_events(const LogRecord *rec)
 {
-	return rec->kind == LOG_RECORD_SIGNAL ? rec->nevents : 1;
+	return (rec->kind == LOG_RECORD_SIGNAL || rec->kind == LOG_RECORD_ELIDED) ? rec->nevents : 1;
 }
 
 /* ---- batches ---- */
@@ -578,4 +603,140 @@ codec_read_batch(const char *buf, Size len, LogBatchHeader *hdr,
 	}
 	*payload = buf + LOG_BATCH_HEADER_LEN;
 	return true;
+}
+
+/* ---- residency: copies of a batch without some tenants' records ---- */
+
+/* the header of a verified batch, written again over a new payload */
+static void
+finish_copy(const LogBatchHeader *hdr, StringInfo payload, StringInfo out)
+{
+	LogBatchHeader h = *hdr;
+
+	resetStringInfo(out);
+	enlargeStringInfo(out, LOG_BATCH_HEADER_LEN + payload->len);
+	codec_write_batch_header(out->data, &h, payload->data, payload->len);
+	out->len = LOG_BATCH_HEADER_LEN;
+	appendBinaryStringInfo(out, payload->data, payload->len);
+}
+
+int
+codec_elide_batch(const char *batch, Size len, codec_keep_fn keep, void *arg,
+				  StringInfo out, const char **why)
+{
+	LogBatchHeader hdr;
+	const char *payload;
+	const char *p;
+	const char *end;
+	StringInfoData copy;
+	int			elided = 0;
+
+	if (!codec_read_batch(batch, len, &hdr, &payload, why))
+		return -1;
+	end = payload + hdr.payload_len;
+
+	/* most batches lose nothing: find out before copying */
+	for (p = payload; p < end;)
+	{
+		LogRecord	rec;
+		Size		consumed;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, why))
+			return -1;
+		if (LOG_KIND_HOLDS_TENANT_DATA(rec.kind) && rec.tenant > 0 && !keep(&rec, arg))
+			break;
+		p += consumed;
+	}
+	if (p == end)
+		return 0;
+
+	initStringInfo(&copy);
+	for (p = payload; p < end;)
+	{
+		LogRecord	rec;
+		Size		consumed;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, why))
+			return -1;
+		if (LOG_KIND_HOLDS_TENANT_DATA(rec.kind) && rec.tenant > 0 && !keep(&rec, arg))
+		{
+			codec_elided_record(&copy, &rec.hlc, rec.tenant, rec.kind, codec_record_events(&rec));
+			elided++;
+		}
+		else
+			appendBinaryStringInfo(&copy, p, consumed);
+		p += consumed;
+	}
+	if (elided > 0)
+		finish_copy(&hdr, &copy, out);
+	pfree(copy.data);
+	return elided;
+}
+
+int
+codec_fill_batch(const char *local, Size local_len, const char *full, Size full_len,
+				 int64 tenant, StringInfo out, const char **why)
+{
+	LogBatchHeader lh;
+	LogBatchHeader fh;
+	const char *lp;
+	const char *fp;
+	const char *lend;
+	const char *fend;
+	StringInfoData copy;
+	int			filled = 0;
+
+	if (!codec_read_batch(local, local_len, &lh, &lp, why) ||
+		!codec_read_batch(full, full_len, &fh, &fp, why))
+		return -1;
+	if (lh.origin_region != fh.origin_region || lh.origin_shard != fh.origin_shard ||
+		lh.batch_no != fh.batch_no || lh.first_seq != fh.first_seq ||
+		lh.last_seq != fh.last_seq || lh.record_count != fh.record_count ||
+		lh.event_count != fh.event_count)
+	{
+		*why = "the two copies do not have the same header";
+		return -1;
+	}
+	initStringInfo(&copy);
+	lend = lp + lh.payload_len;
+	fend = fp + fh.payload_len;
+	while (lp < lend && fp < fend)
+	{
+		LogRecord	lrec;
+		LogRecord	frec;
+		Size		lc;
+		Size		fc;
+
+		if (!codec_read_record(lp, lend - lp, &lc, &lrec, why) ||
+			!codec_read_record(fp, fend - fp, &fc, &frec, why))
+			return -1;
+		if (hlc_compare(&lrec.hlc, &frec.hlc) != 0 || lrec.tenant != frec.tenant)
+		{
+			*why = "the two copies do not hold the same records";
+			return -1;
+		}
+		if (lrec.kind == LOG_RECORD_ELIDED && lrec.tenant == tenant)
+		{
+			if (frec.kind != lrec.elided_kind || codec_record_events(&frec) != lrec.nevents)
+			{
+				*why = "the other copy does not hold the elided record";
+				return -1;
+			}
+			appendBinaryStringInfo(&copy, fp, fc);
+			filled++;
+		}
+		else
+			appendBinaryStringInfo(&copy, lp, lc);
+		lp += lc;
+		fp += fc;
+	}
+	if (lp != lend || fp != fend)
+	{
+		*why = "the two copies do not hold the same records";
+		return -1;
+	}
+	if (filled > 0)
+		finish_copy(&lh, &copy, out);
+	pfree(copy.data);
+	return filled;
 }

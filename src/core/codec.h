@@ -29,8 +29,13 @@ typedef enum LogRecordKind
 	LOG_RECORD_HIDE = 4,		/* a user hides or unhides an item or a creator */
 	LOG_RECORD_DEFINE_PROFILE = 5,	/* a ranking profile definition */
 	LOG_RECORD_TENANT = 6,		/* a tenant's registration: label, quotas, regions */
-	LOG_RECORD_MIGRATION = 7	/* a step of a tenant's migration to another region */
+	LOG_RECORD_MIGRATION = 7,	/* a step of a tenant's migration to another region */
+	LOG_RECORD_ELIDED = 8		/* a record of a tenant this copy of the batch leaves out */
 } LogRecordKind;
+
+/* the kinds that hold a tenant's data, which a region not storing it never keeps */
+#define LOG_KIND_HOLDS_TENANT_DATA(k) \
+	((k) == LOG_RECORD_SIGNAL || (k) == LOG_RECORD_ITEM || (k) == LOG_RECORD_HIDE)
 
 #define LOG_SIGNAL_HAS_USER		0x01	/* flag: each event carries a user id */
 #define LOG_SIGNAL_HAS_KEY		0x02	/* flag: an idempotency key follows the name */
@@ -78,6 +83,12 @@ typedef struct LogRecord
 	uint8		target_kind;	/* LOG_HIDE_TARGET_* */
 	int64		user_id;
 	int64		target;
+
+	/*
+	 * LOG_RECORD_ELIDED: the kind of the record it stands for; nevents holds
+	 * the sequence numbers (events) it takes
+	 */
+	uint8		elided_kind;
 
 	/* LOG_RECORD_MIGRATION: which migration, and the step it reached */
 	int64		migration_id;
@@ -136,6 +147,8 @@ extern void codec_tenant_record(StringInfo buf, const TidalHlc *hlc, int64 tenan
 								const char *registration);
 extern void codec_migration_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
 								   int64 migration_id, uint8 step, const char *description);
+extern void codec_elided_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
+								uint8 elided_kind, uint32 nevents);
 extern bool codec_read_record(const char *buf, Size len, Size *consumed,
 							  LogRecord *rec, const char **why);
 extern void codec_signal_event(const LogRecord *rec, uint32 i, LogSignalEvent *ev);
@@ -146,5 +159,30 @@ extern void codec_write_batch_header(char *out, LogBatchHeader *hdr,
 									 const char *payload, Size payload_len);
 extern bool codec_read_batch(const char *buf, Size len, LogBatchHeader *hdr,
 							 const char **payload, const char **why);
+
+/*
+ * Residency: a copy of a batch without the records of some tenants.  keep
+ * is asked about each record of a tenant's data (LOG_KIND_HOLDS_TENANT_DATA,
+ * tenant above 0); each one it refuses is replaced by an elided record of the
+ * same HLC, tenant and event count, so the batch keeps its number, sequence
+ * range, record and event counts.  Returns how many records were elided (0:
+ * out is left as it was, use the batch as it is), or -1 with *why if the
+ * batch is not a valid batch.
+ */
+typedef bool (*codec_keep_fn) (const LogRecord *rec, void *arg);
+extern int	codec_elide_batch(const char *batch, Size len, codec_keep_fn keep, void *arg,
+							  StringInfo out, const char **why);
+
+/*
+ * The reverse, for a region that starts storing a tenant: local is this
+ * region's copy of a batch, full another region's copy of the same batch.
+ * Every elided record of tenant in local is replaced by full's record at
+ * the same place, which must be a record of that tenant of the elided kind,
+ * HLC and event count; everything else of local is kept as it is.  Returns
+ * how many records were filled in (and out holds the batch), or -1 with
+ * *why if the two are not copies of one batch.
+ */
+extern int	codec_fill_batch(const char *local, Size local_len, const char *full, Size full_len,
+							 int64 tenant, StringInfo out, const char **why);
 
 #endif							/* TIDAL_CODEC_H */

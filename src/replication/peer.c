@@ -201,6 +201,19 @@ peer_report_served(int32 region, int64 batches_sent, int64 acked_batch, int64 ac
 		ConditionVariableBroadcast(&peers->acked_cv);	/* commit_ack = quorum waiters */
 }
 
+int64
+peer_acked_batch(int32 region)
+{
+	PeerSlot   *s;
+	int64		acked = 0;
+
+	LWLockAcquire(peers->lock, LW_SHARED);
+	if ((s = slot_for(region, false)) != NULL)
+		acked = s->acked_batch;
+	LWLockRelease(peers->lock);
+	return acked;
+}
+
 static void
 detach_receiver(int code pg_attribute_unused(), Datum arg)
 {

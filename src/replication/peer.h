@@ -39,6 +39,12 @@ extern void peer_report_error(int32 region, const char *error);
 extern void peer_report_served(int32 region, int64 batches_sent, int64 acked_batch, int64 acked_seq);
 
 /*
+ * The last batch of our origin the peer said it has applied, at its last
+ * pull since this server started; 0 if it has not pulled since.
+ */
+extern int64 peer_acked_batch(int32 region);
+
+/*
  * A receiver registers itself (to be woken by tidal.reconcile); false if
  * another receiver of that peer runs (then this one exits).
  */

@@ -17,16 +17,19 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "access/htup_details.h"
 #include "utils/array.h"
 
 #include "log/log.h"
 #include "replication/peer.h"
+#include "replication/placement.h"
 #include "pg/query.h"
 #include "pg/settings.h"
 #include "pg/owner.h"
 
 PG_FUNCTION_INFO_V1(tidal_ship);
+PG_FUNCTION_INFO_V1(tidal_ship_tenant);
 
 #define SHIP_MAX_BATCHES 1000	/* per origin and answer */
 #define SHIP_MAX_BYTES 4194304	/* per answer, unless its first batch is larger */
@@ -46,6 +49,44 @@ static int64
 int8_at(ArrayType *a, int i)
 {
 	return i < ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)) ? ((int64 *) ARR_DATA_PTR(a))[i] : 0;
+}
+
+/*
+ * The requester's copy of a stored batch (*batch, with its length in
+ * *len): the records of tenants it does not store are elided (codec.c), so
+ * that they never reach it.  False if this node must not serve the batch to
+ * it: our copy elides a record of a tenant the requester stores (we do not
+ * store it, and hold the batch only to relay it).  The requester then gets
+ * the batch from its origin, or from another peer that stores the tenant.
+ * A stored batch that does not verify is served as it is: the requester
+ * refuses it, holds it and says why (tidal.replication_status).
+ */
+static bool
+residency_copy(Placement *placement, Datum *batch, Datum *len)
+{
+	bytea	   *raw = DatumGetByteaPP(*batch);
+	StringInfoData copy;
+	const char *why;
+	int			elided;
+	bytea	   *out;
+
+	if (placement_lacks_stored(placement, VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw)))
+		return false;
+	initStringInfo(&copy);
+	elided = codec_elide_batch(VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw),
+							   placement_keep_record, placement, &copy, &why);
+	if (elided <= 0)
+	{
+		pfree(copy.data);
+		return true;			/* nothing to leave out, or not a valid batch */
+	}
+	out = (bytea *) palloc(VARHDRSZ + copy.len);
+	SET_VARSIZE(out, VARHDRSZ + copy.len);
+	memcpy(VARDATA(out), copy.data, copy.len);
+	pfree(copy.data);
+	*batch = PointerGetDatum(out);
+	*len = Int32GetDatum(copy.len);
+	return true;
 }
 
 /*
@@ -86,6 +127,7 @@ tidal_ship(PG_FUNCTION_ARGS)
 	int			norigins;
 	int64		acked_batch = 0;
 	int64		acked_seq = 0;
+	Placement  *placement;
 	uint64		r;
 	int			i;
 	TidalSavedUser saved;
@@ -122,6 +164,9 @@ tidal_ship(PG_FUNCTION_ARGS)
 		}
 
 	InitMaterializedSRF(fcinfo, 0);
+
+	/* the tenants the requester does not store: their records are left out */
+	placement = placement_read(requester, PG_GETARG_INT32(1));
 
 	query_begin(&saved);
 
@@ -176,6 +221,8 @@ tidal_ship(PG_FUNCTION_ARGS)
 			bool		nulls[6];
 
 			heap_deform_tuple(SPI_tuptable->vals[b], SPI_tuptable->tupdesc, values, nulls);
+			if (!residency_copy(placement, &values[4], &values[5]))
+				break;			/* the rest of this origin comes from elsewhere */
 			if (sent > 0 && bytes + DatumGetInt32(values[5]) > SHIP_MAX_BYTES)
 				break;
 			bytes += DatumGetInt32(values[5]);
@@ -198,5 +245,83 @@ tidal_ship(PG_FUNCTION_ARGS)
 	query_end(&saved);
 
 	peer_report_served(requester, sent, acked_batch, acked_seq);
+	return (Datum) 0;
+}
+
+/*
+ * tidal._ship_tenant(requester int, requester_shard int, tenant bigint,
+ *                    regions int[], shards int[], batch_nos bigint[])
+ *    RETURNS TABLE(origin_region int, origin_shard int, batch_no bigint, batch bytea)
+ *
+ * For a region that starts storing a tenant (cluster/residency.c): the
+ * batches it names (at most SHIP_TENANT_MAX), as tidal._ship would serve
+ * them to it, but with the tenant's records whatever this node's registry
+ * says of where the tenant is stored.  A batch this node does not hold, or
+ * holds without the tenant's records, is left out of the answer.
+ */
+#define SHIP_TENANT_MAX 64
+
+Datum
+tidal_ship_tenant(PG_FUNCTION_ARGS)
+{
+	static OwnedQuery batch_q = {
+		"SELECT origin_region, origin_shard, batch_no, batch, pg_catalog.octet_length(batch) "
+		"  FROM tidal.batches WHERE origin_region = $1 AND origin_shard = $2 AND batch_no = $3",
+		3, {INT4OID, INT4OID, INT8OID}, NULL
+	};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ArrayType  *regions;
+	ArrayType  *shards;
+	ArrayType  *batch_nos;
+	int			n;
+	int			i;
+	Placement  *placement;
+	TidalSavedUser saved;
+
+	tidal_require_preload();
+	for (i = 0; i < 6; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("tidal._ship_tenant arguments must not be NULL")));
+	regions = PG_GETARG_ARRAYTYPE_P(3);
+	shards = PG_GETARG_ARRAYTYPE_P(4);
+	batch_nos = PG_GETARG_ARRAYTYPE_P(5);
+	n = ArrayGetNItems(ARR_NDIM(regions), ARR_DIMS(regions));
+	if (array_contains_nulls(regions) || array_contains_nulls(shards) || array_contains_nulls(batch_nos) ||
+		ArrayGetNItems(ARR_NDIM(shards), ARR_DIMS(shards)) != n ||
+		ArrayGetNItems(ARR_NDIM(batch_nos), ARR_DIMS(batch_nos)) != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tidal._ship_tenant needs three arrays of the same length, without NULLs")));
+	if (n > SHIP_TENANT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("tidal._ship_tenant serves at most %d batches a call", SHIP_TENANT_MAX)));
+
+	InitMaterializedSRF(fcinfo, 0);
+	placement = placement_read(PG_GETARG_INT32(0), PG_GETARG_INT32(1));
+	placement->keep = PG_GETARG_INT64(2);
+
+	query_begin(&saved);
+	for (i = 0; i < n; i++)
+	{
+		Datum		args[3];
+		Datum		values[5];
+		bool		nulls[5];
+
+		CHECK_FOR_INTERRUPTS();
+		args[0] = Int32GetDatum(((int32 *) ARR_DATA_PTR(regions))[i]);
+		args[1] = Int32GetDatum(((int32 *) ARR_DATA_PTR(shards))[i]);
+		args[2] = Int64GetDatum(((int64 *) ARR_DATA_PTR(batch_nos))[i]);
+		query_exec(&batch_q, args, NULL, true, SPI_OK_SELECT);
+		if (SPI_processed != 1)
+			continue;
+		heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, values, nulls);
+		if (!residency_copy(placement, &values[3], &values[4]))
+			continue;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	query_end(&saved);
 	return (Datum) 0;
 }

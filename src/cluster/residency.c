@@ -1,0 +1,888 @@
+/*
+ * cluster/residency.c
+ *    Residency of raw events: a region keeps no record of a tenant it does
+ *    not store, in tidal.batches or anywhere else.
+ *
+ * Shipping (replication/ship.c) already leaves a tenant's records out of
+ * the copies of batches it serves to a region that does not store the
+ * tenant: each is replaced by an elided record (kind 8, core/codec.c) that
+ * keeps its HLC, tenant and event count, so every copy of a batch has the
+ * same number, sequence range and counts.  This module does the rest, in
+ * this region's own copies:
+ *
+ *   - a write that lands here for a tenant stored elsewhere is logged here
+ *     in full (this origin's batch is the only copy until a peer has it).
+ *     Once every peer has acknowledged the batch, the sealer leaves its
+ *     records out (residency_tick);
+ *   - when a tenant moves out of this region (migration_gc_source's `done`,
+ *     or a registration that drops this region), its records are left out
+ *     of every stored batch at once -- this origin's own once every peer
+ *     has acknowledged them, the rest by the tick -- after tidal.pending is
+ *     sealed (residency_move_out);
+ *   - when a tenant moves into this region (a migration's `preparing`, or a
+ *     registration that adds it), the records our copies left out are
+ *     fetched from the peers (tidal._ship_tenant) and put back, before the
+ *     tenant is loaded from the log (residency_move_in).
+ *
+ * May call: core/, pg/, log/, state/, replication/, cluster/.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "port/pg_bswap.h"
+#include "utils/memutils.h"
+
+#include "cluster/residency.h"
+#include "core/codec.h"
+#include "log/log.h"
+#include "pg/query.h"
+#include "pg/remote.h"
+#include "pg/settings.h"
+#include "pg/validate.h"
+#include "replication/peer.h"
+#include "replication/placement.h"
+
+#define RESIDENCY_FETCH_BATCHES		64	/* per call of tidal._ship_tenant (its limit) */
+#define RESIDENCY_TICK_BATCHES		256 /* own batches looked at per tick */
+#define RESIDENCY_MAX_ANSWER_BYTES	((Size) 1024 * 1024 * 1024)
+
+typedef struct BatchKey
+{
+	int32		region;
+	int32		shard;
+	int64		batch_no;
+	bool		filled;
+} BatchKey;
+
+typedef struct Rewrite
+{
+	Datum		args[4];		/* origin_region, origin_shard, batch_no, batch */
+} Rewrite;
+
+static OwnedQuery update_q = {
+	"UPDATE tidal.batches SET batch = $4 "
+	" WHERE origin_region = $1 AND origin_shard = $2 AND batch_no = $3",
+	4, {INT4OID, INT4OID, INT8OID, BYTEAOID}, NULL
+};
+
+/* the highest batch of our origin that every peer has acknowledged; 0 without peers */
+static int64
+acked_by_every_peer(void)
+{
+	int32		regions[TIDAL_MAX_PEERS];
+	int			n = peer_list_regions(regions, TIDAL_MAX_PEERS);
+	int64		acked = PG_INT64_MAX;
+	int			i;
+
+	if (n <= 0)
+		return 0;				/* nobody else has them: keep them */
+	for (i = 0; i < n; i++)
+		acked = Min(acked, peer_acked_batch(regions[i]));
+	return acked;
+}
+
+static bytea *
+to_bytea(const StringInfo s)
+{
+	bytea	   *b = (bytea *) palloc(VARHDRSZ + s->len);
+
+	SET_VARSIZE(b, VARHDRSZ + s->len);
+	memcpy(VARDATA(b), s->data, s->len);
+	return b;
+}
+
+/*
+ * Leave the records of tenants this region does not store out of the
+ * stored batches q yields (origin_region, origin_shard, batch_no, batch).
+ * Returns how many batches were rewritten; *last_batch: the batch_no of the
+ * last row seen.
+ */
+static int64
+elide_stored(OwnedQuery *q, Datum *args, const Placement *placement, int64 *last_batch)
+{
+	MemoryContext chunk = AllocSetContextCreate(CurrentMemoryContext, "tidal residency",
+												ALLOCSET_DEFAULT_SIZES);
+	TidalSavedUser saved;
+	Portal		portal;
+	int64		rewritten = 0;
+
+	query_begin(&saved);
+	/* not read-only: a fresh snapshot, which sees what this transaction stored */
+	portal = query_cursor_open(q, args, NULL, false);
+	for (;;)
+	{
+		List	   *rewrites = NIL;
+		ListCell   *lc;
+		uint64		i;
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, 64);
+		if (SPI_processed == 0)
+			break;
+		old = MemoryContextSwitchTo(chunk);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			bytea	   *b = DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull));
+			StringInfoData copy;
+			const char *why;
+			int			elided;
+
+			if (last_batch)
+				*last_batch = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+			initStringInfo(&copy);
+			elided = codec_elide_batch(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b),
+									   placement_keep_record, (void *) placement, &copy, &why);
+			/*
+			 * A corrupt batch is left as it is (a rebuild reports it): failing
+			 * here would stop the sealer, or a tenant's move, for good.
+			 */
+			if (elided < 0)
+				ereport(WARNING,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("tidal: batch " INT64_FORMAT " of origin %d:%d is corrupt and keeps its records: %s",
+								DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)),
+								DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)),
+								DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)), why)));
+			if (elided > 0)
+			{
+				Rewrite    *rw = palloc(sizeof(Rewrite));
+
+				rw->args[0] = SPI_getbinval(tup, desc, 1, &isnull);
+				rw->args[1] = SPI_getbinval(tup, desc, 2, &isnull);
+				rw->args[2] = Int64GetDatum(DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)));
+				rw->args[3] = PointerGetDatum(to_bytea(&copy));
+				rewrites = lappend(rewrites, rw);
+			}
+		}
+		MemoryContextSwitchTo(old);
+		SPI_freetuptable(SPI_tuptable);
+		foreach(lc, rewrites)
+		{
+			query_exec(&update_q, ((Rewrite *) lfirst(lc))->args, NULL, false, SPI_OK_UPDATE);
+			rewritten++;
+		}
+		MemoryContextReset(chunk);
+	}
+	SPI_cursor_close(portal);
+	query_end(&saved);
+	MemoryContextDelete(chunk);
+	return rewritten;
+}
+
+/* ---- a batch of another origin, as it is stored ---- */
+
+/* does the (verified) batch hold any record of a tenant's data, tenant 0's aside? */
+static bool
+holds_tenant_data(const char *data, Size len)
+{
+	LogBatchHeader hdr;
+	const char *payload;
+	const char *why;
+	const char *p;
+	const char *end;
+
+	if (!codec_read_batch(data, len, &hdr, &payload, &why))
+		return false;
+	end = payload + hdr.payload_len;
+	for (p = payload; p < end;)
+	{
+		LogRecord	rec;
+		Size		consumed;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, &why))
+			return false;
+		if (LOG_KIND_HOLDS_TENANT_DATA(rec.kind) && rec.tenant > 0)
+			return true;
+		p += consumed;
+	}
+	return false;
+}
+
+void
+residency_store_copy(const LogBatchHeader *hdr, const char *data, Size len)
+{
+	Placement  *placement;
+	StringInfoData copy;
+	const char *why;
+	int			elided;
+	Datum		args[4];
+	TidalSavedUser saved;
+
+	if (!holds_tenant_data(data, len))
+		return;
+	/* the registry as this batch left it (a registration may be in it) */
+	CommandCounterIncrement();
+	placement = placement_read(tidal_region_id, tidal_shard_id);
+	if (placement->naway == 0)
+		return;
+	initStringInfo(&copy);
+	elided = codec_elide_batch(data, len, placement_keep_record, placement, &copy, &why);
+	if (elided < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("rejected a tidal batch: %s", why)));
+	if (elided == 0)
+		return;
+	args[0] = Int32GetDatum(hdr->origin_region);
+	args[1] = Int32GetDatum(hdr->origin_shard);
+	args[2] = Int64GetDatum(hdr->batch_no);
+	args[3] = PointerGetDatum(to_bytea(&copy));
+	query_begin(&saved);
+	query_exec(&update_q, args, NULL, false, SPI_OK_UPDATE);
+	query_end(&saved);
+}
+
+/* ---- moving out ---- */
+
+/*
+ * The snapshots of the hot state (apply/snapshot.c) hold the tenant's
+ * states and records too: the snapshot module registers how to drop them
+ * (residency_set_snapshot_drop, at _PG_init).
+ */
+static residency_tenant_fn snapshot_drop = NULL;
+
+void
+residency_set_snapshot_drop(residency_tenant_fn fn)
+{
+	snapshot_drop = fn;
+}
+
+static void
+residency_drop_from_snapshots(int64 tenant)
+{
+	if (snapshot_drop != NULL)
+		snapshot_drop(tenant);
+}
+
+void
+residency_move_out(int64 tenant)
+{
+	static OwnedQuery stored_q = {
+		"SELECT origin_region, origin_shard, batch_no, batch FROM tidal.batches "
+		" WHERE NOT (origin_region = $1 AND origin_shard = $2) OR batch_no <= $3",
+		3, {INT4OID, INT4OID, INT8OID}, NULL
+	};
+	Placement  *placement;
+	Datum		args[3];
+	int64		rewritten;
+
+	/* the tenant's records still in tidal.pending go into batches first */
+	(void) log_seal();
+	residency_drop_from_snapshots(tenant);
+
+	/* a fresh snapshot: sees the registry as this transaction changed it */
+	placement = placement_read(tidal_region_id, tidal_shard_id);
+	if (!placement_is_away(placement, tenant))
+		return;					/* still stored here after all (tenant 0, or a later registration) */
+	CommandCounterIncrement();
+	args[0] = Int32GetDatum(tidal_region_id);
+	args[1] = Int32GetDatum(tidal_shard_id);
+	args[2] = Int64GetDatum(acked_by_every_peer());
+	rewritten = elide_stored(&stored_q, args, placement, NULL);
+	ereport(LOG,
+			(errmsg("tidal: tenant " INT64_FORMAT " left this region: its records were left out of " INT64_FORMAT " stored batches",
+					tenant, rewritten)));
+}
+
+/* ---- the sealer's tick ---- */
+
+/* our origin's batches looked at by this process's ticks (0 after a start) */
+static int64 tick_done_upto = 0;
+
+/* the tenants not stored here at the last tick (in TopMemoryContext) */
+static int64 *tick_away = NULL;
+static int	tick_naway = 0;
+
+/*
+ * A tenant that was not away at the last tick is now (it moved out): look
+ * at all our batches again, since those already looked at may hold its
+ * records.  Remembers the placement for the next tick.
+ */
+static bool
+placement_grew(const Placement *placement)
+{
+	bool		grew = false;
+	int			i;
+
+	for (i = 0; i < placement->naway && !grew; i++)
+	{
+		int			j;
+
+		grew = true;
+		for (j = 0; j < tick_naway; j++)
+			if (tick_away[j] == placement->away[i])
+			{
+				grew = false;
+				break;
+			}
+	}
+	if (tick_away != NULL)
+		pfree(tick_away);
+	tick_away = MemoryContextAlloc(TopMemoryContext, sizeof(int64) * Max(placement->naway, 1));
+	memcpy(tick_away, placement->away, sizeof(int64) * placement->naway);
+	tick_naway = placement->naway;
+	return grew;
+}
+
+void
+residency_tick(void)
+{
+	static OwnedQuery own_q = {
+		"SELECT origin_region, origin_shard, batch_no, batch FROM tidal.batches "
+		" WHERE origin_region = $1 AND origin_shard = $2 AND batch_no > $3 AND batch_no <= $4 "
+		" ORDER BY batch_no LIMIT 256",
+		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
+	};
+	int64		acked = acked_by_every_peer();
+	Placement  *placement;
+	Datum		args[4];
+	int64		last = tick_done_upto;
+
+	StaticAssertStmt(RESIDENCY_TICK_BATCHES == 256, "own_q's LIMIT");
+	placement = placement_read(tidal_region_id, tidal_shard_id);
+	if (placement_grew(placement))
+		tick_done_upto = last = 0;
+	if (acked <= tick_done_upto)
+		return;
+	if (placement->naway == 0)
+	{
+		tick_done_upto = acked; /* nothing to leave out (placement_grew resets it) */
+		return;
+	}
+	args[0] = Int32GetDatum(tidal_region_id);
+	args[1] = Int32GetDatum(tidal_shard_id);
+	args[2] = Int64GetDatum(tick_done_upto);
+	args[3] = Int64GetDatum(acked);
+	(void) elide_stored(&own_q, args, placement, &last);
+	/* up to the last batch looked at (at most 256 a tick); all of the range if it held none */
+	tick_done_upto = (last == tick_done_upto) ? acked : last;
+}
+
+/* ---- moving in ---- */
+
+/* does our copy leave out a record of the tenant? */
+static bool
+lacks_tenant(const char *batch, Size len, int64 tenant)
+{
+	LogBatchHeader hdr;
+	const char *payload;
+	const char *why;
+	const char *p;
+	const char *end;
+
+	if (!codec_read_batch(batch, len, &hdr, &payload, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("corrupt batch in tidal's log: %s", why)));
+	end = payload + hdr.payload_len;
+	for (p = payload; p < end;)
+	{
+		LogRecord	rec;
+		Size		consumed;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("corrupt batch in tidal's log: %s", why)));
+		if (rec.kind == LOG_RECORD_ELIDED && rec.tenant == tenant)
+			return true;
+		p += consumed;
+	}
+	return false;
+}
+
+/* the stored batches whose copy here leaves out records of the tenant */
+static List *
+batches_lacking(int64 tenant)
+{
+	static OwnedQuery all_q = {
+		"SELECT origin_region, origin_shard, batch_no, batch FROM tidal.batches "
+		" ORDER BY origin_region, origin_shard, batch_no",
+		0, {InvalidOid}, NULL
+	};
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext row = AllocSetContextCreate(CurrentMemoryContext, "tidal residency row",
+											  ALLOCSET_DEFAULT_SIZES);
+	TidalSavedUser saved;
+	Portal		portal;
+	List	   *out = NIL;
+
+	query_begin(&saved);
+	portal = query_cursor_open(&all_q, NULL, NULL, true);
+	for (;;)
+	{
+		uint64		i;
+
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, 64);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			MemoryContext old = MemoryContextSwitchTo(row);
+			bytea	   *b = DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull));
+			bool		lacks = lacks_tenant(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), tenant);
+
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(row);
+			if (lacks)
+			{
+				MemoryContext spi = MemoryContextSwitchTo(caller);
+				BatchKey   *k = palloc0(sizeof(BatchKey));
+
+				k->region = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+				k->shard = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+				k->batch_no = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+				out = lappend(out, k);
+				MemoryContextSwitchTo(spi);
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	query_end(&saved);
+	MemoryContextDelete(row);
+	return out;
+}
+
+/* an integer of a checked binary answer (network order; may be unaligned) */
+static int64
+answer_int(const PGresult *res, int row, int col)
+{
+	if (PQgetlength(res, row, col) == 4)
+	{
+		uint32		v;
+
+		memcpy(&v, PQgetvalue(res, row, col), 4);
+		return (int32) pg_ntoh32(v);
+	}
+	else
+	{
+		uint64		v;
+
+		memcpy(&v, PQgetvalue(res, row, col), 8);
+		return (int64) pg_ntoh64(v);
+	}
+}
+
+/*
+ * Put the peer's copy of a batch we lack records of into our copy: only
+ * the tenant's records, checked as a replicated record is.  Returns false
+ * (and says why in *why) if the peer's copy does not fit ours.
+ */
+static bool
+fill_one(const BatchKey *k, int64 tenant, const char *full, Size full_len, const char **why)
+{
+	static OwnedQuery local_q = {
+		"SELECT batch FROM tidal.batches WHERE origin_region = $1 AND origin_shard = $2 AND batch_no = $3",
+		3, {INT4OID, INT4OID, INT8OID}, NULL
+	};
+	Datum		args[4];
+	MemoryContext caller = CurrentMemoryContext;
+	TidalSavedUser saved;
+	StringInfoData merged;
+	bytea	   *local;
+	bool		isnull;
+	int			filled;
+	LogBatchHeader hdr;
+	const char *payload;
+	const char *p;
+	const char *end;
+
+	args[0] = Int32GetDatum(k->region);
+	args[1] = Int32GetDatum(k->shard);
+	args[2] = Int64GetDatum(k->batch_no);
+	query_begin(&saved);
+	query_exec(&local_q, args, NULL, false, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+	{
+		query_end(&saved);
+		*why = "the batch is no longer stored here";
+		return false;
+	}
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		/* out of SPI's memory, which query_end frees */
+		local = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContextSwitchTo(spi);
+	}
+	query_end(&saved);
+
+	initStringInfo(&merged);
+	filled = codec_fill_batch(VARDATA_ANY(local), VARSIZE_ANY_EXHDR(local), full, full_len,
+							  tenant, &merged, why);
+	if (filled <= 0)
+	{
+		if (filled == 0)
+			*why = "the peer's copy leaves the records out too";
+		return false;
+	}
+
+	/* the records put back are checked as any replicated record is */
+	if (!codec_read_batch(merged.data, merged.len, &hdr, &payload, why))
+		return false;
+	end = payload + hdr.payload_len;
+	for (p = payload; p < end;)
+	{
+		LogRecord	rec;
+		Size		consumed;
+		char	   *message;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, why))
+			return false;
+		if (rec.tenant == tenant && LOG_KIND_HOLDS_TENANT_DATA(rec.kind) &&
+			!validate_record_ok(&rec, &message))
+		{
+			*why = message;
+			return false;
+		}
+		p += consumed;
+	}
+
+	args[3] = PointerGetDatum(to_bytea(&merged));
+	query_begin(&saved);
+	query_exec(&update_q, args, NULL, false, SPI_OK_UPDATE);
+	query_end(&saved);
+	return true;
+}
+
+/* append "{a,b,...}" of the keys from start (at most n) to the three arrays */
+static void
+key_arrays(BatchKey **keys, int n, StringInfo regions, StringInfo shards, StringInfo batches)
+{
+	int			i;
+
+	appendStringInfoChar(regions, '{');
+	appendStringInfoChar(shards, '{');
+	appendStringInfoChar(batches, '{');
+	for (i = 0; i < n; i++)
+	{
+		const char *sep = i ? "," : "";
+
+		appendStringInfo(regions, "%s%d", sep, keys[i]->region);
+		appendStringInfo(shards, "%s%d", sep, keys[i]->shard);
+		appendStringInfo(batches, "%s" INT64_FORMAT, sep, keys[i]->batch_no);
+	}
+	appendStringInfoChar(regions, '}');
+	appendStringInfoChar(shards, '}');
+	appendStringInfoChar(batches, '}');
+}
+
+/*
+ * Call tidal._ship_tenant on a peer for n batches: its answer, checked
+ * (four binary columns of the right types and lengths, at most n rows), or
+ * NULL (logged) if it did not come or is malformed.  The caller PQclears it.
+ */
+static PGresult *
+ship_tenant_call(PGconn *conn, int32 peer, int64 tenant, BatchKey **keys, int n)
+{
+	static const Oid types[4] = {INT4OID, INT4OID, INT8OID, BYTEAOID};
+	static const int lengths[4] = {4, 4, 8, REMOTE_ANY_LENGTH};
+	StringInfoData regions;
+	StringInfoData shards;
+	StringInfoData batches;
+	char		requester[16];
+	char		shard[16];
+	char		tenant_s[32];
+	const char *params[6];
+	PGresult   *res;
+	char	   *why = NULL;
+	const char *bad;
+	int			i;
+
+	CHECK_FOR_INTERRUPTS();
+	initStringInfo(&regions);
+	initStringInfo(&shards);
+	initStringInfo(&batches);
+	key_arrays(keys, n, &regions, &shards, &batches);
+	snprintf(requester, sizeof(requester), "%d", tidal_region_id);
+	snprintf(shard, sizeof(shard), "%d", tidal_shard_id);
+	snprintf(tenant_s, sizeof(tenant_s), INT64_FORMAT, tenant);
+	params[0] = requester;
+	params[1] = shard;
+	params[2] = tenant_s;
+	params[3] = regions.data;
+	params[4] = shards.data;
+	params[5] = batches.data;
+	res = remote_query(conn, "SELECT origin_region, origin_shard, batch_no, batch "
+					   "FROM tidal._ship_tenant($1, $2, $3, $4, $5, $6)", 6, params, 1,
+					   tidal_peer_timeout_ms, n, RESIDENCY_MAX_ANSWER_BYTES, &why);
+	if (res == NULL)
+	{
+		ereport(LOG,
+				(errmsg("tidal: region %d did not send tenant " INT64_FORMAT "'s records: %s",
+						peer, tenant, why ? why : "no answer")));
+		return NULL;
+	}
+	bad = remote_check_shape(res, 4, types, lengths);
+	for (i = 0; bad == NULL && i < PQnfields(res); i++)
+		if (PQfformat(res, i) != 1)
+			bad = "malformed answer: not in binary format";
+	if (bad != NULL)
+	{
+		PQclear(res);
+		ereport(LOG,
+				(errmsg("tidal: region %d sent tenant " INT64_FORMAT "'s records in a malformed answer: %s",
+						peer, tenant, bad)));
+		return NULL;
+	}
+	return res;
+}
+
+/* ask one peer for the batches still lacking; returns how many it filled */
+static int
+fill_from_peer(PGconn *conn, int32 peer, int64 tenant, List *missing)
+{
+	BatchKey  **ask = palloc(sizeof(BatchKey *) * RESIDENCY_FETCH_BATCHES);
+	ListCell   *lc;
+	int			filled = 0;
+	int			nask = 0;
+
+	foreach(lc, missing)
+	{
+		BatchKey   *k = (BatchKey *) lfirst(lc);
+		bool		last = lnext(missing, lc) == NULL;
+
+		if (!k->filled)
+			ask[nask++] = k;
+		if (nask > 0 && (nask == RESIDENCY_FETCH_BATCHES || last))
+		{
+			PGresult   *res = ship_tenant_call(conn, peer, tenant, ask, nask);
+			int			i;
+
+			nask = 0;
+			if (res == NULL)
+				return filled;
+			for (i = 0; i < PQntuples(res); i++)
+			{
+				int64		region = answer_int(res, i, 0);
+				int64		origin_shard = answer_int(res, i, 1);
+				int64		batch_no = answer_int(res, i, 2);
+				ListCell   *mc;
+
+				foreach(mc, missing)
+				{
+					BatchKey   *m = (BatchKey *) lfirst(mc);
+					const char *fwhy;
+
+					if (m->filled || m->region != region || m->shard != origin_shard ||
+						m->batch_no != batch_no)
+						continue;
+					if (fill_one(m, tenant, PQgetvalue(res, i, 3), PQgetlength(res, i, 3), &fwhy))
+					{
+						m->filled = true;
+						filled++;
+					}
+					else
+						ereport(LOG,
+								(errmsg("tidal: region %d's copy of batch " INT64_FORMAT " of origin %d:%d does not fit this region's: %s",
+										peer, m->batch_no, m->region, m->shard, fwhy)));
+					break;
+				}
+			}
+			PQclear(res);
+		}
+	}
+	return filled;
+}
+
+/* connect to a peer and fill what it can; the connection is closed on error too */
+static pg_noinline int
+fill_from(const char *conninfo, int32 peer, int64 tenant, List *missing)
+{
+	PGconn	   *conn = remote_connect(conninfo, tidal_peer_timeout_ms);
+	int			filled = 0;
+
+	if (conn == NULL)
+	{
+		ereport(LOG,
+				(errmsg("tidal: could not reach region %d for tenant " INT64_FORMAT "'s records", peer, tenant)));
+		return 0;
+	}
+	PG_TRY();
+	{
+		filled = fill_from_peer(conn, peer, tenant, missing);
+	}
+	PG_CATCH();
+	{
+		PQfinish(conn);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	PQfinish(conn);
+	return filled;
+}
+
+/* one peer's copy of one batch, filled into *cur for the tenant; false if it has none that fits */
+static pg_noinline bool
+complete_from(const char *conninfo, int32 peer, int64 tenant, BatchKey *key, StringInfo cur)
+{
+	PGconn	   *conn = remote_connect(conninfo, tidal_peer_timeout_ms);
+	bool		done = false;
+
+	if (conn == NULL)
+		return false;
+	PG_TRY();
+	{
+		PGresult   *res = ship_tenant_call(conn, peer, tenant, &key, 1);
+
+		if (res != NULL && PQntuples(res) == 1 && answer_int(res, 0, 0) == key->region &&
+			answer_int(res, 0, 1) == key->shard && answer_int(res, 0, 2) == key->batch_no)
+		{
+			StringInfoData out;
+			const char *why;
+
+			initStringInfo(&out);
+			if (codec_fill_batch(cur->data, cur->len, PQgetvalue(res, 0, 3), PQgetlength(res, 0, 3),
+								 tenant, &out, &why) > 0)
+			{
+				resetStringInfo(cur);
+				appendBinaryStringInfo(cur, out.data, out.len);
+				done = true;
+			}
+			else
+				ereport(LOG,
+						(errmsg("tidal: region %d's copy of batch " INT64_FORMAT " of origin %d:%d does not fit the one received: %s",
+								peer, key->batch_no, key->region, key->shard, why)));
+		}
+		if (res != NULL)
+			PQclear(res);
+	}
+	PG_CATCH();
+	{
+		PQfinish(conn);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	PQfinish(conn);
+	return done;
+}
+
+StringInfo
+residency_complete_batch(const LogBatchHeader *hdr, const char *data, Size len)
+{
+	LogBatchHeader h;
+	const char *payload;
+	const char *why;
+	const char *p;
+	const char *end;
+	List	   *elided = NIL;
+	List	   *missing = NIL;
+	Placement  *placement;
+	ListCell   *lc;
+	StringInfo	cur;
+	BatchKey	key;
+	int32		regions[TIDAL_MAX_PEERS];
+	int			npeers;
+
+	/* the tenants this copy leaves out */
+	if (!codec_read_batch(data, len, &h, &payload, &why))
+		return NULL;
+	end = payload + h.payload_len;
+	for (p = payload; p < end;)
+	{
+		LogRecord	rec;
+		Size		consumed;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, &why))
+			return NULL;
+		if (rec.kind == LOG_RECORD_ELIDED)
+			elided = list_append_unique_ptr(elided, (void *) (intptr_t) rec.tenant);
+		p += consumed;
+	}
+	if (elided == NIL)
+		return NULL;
+
+	/* those stored here (as far as this region knows) are needed */
+	placement = placement_read(tidal_region_id, tidal_shard_id);
+	foreach(lc, elided)
+		if (!placement_is_away(placement, (int64) (intptr_t) lfirst(lc)))
+			missing = lappend(missing, lfirst(lc));
+	if (missing == NIL)
+		return NULL;
+
+	cur = makeStringInfo();
+	appendBinaryStringInfo(cur, data, len);
+	key.region = hdr->origin_region;
+	key.shard = hdr->origin_shard;
+	key.batch_no = hdr->batch_no;
+	key.filled = false;
+	npeers = peer_list_regions(regions, TIDAL_MAX_PEERS);
+	foreach(lc, missing)
+	{
+		int64		tenant = (int64) (intptr_t) lfirst(lc);
+		int			i;
+
+		for (i = 0; i < npeers; i++)
+		{
+			char	   *conninfo = peer_conninfo(regions[i]);
+
+			if (conninfo != NULL && complete_from(conninfo, regions[i], tenant, &key, cur))
+			{
+				ereport(LOG,
+						(errmsg("tidal: batch " INT64_FORMAT " of origin %d:%d came without tenant " INT64_FORMAT "'s records, which this region stores; region %d sent them",
+								key.batch_no, key.region, key.shard, tenant, regions[i])));
+				break;
+			}
+		}
+	}
+	return cur;
+}
+
+void
+residency_move_in(int64 tenant)
+{
+	List	   *missing = batches_lacking(tenant);
+	int32		regions[TIDAL_MAX_PEERS];
+	int			npeers;
+	int			left = list_length(missing);
+	int			i;
+	ListCell   *lc;
+
+	if (left == 0)
+		return;
+	npeers = peer_list_regions(regions, TIDAL_MAX_PEERS);
+	for (i = 0; i < npeers && left > 0; i++)
+	{
+		char	   *conninfo = peer_conninfo(regions[i]);
+
+		if (conninfo != NULL)
+			left -= fill_from(conninfo, regions[i], tenant, missing);
+	}
+	if (left > 0)
+	{
+		BatchKey   *first = NULL;
+
+		foreach(lc, missing)
+			if (!((BatchKey *) lfirst(lc))->filled)
+			{
+				first = (BatchKey *) lfirst(lc);
+				break;
+			}
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenant " INT64_FORMAT " cannot move into this region yet: %d batches held here lack its records, "
+						"and no reachable peer sent them",
+						tenant, left),
+				 errdetail("The first is batch " INT64_FORMAT " of origin %d:%d.",
+						   first->batch_no, first->region, first->shard),
+				 errhint("This region does not keep records of tenants it does not store; it fetches them from a region "
+						 "that stores the tenant. The move is retried when the record that caused it is applied again.")));
+	}
+	/* the replay that follows reads the log in a fresh snapshot: let it see our rewrites */
+	CommandCounterIncrement();
+	ereport(LOG,
+			(errmsg("tidal: tenant " INT64_FORMAT " moves into this region: its records in %d stored batches were fetched from peers",
+					tenant, list_length(missing))));
+}

@@ -1,0 +1,122 @@
+/*
+ * replication/placement.c
+ *    Residency of raw events: which tenants a region (and shard) does not
+ *    store, as this node's registry says, so that their records are left
+ *    out (elided, see core/codec.c) of the copies of batches shipped to it
+ *    and of this region's own copies.
+ *
+ * A tenant is stored in its required_regions (every region when NULL) on
+ * its shard, and from `preparing` to `finalized` of its latest migration in
+ * the migration's target too: the condition of cluster/tenant.c's registry,
+ * evaluated for another region.  Tenant 0, and a tenant this node does not
+ * know (its registration has not arrived here), are stored everywhere as
+ * far as this node can tell: their records are never elided.
+ *
+ *    May call: core/, pg/, log/, state/, replication/.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "utils/lsyscache.h"
+
+#include "pg/query.h"
+#include "replication/placement.h"
+
+Placement *
+placement_read(int32 region, int32 shard)
+{
+	static OwnedQuery q = {
+		"SELECT t.tenant_id "
+		"  FROM tidal.tenant_defs t "
+		"  LEFT JOIN LATERAL (SELECT step, to_region, to_shard FROM tidal.migration_defs d "
+		"                      WHERE d.tenant = t.tenant_id ORDER BY d.id DESC LIMIT 1) m ON true "
+		" WHERE t.tenant_id > 0 "
+		"   AND NOT ((t.required_regions IS NULL OR $1 = ANY (t.required_regions)) AND t.shard = $2) "
+		"   AND NOT coalesce(m.step BETWEEN 2 AND 6 AND m.to_region = $1 AND m.to_shard = $2, false) "
+		" ORDER BY t.tenant_id",
+		2, {INT4OID, INT4OID}, NULL
+	};
+	Placement  *p = palloc0(sizeof(Placement));
+	MemoryContext caller = CurrentMemoryContext;
+	Datum		args[2];
+	TidalSavedUser saved;
+	uint64		r;
+
+	p->region = region;
+	p->shard = shard;
+	p->keep = -1;
+	/* the library may be newer than the extension's SQL objects (before ALTER EXTENSION UPDATE) */
+	if (!OidIsValid(get_relname_relid("migration_defs", get_namespace_oid("tidal", false))))
+		return p;
+
+	args[0] = Int32GetDatum(region);
+	args[1] = Int32GetDatum(shard);
+	query_begin(&saved);
+	/* not read-only: a fresh snapshot sees what this transaction just applied */
+	query_exec(&q, args, NULL, false, SPI_OK_SELECT);
+	p->away = MemoryContextAlloc(caller, sizeof(int64) * Max(SPI_processed, 1));
+	for (r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+
+		p->away[p->naway++] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+														  SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	query_end(&saved);
+	return p;
+}
+
+bool
+placement_is_away(const Placement *p, int64 tenant)
+{
+	int			lo = 0;
+	int			hi = p->naway - 1;
+
+	if (tenant <= 0 || tenant == p->keep)
+		return false;
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (p->away[mid] == tenant)
+			return true;
+		if (p->away[mid] < tenant)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
+}
+
+bool
+placement_keep_record(const LogRecord *rec, void *placement)
+{
+	return !placement_is_away((const Placement *) placement, rec->tenant);
+}
+
+bool
+placement_lacks_stored(const Placement *p, const char *batch, Size len)
+{
+	LogBatchHeader hdr;
+	const char *payload;
+	const char *why;
+	const char *q;
+	const char *end;
+
+	if (!codec_read_batch(batch, len, &hdr, &payload, &why))
+		return false;
+	end = payload + hdr.payload_len;
+	for (q = payload; q < end;)
+	{
+		LogRecord	rec;
+		Size		consumed;
+
+		if (!codec_read_record(q, end - q, &consumed, &rec, &why))
+			return false;
+		if (rec.kind == LOG_RECORD_ELIDED && !placement_is_away(p, rec.tenant))
+			return true;
+		q += consumed;
+	}
+	return false;
+}

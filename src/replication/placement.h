@@ -1,0 +1,46 @@
+/*
+ * replication/placement.h
+ *    Which tenants a region does not store, as this node knows it (see
+ *    placement.c): what shipping leaves out for a requester, and what this
+ *    region itself keeps no raw events of.
+ *
+ *    May call: core/, pg/, log/, state/, replication/.
+ */
+#ifndef TIDAL_PLACEMENT_H
+#define TIDAL_PLACEMENT_H
+
+#include "postgres.h"
+
+#include "core/codec.h"
+
+/* the tenants a region and shard do not store, sorted */
+typedef struct Placement
+{
+	int32		region;
+	int32		shard;
+	int			naway;
+	int64	   *away;
+	int64		keep;			/* a tenant kept whatever the registry says (-1: none) */
+} Placement;
+
+/*
+ * Read the placement of region and shard from tidal.tenant_defs and
+ * tidal.migration_defs, in the caller's memory context.  Not between
+ * query_begin and query_end: it runs its own query.
+ */
+extern Placement *placement_read(int32 region, int32 shard);
+
+/* true if the region does not store the tenant: its records are elided for it */
+extern bool placement_is_away(const Placement *p, int64 tenant);
+
+/* a codec_keep_fn over a Placement: keep the records of tenants the region stores */
+extern bool placement_keep_record(const LogRecord *rec, void *placement);
+
+/*
+ * Does the batch hold an elided record of a tenant the region stores?  Such
+ * a copy must not be served to it: it needs the record.  (False for a batch
+ * that is not valid: the caller decides what to do with it.)
+ */
+extern bool placement_lacks_stored(const Placement *p, const char *batch, Size len);
+
+#endif							/* TIDAL_PLACEMENT_H */
