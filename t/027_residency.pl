@@ -67,9 +67,10 @@ my $raw_sql = sub {
 	return qq{SELECT (SELECT count(*) FROM tidal.log_records() WHERE tenant = $tenant AND $DATA AND NOT elided) || ' '
 	              || (SELECT count(*) FROM tidal.item_data WHERE tenant = $tenant) || ' '
 	              || (SELECT count(*) FROM tidal.hides WHERE tenant = $tenant) || ' '
-	              || (SELECT count(*) FROM tidal.idempotency_keys WHERE tenant = $tenant)};
+	              || (SELECT count(*) FROM tidal.idempotency_keys WHERE tenant = $tenant) || ' '
+	              || (SELECT count(*) FROM tidal.snapshot_chunks WHERE tenant = $tenant)};
 };
-my $none = '0 0 0 0';
+my $none = '0 0 0 0 0';
 
 # -- the tenants
 ok(defined leader_call($c, qq{SELECT tidal.register_tenant($T, 'only-0', required_regions => '{0}')}),
@@ -131,6 +132,13 @@ is(sql($r1, qq{SELECT count(*) FROM $served, tidal._log_records(s.batch, true) r
 	'0', "region 1 relays region 2 no copy lacking ${U}'s records");
 ok($c->wait_until(20, sub { $exact->($score->($r2, $U, 8), $expected{8}) }),
 	"region 2 still has tenant ${U}'s exact score (from region 0)");
+
+# -- snapshots: region 0's hold tenant $T, the others' never do
+sql($_, 'SELECT tidal.seal(); SELECT tidal.snapshot()') for ($r0, $r1, $r2);
+cmp_ok(sql($r0, qq{SELECT count(*) FROM tidal.snapshot_chunks WHERE tenant = $T}), '>', 0,
+	"region 0's snapshot holds tenant ${T}'s state");
+is(sql($r1, $raw_sql->($T)) . ' / ' . sql($r2, $raw_sql->($T)), "$none / $none",
+	"regions 1 and 2 hold none of it, in their snapshots either");
 
 # -- move 42 from region 0 to region 1
 my $id = leader_call($c, qq{SELECT tidal.begin_tenant_migration($T, 1)});
