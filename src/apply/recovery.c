@@ -23,6 +23,7 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lwlock.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "apply/apply.h"
@@ -76,6 +77,12 @@ recovery_rebuild(void)
 	(void) catalog_signal("", true);	/* load definitions before the scan */
 	tenant_load();				/* and where each tenant is stored */
 
+	/*
+	 * Read the snapshots, as the log, in a snapshot taken now: the lock
+	 * above may have waited for a writer (a restore, say) whose rows the
+	 * transaction's snapshot does not see.
+	 */
+	PushActiveSnapshot(GetLatestSnapshot());
 	PG_TRY();
 	{
 		from_snapshot = snapshot_load_live(&replay, &sink, &marks, &snap_hlc, &snap_id);
@@ -87,6 +94,7 @@ recovery_rebuild(void)
 					 errhint("Bring this region back by state transfer from a peer (see docs/operations.md).")));
 		log_replay_after(from_snapshot ? &marks : NULL, true, replay_record, &replay, NULL);
 		idem_replay_finish(replay.keyed, MyDatabaseId);
+		PopActiveSnapshot();
 	}
 	PG_CATCH();
 	{

@@ -1026,6 +1026,8 @@ snapshot_take(bool only_if_new)
 	/* one taker at a time; readers of the snapshots are not held up */
 	LockRelationOid(RangeVarGetRelid(makeRangeVar("tidal", "snapshot_heads", -1), NoLock, false),
 					ShareRowExclusiveLock);
+	/* what the taker before us committed, which our snapshot may not see */
+	PushActiveSnapshot(GetLatestSnapshot());
 
 	heads = read_heads();
 	fold_init(&fold);
@@ -1060,6 +1062,7 @@ snapshot_take(bool only_if_new)
 	if (only_if_new && base != NULL && marks_equal(&reached, &base->marks))
 	{
 		MemoryContextDelete(fold.cxt);
+		PopActiveSnapshot();
 		return 0;
 	}
 
@@ -1079,6 +1082,7 @@ snapshot_take(bool only_if_new)
 		forget_snapshot(((SnapHead *) lfirst(lc))->id);
 	id = write_snapshot(&fold, &reached, &max_hlc);
 	MemoryContextDelete(fold.cxt);
+	PopActiveSnapshot();
 	return id;
 }
 

@@ -35,6 +35,7 @@
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "apply/apply.h"
 #include "apply/snapshot.h"
@@ -366,6 +367,7 @@ transfer_state_from(int32 region)
 
 	/* hold off every writer and rebuild of this database until we commit */
 	LockRelationOid(log_pending_relid(false), ShareRowExclusiveLock);
+	PushActiveSnapshot(GetLatestSnapshot());
 
 	/* the registry and the definitions first (kept first in chunks of tenant 0), then the rest */
 	foreach(lc, chunks)
@@ -395,6 +397,7 @@ transfer_state_from(int32 region)
 
 	move_origins_to(&marks);
 	id = snapshot_install(&marks, &max_hlc, chunks, entries);
+	PopActiveSnapshot();
 	hlc_clock_observe(&max_hlc);
 
 	/* rebuilt on next use, from the received snapshot and the log after it */

@@ -10,58 +10,10 @@
  */
 #include "postgres.h"
 
-#include "port/pg_bswap.h"
-#include "port/pg_crc32c.h"
-
 #include "core/codec.h"
-
-#ifdef WORDS_BIGENDIAN
-#define LE16(x) pg_bswap16(x)
-#define LE32(x) pg_bswap32(x)
-#define LE64(x) pg_bswap64(x)
-#else
-#define LE16(x) (x)
-#define LE32(x) (x)
-#define LE64(x) (x)
-#endif
+#include "core/wire.h"
 
 /* ---- writing ---- */
-
-static void
-put_u8(StringInfo buf, uint8 v)
-{
-	appendBinaryStringInfo(buf, (char *) &v, 1);
-}
-
-static void
-put_u16(StringInfo buf, uint16 v)
-{
-	v = LE16(v);
-	appendBinaryStringInfo(buf, (char *) &v, 2);
-}
-
-static void
-put_u32(StringInfo buf, uint32 v)
-{
-	v = LE32(v);
-	appendBinaryStringInfo(buf, (char *) &v, 4);
-}
-
-static void
-put_u64(StringInfo buf, uint64 v)
-{
-	v = LE64(v);
-	appendBinaryStringInfo(buf, (char *) &v, 8);
-}
-
-static void
-put_f64(StringInfo buf, double d)
-{
-	uint64		v;
-
-	memcpy(&v, &d, 8);
-	put_u64(buf, v);
-}
 
 static void
 put_str(StringInfo buf, const char *s)
@@ -82,13 +34,6 @@ put_text32(StringInfo buf, const char *s)
 	Assert(len <= PG_UINT32_MAX);
 	put_u32(buf, (uint32) len);
 	appendBinaryStringInfo(buf, s, (int) len);
-}
-
-static void
-put_u32_at(StringInfo buf, int offset, uint32 v)
-{
-	v = LE32(v);
-	memcpy(buf->data + offset, &v, 4);
 }
 
 /* patch the body length of the record that begins at start */
@@ -242,83 +187,6 @@ codec_elided_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, uint8 eli
 }
 
 /* ---- reading ---- */
-
-typedef struct Reader
-{
-	const char *p;
-	const char *end;
-	bool		ok;
-} Reader;
-
-static bool
-need(Reader *r, Size n)
-{
-	if (!r->ok || (Size) (r->end - r->p) < n)
-		r->ok = false;
-	return r->ok;
-}
-
-static uint8
-get_u8(Reader *r)
-{
-	uint8		v = 0;
-
-	if (need(r, 1))
-		v = (uint8) *r->p++;
-	return v;
-}
-
-static uint16
-get_u16(Reader *r)
-{
-	uint16		v = 0;
-
-	if (need(r, 2))
-	{
-		memcpy(&v, r->p, 2);
-		r->p += 2;
-	}
-	return LE16(v);
-}
-
-static uint32
-get_u32(Reader *r)
-{
-	uint32		v = 0;
-
-	if (need(r, 4))
-	{
-		memcpy(&v, r->p, 4);
-		r->p += 4;
-	}
-	return LE32(v);
-}
-
-static uint64
-get_u64(Reader *r)
-{
-	uint64		v = 0;
-
-	if (need(r, 8))
-	{
-		memcpy(&v, r->p, 8);
-		r->p += 8;
-	}
-	return LE64(v);
-}
-
-/* the next len bytes, or NULL (and the reader failed) if there are fewer */
-static const char *
-get_bytes(Reader *r, Size len)
-{
-	const char *s;
-
-	if (!need(r, len))
-		return NULL;
-	s = r->p;
-	r->p += len;
-	return s;
-}
 
 static const char *
 get_text32(Reader *r, uint32 *len)
@@ -480,17 +348,6 @@ codec_record_events(const LogRecord *rec)
 }
 
 /* ---- batches ---- */
-
-static uint32
-crc32c(const char *data, Size len)
-{
-	pg_crc32c	crc;
-
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, data, len);
-	FIN_CRC32C(crc);
-	return crc;
-}
 
 void
 codec_write_batch_header(char *out, LogBatchHeader *hdr, const char *payload, Size payload_len)

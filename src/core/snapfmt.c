@@ -10,93 +10,14 @@
 
 #include <math.h>
 
-#include "port/pg_bswap.h"
-#include "port/pg_crc32c.h"
-
 #include "core/snapfmt.h"
+#include "core/wire.h"
 
 #define SNAP_MAGIC		0x534C4454	/* "TDLS" read as a little-endian uint32 */
 #define SNAP_VERSION	1
 #define SNAP_MAX_NAME	1024
 
-#ifdef WORDS_BIGENDIAN
-#define LE16(x) pg_bswap16(x)
-#define LE32(x) pg_bswap32(x)
-#define LE64(x) pg_bswap64(x)
-#else
-#define LE16(x) (x)
-#define LE32(x) (x)
-#define LE64(x) (x)
-#endif
-
 /* ---- writing ---- */
-
-static void
-put(StringInfo buf, const void *p, int n)
-{
-	appendBinaryStringInfo(buf, (const char *) p, n);
-}
-
-static void
-put_u8(StringInfo buf, uint8 v)
-{
-	put(buf, &v, 1);
-}
-
-static void
-put_u16(StringInfo buf, uint16 v)
-{
-	v = LE16(v);
-	put(buf, &v, 2);
-}
-
-static void
-put_u32(StringInfo buf, uint32 v)
-{
-	v = LE32(v);
-	put(buf, &v, 4);
-}
-
-static void
-put_u64(StringInfo buf, uint64 v)
-{
-	v = LE64(v);
-	put(buf, &v, 8);
-}
-
-static void
-put_f64(StringInfo buf, double d)
-{
-	uint64		v;
-
-	memcpy(&v, &d, 8);
-	put_u64(buf, v);
-}
-
-static void
-set_u32(StringInfo buf, int at, uint32 v)
-{
-	v = LE32(v);
-	memcpy(buf->data + at, &v, 4);
-}
-
-static void
-set_u64(StringInfo buf, int at, uint64 v)
-{
-	v = LE64(v);
-	memcpy(buf->data + at, &v, 8);
-}
-
-static uint32
-crc32c(const char *data, Size len)
-{
-	pg_crc32c	crc;
-
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, data, len);
-	FIN_CRC32C(crc);
-	return crc;
-}
 
 /*
  * Header (40 bytes): magic, version (u16), kind (u8), reserved (u8),
@@ -124,7 +45,7 @@ snapfmt_begin(StringInfo buf, uint8 kind, int64 tenant, const char *name,
 	if (kind == SNAP_CHUNK_RECORDS)
 		return;
 	put_u16(buf, (uint16) strlen(name));
-	put(buf, name, strlen(name));
+	appendBinaryStringInfo(buf, name, strlen(name));
 	put_u64(buf, (uint64) half_life_us);
 	put_u8(buf, (uint8) nwindows);
 	for (i = 0; i < nwindows; i++)
@@ -153,7 +74,7 @@ snapfmt_add_keyed(StringInfo buf, const SnapKeyed *k)
 	put_u32(buf, (uint32) k->hlc.node);
 	put_u8(buf, k->flags);
 	put_u16(buf, (uint16) k->key_len);
-	put(buf, k->key, k->key_len);
+	appendBinaryStringInfo(buf, k->key, k->key_len);
 	put_u64(buf, (uint64) k->entity);
 	put_f64(buf, k->weight);
 	put_u64(buf, (uint64) k->at_us);
@@ -162,92 +83,19 @@ snapfmt_add_keyed(StringInfo buf, const SnapKeyed *k)
 void
 snapfmt_add_record(StringInfo buf, const char *raw, Size len)
 {
-	put(buf, raw, len);
+	appendBinaryStringInfo(buf, raw, len);
 }
 
 void
 snapfmt_finish(StringInfo buf, uint32 count)
 {
-	set_u32(buf, 16, count);
-	set_u64(buf, 24, (uint64) (buf->len - SNAP_HEADER_LEN));
-	set_u32(buf, 32, crc32c(buf->data + SNAP_HEADER_LEN, buf->len - SNAP_HEADER_LEN));
-	set_u32(buf, 36, crc32c(buf->data, 36));
+	put_u32_at(buf, 16, count);
+	put_u64_at(buf, 24, (uint64) (buf->len - SNAP_HEADER_LEN));
+	put_u32_at(buf, 32, crc32c(buf->data + SNAP_HEADER_LEN, buf->len - SNAP_HEADER_LEN));
+	put_u32_at(buf, 36, crc32c(buf->data, 36));
 }
 
 /* ---- reading ---- */
-
-typedef struct Reader
-{
-	const char *p;
-	const char *end;
-	bool		ok;
-} Reader;
-
-static bool
-need(Reader *r, Size n)
-{
-	if (!r->ok || (Size) (r->end - r->p) < n)
-		r->ok = false;
-	return r->ok;
-}
-
-static void
-get(Reader *r, void *out, Size n)
-{
-	if (need(r, n))
-	{
-		memcpy(out, r->p, n);
-		r->p += n;
-	}
-	else
-		memset(out, 0, n);
-}
-
-static uint8
-get_u8(Reader *r)
-{
-	uint8		v;
-
-	get(r, &v, 1);
-	return v;
-}
-
-static uint16
-get_u16(Reader *r)
-{
-	uint16		v;
-
-	get(r, &v, 2);
-	return LE16(v);
-}
-
-static uint32
-get_u32(Reader *r)
-{
-	uint32		v;
-
-	get(r, &v, 4);
-	return LE32(v);
-}
-
-static uint64
-get_u64(Reader *r)
-{
-	uint64		v;
-
-	get(r, &v, 8);
-	return LE64(v);
-}
-
-static double
-get_f64(Reader *r)
-{
-	uint64		v = get_u64(r);
-	double		d;
-
-	memcpy(&d, &v, 8);
-	return d;
-}
 
 bool
 snapfmt_read_chunk(const char *buf, Size len, SnapChunk *out, const char **why)
