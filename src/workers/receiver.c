@@ -104,7 +104,7 @@ typedef struct Marks
  * always stated as it is: that is our acknowledgement.
  */
 static void
-read_marks(Marks *m)
+read_marks(Marks *m, bool own_writes)
 {
 	static OwnedQuery q = {
 		"SELECT region, shard, last_batch, last_seq FROM tidal.origins ORDER BY region, shard",
@@ -118,7 +118,8 @@ read_marks(Marks *m)
 	initStringInfo(&m->batches);
 	initStringInfo(&m->seqs);
 	query_begin(&saved);
-	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	/* not read-only: a fresh snapshot, which sees what this transaction applied */
+	query_exec(&q, NULL, NULL, !own_writes, SPI_OK_SELECT);
 	for (r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -150,6 +151,33 @@ read_marks(Marks *m)
 			pfree(body);
 		}
 	}
+}
+
+/*
+ * The marks the next pull states, read at the end of the transaction that
+ * applied the last answer (so that a pull costs one transaction, not two),
+ * in a context of their own that outlives the receiver's loop context.
+ * Forgotten when a pull fails.  They may be a little stale for an origin
+ * another receiver of ours relays meanwhile: the peer then sends a batch we
+ * hold already, which log_store_remote_batch skips.
+ */
+static MemoryContext next_marks_cxt = NULL;
+static Marks next_marks;
+static bool have_next_marks = false;
+
+static void
+keep_marks_for_next_pull(void)
+{
+	MemoryContext old;
+
+	if (next_marks_cxt == NULL)
+		next_marks_cxt = AllocSetContextCreate(TopMemoryContext, "tidal receiver marks",
+											   ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(next_marks_cxt);
+	old = MemoryContextSwitchTo(next_marks_cxt);
+	read_marks(&next_marks, true);
+	MemoryContextSwitchTo(old);
+	have_next_marks = true;
 }
 
 /* what the peer has that we lack, from its marks rows, once applied */
@@ -311,9 +339,15 @@ pull(PGconn *conn)
 	const char *malformed;
 	int			i;
 
-	query_worker_begin("reading tidal marks");
-	read_marks(&m);
-	query_worker_commit();
+	if (have_next_marks)
+		m = next_marks;			/* in next_marks_cxt: reset only after the query is sent */
+	else
+	{
+		query_worker_begin("reading tidal marks");
+		read_marks(&m, false);
+		query_worker_commit();
+	}
+	have_next_marks = false;
 
 	snprintf(requester, sizeof(requester), "%d", tidal_region_id);
 	snprintf(shard, sizeof(shard), "%d", tidal_shard_id);
@@ -376,6 +410,7 @@ pull(PGconn *conn)
 	if (applied > 0)
 		Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);	/* relay: wake our other peers */
 	behind = behind_seq(res);
+	keep_marks_for_next_pull();
 	query_worker_commit();
 	PQclear(res);
 
