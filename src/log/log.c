@@ -25,9 +25,6 @@
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
-#include "storage/spin.h"
-#include "storage/condition_variable.h"
-#include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -54,15 +51,8 @@
 typedef struct LogShared
 {
 	pg_atomic_uint32 sealer_procno;	/* its PGPROC number, or INVALID_PGPROCNO */
-	pg_atomic_uint32 sealer_dboid;	/* the database it seals */
 	pg_atomic_uint32 commits_waiting;	/* commits that wrote the log since the
 										 * sealer last took the count */
-	/* seals asked for at once, past the group delay (commit_ack = quorum) */
-	pg_atomic_uint64 urgent_requests;	/* tickets handed out */
-	slock_t		mutex;			/* protects the two fields below */
-	uint64		urgent_sealed;	/* every ticket up to this one is sealed */
-	int64		sealed_seq;		/* ... through this sequence number */
-	ConditionVariable sealed_cv;	/* broadcast when urgent_sealed advances */
 } LogShared;
 
 static LogShared *log_shared = NULL;
@@ -86,13 +76,7 @@ log_shmem_init(void)
 	if (!found)
 	{
 		pg_atomic_init_u32(&log_shared->sealer_procno, INVALID_PGPROCNO);
-		pg_atomic_init_u32(&log_shared->sealer_dboid, InvalidOid);
 		pg_atomic_init_u32(&log_shared->commits_waiting, 0);
-		pg_atomic_init_u64(&log_shared->urgent_requests, 0);
-		SpinLockInit(&log_shared->mutex);
-		log_shared->urgent_sealed = 0;
-		log_shared->sealed_seq = 0;
-		ConditionVariableInit(&log_shared->sealed_cv);
 	}
 }
 
@@ -117,105 +101,8 @@ sealer_detach(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 void
 log_attach_sealer(void)
 {
-	pg_atomic_write_u32(&log_shared->sealer_dboid, MyDatabaseId);
 	pg_atomic_write_u32(&log_shared->sealer_procno, MyProc->pgprocno);
 	on_shmem_exit(sealer_detach, (Datum) 0);
-}
-
-bool
-log_sealer_serves_here(void)
-{
-	return log_shared != NULL &&
-		pg_atomic_read_u32(&log_shared->sealer_procno) != INVALID_PGPROCNO &&
-		pg_atomic_read_u32(&log_shared->sealer_dboid) == MyDatabaseId;
-}
-
-/*
- * Urgent seals (commit_ack = quorum): a transaction that has committed takes
- * a ticket and wakes the sealer, which seals at once, past the group delay.
- * Its records are visible before it takes the ticket, and the sealer reads
- * the tickets handed out before the snapshot it seals with, so once the
- * sealer has published a ticket as sealed, every record of the transaction
- * that holds it is in a batch at or below the published sequence number.
- * Several quorum commits share one seal, and none holds the origin's row
- * while it flushes its commit.  Nothing here can fail: an atomic add and
- * SetLatch.
- */
-uint64
-log_request_urgent_seal(void)
-{
-	uint64		ticket = pg_atomic_add_fetch_u64(&log_shared->urgent_requests, 1);
-
-	log_request_seal();
-	return ticket;
-}
-
-uint64
-log_urgent_requests(void)
-{
-	return log_shared ? pg_atomic_read_u64(&log_shared->urgent_requests) : 0;
-}
-
-bool
-log_urgent_pending(void)
-{
-	uint64		sealed;
-
-	if (log_shared == NULL)
-		return false;
-	SpinLockAcquire(&log_shared->mutex);
-	sealed = log_shared->urgent_sealed;
-	SpinLockRelease(&log_shared->mutex);
-	return pg_atomic_read_u64(&log_shared->urgent_requests) > sealed;
-}
-
-void
-log_publish_sealed(uint64 tickets, int64 last_seq)
-{
-	bool		advanced = false;
-
-	SpinLockAcquire(&log_shared->mutex);
-	if (tickets > log_shared->urgent_sealed)
-	{
-		log_shared->urgent_sealed = tickets;
-		advanced = true;
-	}
-	if (last_seq > log_shared->sealed_seq)
-		log_shared->sealed_seq = last_seq;
-	SpinLockRelease(&log_shared->mutex);
-	if (advanced)
-		ConditionVariableBroadcast(&log_shared->sealed_cv);
-}
-
-bool
-log_await_sealed(uint64 ticket, int timeout_ms, int64 *last_seq)
-{
-	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-	bool		sealed = false;
-
-	ConditionVariablePrepareToSleep(&log_shared->sealed_cv);
-	for (;;)
-	{
-		long		left_ms;
-
-		SpinLockAcquire(&log_shared->mutex);
-		if (log_shared->urgent_sealed >= ticket)
-		{
-			*last_seq = log_shared->sealed_seq;
-			sealed = true;
-		}
-		SpinLockRelease(&log_shared->mutex);
-		if (sealed)
-			break;
-		left_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-		if (left_ms <= 0 || QueryCancelPending || ProcDiePending ||
-			pg_atomic_read_u32(&log_shared->sealer_procno) == INVALID_PGPROCNO)
-			break;
-		(void) ConditionVariableTimedSleep(&log_shared->sealed_cv, Min(left_ms, 100),
-										   PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
-	return sealed;
 }
 
 /*

@@ -43,24 +43,6 @@ extern void log_attach_sealer(void);
  * group delay.
  */
 extern uint32 log_take_commits_waiting(void);
-
-/* does the worker that seals run, in this database? */
-extern bool log_sealer_serves_here(void);
-
-/*
- * Urgent seals, for commit_ack = quorum: after its commit a transaction
- * takes a ticket (log_request_urgent_seal: never errors) and waits until the
- * sealer has sealed it (log_await_sealed: false on timeout, cancel, or if the
- * sealer is gone), which tells the sequence number that covers its records.
- * The sealer reads log_urgent_requests before the snapshot it seals with,
- * and after its transaction commits publishes them as sealed, with the
- * origin's last sequence number then (log_publish_sealed).
- */
-extern uint64 log_request_urgent_seal(void);
-extern bool log_await_sealed(uint64 ticket, int timeout_ms, int64 *last_seq);
-extern uint64 log_urgent_requests(void);
-extern bool log_urgent_pending(void);
-extern void log_publish_sealed(uint64 tickets, int64 last_seq);
 extern uint32 log_commits_waiting(void);
 extern bool log_group_full(void);
 

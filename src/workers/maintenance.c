@@ -108,7 +108,7 @@ vacuum_queue(void)
 
 /* one round in its own transaction: warm the state if needed, then seal */
 static int64
-seal_round(int64 *last_seq)
+seal_round(void)
 {
 	int64		sealed = 0;
 
@@ -117,7 +117,7 @@ seal_round(int64 *last_seq)
 	if (OidIsValid(get_extension_oid("tidal", true)))
 	{
 		tidal_ensure_loaded();
-		sealed = log_seal_through(last_seq);
+		sealed = log_seal();
 		if (sealed > 0)
 			Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);
 		launcher_start_receivers();
@@ -154,8 +154,7 @@ gather_commits(TimestampTz last_seal)
 	{
 		long		remaining_ms;
 
-		if (tidal_seal_group_delay_ms <= 0 || log_commits_waiting() == 0 || log_group_full() ||
-			log_urgent_pending())
+		if (tidal_seal_group_delay_ms <= 0 || log_commits_waiting() == 0 || log_group_full())
 			return;
 		remaining_ms = tidal_seal_group_delay_ms -
 			TimestampDifferenceMilliseconds(last_seal, GetCurrentTimestamp());
@@ -188,20 +187,13 @@ tidal_maintenance_main(Datum main_arg)
 	{
 		TimestampTz started;
 		uint32		commits;
-		uint64		tickets;
-		int64		last_seq = 0;
 
 		gather_commits(last_seal);
 		started = GetCurrentTimestamp();
 		/* a commit counted from here on wakes us again: its records may miss this seal */
 		commits = log_take_commits_waiting();
-		/* read before the round's snapshot: these tickets' records are in it */
-		tickets = log_urgent_requests();
-		if (seal_round(&last_seq) > 0)
+		if (seal_round() > 0)
 			unvacuumed = true;
-		/* committed: the batches are durable and visible to the peers */
-		if (last_seq > 0)
-			log_publish_sealed(tickets, last_seq);
 
 		/*
 		 * The group delay runs from the last seal that commits asked for, not
@@ -224,7 +216,7 @@ tidal_maintenance_main(Datum main_arg)
 		 * taken), so that the wait returns at once.
 		 */
 		ResetLatch(MyLatch);
-		if (log_commits_waiting() == 0 && !log_urgent_pending())
+		if (log_commits_waiting() == 0)
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 tidal_seal_interval_ms, PG_WAIT_EXTENSION);
 		CHECK_FOR_INTERRUPTS();
