@@ -159,7 +159,7 @@ if [ "$PEERS" -gt 0 ]; then
 fi
 
 {
-	bench_header "signal_rate: single-event writes, pgbench -M prepared -c $CLIENTS -j $THREADS -T $DURATION, mean of $ROUNDS runs each, random entity in 1..$ENTITIES, tidal.seal_group_delay $(q "SHOW tidal.seal_group_delay"), $PEERS peer regions, tidal.so $(so_md5)"
+	bench_header "signal_rate: single-event writes, pgbench -M prepared -c $CLIENTS -j $THREADS -T $DURATION, mean of $ROUNDS runs each, random entity in 1..$ENTITIES, tidal.seal_group_delay $(q "SELECT coalesce(current_setting('tidal.seal_group_delay', true), '(none)')"), $PEERS peer regions, tidal.so $(so_md5)"
 	{
 		echo "synchronous_commit|tidal.signal (events/s)|plain INSERT (rows/s)|ratio tidal/plain|goal >= 0.8x"
 		for sync in on off; do
