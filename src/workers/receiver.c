@@ -13,8 +13,9 @@
  * defined here yet) is logged, rolled back alone and pulled again later.
  * A peer relays only the origins this node cannot pull straight from their
  * own region (read_marks).  The
- * worker exits when its peer is dropped; the launcher (launcher.c) starts
- * it again if it stops for any other reason.
+ * worker exits when its peer is dropped (it looks at most every second
+ * while connected); the launcher (launcher.c) starts it again if it stops
+ * for any other reason.
  *
  * May call: every folder of src/ but tidal.c.
  */
@@ -52,6 +53,7 @@ PGDLLEXPORT void tidal_receiver_main(Datum main_arg);
 #define PULL_MAX_BATCHES	64
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		5000
+#define PEER_RECHECK_MS		1000	/* how often a connected receiver reads its peer's row */
 
 /*
  * Bounds on one answer of tidal._ship: the batches asked for plus one
@@ -450,6 +452,7 @@ tidal_receiver_main(Datum main_arg)
 	PGconn	   *conn = NULL;
 	int			backoff_ms = BACKOFF_MIN_MS;
 	MemoryContext loop_cxt;
+	TimestampTz peer_checked = 0;
 
 	peer_region = DatumGetInt32(main_arg);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -480,13 +483,25 @@ tidal_receiver_main(Datum main_arg)
 		MemoryContextReset(loop_cxt);
 		MemoryContextSwitchTo(loop_cxt);
 
-		query_worker_begin("reading tidal peers");
-		conninfo = peer_conninfo(peer_region);
-		query_worker_commit();
-		if (conninfo == NULL)
+		/*
+		 * Whether the region is still a peer, and its connection string:
+		 * read before connecting, and while connected at most every
+		 * PEER_RECHECK_MS, not before every pull (under load a receiver
+		 * pulls hundreds of times a second, and each read is a transaction).
+		 */
+		conninfo = NULL;
+		if (conn == NULL ||
+			TimestampDifferenceExceeds(peer_checked, GetCurrentTimestamp(), PEER_RECHECK_MS))
 		{
-			peer_report_state(peer_region, PEER_DISCONNECTED);
-			proc_exit(0);		/* no longer a peer */
+			query_worker_begin("reading tidal peers");
+			conninfo = peer_conninfo(peer_region);
+			query_worker_commit();
+			if (conninfo == NULL)
+			{
+				peer_report_state(peer_region, PEER_DISCONNECTED);
+				proc_exit(0);	/* no longer a peer */
+			}
+			peer_checked = GetCurrentTimestamp();
 		}
 
 		if (conn == NULL)
@@ -510,7 +525,8 @@ tidal_receiver_main(Datum main_arg)
 			PQclear(listened);
 			backoff_ms = BACKOFF_MIN_MS;
 		}
-		pfree(conninfo);
+		if (conninfo != NULL)
+			pfree(conninfo);
 
 		/*
 		 * After applying something, pull again at once: more may be waiting
