@@ -46,7 +46,8 @@
  * commits_waiting, and wakes the sealer only when it is the first since the
  * sealer last took the count, or when the count reaches
  * LOG_GROUP_WAKE_COMMITS; the commits in between join the batch the sealer
- * is already gathering (see log_sealer_wait), without a SetLatch each.
+ * is already gathering (workers/maintenance.c, gather_commits), without a
+ * SetLatch each.
  */
 #define LOG_GROUP_WAKE_COMMITS	1024
 
@@ -112,7 +113,7 @@ log_attach_sealer(void)
  * A commit that wrote the log: count it, and wake the sealer if it is the
  * first commit it has not seen (it may be idle) or if enough have gathered
  * to fill a batch now.  Otherwise the sealer is awake or gathering already
- * and will seal this commit's records with the others (log_sealer_wait).
+ * and will seal this commit's records with the others.
  * Nothing here can fail: an atomic add and SetLatch.
  */
 static void

@@ -16,9 +16,9 @@
  * A transaction that wrote to the log wakes the worker as it commits
  * (log.c: the worker registers its latch there), so an idle log is sealed
  * within milliseconds; under load the worker gathers the commits of
- * tidal.seal_group_delay into one batch (gather_commits).  Each seal (and each batch a
- * receiver applies) is announced with NOTIFY on TIDAL_NOTIFY_CHANNEL, which
- * the peers' receivers listen to.  Each round also starts a receiver for
+ * tidal.seal_group_delay into one batch (gather_commits).  Each seal (and
+ * each batch a receiver applies) is announced with NOTIFY on
+ * TIDAL_NOTIFY_CHANNEL, which the peers' receivers listen to.  Each round also starts a receiver for
  * every peer region (launcher.c), forgets expired idempotency keys, and
  * reports the cut-over of tenant migrations this region is the target of
  * (migrate.c).

@@ -120,7 +120,7 @@ read_marks(Marks *m, bool own_writes)
 	initStringInfo(&m->batches);
 	initStringInfo(&m->seqs);
 	query_begin(&saved);
-	/* not read-only: a fresh snapshot, which sees what this transaction applied */
+	/* own_writes: not read-only, so a fresh snapshot that sees what this transaction applied */
 	query_exec(&q, NULL, NULL, !own_writes, SPI_OK_SELECT);
 	for (r = 0; r < SPI_processed; r++)
 	{
