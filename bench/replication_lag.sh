@@ -55,6 +55,8 @@
 #        BENCH_DIR (/tmp/tidal-bench-lag),
 #        BENCH_TIDAL_APPLY_SYNC (on; off is a what-if: regions 1 and 2 apply
 #        received batches with synchronous_commit off, as native subscribers do),
+#        BENCH_SEAL_GROUP_DELAY (unset: tidal.seal_group_delay's default,
+#        5ms; 0 seals at every commit, as before 0.6),
 #        BENCH_TIDAL_TOPOLOGY (mesh; star is a what-if: regions 1 and 2 are
 #        peers of region 0 only, so no batch reaches them by two routes).
 # Goals: tidal's p99 no worse than native logical replication's in the same
@@ -136,7 +138,8 @@ trap lag_cleanup EXIT
 
 blog "replication_lag: starting 3 tidal regions and 3 stock instances on ports ${PORT[t0]}-${PORT[n2]}"
 for i in 0 1 2; do
-	inst_init_region "t$i" "$i" "$((ENTITIES + 100000))"
+	inst_init_region "t$i" "$i" "$((ENTITIES + 100000))" \
+		${BENCH_SEAL_GROUP_DELAY:+"tidal.seal_group_delay = '$BENCH_SEAL_GROUP_DELAY'"}
 done
 inst_init n0 "wal_level = logical"
 inst_init n1
@@ -416,6 +419,7 @@ list_rounds() { local -n arr=$1; local s=$2 r out=""; for r in $(seq 1 "$ROUNDS"
 {
 	bench_header "replication_lag: insert-to-visible lag at $RATE writes/s into one instance (pgbench -R $RATE -M prepared -c $CLIENTS -j $THREADS, synchronous_commit $LOAD_SYNC), $ROUNDS rounds x $PROBES probes per system ~${INTERVAL_MS} ms apart, pollers every $POLL_MS ms"
 	echo "# installed tidal.so md5 $SO_MD5$( [ "$(so_md5)" = "$SO_MD5" ] || echo " (replaced by $(so_md5) during the run; the instances kept $SO_MD5)"), checkout $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo "?")"
+	echo "# tidal.seal_group_delay in region 0: $(pgi t0 PGDATABASE=bench psql -X -qAt -c "SELECT coalesce(current_setting('tidal.seal_group_delay', true), '(none)')")"
 	echo "# tidal: regions 0, 1, 2 ($TOPOLOGY: $([ "$TOPOLOGY" = star ] && echo "regions 1 and 2 peers of region 0 only" || echo "every region a peer of every other")), writes in region 0, regions 1 and 2 apply with synchronous_commit $APPLY_SYNC; native: logical replication of an events table (default options: the subscribers apply with synchronous_commit off), a publisher and two subscribers"
 	echo
 	echo "probes committed with synchronous_commit on:"

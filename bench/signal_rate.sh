@@ -9,8 +9,12 @@
 #        which goes first; the table shows the mean), BENCH_ENTITIES (100000),
 #        BENCH_SUSTAINED (60: then one longer run per side with
 #        synchronous_commit off, plain first, showing how the rates evolve;
-#        0 skips it).
-# Goal: tidal >= 0.8x the plain INSERT rate.
+#        0 skips it), BENCH_SEAL_GROUP_DELAY (unset: tidal.seal_group_delay's
+#        default, 5ms; e.g. 0 seals at every commit, as before 0.6),
+#        BENCH_PEERS (0: the region alone; 2: two more regions, instances
+#        p1 and p2 on the next ports, each a peer of every other, so the
+#        region ships what it seals to two peers while it is measured).
+# Goal: tidal >= 0.8x the plain INSERT rate (issue 13: >= 1.0x).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION=${BENCH_DURATION:-15}
@@ -20,12 +24,53 @@ ROUNDS=${BENCH_ROUNDS:-2}
 ENTITIES=${BENCH_ENTITIES:-100000}
 SUSTAINED=${BENCH_SUSTAINED:-60}
 
-bench_up
+bench_up ${BENCH_SEAL_GROUP_DELAY:+"tidal.seal_group_delay = '$BENCH_SEAL_GROUP_DELAY'"}
 
 qscript >/dev/null <<SQL
 SELECT tidal.define_signal('view', '1 hour');
 $(events_table_sql)
 SQL
+
+# BENCH_PEERS: more regions, started after the definition (made while this
+# region is alone, and so its own leader), which reaches them through the log
+PEERS=${BENCH_PEERS:-0}
+INSTANCES=()
+declare -A PORT
+if [ "$PEERS" -gt 0 ]; then
+	for ((i = 1; i <= PEERS; i++)); do
+		INSTANCES+=("p$i")
+		PORT[p$i]=$((BENCH_PORT + i))
+	done
+	peers_cleanup() {
+		local rc=$? n
+		set +e
+		for n in "${INSTANCES[@]}"; do inst_stop "$n"; done
+		(exit "$rc")
+		bench_cleanup
+	}
+	trap peers_cleanup EXIT
+	for n in "${INSTANCES[@]}"; do
+		inst_init_region "$n" "${n#p}" "$BENCH_MAX_ENTITIES"
+		inst_start "$n"
+		pgi "$n" createdb bench
+		pgi "$n" PGDATABASE=bench psql -X -qAt -v ON_ERROR_STOP=1 -c "CREATE EXTENSION tidal" >/dev/null
+	done
+	for n in "${INSTANCES[@]}"; do
+		q "SELECT tidal.add_peer(${n#p}, 'host=$BENCH_DIR port=${PORT[$n]} dbname=bench')" >/dev/null
+		pgi "$n" PGDATABASE=bench psql -X -qAt -v ON_ERROR_STOP=1 \
+			-c "SELECT tidal.add_peer(0, 'host=$BENCH_DIR port=$BENCH_PORT dbname=bench')" >/dev/null
+		for m in "${INSTANCES[@]}"; do
+			[ "$m" = "$n" ] && continue
+			pgi "$n" PGDATABASE=bench psql -X -qAt -v ON_ERROR_STOP=1 \
+				-c "SELECT tidal.add_peer(${m#p}, 'host=$BENCH_DIR port=${PORT[$m]} dbname=bench')" >/dev/null
+		done
+	done
+	for n in "${INSTANCES[@]}"; do
+		peer_has_view() { [ "$(pgi "$1" PGDATABASE=bench psql -X -qAt -c "SELECT count(*) FROM tidal.signals WHERE name = 'view'")" = 1 ]; }
+		wait_until 60 "the definition in region ${n#p}" peer_has_view "$n"
+	done
+	blog "signal_rate: region 0 ships to $PEERS peer regions"
+fi
 
 cat >"$BENCH_WORK/tidal.sql" <<EOF
 \\set e random(1, $ENTITIES)
@@ -103,8 +148,18 @@ if [ "$SUSTAINED" -gt 0 ]; then
 	sp=$(cut -d'|' -f4 <<<"${sustained[0]}")
 fi
 
+# every event reached the peers, once
+if [ "$PEERS" -gt 0 ]; then
+	total=$(logged_events)
+	for n in "${INSTANCES[@]}"; do
+		peer_caught_up() { [ "$(pgi "$1" PGDATABASE=bench psql -X -qAt -c "SELECT coalesce(sum(event_count), 0) FROM tidal.batches WHERE origin_region = 0")" = "$total" ]; }
+		wait_until 120 "region ${n#p} to hold all $total events" peer_caught_up "$n"
+	done
+	blog "signal_rate: both peer regions hold all $total events of region 0"
+fi
+
 {
-	bench_header "signal_rate: single-event writes, pgbench -M prepared -c $CLIENTS -j $THREADS -T $DURATION, mean of $ROUNDS runs each, random entity in 1..$ENTITIES"
+	bench_header "signal_rate: single-event writes, pgbench -M prepared -c $CLIENTS -j $THREADS -T $DURATION, mean of $ROUNDS runs each, random entity in 1..$ENTITIES, tidal.seal_group_delay $(q "SELECT coalesce(current_setting('tidal.seal_group_delay', true), '(none)')"), $PEERS peer regions, tidal.so $(so_md5)"
 	{
 		echo "synchronous_commit|tidal.signal (events/s)|plain INSERT (rows/s)|ratio tidal/plain|goal >= 0.8x"
 		for sync in on off; do

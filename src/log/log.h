@@ -42,6 +42,17 @@ extern void log_request_seal(void);
 /* the worker that seals registers its latch, to be woken by log_request_seal */
 extern void log_attach_sealer(void);
 
+/*
+ * Group sealing (tidal.seal_group_delay): commits that wrote the log since
+ * the sealer last took the count.  The sealer takes it (resetting it to 0)
+ * just before it seals; a commit counted after that wakes it again.
+ * log_group_full: enough commits wait to seal now without waiting out the
+ * group delay.
+ */
+extern uint32 log_take_commits_waiting(void);
+extern uint32 log_commits_waiting(void);
+extern bool log_group_full(void);
+
 /* seal committed records of this origin into batches; returns events sealed */
 extern int64 log_seal(void);
 

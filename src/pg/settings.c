@@ -21,6 +21,7 @@ int			tidal_max_entities = 100000;
 int			tidal_max_tenants = 1000;
 int			tidal_default_tenant_max_entities = -1;
 int			tidal_seal_interval_ms = 200;
+int			tidal_seal_group_delay_ms = 5;
 int			tidal_peer_timeout_ms = 2000;
 int			tidal_degraded_after_ms = 5000;
 int			tidal_offline_after_ms = 30000;
@@ -103,6 +104,13 @@ settings_define(void)
 							"How often the sealer seals committed events into log batches.",
 							NULL,
 							&tidal_seal_interval_ms, 200, 10, 60 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.seal_group_delay",
+							"How long the sealer gathers commits into one batch under load.",
+							"Woken by a commit less than this after its last seal began, the sealer waits until this "
+							"much has passed (or until 1,024 commits wait) and seals them all in one batch; an idle "
+							"log is sealed at once. 0 seals at every commit.",
+							&tidal_seal_group_delay_ms, 5, 0, 60 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("tidal.peer_timeout",
 							"How long a peer may go without a successful contact before it counts as unreachable.",

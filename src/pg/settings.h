@@ -22,6 +22,7 @@ extern int	tidal_max_entities;
 extern int	tidal_max_tenants;
 extern int	tidal_default_tenant_max_entities;
 extern int	tidal_seal_interval_ms;
+extern int	tidal_seal_group_delay_ms;
 extern int	tidal_peer_timeout_ms;
 extern int	tidal_degraded_after_ms;
 extern int	tidal_offline_after_ms;

@@ -14,10 +14,11 @@
  * vacuums the queue itself, at most once a second, after sealing.
  *
  * A transaction that wrote to the log wakes the worker as it commits
- * (log_request_seal: the worker registers its latch with log.c), so
- * batches are sealed within milliseconds; each seal (and each batch a
- * receiver applies) is announced with NOTIFY on TIDAL_NOTIFY_CHANNEL, which
- * the peers' receivers listen to.  Each round also starts a receiver for
+ * (log.c: the worker registers its latch there), so an idle log is sealed
+ * within milliseconds; under load the worker gathers the commits of
+ * tidal.seal_group_delay into one batch (gather_commits).  Each seal (and
+ * each batch a receiver applies) is announced with NOTIFY on
+ * TIDAL_NOTIFY_CHANNEL, which the peers' receivers listen to.  Each round also starts a receiver for
  * every peer region (launcher.c), forgets expired idempotency keys, and
  * reports the cut-over of tenant migrations this region is the target of
  * (migrate.c).
@@ -138,11 +139,40 @@ seal_round(void)
 	return sealed;
 }
 
+/*
+ * Group sealing: when commits wait and the last seal began less than
+ * tidal.seal_group_delay ago, wait out the rest of the delay (or until
+ * enough commits wait to fill a batch), so that under load one batch -- one
+ * transaction, one NOTIFY, one pull by each peer -- holds the commits of the
+ * whole delay instead of a handful.  An idle log (the last seal long ago) is
+ * sealed at once.
+ */
+static void
+gather_commits(TimestampTz last_seal)
+{
+	for (;;)
+	{
+		long		remaining_ms;
+
+		if (tidal_seal_group_delay_ms <= 0 || log_commits_waiting() == 0 || log_group_full())
+			return;
+		remaining_ms = tidal_seal_group_delay_ms -
+			TimestampDifferenceMilliseconds(last_seal, GetCurrentTimestamp());
+		if (remaining_ms <= 0)
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 remaining_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 void
 tidal_maintenance_main(Datum main_arg)
 {
 	bool		unvacuumed = false;
 	TimestampTz last_vacuum = 0;
+	TimestampTz last_seal = 0;
 
 	(void) main_arg;
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -155,8 +185,23 @@ tidal_maintenance_main(Datum main_arg)
 
 	for (;;)
 	{
+		TimestampTz started;
+		uint32		commits;
+
+		gather_commits(last_seal);
+		started = GetCurrentTimestamp();
+		/* a commit counted from here on wakes us again: its records may miss this seal */
+		commits = log_take_commits_waiting();
 		if (seal_round() > 0)
 			unvacuumed = true;
+
+		/*
+		 * The group delay runs from the last seal that commits asked for, not
+		 * from the rounds of tidal.seal_interval: a write to an idle log is
+		 * sealed at once.
+		 */
+		if (commits > 0)
+			last_seal = started;
 		if (unvacuumed &&
 			TimestampDifferenceExceeds(last_vacuum, GetCurrentTimestamp(), QUEUE_VACUUM_INTERVAL_MS))
 		{
@@ -165,9 +210,15 @@ tidal_maintenance_main(Datum main_arg)
 			unvacuumed = false;
 		}
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 tidal_seal_interval_ms, PG_WAIT_EXTENSION);
+		/*
+		 * Sleep unless commits came while we sealed; a commit counted after
+		 * the check sets the latch (it is the first since the count was
+		 * taken), so that the wait returns at once.
+		 */
 		ResetLatch(MyLatch);
+		if (log_commits_waiting() == 0)
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 tidal_seal_interval_ms, PG_WAIT_EXTENSION);
 		CHECK_FOR_INTERRUPTS();
 
 		if (ConfigReloadPending)

@@ -13,8 +13,9 @@
  * defined here yet) is logged, rolled back alone and pulled again later.
  * A peer relays only the origins this node cannot pull straight from their
  * own region (read_marks).  The
- * worker exits when its peer is dropped; the launcher (launcher.c) starts
- * it again if it stops for any other reason.
+ * worker exits when its peer is dropped (it looks at most every second
+ * while connected); the launcher (launcher.c) starts it again if it stops
+ * for any other reason.
  *
  * May call: every folder of src/ but tidal.c.
  */
@@ -53,6 +54,7 @@ PGDLLEXPORT void tidal_receiver_main(Datum main_arg);
 #define PULL_MAX_BATCHES	64
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		5000
+#define PEER_RECHECK_MS		1000	/* how often a connected receiver reads its peer's row */
 
 /*
  * Bounds on one answer of tidal._ship: the batches asked for plus one
@@ -105,7 +107,7 @@ typedef struct Marks
  * always stated as it is: that is our acknowledgement.
  */
 static void
-read_marks(Marks *m)
+read_marks(Marks *m, bool own_writes)
 {
 	static OwnedQuery q = {
 		"SELECT region, shard, last_batch, last_seq FROM tidal.origins ORDER BY region, shard",
@@ -119,7 +121,8 @@ read_marks(Marks *m)
 	initStringInfo(&m->batches);
 	initStringInfo(&m->seqs);
 	query_begin(&saved);
-	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	/* own_writes: not read-only, so a fresh snapshot that sees what this transaction applied */
+	query_exec(&q, NULL, NULL, !own_writes, SPI_OK_SELECT);
 	for (r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -151,6 +154,33 @@ read_marks(Marks *m)
 			pfree(body);
 		}
 	}
+}
+
+/*
+ * The marks the next pull states, read at the end of the transaction that
+ * applied the last answer (so that a pull costs one transaction, not two),
+ * in a context of their own that outlives the receiver's loop context.
+ * Forgotten when a pull fails.  They may be a little stale for an origin
+ * another receiver of ours relays meanwhile: the peer then sends a batch we
+ * hold already, which log_store_remote_batch skips.
+ */
+static MemoryContext next_marks_cxt = NULL;
+static Marks next_marks;
+static bool have_next_marks = false;
+
+static void
+keep_marks_for_next_pull(void)
+{
+	MemoryContext old;
+
+	if (next_marks_cxt == NULL)
+		next_marks_cxt = AllocSetContextCreate(TopMemoryContext, "tidal receiver marks",
+											   ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(next_marks_cxt);
+	old = MemoryContextSwitchTo(next_marks_cxt);
+	read_marks(&next_marks, true);
+	MemoryContextSwitchTo(old);
+	have_next_marks = true;
 }
 
 /* what the peer has that we lack, from its marks rows, once applied */
@@ -351,9 +381,15 @@ pull(PGconn *conn)
 	const char *malformed;
 	int			i;
 
-	query_worker_begin("reading tidal marks");
-	read_marks(&m);
-	query_worker_commit();
+	if (have_next_marks)
+		m = next_marks;			/* in next_marks_cxt: reset only after the query is sent */
+	else
+	{
+		query_worker_begin("reading tidal marks");
+		read_marks(&m, false);
+		query_worker_commit();
+	}
+	have_next_marks = false;
 
 	snprintf(requester, sizeof(requester), "%d", tidal_region_id);
 	snprintf(shard, sizeof(shard), "%d", tidal_shard_id);
@@ -418,6 +454,7 @@ pull(PGconn *conn)
 	if (applied > 0)
 		Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);	/* relay: wake our other peers */
 	behind = behind_seq(res);
+	keep_marks_for_next_pull();
 	query_worker_commit();
 	PQclear(res);
 
@@ -457,6 +494,7 @@ tidal_receiver_main(Datum main_arg)
 	PGconn	   *conn = NULL;
 	int			backoff_ms = BACKOFF_MIN_MS;
 	MemoryContext loop_cxt;
+	TimestampTz peer_checked = 0;
 
 	peer_region = DatumGetInt32(main_arg);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -487,13 +525,25 @@ tidal_receiver_main(Datum main_arg)
 		MemoryContextReset(loop_cxt);
 		MemoryContextSwitchTo(loop_cxt);
 
-		query_worker_begin("reading tidal peers");
-		conninfo = peer_conninfo(peer_region);
-		query_worker_commit();
-		if (conninfo == NULL)
+		/*
+		 * Whether the region is still a peer, and its connection string:
+		 * read before connecting, and while connected at most every
+		 * PEER_RECHECK_MS, not before every pull (under load a receiver
+		 * pulls hundreds of times a second, and each read is a transaction).
+		 */
+		conninfo = NULL;
+		if (conn == NULL ||
+			TimestampDifferenceExceeds(peer_checked, GetCurrentTimestamp(), PEER_RECHECK_MS))
 		{
-			peer_report_state(peer_region, PEER_DISCONNECTED);
-			proc_exit(0);		/* no longer a peer */
+			query_worker_begin("reading tidal peers");
+			conninfo = peer_conninfo(peer_region);
+			query_worker_commit();
+			if (conninfo == NULL)
+			{
+				peer_report_state(peer_region, PEER_DISCONNECTED);
+				proc_exit(0);	/* no longer a peer */
+			}
+			peer_checked = GetCurrentTimestamp();
 		}
 
 		if (conn == NULL)
@@ -517,7 +567,8 @@ tidal_receiver_main(Datum main_arg)
 			PQclear(listened);
 			backoff_ms = BACKOFF_MIN_MS;
 		}
-		pfree(conninfo);
+		if (conninfo != NULL)
+			pfree(conninfo);
 
 		/*
 		 * After applying something, pull again at once: more may be waiting
