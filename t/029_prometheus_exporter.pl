@@ -210,10 +210,22 @@ is(value($m, 'tidal_replication_lag_events', peer_region => '1'), '0', 'a lag ro
 # ---------------------------------------------------------------------------
 # Data, a tenant with quotas, a snapshot, a compaction.
 # ---------------------------------------------------------------------------
-$n0->safe_psql('postgres', q{
-	SELECT tidal.define_signal('views', '1 day');
-	SELECT tidal.register_tenant(5, 'acme', max_entities => 1000, max_storage_bytes => 10000000);
-});
+# definitions and registrations are the leader's: on a loaded machine the two
+# regions may be electing one right now, so wait for it and ask it
+ok( $c->wait_until(60, sub {
+			my $leader = $c->leader_of(0);
+			return 0 if $leader eq '';
+			my ($ret) = $c->node($leader)->psql('postgres', q{
+				BEGIN;
+				SELECT tidal.define_signal('views', '1 day');
+				SELECT tidal.register_tenant(5, 'acme', max_entities => 1000, max_storage_bytes => 10000000);
+				COMMIT;}, on_error_stop => 1);
+			return $ret == 0;
+		}),
+	'the leader defines the signal and registers the tenant');
+ok($c->wait_until(30, sub {
+			$n0->safe_psql('postgres', q{SELECT count(*) FROM tidal.signals WHERE name = 'views'}) eq '1' }),
+	'region 0 has the definition');
 ok($c->wait_until(30, sub {
 			$c->node(1)->safe_psql('postgres', q{SELECT count(*) FROM tidal.tenants WHERE tenant_id = 5}) eq '1' }),
 	'region 1 has the tenant');
