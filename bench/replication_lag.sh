@@ -47,7 +47,9 @@
 # both systems are fully caught up.  At the end, the script checks that the
 # three regions hold the same scores and that the subscribers hold every row.
 #
-# Knobs: BENCH_RATE (5000), BENCH_CLIENTS (8), BENCH_THREADS (2),
+# Knobs: BENCH_RATE (5000 writes/s), BENCH_BATCH (1: writes a transaction;
+#        above 1, tidal.signal_batch and INSERT ... SELECT of that many events,
+#        at BENCH_RATE / BENCH_BATCH transactions/s), BENCH_CLIENTS (8), BENCH_THREADS (2),
 #        BENCH_LOAD_SYNC (off), BENCH_PROBES (400 per round and system),
 #        BENCH_PROBE_INTERVAL_MS (75, mean), BENCH_POLL_MS (1),
 #        BENCH_ROUNDS (2), BENCH_WARMUP (10), BENCH_ENTITIES (100000),
@@ -66,6 +68,9 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RATE=${BENCH_RATE:-5000}
+BATCH=${BENCH_BATCH:-1}
+[ $((RATE / BATCH * BATCH)) -eq "$RATE" ] || bdie "BENCH_RATE must be a multiple of BENCH_BATCH"
+TX_RATE=$((RATE / BATCH))
 CLIENTS=${BENCH_CLIENTS:-8}
 THREADS=${BENCH_THREADS:-2}
 PROBES=${BENCH_PROBES:-400}
@@ -215,14 +220,25 @@ for n in "${NATIVE_SUBS[@]}"; do
 	watch_proc "EXISTS (SELECT 1 FROM public.events WHERE entity = p)" | qiscript "$n" >/dev/null
 done
 
-cat >"$BENCH_WORK/load.tidal.sql" <<EOF
+if [ "$BATCH" -eq 1 ]; then
+	cat >"$BENCH_WORK/load.tidal.sql" <<EOF
 \\set e random(1, $ENTITIES)
 SELECT tidal.signal('view', :e, 1, now());
 EOF
-cat >"$BENCH_WORK/load.native.sql" <<EOF
+	cat >"$BENCH_WORK/load.native.sql" <<EOF
 \\set e random(1, $ENTITIES)
 INSERT INTO public.events (entity, signal, weight, at) VALUES (:e, 1, 1, now());
 EOF
+else
+	# BENCH_BATCH events a transaction: one signal_batch call, one INSERT ... SELECT
+	cat >"$BENCH_WORK/load.tidal.sql" <<EOF
+SELECT tidal.signal_batch('view', ARRAY(SELECT 1 + (random() * ($ENTITIES - 1))::int8 FROM generate_series(1, $BATCH)));
+EOF
+	cat >"$BENCH_WORK/load.native.sql" <<EOF
+INSERT INTO public.events (entity, signal, weight, at)
+SELECT 1 + (random() * ($ENTITIES - 1))::int8, 1, 1, now() FROM generate_series(1, $BATCH);
+EOF
+fi
 chown -R "$TIDAL_USER:$TIDAL_USER" "$BENCH_WORK"
 
 # ---------------------------------------------------------------- measuring
@@ -292,7 +308,7 @@ run_phase() {	# SYSTEM ROUND
 	c0a=$(cluster_cpu "$w" "${recv[@]}")
 	c0i=$(cluster_cpu "${idle[@]}")
 	m0=$(machine_cpu)
-	as_pg "PGPORT=${PORT[$w]}" "PGOPTIONS=-c synchronous_commit=$LOAD_SYNC" pgbench -n -M prepared -R "$RATE" -c "$CLIENTS" -j "$THREADS" -T "$dur" -P 5 \
+	as_pg "PGPORT=${PORT[$w]}" "PGOPTIONS=-c synchronous_commit=$LOAD_SYNC" pgbench -n -M prepared -R "$TX_RATE" -c "$CLIENTS" -j "$THREADS" -T "$dur" -P 5 \
 		-f "$BENCH_WORK/load.$sys.sql" >"$OUT.$tag.pgbench.txt" 2>&1 &
 	pgb_pid=$!
 	BG_PIDS+=("$pgb_pid")
@@ -332,9 +348,9 @@ run_phase() {	# SYSTEM ROUND
 	CPU_ACTIVE[$tag]=$(awk -v a="$c0a" -v b="$c1a" -v t="$(elapsed "$t0" "$t_stop")" 'BEGIN { printf "%.2f", (b - a) / t }')
 	CPU_IDLE[$tag]=$(awk -v a="$c0i" -v b="$c1i" -v t="$(elapsed "$t0" "$t_stop")" 'BEGIN { printf "%.3f", (b - a) / t }')
 	CPU_MACHINE[$tag]=$(awk -v a="$m0" -v b="$m1" -v t="$(elapsed "$t0" "$t_stop")" 'BEGIN { printf "%.2f", (b - a) / t }')
-	RATE_ACH[$tag]=$(pgb_tps "$OUT.$tag.pgbench.txt")
+	RATE_ACH[$tag]=$(awk -v t="$(pgb_tps "$OUT.$tag.pgbench.txt")" -v b="$BATCH" 'BEGIN { print t * b }')
 	SCHED_LAG[$tag]=$(awk '/rate limit schedule lag/ { print $6 " (max " $8; exit }' "$OUT.$tag.pgbench.txt")
-	RATE_MIN[$tag]=$(awk '/^progress: / { if (min == "" || $4 < min) min = $4 } END { print min }' "$OUT.$tag.pgbench.txt")
+	RATE_MIN[$tag]=$(awk -v b="$BATCH" '/^progress: / { if (min == "" || $4 < min) min = $4 } END { print min * b }' "$OUT.$tag.pgbench.txt")
 	POLLS[$tag]=0
 	for n in "${recv[@]}"; do
 		POLLS[$tag]=$((POLLS[$tag] + $(awk '$1 == "polls" { print $2 }' "$OUT.$tag.seen.$n.txt")))
@@ -417,7 +433,7 @@ goal2=$(met "$tmax_all" "<=" "$LIMIT_MS")
 list_rounds() { local -n arr=$1; local s=$2 r out=""; for r in $(seq 1 "$ROUNDS"); do out+="${out:+ }${arr[$s.$r]}"; done; echo "$out"; }
 
 {
-	bench_header "replication_lag: insert-to-visible lag at $RATE writes/s into one instance (pgbench -R $RATE -M prepared -c $CLIENTS -j $THREADS, synchronous_commit $LOAD_SYNC), $ROUNDS rounds x $PROBES probes per system ~${INTERVAL_MS} ms apart, pollers every $POLL_MS ms"
+	bench_header "replication_lag: insert-to-visible lag at $RATE writes/s ($BATCH a transaction) into one instance (pgbench -R $TX_RATE -M prepared -c $CLIENTS -j $THREADS, synchronous_commit $LOAD_SYNC), $ROUNDS rounds x $PROBES probes per system ~${INTERVAL_MS} ms apart, pollers every $POLL_MS ms"
 	echo "# installed tidal.so md5 $SO_MD5$( [ "$(so_md5)" = "$SO_MD5" ] || echo " (replaced by $(so_md5) during the run; the instances kept $SO_MD5)"), checkout $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo "?")"
 	echo "# tidal.seal_group_delay in region 0: $(pgi t0 PGDATABASE=bench psql -X -qAt -c "SELECT coalesce(current_setting('tidal.seal_group_delay', true), '(none)')")"
 	echo "# tidal: regions 0, 1, 2 ($TOPOLOGY: $([ "$TOPOLOGY" = star ] && echo "regions 1 and 2 peers of region 0 only" || echo "every region a peer of every other")), writes in region 0, regions 1 and 2 apply with synchronous_commit $APPLY_SYNC; native: logical replication of an events table (default options: the subscribers apply with synchronous_commit off), a publisher and two subscribers"
