@@ -36,7 +36,6 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -47,6 +46,7 @@
 #include "pg/remote.h"
 #include "log/log.h"
 #include "pg/settings.h"
+#include "pg/subxact.h"
 #include "pg/owner.h"
 
 PGDLLEXPORT void tidal_receiver_main(Datum main_arg);
@@ -228,6 +228,22 @@ behind_seq(PGresult *res)
 	return behind;
 }
 
+typedef struct ApplyCall
+{
+	const char *data;
+	Size		len;
+	bool		applied;
+} ApplyCall;
+
+static void
+apply_call(void *arg)
+{
+	ApplyCall  *c = (ApplyCall *) arg;
+	LogBatchHeader hdr;
+
+	c->applied = apply_remote_batch(c->data, c->len, &hdr);
+}
+
 /*
  * Apply one pulled batch in a subtransaction of the pull's transaction.  On
  * error, log it, roll the subtransaction back and return false: the batch is
@@ -236,47 +252,26 @@ behind_seq(PGresult *res)
 static bool
 apply_one(const char *data, Size len, bool *applied, char **why)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = true;
+	ApplyCall	call = {data, len, false};
+	ErrorData  *edata = subxact_try(apply_call, &call);
 
+	*applied = call.applied;
+	if (edata == NULL)
+		return true;
+	ereport(WARNING,
+			(errcode(edata->sqlerrcode),
+			 errmsg("tidal receiver: a batch from region %d was not applied: %s",
+					peer_region, edata->message),
+			 edata->detail ? errdetail("%s", edata->detail) : 0,
+			 edata->context ? errcontext("%s", edata->context) : 0,
+			 errhint("It is held and pulled again later; tidal.replication_status shows it.")));
+	*why = psprintf("%s%s%s%s%s", edata->message,
+					edata->detail ? " (" : "", edata->detail ? edata->detail : "",
+					edata->detail ? ")" : "",
+					edata->context ? psprintf("; %s", edata->context) : "");
+	FreeErrorData(edata);
 	*applied = false;
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		LogBatchHeader hdr;
-
-		*applied = apply_remote_batch(data, len, &hdr);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("tidal receiver: a batch from region %d was not applied: %s",
-						peer_region, edata->message),
-				 edata->detail ? errdetail("%s", edata->detail) : 0,
-				 edata->context ? errcontext("%s", edata->context) : 0,
-				 errhint("It is held and pulled again later; tidal.replication_status shows it.")));
-		*why = psprintf("%s%s%s%s%s", edata->message,
-						edata->detail ? " (" : "", edata->detail ? edata->detail : "",
-						edata->detail ? ")" : "",
-						edata->context ? psprintf("; %s", edata->context) : "");
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
+	return false;
 }
 
 /*
