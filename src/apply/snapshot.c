@@ -264,6 +264,41 @@ load_chunk(const SnapChunk *c, Replay *replay, snap_state_fn state, void *arg, c
 	return *why == NULL;
 }
 
+/* what loading a snapshot carries from chunk to chunk (load_row) */
+typedef struct LoadScan
+{
+	Replay	   *replay;
+	snap_state_fn state;
+	void	   *arg;
+	int32		expect;			/* chunk numbers rise; they may have gaps (a moved tenant's were dropped) */
+	int32		nchunks;
+	const char *why;
+	bool		ok;
+} LoadScan;
+
+static bool
+load_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	LoadScan   *scan = (LoadScan *) arg;
+	bool		isnull;
+	int32		chunk_no = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+	bytea	   *b = DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull));
+	SnapChunk	c;
+
+	if (chunk_no < scan->expect)
+	{
+		scan->why = "chunks out of order";
+		scan->ok = false;
+	}
+	else if (!snapfmt_read_chunk(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), &c, &scan->why))
+		scan->ok = false;
+	else
+		scan->ok = load_chunk(&c, scan->replay, scan->state, scan->arg, &scan->why);
+	scan->expect = chunk_no + 1;
+	scan->nchunks++;
+	return scan->ok;
+}
+
 /* load every chunk of a snapshot; false and *why at the first that fails */
 static bool
 load_snapshot(const SnapHead *head, Replay *replay, snap_state_fn state, void *arg,
@@ -274,12 +309,8 @@ load_snapshot(const SnapHead *head, Replay *replay, snap_state_fn state, void *a
 		1, {INT8OID}, NULL
 	};
 	Datum		args[1] = {Int64GetDatum(head->id)};
-	Portal		portal;
-	MemoryContext rowcxt;
+	LoadScan	scan = {replay, state, arg, 0, 0, NULL, true};
 	TidalSavedUser saved;
-	int32		expect = 0;
-	int32		nchunks = 0;	/* chunk numbers may have gaps: a moved tenant's were dropped */
-	bool		ok = true;
 
 	*why = NULL;
 	if (head->chunks < 0)
@@ -288,51 +319,15 @@ load_snapshot(const SnapHead *head, Replay *replay, snap_state_fn state, void *a
 		return false;
 	}
 	query_begin(&saved);
-	portal = query_cursor_open(&q, args, NULL, true);
-	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "tidal snapshot chunk",
-								   ALLOCSET_DEFAULT_SIZES);
-	while (ok)
-	{
-		uint64		i;
-
-		SPI_cursor_fetch(portal, true, 16);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed && ok; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			bool		isnull;
-			MemoryContext old = MemoryContextSwitchTo(rowcxt);
-			int32		chunk_no = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-			bytea	   *b = DatumGetByteaPP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
-			SnapChunk	c;
-
-			CHECK_FOR_INTERRUPTS();
-			if (chunk_no < expect)
-			{
-				*why = "chunks out of order";
-				ok = false;
-			}
-			else if (!snapfmt_read_chunk(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), &c, why))
-				ok = false;
-			else
-				ok = load_chunk(&c, replay, state, arg, why);
-			expect = chunk_no + 1;
-			nchunks++;
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(rowcxt);
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	MemoryContextDelete(rowcxt);
+	query_each_row(&q, args, NULL, true, load_row, &scan);
 	query_end(&saved);
-	if (ok && nchunks != head->chunks)
+	if (scan.ok && scan.nchunks != head->chunks)
 	{
-		*why = "a chunk is missing";
-		ok = false;
+		scan.why = "a chunk is missing";
+		scan.ok = false;
 	}
-	return ok;
+	*why = scan.why;
+	return scan.ok;
 }
 
 /* load_snapshot's arguments and result, for subxact_try */

@@ -398,6 +398,35 @@ lacks_tenant(const char *batch, Size len, int64 tenant)
 	return false;
 }
 
+/* what batches_lacking carries from row to row (lacking_row) */
+typedef struct LackingScan
+{
+	int64		tenant;
+	MemoryContext caller;		/* where the list grows */
+	List	   *out;
+} LackingScan;
+
+static bool
+lacking_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	LackingScan *scan = (LackingScan *) arg;
+	bool		isnull;
+	bytea	   *b = DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull));
+
+	if (lacks_tenant(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), scan->tenant))
+	{
+		MemoryContext row = MemoryContextSwitchTo(scan->caller);
+		BatchKey   *k = palloc0(sizeof(BatchKey));
+
+		k->region = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		k->shard = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		k->batch_no = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		scan->out = lappend(scan->out, k);
+		MemoryContextSwitchTo(row);
+	}
+	return true;
+}
+
 /* the stored batches whose copy here leaves out records of the tenant */
 static List *
 batches_lacking(int64 tenant)
@@ -407,52 +436,13 @@ batches_lacking(int64 tenant)
 		" ORDER BY origin_region, origin_shard, batch_no",
 		0, {InvalidOid}, NULL
 	};
-	MemoryContext caller = CurrentMemoryContext;
-	MemoryContext row = AllocSetContextCreate(CurrentMemoryContext, "tidal residency row",
-											  ALLOCSET_DEFAULT_SIZES);
+	LackingScan scan = {tenant, CurrentMemoryContext, NIL};
 	TidalSavedUser saved;
-	Portal		portal;
-	List	   *out = NIL;
 
 	query_begin(&saved);
-	portal = query_cursor_open(&all_q, NULL, NULL, true);
-	for (;;)
-	{
-		uint64		i;
-
-		CHECK_FOR_INTERRUPTS();
-		SPI_cursor_fetch(portal, true, 64);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			MemoryContext old = MemoryContextSwitchTo(row);
-			bytea	   *b = DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull));
-			bool		lacks = lacks_tenant(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), tenant);
-
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(row);
-			if (lacks)
-			{
-				MemoryContext spi = MemoryContextSwitchTo(caller);
-				BatchKey   *k = palloc0(sizeof(BatchKey));
-
-				k->region = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-				k->shard = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
-				k->batch_no = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-				out = lappend(out, k);
-				MemoryContextSwitchTo(spi);
-			}
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
+	query_each_row(&all_q, NULL, NULL, true, lacking_row, &scan);
 	query_end(&saved);
-	MemoryContextDelete(row);
-	return out;
+	return scan.out;
 }
 
 /* an integer of a checked binary answer (network order; may be unaligned) */

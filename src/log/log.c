@@ -546,6 +546,53 @@ marks_array(const LogMarks *marks, int field)
 	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
+/* what a replay carries from row to row (replay_row) */
+typedef struct ReplayScan
+{
+	log_record_fn fn;
+	void	   *arg;
+	LogMarks   *reached;
+	MemoryContext caller;		/* where *reached grows */
+} ReplayScan;
+
+static bool
+replay_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	ReplayScan *scan = (ReplayScan *) arg;
+	bool		isnull;
+	bytea	   *b = DatumGetByteaPP(SPI_getbinval(tup, desc, 1, &isnull));
+	bool		is_batch = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+	const char *data = VARDATA_ANY(b);
+	Size		len = VARSIZE_ANY_EXHDR(b);
+
+	if (is_batch)
+	{
+		LogBatchHeader hdr;
+		const char *payload;
+		const char *why;
+
+		if (!codec_read_batch(data, len, &hdr, &payload, &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("corrupt batch in tidal's log: %s", why)));
+		replay_payload(payload, hdr.payload_len, scan->fn, scan->arg);
+		if (scan->reached != NULL)
+		{
+			MemoryContext row = MemoryContextSwitchTo(scan->caller);
+			LogMark    *mark = log_marks_add(scan->reached,
+											 DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull)),
+											 DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull)));
+
+			MemoryContextSwitchTo(row);
+			mark->batch_no = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+			mark->last_seq = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+		}
+	}
+	else
+		replay_payload(data, len, scan->fn, scan->arg);
+	return true;
+}
+
 /*
  * Read the log after the given marks in one snapshot taken now (not the
  * transaction's: a rebuild holds a lock that has just waited out every
@@ -573,10 +620,9 @@ log_replay_after(const LogMarks *after, bool with_pending, log_record_fn fn, voi
 		"SELECT record, false, NULL, NULL, NULL, NULL FROM tidal.pending WHERE $4",
 		4, {INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, BOOLOID}, NULL
 	};
+
 	Datum		args[4];
-	Portal		portal;
-	MemoryContext rowcxt;
-	MemoryContext caller = CurrentMemoryContext;	/* where *reached grows */
+	ReplayScan	scan = {fn, arg, reached, CurrentMemoryContext};
 	TidalSavedUser saved;
 	int			i;
 
@@ -593,60 +639,7 @@ log_replay_after(const LogMarks *after, bool with_pending, log_record_fn fn, voi
 
 	query_begin(&saved);
 	PushActiveSnapshot(GetLatestSnapshot());
-	portal = query_cursor_open(&q, args, NULL, true);
-	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "tidal replay row",
-								   ALLOCSET_DEFAULT_SIZES);
-	for (;;)
-	{
-		uint64		i;
-
-		SPI_cursor_fetch(portal, true, 64);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			MemoryContext old = MemoryContextSwitchTo(rowcxt);
-			bytea	   *b = DatumGetByteaPP(SPI_getbinval(tup, desc, 1, &isnull));
-			bool		is_batch = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
-			const char *data = VARDATA_ANY(b);
-			Size		len = VARSIZE_ANY_EXHDR(b);
-
-			CHECK_FOR_INTERRUPTS();
-			if (is_batch)
-			{
-				LogBatchHeader hdr;
-				const char *payload;
-				const char *why;
-
-				if (!codec_read_batch(data, len, &hdr, &payload, &why))
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_CORRUPTED),
-							 errmsg("corrupt batch in tidal's log: %s", why)));
-				replay_payload(payload, hdr.payload_len, fn, arg);
-				if (reached != NULL)
-				{
-					MemoryContext m = MemoryContextSwitchTo(caller);
-					LogMark    *mark = log_marks_add(reached,
-													 DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull)),
-													 DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull)));
-
-					MemoryContextSwitchTo(m);
-					mark->batch_no = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
-					mark->last_seq = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
-				}
-			}
-			else
-				replay_payload(data, len, fn, arg);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(rowcxt);
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	MemoryContextDelete(rowcxt);
+	query_each_row(&q, args, NULL, true, replay_row, &scan);
 	PopActiveSnapshot();
 	query_end(&saved);
 }

@@ -8,6 +8,7 @@
 
 #include "access/xact.h"
 #include "pgstat.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -83,6 +84,42 @@ query_cursor_open(OwnedQuery *q, Datum *values, const char *nulls, bool read_onl
 	if (portal == NULL)
 		elog(ERROR, "could not open a cursor for \"%s\": %s", q->sql, SPI_result_code_string(SPI_result));
 	return portal;
+}
+
+void
+query_each_row(OwnedQuery *q, Datum *values, const char *nulls, bool read_only,
+			   query_row_fn fn, void *arg)
+{
+	Portal		portal = query_cursor_open(q, values, nulls, read_only);
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "tidal query row",
+												 ALLOCSET_DEFAULT_SIZES);
+	bool		go_on = true;
+
+	while (go_on)
+	{
+		SPITupleTable *rows;
+		uint64		n;
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, 64);
+		rows = SPI_tuptable;
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		for (i = 0; i < n && go_on; i++)
+		{
+			MemoryContext old;
+
+			CHECK_FOR_INTERRUPTS();
+			old = MemoryContextSwitchTo(rowcxt);
+			go_on = fn(rows->vals[i], rows->tupdesc, arg);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
+		}
+		SPI_freetuptable(rows);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(rowcxt);
 }
 
 static void

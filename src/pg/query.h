@@ -63,6 +63,17 @@ extern Portal query_cursor_open(OwnedQuery *q, Datum *values, const char *nulls,
 								bool read_only);
 
 /*
+ * Every row of q (between query_begin and query_end), fetched a few at a
+ * time through a cursor: fn(tup, desc, arg) for each, in a memory context
+ * reset after each row (switch to your own to keep anything), with
+ * CHECK_FOR_INTERRUPTS between rows.  fn returns false to stop early.  fn
+ * may run SPI itself (nested), but must not use SPI_tuptable after that.
+ */
+typedef bool (*query_row_fn) (HeapTuple tup, TupleDesc desc, void *arg);
+extern void query_each_row(OwnedQuery *q, Datum *values, const char *nulls, bool read_only,
+						   query_row_fn fn, void *arg);
+
+/*
  * A background worker's own transaction, with a snapshot and the activity
  * shown in pg_stat_activity (NULL: none).  The caller's memory context is
  * current again after query_worker_commit (a commit leaves TopMemoryContext).
