@@ -90,7 +90,7 @@ CREATE OR REPLACE VIEW tidal.log_status AS
            (o.region OPERATOR(pg_catalog.=) pg_catalog.current_setting('tidal.region_id')::int
             AND o.shard OPERATOR(pg_catalog.=) pg_catalog.current_setting('tidal.shard_id')::int) AS is_local,
            b.batches, b.bytes, b.oldest_batch, b.oldest_sealed_at,
-           o.compacted_batch, h.held_by, h.decided_at AS held_since_check
+           o.compacted_batch, h.held_by, h.decided_at AS held_checked_at
       FROM tidal.origins o
       LEFT JOIN LATERAL (SELECT pg_catalog.count(*) AS batches,
                                 coalesce(pg_catalog.sum(pg_catalog.octet_length(x.batch)), 0)::bigint AS bytes,
