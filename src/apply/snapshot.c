@@ -787,22 +787,6 @@ def_of(const SignalDef **defs, int ndefs, int32 id)
 	return NULL;
 }
 
-static Datum
-marks_datum(const LogMarks *marks, int field)
-{
-	Datum	   *d = palloc(sizeof(Datum) * Max(marks->n, 1));
-	int			i;
-
-	for (i = 0; i < marks->n; i++)
-		d[i] = field == 0 ? Int32GetDatum(marks->m[i].region)
-			: field == 1 ? Int32GetDatum(marks->m[i].shard)
-			: field == 2 ? Int64GetDatum(marks->m[i].batch_no)
-			: Int64GetDatum(marks->m[i].last_seq);
-	if (field < 2)
-		return PointerGetDatum(construct_array(d, marks->n, INT4OID, 4, true, TYPALIGN_INT));
-	return PointerGetDatum(construct_array(d, marks->n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
 /* a new snapshot's head, without chunks yet: its id */
 static int64
 insert_head(const LogMarks *marks, const TidalHlc *max_hlc)
@@ -827,10 +811,10 @@ insert_head(const LogMarks *marks, const TidalHlc *max_hlc)
 	query_exec(&id_q, NULL, NULL, true, SPI_OK_SELECT);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	args[0] = Int64GetDatum(id);
-	args[1] = marks_datum(marks, 0);
-	args[2] = marks_datum(marks, 1);
-	args[3] = marks_datum(marks, 2);
-	args[4] = marks_datum(marks, 3);
+	args[1] = log_marks_array(marks, LOG_MARK_REGION);
+	args[2] = log_marks_array(marks, LOG_MARK_SHARD);
+	args[3] = log_marks_array(marks, LOG_MARK_BATCH);
+	args[4] = log_marks_array(marks, LOG_MARK_SEQ);
 	args[5] = Int64GetDatum(max_hlc->wall_ns);
 	args[6] = Int32GetDatum(max_hlc->logical);
 	args[7] = Int32GetDatum(max_hlc->node);

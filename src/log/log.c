@@ -530,18 +530,19 @@ log_marks_add(LogMarks *marks, int32 region, int32 shard)
 	return m;
 }
 
-static Datum
-marks_array(const LogMarks *marks, int field)
+Datum
+log_marks_array(const LogMarks *marks, LogMarkField field)
 {
 	int			n = marks != NULL ? marks->n : 0;
 	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
 	int			i;
 
 	for (i = 0; i < n; i++)
-		d[i] = field == 0 ? Int32GetDatum(marks->m[i].region)
-			: field == 1 ? Int32GetDatum(marks->m[i].shard)
-			: Int64GetDatum(marks->m[i].batch_no);
-	if (field < 2)
+		d[i] = field == LOG_MARK_REGION ? Int32GetDatum(marks->m[i].region)
+			: field == LOG_MARK_SHARD ? Int32GetDatum(marks->m[i].shard)
+			: field == LOG_MARK_BATCH ? Int64GetDatum(marks->m[i].batch_no)
+			: Int64GetDatum(marks->m[i].last_seq);
+	if (field == LOG_MARK_REGION || field == LOG_MARK_SHARD)
 		return PointerGetDatum(construct_array(d, n, INT4OID, 4, true, TYPALIGN_INT));
 	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
@@ -632,9 +633,9 @@ log_replay_after(const LogMarks *after, bool with_pending, log_record_fn fn, voi
 		for (i = 0; after != NULL && i < after->n; i++)
 			*log_marks_add(reached, after->m[i].region, after->m[i].shard) = after->m[i];
 	}
-	args[0] = marks_array(after, 0);
-	args[1] = marks_array(after, 1);
-	args[2] = marks_array(after, 2);
+	args[0] = log_marks_array(after, LOG_MARK_REGION);
+	args[1] = log_marks_array(after, LOG_MARK_SHARD);
+	args[2] = log_marks_array(after, LOG_MARK_BATCH);
 	args[3] = BoolGetDatum(with_pending);
 
 	query_begin(&saved);

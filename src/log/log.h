@@ -93,6 +93,16 @@ typedef struct LogMarks
 extern LogMark *log_marks_find(LogMarks *marks, int32 region, int32 shard);
 extern LogMark *log_marks_add(LogMarks *marks, int32 region, int32 shard);
 
+/* one field of every mark, as an int4[] (region, shard) or int8[] (batch, seq) Datum */
+typedef enum LogMarkField
+{
+	LOG_MARK_REGION,
+	LOG_MARK_SHARD,
+	LOG_MARK_BATCH,
+	LOG_MARK_SEQ
+} LogMarkField;
+extern Datum log_marks_array(const LogMarks *marks, LogMarkField field);
+
 /*
  * Replay only what lies after the marks (NULL: everything), and the records
  * not yet sealed if with_pending; *reached gets the marks at the end.
