@@ -16,8 +16,10 @@ SELECT * FROM tidal._log_records(pg_temp.rec('08', '05000000', '2a00000000000000
 SELECT * FROM tidal._log_records(pg_temp.rec('08', '05000000', '2a00000000000000', '03' || '01000000'), false);
 SELECT * FROM tidal._log_records(pg_temp.rec('08', '05000000', '2a00000000000000', '04' || '01000000'), false);
 
--- refused: tenant 0 (stored everywhere, never elided), a negative tenant
+-- tenant 0's signal events may be elided (they belong to another shard of the region, 0.7 on) ...
 SELECT * FROM tidal._log_records(pg_temp.rec('08', '05000000', '0000000000000000', '01' || '03000000'), false);
+-- ... but not its items or hides (every shard keeps them); and no negative tenant
+SELECT * FROM tidal._log_records(pg_temp.rec('08', '05000000', '0000000000000000', '03' || '01000000'), false);
 SELECT * FROM tidal._log_records(pg_temp.rec('08', '05000000', 'ffffffffffffffff', '01' || '03000000'), false);
 -- refused: a kind that holds no tenant data (a definition, a registration, an elided record)
 SELECT * FROM tidal._log_records(pg_temp.rec('08', '05000000', '2a00000000000000', '02' || '01000000'), false);

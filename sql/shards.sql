@@ -34,3 +34,16 @@ SELECT mode, shard_count FROM tidal.shards;
 
 SELECT tidal.set_shard_map('single') AS shards;
 SELECT tidal.shard_for(12345);
+
+-- every map set here has the next version, and travels through the log (kind 9)
+SELECT version FROM tidal.shards;
+SELECT tidal.seal() >= 0 AS sealed;
+SELECT count(*) AS shard_map_records FROM tidal.log_records() WHERE kind = 9;
+
+-- once signals are stored, a map that moves entities to other shards is refused ...
+SELECT tidal.define_signal('shards_view', '1 hour');
+SELECT tidal.signal('shards_view', 7) IS NOT NULL AS written;
+SELECT tidal.set_shard_map('hash', 2);
+-- ... and one that routes every entity as before is taken
+SELECT tidal.set_shard_map('hash', 1) AS shards;
+SELECT mode, version FROM tidal.shards;

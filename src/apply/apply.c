@@ -4,7 +4,8 @@
  *    (workers/receiver.c): check every record, store the batch in the log,
  *    and dispatch each record by kind to the handler of its owner --
  *    signals/signal.c, signals/define.c, ranking/items.c, ranking/hide.c,
- *    ranking/profile.c, cluster/tenant.c, cluster/migrate.c -- as
+ *    ranking/profile.c, cluster/tenant.c, cluster/migrate.c,
+ *    cluster/shard.c -- as
  *    PostgreSQL's logical replication worker does (apply_dispatch ->
  *    apply_handle_*).  Local writes do not come here: each owner appends
  *    and applies its own records.  Calls go down only; nothing calls back
@@ -24,6 +25,7 @@
 #include "apply/apply.h"
 #include "cluster/migrate.h"
 #include "cluster/residency.h"
+#include "cluster/shard.h"
 #include "cluster/tenant.h"
 #include "core/hlc.h"
 #include "log/log.h"
@@ -63,9 +65,12 @@ apply_replicated_record(const LogRecord *rec)
 		 * A copy of the batch without this tenant's record: right for a
 		 * region that does not store the tenant.  One that does needs the
 		 * record: residency_complete_batch asked the peers for it, and none
-		 * sent it, so the batch is refused and pulled again.
+		 * sent it, so the batch is refused and pulled again.  Tenant 0's
+		 * elided events belong to other shards of this region (a peer
+		 * serves a copy without them only to a node of the shard it has
+		 * them for: replication/ship.c).
 		 */
-		if (tenant.stored_here)
+		if (rec->tenant > 0 && tenant.stored_here)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("the batch leaves out a record of tenant " INT64_FORMAT ", which this region stores",
@@ -124,6 +129,9 @@ apply_remote_record(const LogRecord *rec)
 			break;
 		case LOG_RECORD_MIGRATION:
 			migration_apply_record(rec);
+			break;
+		case LOG_RECORD_SHARD_MAP:
+			shard_map_apply_record(rec);
 			break;
 		default:
 			elog(ERROR, "unknown tidal record kind %d", rec->kind);

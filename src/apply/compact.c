@@ -20,6 +20,9 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+#include "utils/lsyscache.h"
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -38,38 +41,52 @@
 
 typedef struct PeerProgress
 {
-	int32		peer;
+	PeerId		peer;
 	int32		region;
 	int32		shard;
 	int64		batch_no;
 } PeerProgress;
 
+/*
+ * Do the SQL objects know shards (0.7 on)?  Until ALTER EXTENSION UPDATE
+ * the library may be newer than tidal.peer_progress: then the compactor
+ * waits rather than fail every round.
+ */
+static bool
+progress_knows_shards(void)
+{
+	Oid			rel = get_relname_relid("peer_progress", get_namespace_oid("tidal", false));
+
+	return OidIsValid(rel) && get_attnum(rel, "peer_shard") != InvalidAttrNumber;
+}
+
 /* store what peers said they applied (and that they were heard), in a transaction */
 static void
-store_progress(const int32 *heard, int nheard, List *progress)
+store_progress(const PeerId *heard, int nheard, List *progress)
 {
 	static OwnedQuery heard_q = {
-		"INSERT INTO tidal.peer_progress AS p (peer_region, origin_region, origin_shard, applied_batch, heard_at) "
-		"SELECT $1, o.region, o.shard, 0, pg_catalog.now() FROM tidal.origins o "
-		"ON CONFLICT (peer_region, origin_region, origin_shard) DO UPDATE SET heard_at = excluded.heard_at",
-		1, {INT4OID}, NULL
+		"INSERT INTO tidal.peer_progress AS p (peer_region, peer_shard, origin_region, origin_shard, applied_batch, heard_at) "
+		"SELECT $1, $2, o.region, o.shard, 0, pg_catalog.now() FROM tidal.origins o "
+		"ON CONFLICT (peer_region, peer_shard, origin_region, origin_shard) DO UPDATE SET heard_at = excluded.heard_at",
+		2, {INT4OID, INT4OID}, NULL
 	};
 	static OwnedQuery upsert_q = {
-		"INSERT INTO tidal.peer_progress AS p (peer_region, origin_region, origin_shard, applied_batch, heard_at) "
-		"VALUES ($1, $2, $3, $4, pg_catalog.now()) "
-		"ON CONFLICT (peer_region, origin_region, origin_shard) DO UPDATE "
+		"INSERT INTO tidal.peer_progress AS p (peer_region, peer_shard, origin_region, origin_shard, applied_batch, heard_at) "
+		"VALUES ($1, $2, $3, $4, $5, pg_catalog.now()) "
+		"ON CONFLICT (peer_region, peer_shard, origin_region, origin_shard) DO UPDATE "
 		"   SET applied_batch = excluded.applied_batch, heard_at = excluded.heard_at",
-		4, {INT4OID, INT4OID, INT4OID, INT8OID}, NULL
+		5, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID}, NULL
 	};
 	static OwnedQuery first_seen_q = {
-		"INSERT INTO tidal.peer_progress (peer_region, origin_region, origin_shard, applied_batch, heard_at) "
-		"SELECT d.region_id, o.region, o.shard, 0, pg_catalog.now() FROM tidal.peer_defs d, tidal.origins o "
+		"INSERT INTO tidal.peer_progress (peer_region, peer_shard, origin_region, origin_shard, applied_batch, heard_at) "
+		"SELECT d.region_id, d.shard_id, o.region, o.shard, 0, pg_catalog.now() FROM tidal.peer_defs d, tidal.origins o "
 		"ON CONFLICT DO NOTHING",
 		0, {InvalidOid}, NULL
 	};
 	static OwnedQuery forget_q = {
 		"DELETE FROM tidal.peer_progress p "
-		" WHERE NOT EXISTS (SELECT FROM tidal.peer_defs d WHERE d.region_id = p.peer_region)",
+		" WHERE NOT EXISTS (SELECT FROM tidal.peer_defs d "
+		"                    WHERE d.region_id = p.peer_region AND d.shard_id = p.peer_shard)",
 		0, {InvalidOid}, NULL
 	};
 	TidalSavedUser saved;
@@ -82,15 +99,15 @@ store_progress(const int32 *heard, int nheard, List *progress)
 	query_exec(&forget_q, NULL, NULL, false, SPI_OK_DELETE);
 	for (i = 0; i < nheard; i++)
 	{
-		Datum		args[1] = {Int32GetDatum(heard[i])};
+		Datum		args[2] = {Int32GetDatum(heard[i].region), Int32GetDatum(heard[i].shard)};
 
 		query_exec(&heard_q, args, NULL, false, SPI_OK_INSERT);
 	}
 	foreach(lc, progress)
 	{
 		PeerProgress *p = lfirst(lc);
-		Datum		args[4] = {Int32GetDatum(p->peer), Int32GetDatum(p->region),
-		Int32GetDatum(p->shard), Int64GetDatum(p->batch_no)};
+		Datum		args[5] = {Int32GetDatum(p->peer.region), Int32GetDatum(p->peer.shard),
+		Int32GetDatum(p->region), Int32GetDatum(p->shard), Int64GetDatum(p->batch_no)};
 
 		query_exec(&upsert_q, args, NULL, false, SPI_OK_INSERT);
 	}
@@ -107,8 +124,8 @@ compact_poll_peers(void)
 {
 	static const Oid types[3] = {INT4OID, INT4OID, INT8OID};
 	static const int lengths[3] = {REMOTE_ANY_LENGTH, REMOTE_ANY_LENGTH, REMOTE_ANY_LENGTH};
-	int32		regions[COMPACT_MAX_PEERS];
-	int32		heard[COMPACT_MAX_PEERS];
+	PeerId		peers[COMPACT_MAX_PEERS];
+	PeerId		heard[COMPACT_MAX_PEERS];
 	int			nheard = 0;
 	char	   *conninfo[COMPACT_MAX_PEERS];
 	int			n;
@@ -118,10 +135,16 @@ compact_poll_peers(void)
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 
-	n = peer_list_regions(regions, COMPACT_MAX_PEERS);
+	if (!progress_knows_shards())
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		return;
+	}
+	n = peer_list(peers, COMPACT_MAX_PEERS, PEERS_ALL);
 	for (i = 0; i < n; i++)
 	{
-		char	   *c = peer_conninfo(regions[i]);
+		char	   *c = peer_conninfo(peers[i]);
 
 		conninfo[i] = c != NULL ? MemoryContextStrdup(cxt, c) : NULL;
 	}
@@ -144,12 +167,12 @@ compact_poll_peers(void)
 		{
 			int			r;
 
-			heard[nheard++] = regions[i];
+			heard[nheard++] = peers[i];
 			for (r = 0; r < PQntuples(res); r++)
 			{
 				PeerProgress *p = palloc(sizeof(PeerProgress));
 
-				p->peer = regions[i];
+				p->peer = peers[i];
 				p->region = pg_strtoint32(PQgetvalue(res, r, 0));
 				p->shard = pg_strtoint32(PQgetvalue(res, r, 1));
 				p->batch_no = pg_strtoint64(PQgetvalue(res, r, 2));
@@ -194,10 +217,13 @@ compact_log(void)
 		"                AND b.sealed_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1)), 0) END "
 		"    FROM tidal.origins o "
 		"  UNION ALL "
-		"  SELECT p.origin_region, p.origin_shard, 'peer ' || p.peer_region, p.applied_batch "
-		"    FROM tidal.peer_progress p "
+		"  SELECT p.origin_region, p.origin_shard, "
+		"         'peer ' || p.peer_region || CASE WHEN p.peer_shard = o.shard THEN '' ELSE ':' || p.peer_shard END, "
+		"         p.applied_batch "
+		"    FROM tidal.peer_progress p, "
+		"         (SELECT pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4 AS shard) o "
 		"   WHERE p.heard_at > pg_catalog.now() - pg_catalog.make_interval(secs => $2) "
-		"     AND p.peer_region <> p.origin_region), "
+		"     AND (p.peer_region, p.peer_shard) <> (p.origin_region, p.origin_shard)), "
 		"decided AS ( "
 		"  SELECT DISTINCT ON (region, shard) region, shard, upto, what FROM bounds "
 		"   ORDER BY region, shard, upto, what) "
@@ -226,6 +252,8 @@ compact_log(void)
 	int64		removed;
 	TidalSavedUser saved;
 
+	if (!progress_knows_shards())
+		return 0;
 	args[0] = Int32GetDatum(tidal_log_retention_s);
 	args[1] = Int32GetDatum(tidal_max_peer_holdback_s);
 	query_begin(&saved);

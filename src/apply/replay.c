@@ -1,8 +1,9 @@
 /*
  * apply/replay.c
  *    The one filter every replay of tidal's log goes through (replay.h):
- *    validation, the clock, placement of tenants, signal definitions, and
- *    keyed writes held back until the scan is over.
+ *    validation, the clock, placement of tenants, the entities this shard
+ *    owns, signal definitions, and keyed writes held back until the scan
+ *    is over.
  *
  *    May call: core/, pg/, log/, state/, replication/, cluster/, signals/,
  *    ranking/, apply/.
@@ -14,6 +15,7 @@
 #include "core/hlc.h"
 #include "pg/validate.h"
 #include "state/clock.h"
+#include "state/ownership.h"
 
 void
 replay_begin(Replay *r, const ReplaySink *sink)
@@ -24,9 +26,11 @@ replay_begin(Replay *r, const ReplaySink *sink)
 }
 
 void
-replay_record(const LogRecord *rec, void *arg)
+replay_record(const LogRecord *whole, void *arg)
 {
 	Replay	   *r = (Replay *) arg;
+	const LogRecord *rec = whole;
+	LogRecord	part;
 	const SignalDef *def;
 	int64		ahead_ns;
 	char	   *why;
@@ -66,6 +70,15 @@ replay_record(const LogRecord *rec, void *arg)
 
 		if (!tenant_lookup(rec->tenant, &tenant) || !tenant.stored_here)
 			return;				/* relayed, not kept: another region stores this tenant */
+	}
+	else
+	{
+		/* tenant 0: only the events of entities this shard owns */
+		if (r->part_buf.data == NULL)
+			initStringInfo(&r->part_buf);
+		if (!ownership_owned_part(whole, &r->part_buf, &part))
+			return;				/* logged here for another shard of this region */
+		rec = &part;
 	}
 
 	def = catalog_signal_n(rec->name, rec->name_len, true);

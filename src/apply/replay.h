@@ -40,6 +40,7 @@ typedef struct Replay
 	int64		future;			/* records beyond tidal.max_clock_offset: HLC not adopted */
 	TidalHlc	max_future;
 	IdemReplay *keyed;			/* keyed writes, decided once the scan is over */
+	StringInfoData part_buf;	/* the owned part of a record of tenant 0 (data NULL until used) */
 } Replay;
 
 extern void replay_begin(Replay *r, const ReplaySink *sink);

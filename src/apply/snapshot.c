@@ -614,6 +614,7 @@ fold_other(const LogRecord *rec, void *arg)
 			key.b = rec->target;
 			break;
 		case LOG_RECORD_TENANT:
+		case LOG_RECORD_SHARD_MAP:	/* one map: the last (also the highest version, set by the leader) */
 			break;
 		case LOG_RECORD_MIGRATION:
 			key.a = rec->migration_id;
@@ -749,6 +750,7 @@ kind_rank(uint8 kind)
 {
 	switch (kind)
 	{
+		case LOG_RECORD_SHARD_MAP:
 		case LOG_RECORD_TENANT:
 			return 0;
 		case LOG_RECORD_MIGRATION:

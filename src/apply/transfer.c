@@ -96,8 +96,12 @@ tidal_transfer_serve(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("tidal._transfer needs the requester's region")));
 	requester = PG_GETARG_INT32(0);
-	/* as _ship does, the caller names its region; it must at least be a peer */
-	if (peer_conninfo(requester) == NULL)
+
+	/*
+	 * As _ship does, the caller names its region; it must at least be a
+	 * region peer: the state of this shard is of no use to another shard.
+	 */
+	if (peer_conninfo((PeerId) {requester, tidal_shard_id}) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("region %d is not a peer of region %d", requester, tidal_region_id),
@@ -178,7 +182,7 @@ fetch_state(int32 region)
 {
 	static const Oid types[6] = {INT4OID, INT4OID, INT4OID, INT8OID, INT8OID, BYTEAOID};
 	static const int lengths[6] = {4, 4, 4, 8, 8, REMOTE_NULLABLE};
-	char	   *conninfo = peer_conninfo(region);
+	char	   *conninfo = peer_conninfo((PeerId) {region, tidal_shard_id});
 	char		requester[16];
 	const char *params[1] = {requester};
 	PGconn	   *conn;

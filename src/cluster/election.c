@@ -301,10 +301,22 @@ tidal_heartbeat(PG_FUNCTION_ARGS)
 
 /* ---- the leader-only check ---- */
 
+/*
+ * Elections run among the region peers of a node: the same shard in the
+ * other regions (a shard sibling of this region has its own group).  Before
+ * 0.7 peer_defs had no shard_id: every peer was a region peer.
+ */
+#define REGION_PEER_CONDITION \
+	"coalesce((pg_catalog.to_jsonb(d) OPERATOR(pg_catalog.->>) 'shard_id')::pg_catalog.int4, " \
+	"         pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4) " \
+	"  = pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4"
+
 static int64
 peer_count(void)
 {
-	static OwnedQuery q = {"SELECT pg_catalog.count(*) FROM tidal.peer_defs", 0, {InvalidOid}, NULL};
+	static OwnedQuery q = {
+		"SELECT pg_catalog.count(*) FROM tidal.peer_defs d WHERE " REGION_PEER_CONDITION, 0, {InvalidOid}, NULL
+	};
 	bool		isnull;
 	int64		n;
 	TidalSavedUser saved;
@@ -325,8 +337,19 @@ election_require_leader(const char *what)
 	int32		leader;
 
 	tidal_require_preload();
+
+	/*
+	 * The cluster leader is the leader of shard 0's nodes: a cluster-wide
+	 * decision is made in one place, whatever the number of shards.
+	 */
+	if (tidal_shard_id != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("%s runs only on the leader, a node of shard 0, and this node is in shard %d",
+						what, tidal_shard_id),
+				 errhint("Run it on shard 0 of the leader's region; tidal.cluster there names the leader.")));
 	if (peer_count() == 0)
-		return;					/* a cluster of one: this node decides */
+		return;					/* a cluster of one region: this node decides */
 	SpinLockAcquire(&election->mutex);
 	role = election->role;
 	leader = election->leader;
@@ -401,7 +424,8 @@ static void
 load_members(void)
 {
 	static OwnedQuery q = {
-		"SELECT region_id, conninfo FROM tidal.peer_defs ORDER BY region_id", 0, {InvalidOid}, NULL
+		"SELECT region_id, conninfo FROM tidal.peer_defs d "
+		" WHERE " REGION_PEER_CONDITION " ORDER BY region_id", 0, {InvalidOid}, NULL
 	};
 	Member		fresh[TIDAL_MAX_PEERS];
 	int			n = 0;

@@ -68,19 +68,19 @@ static OwnedQuery update_q = {
 	4, {INT4OID, INT4OID, INT8OID, BYTEAOID}, NULL
 };
 
-/* the highest batch of our origin that every peer has acknowledged; 0 without peers */
+/* the highest batch of our origin that every peer (shard siblings too) has acknowledged; 0 without peers */
 static int64
 acked_by_every_peer(void)
 {
-	int32		regions[TIDAL_MAX_PEERS];
-	int			n = peer_list_regions(regions, TIDAL_MAX_PEERS);
+	PeerId		peers[TIDAL_MAX_PEERS];
+	int			n = peer_list(peers, TIDAL_MAX_PEERS, PEERS_ALL);
 	int64		acked = PG_INT64_MAX;
 	int			i;
 
 	if (n <= 0)
 		return 0;				/* nobody else has them: keep them */
 	for (i = 0; i < n; i++)
-		acked = Min(acked, peer_acked_batch(regions[i]));
+		acked = Min(acked, peer_acked_batch(peers[i]));
 	return acked;
 }
 
@@ -773,7 +773,7 @@ residency_complete_batch(const LogBatchHeader *hdr, const char *data, Size len)
 	ListCell   *lc;
 	StringInfo	cur;
 	BatchKey	key;
-	int32		regions[TIDAL_MAX_PEERS];
+	PeerId		peers[TIDAL_MAX_PEERS];
 	int			npeers;
 
 	/* the tenants this copy leaves out */
@@ -808,7 +808,7 @@ residency_complete_batch(const LogBatchHeader *hdr, const char *data, Size len)
 	key.shard = hdr->origin_shard;
 	key.batch_no = hdr->batch_no;
 	key.filled = false;
-	npeers = peer_list_regions(regions, TIDAL_MAX_PEERS);
+	npeers = peer_list(peers, TIDAL_MAX_PEERS, PEERS_REGIONS);
 	foreach(lc, missing)
 	{
 		int64		tenant = (int64) (intptr_t) lfirst(lc);
@@ -816,13 +816,13 @@ residency_complete_batch(const LogBatchHeader *hdr, const char *data, Size len)
 
 		for (i = 0; i < npeers; i++)
 		{
-			char	   *conninfo = peer_conninfo(regions[i]);
+			char	   *conninfo = peer_conninfo(peers[i]);
 
-			if (conninfo != NULL && complete_from(conninfo, regions[i], tenant, &key, cur))
+			if (conninfo != NULL && complete_from(conninfo, peers[i].region, tenant, &key, cur))
 			{
 				ereport(LOG,
 						(errmsg("tidal: batch " INT64_FORMAT " of origin %d:%d came without tenant " INT64_FORMAT "'s records, which this region stores; region %d sent them",
-								key.batch_no, key.region, key.shard, tenant, regions[i])));
+								key.batch_no, key.region, key.shard, tenant, peers[i].region)));
 				break;
 			}
 		}
@@ -834,7 +834,7 @@ void
 residency_move_in(int64 tenant)
 {
 	List	   *missing = batches_lacking(tenant);
-	int32		regions[TIDAL_MAX_PEERS];
+	PeerId		peers[TIDAL_MAX_PEERS];
 	int			npeers;
 	int			left = list_length(missing);
 	int			i;
@@ -842,13 +842,13 @@ residency_move_in(int64 tenant)
 
 	if (left == 0)
 		return;
-	npeers = peer_list_regions(regions, TIDAL_MAX_PEERS);
+	npeers = peer_list(peers, TIDAL_MAX_PEERS, PEERS_REGIONS);
 	for (i = 0; i < npeers && left > 0; i++)
 	{
-		char	   *conninfo = peer_conninfo(regions[i]);
+		char	   *conninfo = peer_conninfo(peers[i]);
 
 		if (conninfo != NULL)
-			left -= fill_from(conninfo, regions[i], tenant, missing);
+			left -= fill_from(conninfo, peers[i].region, tenant, missing);
 	}
 	if (left > 0)
 	{

@@ -1,69 +1,63 @@
 /*
  * cluster/shard.c
- *    Routing entities to shards: tidal.shard_for and tidal.set_shard_map.
+ *    The cluster's shard map: tidal.shard_for, tidal.set_shard_map and the
+ *    apply of its replicated record (LOG_RECORD_SHARD_MAP).
  *
  * A shard map is one of:
  *    single   every entity is in shard 0;
  *    hash     shard = a stable 64-bit mix of the entity, modulo the count;
  *    ranges   shard i holds the entities in ranges[i]; the ranges must
  *             tile the whole bigint space, in order, with no gap or overlap.
- * The map lives in tidal.shard_map (one row; no row means single).
+ * It routes the entities of the default tenant (0); a registered tenant
+ * lives whole on its own shard (tidal.tenants.shard).
  *
- *    May call: core/, pg/, cluster/.
+ * The map is set on the cluster leader and travels through tidal's log
+ * like a tenant registration, so that every node of every region routes
+ * alike.  Each map has a version one above the map it replaced; a node
+ * keeps the highest version it has seen (then the later HLC).  It lives in
+ * tidal.shard_map (one row; no row means single, version 0) and is cached
+ * by state/ownership.c.
+ *
+ * Until resharding can move entities between shards, a map that routes
+ * some entity elsewhere is refused once this node's hot state holds events
+ * of the default tenant: moving ownership without moving the events would
+ * give wrong scores.
+ *
+ *    May call: core/, pg/, log/, state/, replication/, cluster/.
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/rangetypes.h"
 #include "utils/typcache.h"
 
+#include "cluster/election.h"
+#include "cluster/shard.h"
+#include "core/shardmap.h"
+#include "core/util.h"
+#include "log/append.h"
+#include "pg/owner.h"
 #include "pg/query.h"
 #include "pg/settings.h"
-#include "pg/owner.h"
-#include "core/util.h"
+#include "state/clock.h"
+#include "state/ownership.h"
+#include "state/recovery.h"
+#include "state/stage.h"
+#include "state/state.h"
 
 PG_FUNCTION_INFO_V1(tidal_shard_for);
 PG_FUNCTION_INFO_V1(tidal_set_shard_map);
-
-#define MAX_SHARDS 1024
 
 /* tidal.shard_for(entity bigint) RETURNS int */
 Datum
 tidal_shard_for(PG_FUNCTION_ARGS)
 {
-	static OwnedQuery q = {
-		"SELECT mode, shard_count, "
-		"       (SELECT i - 1 FROM pg_catalog.generate_subscripts(ranges, 1) i WHERE ranges[i] @> $1 LIMIT 1) "
-		"  FROM tidal.shard_map",
-		1, {INT8OID}, NULL
-	};
-	int64		entity = PG_GETARG_INT64(0);
-	Datum		args[1] = {Int64GetDatum(entity)};
-	int32		shard = 0;
-	TidalSavedUser saved;
-
-	query_begin(&saved);
-	query_exec(&q, args, NULL, true, SPI_OK_SELECT);
-	if (SPI_processed == 1)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		bool		isnull;
-		char	   *mode = SPI_getvalue(tup, SPI_tuptable->tupdesc, 1);
-
-		if (strcmp(mode, "hash") == 0)
-		{
-			int32		n = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
-
-			shard = (int32) (tidal_mix64((uint64) entity) % (uint64) n);
-		}
-		else if (strcmp(mode, "ranges") == 0)
-			shard = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
-	}
-	query_end(&saved);
-	PG_RETURN_INT32(shard);
+	PG_RETURN_INT32(ownership_shard_of(PG_GETARG_INT64(0)));
 }
 
 static void
@@ -79,9 +73,12 @@ map_error(const char *msg)
 					 "e.g. ARRAY['(,0)', '[0,)']::int8range[].")));
 }
 
-/* ranges must start unbounded below, end unbounded above, and touch end to start */
-static int
-check_ranges(ArrayType *arr)
+/*
+ * Check ranges: they must start unbounded below, end unbounded above, and
+ * touch end to start.  Fills map->count and map->starts (palloc'd).
+ */
+static void
+check_ranges(ArrayType *arr, ShardMap *map)
 {
 	Datum	   *elems;
 	bool	   *nulls;
@@ -93,8 +90,10 @@ check_ranges(ArrayType *arr)
 	if (ARR_NDIM(arr) > 1)
 		map_error("ranges must be a one-dimensional array");
 	deconstruct_array(arr, INT8RANGEOID, -1, false, TYPALIGN_DOUBLE, &elems, &nulls, &n);
-	if (n == 0 || n > MAX_SHARDS)
+	if (n == 0 || n > SHARDMAP_MAX_SHARDS)
 		map_error("ranges must have 1 to 1024 elements");
+	map->count = n;
+	map->starts = palloc(sizeof(int64) * Max(n - 1, 1));
 	memset(&prev_upper, 0, sizeof(prev_upper));
 	for (i = 0; i < n; i++)
 	{
@@ -112,11 +111,168 @@ check_ranges(ArrayType *arr)
 		if (i > 0 && (lower.infinite || prev_upper.infinite ||
 					  DatumGetInt64(lower.val) != DatumGetInt64(prev_upper.val)))
 			map_error("each range must begin where the one before it ends (no gap, no overlap, in order)");
+		if (i > 0)
+			map->starts[i - 1] = DatumGetInt64(lower.val);
 		prev_upper = upper;
 	}
 	if (!prev_upper.infinite)
 		map_error("the last range must be unbounded above, e.g. '[0,)'");
-	return n;
+}
+
+/* check a map given as (mode, shard_count, ranges); fills map */
+static void
+check_map(const char *mode, bool has_count, int32 count, ArrayType *ranges, ShardMap *map)
+{
+	memset(map, 0, sizeof(*map));
+	if (!shardmap_mode_from_name(mode, &map->mode))
+		map_error("mode must be 'single', 'hash' or 'ranges'");
+	switch (map->mode)
+	{
+		case SHARDMAP_SINGLE:
+			if (has_count || ranges != NULL)
+				map_error("'single' takes neither shard_count nor ranges");
+			map->count = 1;
+			break;
+		case SHARDMAP_HASH:
+			if (!has_count || ranges != NULL)
+				map_error("'hash' takes shard_count, and no ranges");
+			if (count < 1 || count > SHARDMAP_MAX_SHARDS)
+				map_error("shard_count must be between 1 and 1024");
+			map->count = count;
+			break;
+		case SHARDMAP_RANGES:
+			if (ranges == NULL || has_count)
+				map_error("'ranges' takes ranges, and no shard_count");
+			check_ranges(ranges, map);
+			break;
+	}
+}
+
+/*
+ * Store a map in tidal.shard_map unless the map there is newer (a higher
+ * version, or the same version with a later HLC).  True if it was stored.
+ */
+static bool
+store_map(const char *mode, int32 count, Datum ranges, bool has_ranges, int64 version, const TidalHlc *hlc)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.shard_map AS m (one, mode, shard_count, ranges, version, defined_at) "
+		"VALUES (true, $1, $2, $3, $4, tidal.hlc($5, $6, $7)) "
+		"ON CONFLICT (one) DO UPDATE SET mode = excluded.mode, shard_count = excluded.shard_count, "
+		"       ranges = excluded.ranges, version = excluded.version, defined_at = excluded.defined_at "
+		" WHERE m.version < excluded.version "
+		"    OR (m.version = excluded.version "
+		"        AND (m.defined_at IS NULL OR tidal.hlc_cmp(m.defined_at, excluded.defined_at) OPERATOR(pg_catalog.<) 0))",
+		7, {TEXTOID, INT4OID, INT8RANGEARRAYOID, INT8OID, INT8OID, INT4OID, INT4OID}, NULL
+	};
+	Datum		args[7];
+	char		nulls[7] = "       ";
+	bool		stored;
+	TidalSavedUser saved;
+
+	args[0] = CStringGetTextDatum(mode);
+	args[1] = Int32GetDatum(count);
+	args[2] = ranges;
+	nulls[2] = has_ranges ? ' ' : 'n';
+	args[3] = Int64GetDatum(version);
+	args[4] = Int64GetDatum(hlc->wall_ns);
+	args[5] = Int32GetDatum(hlc->logical);
+	args[6] = Int32GetDatum(hlc->node);
+	query_begin(&saved);
+	query_exec(&q, args, nulls, false, SPI_OK_INSERT);
+	stored = SPI_processed > 0;
+	query_end(&saved);
+	if (stored)
+		stage_definitions_changed();	/* every backend reloads the map at commit */
+	return stored;
+}
+
+/*
+ * The replicated map (LOG_RECORD_SHARD_MAP): JSON {"mode", "shard_count",
+ * "ranges" (text of each int8range, or null), "version"}, checked like
+ * tidal.set_shard_map's arguments before it is stored.
+ */
+void
+shard_map_apply_record(const LogRecord *rec)
+{
+	static OwnedQuery parse_q = {
+		"SELECT j OPERATOR(pg_catalog.->>) 'mode', "
+		"       (j OPERATOR(pg_catalog.->>) 'shard_count')::pg_catalog.int4, "
+		"       CASE WHEN pg_catalog.jsonb_typeof(j OPERATOR(pg_catalog.->) 'ranges') = 'array' "
+		"            THEN ARRAY(SELECT x::pg_catalog.int8range "
+		"                         FROM pg_catalog.jsonb_array_elements_text(j OPERATOR(pg_catalog.->) 'ranges') "
+		"                              WITH ORDINALITY AS e(x, i) ORDER BY e.i) END, "
+		"       (j OPERATOR(pg_catalog.->>) 'version')::pg_catalog.int8 "
+		"  FROM (SELECT $1::pg_catalog.jsonb AS j) s",
+		1, {TEXTOID}, NULL
+	};
+	Datum		args[1];
+	char	   *mode;
+	bool		count_null;
+	int32		count;
+	bool		ranges_null;
+	Datum		ranges;
+	bool		version_null;
+	int64		version;
+	ShardMap	map;
+	TidalSavedUser saved;
+	MemoryContext caller = CurrentMemoryContext;
+
+	Assert(rec->kind == LOG_RECORD_SHARD_MAP);
+	args[0] = PointerGetDatum(cstring_to_text_with_len(rec->text, rec->text_len));
+	query_begin(&saved);
+	query_exec(&parse_q, args, NULL, true, SPI_OK_SELECT);
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		mode_null;
+		Datum		d = SPI_getbinval(tup, desc, 1, &mode_null);
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		mode = mode_null ? NULL : TextDatumGetCString(d);
+		count = DatumGetInt32(SPI_getbinval(tup, desc, 2, &count_null));
+		ranges = SPI_getbinval(tup, desc, 3, &ranges_null);
+		if (!ranges_null)
+			ranges = PointerGetDatum(DatumGetArrayTypePCopy(ranges));
+		version = DatumGetInt64(SPI_getbinval(tup, desc, 4, &version_null));
+		MemoryContextSwitchTo(spi);
+	}
+	query_end(&saved);
+	if (mode == NULL || version_null || version < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("a replicated shard map must give its mode and a version of at least 1")));
+	check_map(mode, !count_null && strcmp(mode, "hash") == 0, count,
+			  ranges_null ? NULL : DatumGetArrayTypeP(ranges), &map);
+	(void) store_map(mode, map.count, ranges, !ranges_null, version, &rec->hlc);
+}
+
+/* the map's JSON, as the replicated record carries it */
+static char *
+map_json(const char *mode, int32 count, ArrayType *ranges, int64 version)
+{
+	StringInfoData json;
+
+	initStringInfo(&json);
+	appendStringInfo(&json, "{\"mode\": \"%s\", \"shard_count\": %d, \"version\": " INT64_FORMAT ", \"ranges\": ",
+					 mode, count, version);
+	if (ranges == NULL)
+		appendStringInfoString(&json, "null");
+	else
+	{
+		Datum	   *elems;
+		int			n;
+		int			i;
+
+		deconstruct_array(ranges, INT8RANGEOID, -1, false, TYPALIGN_DOUBLE, &elems, NULL, &n);
+		appendStringInfoChar(&json, '[');
+		for (i = 0; i < n; i++)
+			appendStringInfo(&json, "%s\"%s\"", i ? ", " : "",
+							 OidOutputFunctionCall(F_RANGE_OUT, elems[i]));
+		appendStringInfoChar(&json, ']');
+	}
+	appendStringInfoChar(&json, '}');
+	return json.data;
 }
 
 /*
@@ -126,49 +282,35 @@ check_ranges(ArrayType *arr)
 Datum
 tidal_set_shard_map(PG_FUNCTION_ARGS)
 {
-	static OwnedQuery q = {
-		"INSERT INTO tidal.shard_map (one, mode, shard_count, ranges) VALUES (true, $1, $2, $3) "
-		"ON CONFLICT (one) DO UPDATE SET mode = excluded.mode, shard_count = excluded.shard_count, "
-		"ranges = excluded.ranges",
-		3, {TEXTOID, INT4OID, INT8RANGEARRAYOID}, NULL
-	};
 	char	   *mode;
-	int32		count = 1;
-	Datum		args[3];
-	char		nulls[3] = "  n";
-	TidalSavedUser saved;
+	ArrayType  *ranges = PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2);
+	ShardMap	map;
+	const ShardMap *current;
+	int64		version;
+	TidalHlc	hlc;
+	StringInfoData rec;
+	LogRecord	decoded;
 
 	if (PG_ARGISNULL(0))
 		map_error("mode must not be NULL");
 	mode = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (strcmp(mode, "single") == 0)
-	{
-		if (!PG_ARGISNULL(1) || !PG_ARGISNULL(2))
-			map_error("'single' takes neither shard_count nor ranges");
-	}
-	else if (strcmp(mode, "hash") == 0)
-	{
-		if (PG_ARGISNULL(1) || !PG_ARGISNULL(2))
-			map_error("'hash' takes shard_count, and no ranges");
-		count = PG_GETARG_INT32(1);
-		if (count < 1 || count > MAX_SHARDS)
-			map_error("shard_count must be between 1 and 1024");
-	}
-	else if (strcmp(mode, "ranges") == 0)
-	{
-		if (PG_ARGISNULL(2) || !PG_ARGISNULL(1))
-			map_error("'ranges' takes ranges, and no shard_count");
-		count = check_ranges(PG_GETARG_ARRAYTYPE_P(2));
-		args[2] = PG_GETARG_DATUM(2);
-		nulls[2] = ' ';
-	}
-	else
-		map_error("mode must be 'single', 'hash' or 'ranges'");
+	check_map(mode, !PG_ARGISNULL(1), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1), ranges, &map);
 
-	args[0] = CStringGetTextDatum(mode);
-	args[1] = Int32GetDatum(count);
-	query_begin(&saved);
-	query_exec(&q, args, nulls, false, SPI_OK_INSERT);
-	query_end(&saved);
-	PG_RETURN_INT32(count);
+	election_require_leader("tidal.set_shard_map");
+	tidal_ensure_loaded();
+	current = ownership_map();
+	version = current->version + 1;
+	if (!shardmap_same_routing(current, &map) && state_entry_count(MyDatabaseId) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the shard map cannot move entities to other shards once signals are stored"),
+				 errdetail("This node's hot state holds events, and the new map routes some entities to another shard than the current one does."),
+				 errhint("Set the shard map before the first signal; a map that routes every entity as today (e.g. the same ranges) is accepted.")));
+
+	hlc = hlc_clock_now();
+	initStringInfo(&rec);
+	codec_shard_map_record(&rec, &hlc, map_json(mode, map.count, ranges, version));
+	log_append_record(rec.data, rec.len, &decoded);
+	shard_map_apply_record(&decoded);
+	PG_RETURN_INT32(map.count);
 }

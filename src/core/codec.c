@@ -170,6 +170,15 @@ codec_migration_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, int64 
 	end_record(buf, start);
 }
 
+void
+codec_shard_map_record(StringInfo buf, const TidalHlc *hlc, const char *map)
+{
+	int			start = begin_record(buf, LOG_RECORD_SHARD_MAP, 0, hlc, 0);
+
+	put_text32(buf, map);
+	end_record(buf, start);
+}
+
 /*
  * An elided record: stands, in one copy of a batch, for a record of a tenant
  * that the holder of that copy does not store.  It keeps the record's HLC,
@@ -297,11 +306,16 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 			if (rec->tenant <= 0 || rec->migration_id <= 0 || rec->step == 0)
 				body.ok = false;
 			break;
+		case LOG_RECORD_SHARD_MAP:
+			rec->text = get_text32(&body, &rec->text_len);
+			if (rec->tenant != 0)
+				body.ok = false;
+			break;
 		case LOG_RECORD_ELIDED:
 			rec->elided_kind = get_u8(&body);
 			rec->nevents = get_u32(&body);
-			/* only a tenant's data is elided, never tenant 0's, and it takes its events */
-			if (rec->tenant <= 0 || !LOG_KIND_HOLDS_TENANT_DATA(rec->elided_kind) ||
+			/* a tenant's data, or tenant 0's signal events, and it takes its events */
+			if (!LOG_RECORD_ELIDABLE(rec->elided_kind, rec->tenant) ||
 				rec->nevents == 0 ||
 				(rec->elided_kind != LOG_RECORD_SIGNAL && rec->nevents != 1))
 				body.ok = false;
@@ -500,7 +514,7 @@ codec_elide_batch(const char *batch, Size len, codec_keep_fn keep, void *arg,
 
 		if (!codec_read_record(p, end - p, &consumed, &rec, why))
 			return -1;
-		if (LOG_KIND_HOLDS_TENANT_DATA(rec.kind) && rec.tenant > 0 && !keep(&rec, arg))
+		if (LOG_RECORD_ELIDABLE(rec.kind, rec.tenant) && !keep(&rec, arg))
 			break;
 		p += consumed;
 	}
@@ -515,7 +529,7 @@ codec_elide_batch(const char *batch, Size len, codec_keep_fn keep, void *arg,
 
 		if (!codec_read_record(p, end - p, &consumed, &rec, why))
 			return -1;
-		if (LOG_KIND_HOLDS_TENANT_DATA(rec.kind) && rec.tenant > 0 && !keep(&rec, arg))
+		if (LOG_RECORD_ELIDABLE(rec.kind, rec.tenant) && !keep(&rec, arg))
 		{
 			codec_elided_record(&copy, &rec.hlc, rec.tenant, rec.kind, codec_record_events(&rec));
 			elided++;

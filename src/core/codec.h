@@ -30,8 +30,13 @@ typedef enum LogRecordKind
 	LOG_RECORD_DEFINE_PROFILE = 5,	/* a ranking profile definition */
 	LOG_RECORD_TENANT = 6,		/* a tenant's registration: label, quotas, regions */
 	LOG_RECORD_MIGRATION = 7,	/* a step of a tenant's migration to another region */
-	LOG_RECORD_ELIDED = 8		/* a record of a tenant this copy of the batch leaves out */
+	LOG_RECORD_ELIDED = 8,		/* a record this copy of the batch leaves out: another tenant's or shard's */
+	LOG_RECORD_SHARD_MAP = 9	/* the cluster's shard map, set by the leader */
 } LogRecordKind;
+
+/* may a record be elided from a copy of a batch? A tenant's data, and tenant 0's signal events (sharded) */
+#define LOG_RECORD_ELIDABLE(k, tenant) \
+	(LOG_KIND_HOLDS_TENANT_DATA(k) && ((tenant) > 0 || ((tenant) == 0 && (k) == LOG_RECORD_SIGNAL)))
 
 /* the kinds that hold a tenant's data, which a region not storing it never keeps */
 #define LOG_KIND_HOLDS_TENANT_DATA(k) \
@@ -97,7 +102,7 @@ typedef struct LogRecord
 	/*
 	 * JSON text: LOG_RECORD_ITEM (metadata), LOG_RECORD_DEFINE_PROFILE
 	 * (spec), LOG_RECORD_TENANT (registration), LOG_RECORD_MIGRATION
-	 * (description)
+	 * (description), LOG_RECORD_SHARD_MAP (the map)
 	 */
 	const char *text;
 	uint32		text_len;
@@ -147,6 +152,7 @@ extern void codec_tenant_record(StringInfo buf, const TidalHlc *hlc, int64 tenan
 								const char *registration);
 extern void codec_migration_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
 								   int64 migration_id, uint8 step, const char *description);
+extern void codec_shard_map_record(StringInfo buf, const TidalHlc *hlc, const char *map);
 extern void codec_elided_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
 								uint8 elided_kind, uint32 nevents);
 extern bool codec_read_record(const char *buf, Size len, Size *consumed,
@@ -161,9 +167,10 @@ extern bool codec_read_batch(const char *buf, Size len, LogBatchHeader *hdr,
 							 const char **payload, const char **why);
 
 /*
- * Residency: a copy of a batch without the records of some tenants.  keep
- * is asked about each record of a tenant's data (LOG_KIND_HOLDS_TENANT_DATA,
- * tenant above 0); each one it refuses is replaced by an elided record of the
+ * Residency: a copy of a batch without the records of some tenants or of
+ * other shards.  keep is asked about each record that may be elided
+ * (LOG_RECORD_ELIDABLE: a tenant's data, or tenant 0's signal events);
+ * each one it refuses is replaced by an elided record of the
  * same HLC, tenant and event count, so the batch keeps its number, sequence
  * range, record and event counts.  Returns how many records were elided (0:
  * out is left as it was, use the batch as it is), or -1 with *why if the

@@ -77,7 +77,7 @@ settings_define(void)
 	DefineCustomIntVariable("tidal.shard_id",
 							"Shard of the region this instance serves.",
 							NULL,
-							&tidal_shard_id, 0, 0, 65535,
+							&tidal_shard_id, 0, 0, TIDAL_MAX_SHARD_ID,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("tidal.max_clock_offset",
 							"Largest amount a remote HLC may be ahead of the local wall clock.",

@@ -12,6 +12,8 @@
 
 /* region ids are 0 .. TIDAL_MAX_REGION_ID (tidal.region_id's range) */
 #define TIDAL_MAX_REGION_ID	65535
+/* shard ids are 0 .. TIDAL_MAX_SHARD_ID (tidal.shard_id's range; a shard map has at most 1024 shards) */
+#define TIDAL_MAX_SHARD_ID	1023
 
 /* GUCs, see pg/settings.c for their documentation */
 extern int	tidal_node_id;

@@ -343,7 +343,11 @@ validate_record(const LogRecord *rec)
 			(void) validate_record_json(rec, MAX_PROFILE_SPEC_BYTES, "a profile spec");
 			break;
 		case LOG_RECORD_ELIDED:
-			/* the codec requires tenant > 0, a kind of tenant data and its event count */
+			/* the codec requires an elidable kind (a tenant's data, or tenant 0's events) and its event count */
+			break;
+		case LOG_RECORD_SHARD_MAP:
+			/* the codec requires tenant 0; cluster/shard.c checks the map itself before it applies it */
+			(void) validate_record_json(rec, 64 * 1024, "a shard map");
 			break;
 		case LOG_RECORD_TENANT:
 		case LOG_RECORD_MIGRATION:

@@ -1,11 +1,11 @@
 /*
  * replication/peer.c
- *    Peer regions: tidal.add_peer, tidal.drop_peer, the shared-memory slot
- *    of each peer (the registry of their receivers), and
- *    tidal.replication_status.  May call: core/, pg/, log/, state/,
- *    replication/.
+ *    Peers (region peers and shard siblings, see peer.h): tidal.add_peer,
+ *    tidal.drop_peer, the shared-memory slot of each peer (the registry of
+ *    their receivers), and tidal.replication_status.  May call: core/, pg/,
+ *    log/, state/, replication/.
  *
- * A slot belongs to a peer region while it is in tidal.peer_defs.  Its
+ * A slot belongs to a peer while it is in tidal.peer_defs.  Its
  * receiver (workers/receiver.c) reports its connection and what it pulled;
  * the shipping function (tidal._ship, called by the peer's receiver)
  * reports what the peer acknowledged.  All of it is under one LWLock, of
@@ -37,6 +37,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "replication/peer.h"
@@ -53,7 +54,7 @@ PG_FUNCTION_INFO_V1(tidal_peer_errors);
 typedef struct PeerSlot
 {
 	bool		used;
-	int32		region;
+	PeerId		peer;
 	PeerConnState state;
 	int64		batches_applied;	/* pulled from the peer and applied here */
 	int64		behind_seq;		/* events the peer has that we lack, at the last pull */
@@ -105,16 +106,45 @@ peer_shmem_init(void)
 	peers->lock = &GetNamedLWLockTranche(PEER_LWLOCK_TRANCHE)[0].lock;
 }
 
-/* the slot of a region, claiming a free one if needed; caller holds the lock */
+bool
+peer_is_region_peer(PeerId peer)
+{
+	return peer.shard == tidal_shard_id && peer.region != tidal_region_id;
+}
+
+Datum
+peer_to_datum(PeerId peer)
+{
+	return UInt32GetDatum(((uint32) peer.region << 16) | (uint32) peer.shard);
+}
+
+PeerId
+peer_from_datum(Datum d)
+{
+	uint32		v = DatumGetUInt32(d);
+	PeerId		peer = {(int32) (v >> 16), (int32) (v & 0xFFFF)};
+
+	return peer;
+}
+
+static inline bool
+same_peer(PeerId a, PeerId b)
+{
+	return a.region == b.region && a.shard == b.shard;
+}
+
+static int	peer_defs_shape(void);
+
+/* the slot of a peer, claiming a free one if needed; caller holds the lock */
 static PeerSlot *
-slot_for(int32 region, bool create)
+slot_for(PeerId peer, bool create)
 {
 	int			i;
 	PeerSlot   *free_slot = NULL;
 
 	for (i = 0; i < TIDAL_MAX_PEERS; i++)
 	{
-		if (peers->slots[i].used && peers->slots[i].region == region)
+		if (peers->slots[i].used && same_peer(peers->slots[i].peer, peer))
 			return &peers->slots[i];
 		if (!peers->slots[i].used && free_slot == NULL)
 			free_slot = &peers->slots[i];
@@ -123,19 +153,19 @@ slot_for(int32 region, bool create)
 		return NULL;
 	memset(free_slot, 0, sizeof(PeerSlot));
 	free_slot->used = true;
-	free_slot->region = region;
+	free_slot->peer = peer;
 	free_slot->receiver_procno = INVALID_PGPROCNO;
 	free_slot->receiver_pid = 0;
 	return free_slot;
 }
 
 void
-peer_report_state(int32 region, PeerConnState state)
+peer_report_state(PeerId peer, PeerConnState state)
 {
 	PeerSlot   *s;
 
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
-	if ((s = slot_for(region, true)) != NULL)
+	if ((s = slot_for(peer, true)) != NULL)
 		s->state = state;
 	LWLockRelease(peers->lock);
 }
@@ -153,12 +183,12 @@ set_error_locked(PeerSlot *s, const char *error)
 }
 
 void
-peer_report_pull(int32 region, int64 batches_applied, int64 behind_seq, const char *held)
+peer_report_pull(PeerId peer, int64 batches_applied, int64 behind_seq, const char *held)
 {
 	PeerSlot   *s;
 
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
-	if ((s = slot_for(region, true)) != NULL)
+	if ((s = slot_for(peer, true)) != NULL)
 	{
 		s->state = PEER_CONNECTED;
 		s->batches_applied += batches_applied;
@@ -171,24 +201,24 @@ peer_report_pull(int32 region, int64 batches_applied, int64 behind_seq, const ch
 }
 
 void
-peer_report_error(int32 region, const char *error)
+peer_report_error(PeerId peer, const char *error)
 {
 	PeerSlot   *s;
 
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
-	if ((s = slot_for(region, true)) != NULL)
+	if ((s = slot_for(peer, true)) != NULL)
 		set_error_locked(s, error);
 	LWLockRelease(peers->lock);
 }
 
 void
-peer_report_served(int32 region, int64 batches_sent, int64 acked_batch, int64 acked_seq)
+peer_report_served(PeerId peer, int64 batches_sent, int64 acked_batch, int64 acked_seq)
 {
 	PeerSlot   *s;
 	bool		more = false;
 
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
-	if ((s = slot_for(region, true)) != NULL)
+	if ((s = slot_for(peer, true)) != NULL)
 	{
 		more = acked_seq > s->acked_seq;
 		s->batches_sent += batches_sent;
@@ -202,13 +232,13 @@ peer_report_served(int32 region, int64 batches_sent, int64 acked_batch, int64 ac
 }
 
 int64
-peer_acked_batch(int32 region)
+peer_acked_batch(PeerId peer)
 {
 	PeerSlot   *s;
 	int64		acked = 0;
 
 	LWLockAcquire(peers->lock, LW_SHARED);
-	if ((s = slot_for(region, false)) != NULL)
+	if ((s = slot_for(peer, false)) != NULL)
 		acked = s->acked_batch;
 	LWLockRelease(peers->lock);
 	return acked;
@@ -220,7 +250,7 @@ detach_receiver(int code pg_attribute_unused(), Datum arg)
 	PeerSlot   *s;
 
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
-	if ((s = slot_for(DatumGetInt32(arg), false)) != NULL && s->receiver_pid == MyProcPid)
+	if ((s = slot_for(peer_from_datum(arg), false)) != NULL && s->receiver_pid == MyProcPid)
 	{
 		s->receiver_procno = INVALID_PGPROCNO;
 		s->receiver_pid = 0;
@@ -237,13 +267,13 @@ receiver_alive(const PeerSlot *s)
 }
 
 bool
-peer_attach_receiver(int32 region)
+peer_attach_receiver(PeerId peer)
 {
 	PeerSlot   *s;
 	bool		attached = false;
 
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
-	if ((s = slot_for(region, true)) != NULL && !receiver_alive(s))
+	if ((s = slot_for(peer, true)) != NULL && !receiver_alive(s))
 	{
 		s->receiver_procno = MyProc->pgprocno;
 		s->receiver_pid = MyProcPid;
@@ -252,7 +282,7 @@ peer_attach_receiver(int32 region)
 	}
 	LWLockRelease(peers->lock);
 	if (attached)
-		before_shmem_exit(detach_receiver, Int32GetDatum(region));
+		before_shmem_exit(detach_receiver, peer_to_datum(peer));
 	return attached;
 }
 
@@ -272,7 +302,7 @@ peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members)
 
 		LWLockAcquire(peers->lock, LW_SHARED);
 		for (i = 0; i < TIDAL_MAX_PEERS; i++)
-			if (peers->slots[i].used)
+			if (peers->slots[i].used && peer_is_region_peer(peers->slots[i].peer))
 			{
 				n++;
 				if (peers->slots[i].acked_seq >= seq)
@@ -298,13 +328,13 @@ peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members)
 }
 
 bool
-peer_pulls_directly(int32 region)
+peer_pulls_directly(PeerId peer)
 {
 	PeerSlot   *s;
 	bool		direct = false;
 
 	LWLockAcquire(peers->lock, LW_SHARED);
-	if ((s = slot_for(region, false)) != NULL)
+	if ((s = slot_for(peer, false)) != NULL)
 		direct = s->state == PEER_CONNECTED && s->last_pull != 0 &&
 			!TimestampDifferenceExceeds(s->last_pull, GetCurrentTimestamp(), tidal_peer_timeout_ms);
 	LWLockRelease(peers->lock);
@@ -323,10 +353,10 @@ peer_unreachable_regions(int32 *regions, int max)
 	{
 		PeerSlot   *s = &peers->slots[i];
 
-		if (s->used &&
+		if (s->used && peer_is_region_peer(s->peer) &&
 			(s->last_contact == 0 ||
 			 TimestampDifferenceExceeds(s->last_contact, now, tidal_peer_timeout_ms)))
-			regions[n++] = s->region;
+			regions[n++] = s->peer.region;
 	}
 	LWLockRelease(peers->lock);
 	return n;
@@ -352,17 +382,23 @@ tidal_wake_receivers(PG_FUNCTION_ARGS pg_attribute_unused())
 }
 
 char *
-peer_conninfo(int32 region)
+peer_conninfo(PeerId peer)
 {
 	static OwnedQuery q = {
-		"SELECT conninfo FROM tidal.peer_defs WHERE region_id = $1", 1, {INT4OID}, NULL
+		"SELECT conninfo FROM tidal.peer_defs WHERE region_id = $1 AND shard_id = $2", 2, {INT4OID, INT4OID}, NULL
 	};
-	Datum		args[1] = {Int32GetDatum(region)};
+	static OwnedQuery q_before_shards = {
+		"SELECT conninfo FROM tidal.peer_defs WHERE region_id = $1 AND $2 = "
+		"       pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4", 2, {INT4OID, INT4OID}, NULL
+	};
+	Datum		args[2] = {Int32GetDatum(peer.region), Int32GetDatum(peer.shard)};
 	char	   *conninfo = NULL;
 	TidalSavedUser saved;
 
+	if (peer_defs_shape() == 0)
+		return NULL;
 	query_begin(&saved);
-	query_exec(&q, args, NULL, true, SPI_OK_SELECT);
+	query_exec(peer_defs_shape() == 2 ? &q : &q_before_shards, args, NULL, true, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
 		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -374,19 +410,19 @@ peer_conninfo(int32 region)
 }
 
 /*
- * Claim the start of a region's receiver: true if none runs or is being
+ * Claim the start of a peer's receiver: true if none runs or is being
  * started (then the caller registers one).  Decided under the lock, from
  * shared memory: a launcher that restarted knows what its predecessor started.
  */
 bool
-peer_claim_launch(int32 region)
+peer_claim_launch(PeerId peer)
 {
 	PeerSlot   *s;
 	bool		claim = false;
 	TimestampTz now = GetCurrentTimestamp();
 
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
-	if ((s = slot_for(region, true)) != NULL && !receiver_alive(s) &&
+	if ((s = slot_for(peer, true)) != NULL && !receiver_alive(s) &&
 		(s->launch_requested == 0 ||
 		 TimestampDifferenceExceeds(s->launch_requested, now, RECEIVER_START_TIMEOUT_MS)))
 	{
@@ -400,42 +436,68 @@ peer_claim_launch(int32 region)
 }
 
 void
-peer_unclaim_launch(int32 region)
+peer_unclaim_launch(PeerId peer)
 {
 	PeerSlot   *s;
 
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
-	if ((s = slot_for(region, false)) != NULL)
+	if ((s = slot_for(peer, false)) != NULL)
 		s->launch_requested = 0;
 	LWLockRelease(peers->lock);
 }
 
-int
-peer_list_regions(int32 *regions, int max)
+/*
+ * Which shape tidal.peer_defs has: 0 none (the extension is at 0.1), 1
+ * without shard_id (before 0.7: every peer is a region peer of this node's
+ * shard), 2 with it.  The library may be newer than the SQL objects until
+ * ALTER EXTENSION UPDATE.
+ */
+static int
+peer_defs_shape(void)
 {
-	static OwnedQuery q = {"SELECT region_id FROM tidal.peer_defs", 0, {InvalidOid}, NULL};
+	Oid			rel = RangeVarGetRelid(makeRangeVar("tidal", "peer_defs", -1), NoLock, true);
+
+	if (!OidIsValid(rel))
+		return 0;
+	return get_attnum(rel, "shard_id") == InvalidAttrNumber ? 1 : 2;
+}
+
+int
+peer_list(PeerId *list, int max, PeerScope scope)
+{
+	static OwnedQuery q = {
+		"SELECT region_id, shard_id FROM tidal.peer_defs ORDER BY region_id, shard_id", 0, {InvalidOid}, NULL
+	};
+	static OwnedQuery q_before_shards = {
+		"SELECT region_id, pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4 "
+		"  FROM tidal.peer_defs ORDER BY region_id", 0, {InvalidOid}, NULL
+	};
 	int			n = 0;
 	uint64		r;
 	TidalSavedUser saved;
+	int			shape = peer_defs_shape();
 
-	/* an extension still at 0.1 (not yet updated to this library's version) has no peers */
-	if (!OidIsValid(RangeVarGetRelid(makeRangeVar("tidal", "peer_defs", -1), NoLock, true)))
-		return -1;
+	if (shape == 0)
+		return -1;				/* an extension still at 0.1 has no peers */
 
 	query_begin(&saved);
-	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	query_exec(shape == 2 ? &q : &q_before_shards, NULL, NULL, true, SPI_OK_SELECT);
 	for (r = 0; r < SPI_processed && n < max; r++)
 	{
 		bool		isnull;
+		PeerId		p;
 
-		regions[n++] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		p.region = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		p.shard = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+		if (scope == PEERS_ALL || peer_is_region_peer(p))
+			list[n++] = p;
 	}
 	query_end(&saved);
 	return n;
 }
 
 void
-peer_forget_dropped(const int32 *regions, int n)
+peer_forget_dropped(const PeerId *list, int n)
 {
 	int			i;
 
@@ -448,7 +510,7 @@ peer_forget_dropped(const int32 *regions, int n)
 		int			j;
 
 		for (j = 0; j < n; j++)
-			listed |= (s->region == regions[j]);
+			listed |= same_peer(s->peer, list[j]);
 		if (s->used && !listed && !receiver_alive(s))
 			s->used = false;
 	}
@@ -457,51 +519,95 @@ peer_forget_dropped(const int32 *regions, int n)
 
 /* ---- SQL ---- */
 
-/* tidal.add_peer(region_id int, conninfo text) RETURNS void */
+/*
+ * The shard a peer call names: its argument n, or this node's shard when it
+ * is NULL or the SQL function predates shard_id (0.6 and before).
+ */
+static int32
+shard_argument(FunctionCallInfo fcinfo, int n)
+{
+	int32		shard;
+
+	if (PG_NARGS() <= n || PG_ARGISNULL(n))
+		return tidal_shard_id;
+	shard = PG_GETARG_INT32(n);
+	if (shard < 0 || shard > TIDAL_MAX_SHARD_ID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("shard_id must be between 0 and %d", TIDAL_MAX_SHARD_ID)));
+	return shard;
+}
+
+/*
+ * A node may peer with the nodes of its shard in other regions, and with
+ * the other shards of its own region; nothing else.
+ */
+static void
+check_peer_allowed(PeerId peer)
+{
+	if (peer.region == tidal_region_id && peer.shard == tidal_shard_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("region %d, shard %d is this node", peer.region, peer.shard),
+				 errhint("tidal.region_id and tidal.shard_id are set in postgresql.conf.")));
+	if (peer.region != tidal_region_id && peer.shard != tidal_shard_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("shard %d of region %d cannot be a peer of this node (region %d, shard %d)",
+						peer.shard, peer.region, tidal_region_id, tidal_shard_id),
+				 errdetail("A shard replicates with the same shard of other regions, and with the other shards of its own region."),
+				 errhint("Add shard %d of region %d instead, or call tidal.add_peer on a node of shard %d.",
+						 tidal_shard_id, peer.region, peer.shard)));
+}
+
+/* tidal.add_peer(region_id int, conninfo text, shard_id int DEFAULT NULL) RETURNS void */
 Datum
 tidal_add_peer(PG_FUNCTION_ARGS)
 {
 	static OwnedQuery q = {
-		"INSERT INTO tidal.peer_defs (region_id, conninfo) VALUES ($1, $2) "
-		"ON CONFLICT (region_id) DO UPDATE SET conninfo = excluded.conninfo",
-		2, {INT4OID, TEXTOID}, NULL
+		"INSERT INTO tidal.peer_defs (region_id, shard_id, conninfo) VALUES ($1, $2, $3) "
+		"ON CONFLICT (region_id, shard_id) DO UPDATE SET conninfo = excluded.conninfo",
+		3, {INT4OID, INT4OID, TEXTOID}, NULL
 	};
 	static OwnedQuery count_q = {
 		"SELECT pg_catalog.count(*) FROM tidal.peer_defs", 0, {InvalidOid}, NULL
 	};
-	int32		region;
+	PeerId		peer;
 	char	   *conninfo;
 	char	   *err = NULL;
 	PQconninfoOption *opts;
-	Datum		args[2];
+	Datum		args[3];
 	TidalSavedUser saved;
 
 	tidal_require_preload();
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("tidal.add_peer arguments must not be NULL")));
-	region = PG_GETARG_INT32(0);
+				 errmsg("tidal.add_peer's region_id and conninfo must not be NULL")));
+	if (peer_defs_shape() != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tidal's SQL objects are older than its library"),
+				 errhint("Run ALTER EXTENSION tidal UPDATE.")));
+	peer.region = PG_GETARG_INT32(0);
 	conninfo = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (region < 0 || region > 65535)
+	if (peer.region < 0 || peer.region > TIDAL_MAX_REGION_ID)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("region_id must be between 0 and 65535")));
-	if (region == tidal_region_id)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("region %d is this node's own region", region),
-				 errhint("tidal.region_id is set in postgresql.conf.")));
+				 errmsg("region_id must be between 0 and %d", TIDAL_MAX_REGION_ID)));
+	peer.shard = shard_argument(fcinfo, 2);
+	check_peer_allowed(peer);
 	opts = PQconninfoParse(conninfo, &err);
 	if (opts == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid connection string for region %d", region),
+				 errmsg("invalid connection string for region %d, shard %d", peer.region, peer.shard),
 				 errdetail("%s", err ? err : "out of memory")));
 	PQconninfoFree(opts);
 
-	args[0] = Int32GetDatum(region);
-	args[1] = CStringGetTextDatum(conninfo);
+	args[0] = Int32GetDatum(peer.region);
+	args[1] = Int32GetDatum(peer.shard);
+	args[2] = CStringGetTextDatum(conninfo);
 	query_begin(&saved);
 	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
 	query_exec(&count_q, NULL, NULL, true, SPI_OK_SELECT);
@@ -518,21 +624,28 @@ tidal_add_peer(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* tidal.drop_peer(region_id int) RETURNS boolean: whether it was a peer */
+/* tidal.drop_peer(region_id int, shard_id int DEFAULT NULL) RETURNS boolean: whether it was a peer */
 Datum
 tidal_drop_peer(PG_FUNCTION_ARGS)
 {
 	static OwnedQuery q = {
-		"DELETE FROM tidal.peer_defs WHERE region_id = $1", 1, {INT4OID}, NULL
+		"DELETE FROM tidal.peer_defs WHERE region_id = $1 AND shard_id = $2", 2, {INT4OID, INT4OID}, NULL
 	};
-	Datum		args[1];
+	static OwnedQuery q_before_shards = {
+		"DELETE FROM tidal.peer_defs WHERE region_id = $1 AND $2 = "
+		"       pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4", 2, {INT4OID, INT4OID}, NULL
+	};
+	Datum		args[2];
 	bool		dropped;
 	TidalSavedUser saved;
 
 	tidal_require_preload();
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
 	args[0] = PG_GETARG_DATUM(0);
+	args[1] = Int32GetDatum(shard_argument(fcinfo, 1));
 	query_begin(&saved);
-	query_exec(&q, args, NULL, false, SPI_OK_DELETE);
+	query_exec(peer_defs_shape() == 2 ? &q : &q_before_shards, args, NULL, false, SPI_OK_DELETE);
 	dropped = SPI_processed > 0;
 	query_end(&saved);
 	PG_RETURN_BOOL(dropped);
@@ -553,8 +666,9 @@ snapshot_slots(FunctionCallInfo fcinfo, PeerSlot *copy)
  * tidal._peer_status() RETURNS TABLE(region_id int, state text,
  *     batches_sent bigint, acked_batch bigint, acked_seq bigint,
  *     batches_applied bigint, behind_seq bigint,
- *     last_contact timestamptz, last_pull timestamptz)
- * What shared memory says of each peer; tidal.replication_status adds the rest.
+ *     last_contact timestamptz, last_pull timestamptz, shard_id int)
+ * What shared memory says of each peer; tidal.replication_status adds the
+ * rest.  (Before 0.7 the function had no shard_id.)
  */
 Datum
 tidal_peer_status(PG_FUNCTION_ARGS)
@@ -568,13 +682,13 @@ tidal_peer_status(PG_FUNCTION_ARGS)
 	for (i = 0; i < TIDAL_MAX_PEERS; i++)
 	{
 		PeerSlot   *s = &copy[i];
-		Datum		values[9];
-		bool		nulls[9] = {false};
+		Datum		values[10];
+		bool		nulls[10] = {false};
 		static const char *const states[] = {"disconnected", "connecting", "connected"};
 
 		if (!s->used)
 			continue;
-		values[0] = Int32GetDatum(s->region);
+		values[0] = Int32GetDatum(s->peer.region);
 		values[1] = CStringGetTextDatum(states[s->state]);
 		values[2] = Int64GetDatum(s->batches_sent);
 		values[3] = Int64GetDatum(s->acked_batch);
@@ -585,6 +699,9 @@ tidal_peer_status(PG_FUNCTION_ARGS)
 		nulls[7] = (s->last_contact == 0);
 		values[8] = TimestampTzGetDatum(s->last_pull);
 		nulls[8] = (s->last_pull == 0);
+		values[9] = Int32GetDatum(s->peer.shard);
+		if (rsinfo->setDesc->natts < 10 && s->peer.shard != tidal_shard_id)
+			continue;			/* SQL objects before 0.7: region peers only */
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -592,7 +709,7 @@ tidal_peer_status(PG_FUNCTION_ARGS)
 
 /*
  * tidal._peer_errors() RETURNS TABLE(region_id int, quarantined boolean,
- *     last_error text, last_error_at timestamptz)
+ *     last_error text, last_error_at timestamptz, shard_id int)
  * Whether a batch of each peer is held, and why its last refused batch or
  * answer was refused; tidal.replication_status shows them.
  */
@@ -608,18 +725,21 @@ tidal_peer_errors(PG_FUNCTION_ARGS)
 	for (i = 0; i < TIDAL_MAX_PEERS; i++)
 	{
 		PeerSlot   *s = &copy[i];
-		Datum		values[4];
-		bool		nulls[4] = {false};
+		Datum		values[5];
+		bool		nulls[5] = {false};
 
 		if (!s->used)
 			continue;
+		if (rsinfo->setDesc->natts < 5 && s->peer.shard != tidal_shard_id)
+			continue;			/* SQL objects before 0.7: region peers only */
 		s->last_error[PEER_ERROR_LEN - 1] = '\0';
-		values[0] = Int32GetDatum(s->region);
+		values[0] = Int32GetDatum(s->peer.region);
 		values[1] = BoolGetDatum(s->quarantined);
 		values[2] = CStringGetTextDatum(s->last_error);
 		nulls[2] = (s->last_error[0] == '\0');
 		values[3] = TimestampTzGetDatum(s->last_error_at);
 		nulls[3] = nulls[2];
+		values[4] = Int32GetDatum(s->peer.shard);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -1,9 +1,13 @@
 /*
  * replication/peer.h
- *    Peer regions: their settings (tidal.peer_defs), and what this node knows
- *    of each in shared memory: its receiver's connection, the batches shipped
- *    both ways, and when it was last heard from.  May call: core/, pg/,
- *    log/, state/, replication/.
+ *    Peers: their settings (tidal.peer_defs), and what this node knows of
+ *    each in shared memory: its receiver's connection, the batches shipped
+ *    both ways, and when it was last heard from.  A peer is a node of
+ *    another region with this node's shard (a *region peer*: they replicate
+ *    everything of their shard, relay for each other, elect the leader and
+ *    acknowledge quorum commits), or a node of this region with another
+ *    shard (a *shard sibling*: each pulls the other's own writes of the
+ *    entities it owns).  May call: core/, pg/, log/, state/, replication/.
  */
 #ifndef TIDAL_PEER_H
 #define TIDAL_PEER_H
@@ -15,6 +19,27 @@
 
 #define TIDAL_MAX_PEERS 16
 #define PEER_ERROR_LEN 256
+
+/* a peer: a node of another region and this shard, or of this region and another shard */
+typedef struct PeerId
+{
+	int32		region;
+	int32		shard;
+} PeerId;
+
+/* which peers a caller means */
+typedef enum PeerScope
+{
+	PEERS_ALL,					/* region peers and shard siblings */
+	PEERS_REGIONS				/* region peers only: this shard in other regions */
+} PeerScope;
+
+/* is the peer a region peer (this shard, another region)? */
+extern bool peer_is_region_peer(PeerId peer);
+
+/* a peer as a background worker's argument, and back */
+extern Datum peer_to_datum(PeerId peer);
+extern PeerId peer_from_datum(Datum d);
 
 typedef enum PeerConnState
 {
@@ -28,59 +53,59 @@ extern void peer_shmem_request(void);
 extern void peer_shmem_init(void);
 
 /* the receiver of a peer reports on its connection and what it applied */
-extern void peer_report_state(int32 region, PeerConnState state);
-extern void peer_report_pull(int32 region, int64 batches_applied, int64 behind_seq,
+extern void peer_report_state(PeerId peer, PeerConnState state);
+extern void peer_report_pull(PeerId peer, int64 batches_applied, int64 behind_seq,
 							 const char *held);	/* NULL, or why a batch is held */
 
 /* the peer's answer was refused (malformed): why, for tidal.replication_status */
-extern void peer_report_error(int32 region, const char *error);
+extern void peer_report_error(PeerId peer, const char *error);
 
 /* a peer pulled from us: it has applied our origin up to acked_seq */
-extern void peer_report_served(int32 region, int64 batches_sent, int64 acked_batch, int64 acked_seq);
+extern void peer_report_served(PeerId peer, int64 batches_sent, int64 acked_batch, int64 acked_seq);
 
 /*
  * The last batch of our origin the peer said it has applied, at its last
  * pull since this server started; 0 if it has not pulled since.
  */
-extern int64 peer_acked_batch(int32 region);
+extern int64 peer_acked_batch(PeerId peer);
 
 /*
  * A receiver registers itself (to be woken by tidal.reconcile); false if
  * another receiver of that peer runs (then this one exits).
  */
-extern bool peer_attach_receiver(int32 region);
+extern bool peer_attach_receiver(PeerId peer);
 
 /*
- * Whether this node's receiver of that region is connected and has pulled
+ * Whether this node's receiver of that peer is connected and has pulled
  * within tidal.peer_timeout: then no other peer needs to relay its origin.
  */
-extern bool peer_pulls_directly(int32 region);
+extern bool peer_pulls_directly(PeerId peer);
 
-/* peers not heard from within tidal.peer_timeout; returns how many (at most max) */
+/* region peers not heard from within tidal.peer_timeout: their regions, how many (at most max) */
 extern int	peer_unreachable_regions(int32 *regions, int max);
 
 /*
  * Wait (without erroring: it runs after commit) until a majority of this
- * node and its peers have applied this origin up to seq; false on timeout
- * or cancel.
+ * node and its region peers have applied this origin up to seq; false on
+ * timeout or cancel.
  */
 extern bool peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members);
 
-/* the regions of tidal.peer_defs (at most max); -1 if the extension has no peers yet (0.1) */
-extern int	peer_list_regions(int32 *regions, int max);
+/* the peers of tidal.peer_defs in scope (at most max); -1 if the extension has no peers yet (0.1) */
+extern int	peer_list(PeerId *peers, int max, PeerScope scope);
 
 /*
- * The launcher (workers/launcher.c) claims the start of a region's receiver:
+ * The launcher (workers/launcher.c) claims the start of a peer's receiver:
  * true if none runs or is being started (then it registers one, or gives
  * the claim back if it could not).
  */
-extern bool peer_claim_launch(int32 region);
-extern void peer_unclaim_launch(int32 region);
+extern bool peer_claim_launch(PeerId peer);
+extern void peer_unclaim_launch(PeerId peer);
 
 /* forget the slots of peers no longer listed (whose receivers have exited) */
-extern void peer_forget_dropped(const int32 *regions, int n);
+extern void peer_forget_dropped(const PeerId *peers, int n);
 
 /* conninfo of a peer, or NULL if it is not (any more) a peer; in a transaction */
-extern char *peer_conninfo(int32 region);
+extern char *peer_conninfo(PeerId peer);
 
 #endif							/* TIDAL_PEER_H */

@@ -1,9 +1,10 @@
 /*
  * replication/placement.c
  *    Residency of raw events: which tenants a region (and shard) does not
- *    store, as this node's registry says, so that their records are left
- *    out (elided, see core/codec.c) of the copies of batches shipped to it
- *    and of this region's own copies.
+ *    store, as this node's registry says, and which events of the default
+ *    tenant a shard does not own (state/ownership.c), so that their records
+ *    are left out (elided, see core/codec.c) of the copies of batches
+ *    shipped to it and of this region's own copies.
  *
  * A tenant is stored in its required_regions (every region when NULL) on
  * its shard, and from `preparing` to `finalized` of its latest migration in
@@ -21,7 +22,9 @@
 #include "utils/lsyscache.h"
 
 #include "pg/query.h"
+#include "pg/settings.h"
 #include "replication/placement.h"
+#include "state/ownership.h"
 
 Placement *
 placement_read(int32 region, int32 shard)
@@ -92,7 +95,16 @@ placement_is_away(const Placement *p, int64 tenant)
 bool
 placement_keep_record(const LogRecord *rec, void *placement)
 {
-	return !placement_is_away((const Placement *) placement, rec->tenant);
+	const Placement *p = (const Placement *) placement;
+	bool		all;
+
+	if (rec->tenant == 0)
+	{
+		/* tenant 0's events: kept for the shard that owns some of them */
+		Assert(rec->kind == LOG_RECORD_SIGNAL);
+		return !p->shard_events_only || ownership_record_owned(rec, p->shard, &all);
+	}
+	return !placement_is_away(p, rec->tenant);
 }
 
 bool
@@ -114,7 +126,13 @@ placement_lacks_stored(const Placement *p, const char *batch, Size len)
 
 		if (!codec_read_record(q, end - q, &consumed, &rec, &why))
 			return false;
-		if (rec.kind == LOG_RECORD_ELIDED && !placement_is_away(p, rec.tenant))
+		/*
+		 * An elided record of tenant 0: our copy keeps only our shard's
+		 * events (or the events of the shard we relay for), which a node
+		 * of another shard does not need but lacks for its own.
+		 */
+		if (rec.kind == LOG_RECORD_ELIDED &&
+			(rec.tenant == 0 ? p->shard != tidal_shard_id : !placement_is_away(p, rec.tenant)))
 			return true;
 		q += consumed;
 	}

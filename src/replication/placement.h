@@ -21,6 +21,13 @@ typedef struct Placement
 	int			naway;
 	int64	   *away;
 	int64		keep;			/* a tenant kept whatever the registry says (-1: none) */
+
+	/*
+	 * Leave out the default tenant's events of entities other shards own:
+	 * set for a copy shipped to a node (replication/ship.c), never for this
+	 * node's own copies, which its shard siblings pull from.
+	 */
+	bool		shard_events_only;
 } Placement;
 
 /*

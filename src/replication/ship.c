@@ -10,6 +10,13 @@
  * marks, so the caller knows how far behind it is.  What the caller has
  * applied of this node's origin is its acknowledgement (peer.c records it).
  *
+ * Each copy served leaves out what the caller does not store (placement.c):
+ * the records of tenants its region and shard do not hold, and the default
+ * tenant's events of entities other shards own.  A shard sibling (the same
+ * region, another shard) is served this node's own origin only: every
+ * other batch this node holds is its shard's copy, which lacks the
+ * sibling's events; the sibling gets those from its own region peers.
+ *
  * May call: core/, pg/, log/, state/, replication/.
  */
 #include "postgres.h"
@@ -113,7 +120,8 @@ tidal_ship(PG_FUNCTION_ARGS)
 		0, {InvalidOid}, NULL
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int32		requester;
+	PeerId		requester;
+	bool		sibling;
 	ArrayType  *regions;
 	ArrayType  *shards;
 	ArrayType  *batches;
@@ -138,7 +146,20 @@ tidal_ship(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("tidal._ship arguments must not be NULL")));
-	requester = PG_GETARG_INT32(0);
+	requester.region = PG_GETARG_INT32(0);
+	requester.shard = PG_GETARG_INT32(1);
+	if (requester.region < 0 || requester.region > TIDAL_MAX_REGION_ID ||
+		requester.shard < 0 || requester.shard > TIDAL_MAX_SHARD_ID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tidal._ship: region %d, shard %d is not a node", requester.region, requester.shard)));
+	if (requester.region != tidal_region_id && requester.shard != tidal_shard_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tidal._ship: region %d, shard %d is not a peer of this node (region %d, shard %d)",
+						requester.region, requester.shard, tidal_region_id, tidal_shard_id),
+				 errhint("A shard pulls from the same shard of other regions and from the other shards of its own region.")));
+	sibling = requester.region == tidal_region_id;
 	regions = PG_GETARG_ARRAYTYPE_P(2);
 	shards = PG_GETARG_ARRAYTYPE_P(3);
 	batches = PG_GETARG_ARRAYTYPE_P(4);
@@ -165,8 +186,9 @@ tidal_ship(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	/* the tenants the requester does not store: their records are left out */
-	placement = placement_read(requester, PG_GETARG_INT32(1));
+	/* what the requester does not store: its records are left out */
+	placement = placement_read(requester.region, requester.shard);
+	placement->shard_events_only = true;
 
 	query_begin(&saved);
 
@@ -201,15 +223,19 @@ tidal_ship(PG_FUNCTION_ARGS)
 		ShipOrigin *o = &origins[r];
 		uint64		b;
 
-		if ((o->region == requester && o->shard == PG_GETARG_INT32(1)) || o->last_batch <= o->known)
+		if ((o->region == requester.region && o->shard == requester.shard) || o->last_batch <= o->known)
 			continue;
+		if (sibling && !(o->region == tidal_region_id && o->shard == tidal_shard_id))
+			continue;			/* a shard sibling gets our own origin only */
 		if (o->known < o->compacted)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("region %d needs batch " INT64_FORMAT " of origin %d:%d, which region %d " LOG_COMPACTED_TOKEN,
-							requester, o->known + 1, o->region, o->shard, tidal_region_id),
-					 errhint("Bring region %d back by state transfer: SELECT tidal.transfer_state(%d) there.",
-							 requester, tidal_region_id)));
+					 errmsg("region %d, shard %d needs batch " INT64_FORMAT " of origin %d:%d, which region %d, shard %d " LOG_COMPACTED_TOKEN,
+							requester.region, requester.shard, o->known + 1, o->region, o->shard,
+							tidal_region_id, tidal_shard_id),
+					 sibling ? errhint("A region peer of shard %d relays the batch, if one still holds it.", requester.shard)
+					 : errhint("Bring region %d back by state transfer: SELECT tidal.transfer_state(%d) there.",
+							   requester.region, tidal_region_id)));
 		args[0] = Int32GetDatum(o->region);
 		args[1] = Int32GetDatum(o->shard);
 		args[2] = Int64GetDatum(o->known);
@@ -234,6 +260,9 @@ tidal_ship(PG_FUNCTION_ARGS)
 	{
 		Datum		values[5];
 		bool		nulls[5] = {false, false, false, false, true};
+
+		if (sibling && !(origins[r].region == tidal_region_id && origins[r].shard == tidal_shard_id))
+			continue;			/* a sibling is behind on our own origin only */
 
 		values[0] = Int32GetDatum(origins[r].region);
 		values[1] = Int32GetDatum(origins[r].shard);
@@ -302,6 +331,7 @@ tidal_ship_tenant(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	placement = placement_read(PG_GETARG_INT32(0), PG_GETARG_INT32(1));
 	placement->keep = PG_GETARG_INT64(2);
+	placement->shard_events_only = true;
 
 	query_begin(&saved);
 	for (i = 0; i < n; i++)

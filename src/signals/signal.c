@@ -36,6 +36,7 @@
 #include "state/catalog.h"
 #include "state/clock.h"
 #include "state/idempotency.h"
+#include "state/ownership.h"
 #include "state/recovery.h"
 #include "state/stage.h"
 
@@ -60,7 +61,9 @@ require_arg(FunctionCallInfo fcinfo, int n, const char *what)
 /*
  * Write one encoded record to the log and stage it for commit.  A tenant
  * this region does not store is only logged: replication takes the record
- * to the regions that store it.
+ * to the regions that store it.  So is a record of entities another shard
+ * of this region owns (owned false): that shard pulls it from this node's
+ * log, exactly once, like a region peer's batches.
  *
  * Where the tenant is stored is looked up again once the record is in the
  * log: a move of the tenant into or out of this region (tenant_refresh)
@@ -70,7 +73,7 @@ require_arg(FunctionCallInfo fcinfo, int n, const char *what)
  * lookup may predate a move and must not decide.
  */
 static void
-write_record(StringInfo rec, const SignalDef *def, int64 tenant)
+write_record(StringInfo rec, const SignalDef *def, int64 tenant, bool owned)
 {
 	int32		signal_id = def->id;
 	DecaySpec	spec = def->spec;
@@ -78,8 +81,15 @@ write_record(StringInfo rec, const SignalDef *def, int64 tenant)
 
 	log_append(rec->data, rec->len);
 	tenant_require(tenant, &placement);
-	if (placement.stored_here)
+	if (placement.stored_here && owned)
 		stage_signal_record(rec->data, rec->len, signal_id, &spec, true);
+}
+
+/* does this node's shard own the entity? (a registered tenant's placement decides for its own) */
+static bool
+owns_entity(const TenantInfo *tenant, int64 entity)
+{
+	return tenant->tenant != 0 || ownership_owns(entity);
 }
 
 /*
@@ -105,6 +115,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 	const SignalDef *def;
 	TidalHlc   *hlc;
 	StringInfoData rec;
+	bool		owned;
 
 	require_arg(fcinfo, 0, "signal name");
 	require_arg(fcinfo, 1, "entity");
@@ -128,7 +139,8 @@ tidal_signal(PG_FUNCTION_ARGS)
 	hlc = palloc(sizeof(TidalHlc));
 	*hlc = hlc_clock_now();
 
-	if (key != NULL && tenant.stored_here)
+	owned = owns_entity(&tenant, entity);
+	if (key != NULL && tenant.stored_here && owned)
 	{
 		IdemEvent	ev = {*hlc, def->name, entity, weight, at_us, tenant.tenant};
 		IdemEvent	first;
@@ -145,7 +157,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key, with_user, 1);
 	codec_add_signal_event(&rec, with_user, entity, weight, at_us,
 						   with_user ? PG_GETARG_INT64(4) : 0);
-	write_record(&rec, def, tenant.tenant);
+	write_record(&rec, def, tenant.tenant, owned);
 
 	PG_RETURN_HLC_P(hlc);
 }
@@ -188,6 +200,10 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 	TenantInfo	tenant;
 	TidalHlc	hlc;
 	StringInfoData rec;
+	const ShardMap *map;
+	int32	   *shard_of;
+	int32	   *count_of;
+	int32		s;
 	int			i;
 
 	require_arg(fcinfo, 0, "signal name");
@@ -232,15 +248,44 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 	tenant_admit_events(&tenant, n);
 
 	hlc = hlc_clock_now();
-	initStringInfo(&rec);
-	codec_begin_signal_record(&rec, &hlc, tenant.tenant, def->name, NULL, false, (uint32) n);
-	for (i = 0; i < n; i++)
-		codec_add_signal_event(&rec, false, entity_v[i],
-							   weight_v ? weight_v[i] : 1.0,
-							   at_v ? at_v[i] + TIDAL_UNIX_EPOCH_OFFSET_US : now_us,
-							   0);
-	write_record(&rec, def, tenant.tenant);
+	map = ownership_map();
+	if (tenant.tenant != 0 || map->count == 1)
+	{
+		/* one record: a registered tenant lives on one shard, and one shard owns everything */
+		initStringInfo(&rec);
+		codec_begin_signal_record(&rec, &hlc, tenant.tenant, def->name, NULL, false, (uint32) n);
+		for (i = 0; i < n; i++)
+			codec_add_signal_event(&rec, false, entity_v[i],
+								   weight_v ? weight_v[i] : 1.0,
+								   at_v ? at_v[i] + TIDAL_UNIX_EPOCH_OFFSET_US : now_us,
+								   0);
+		write_record(&rec, def, tenant.tenant, tenant.tenant != 0 || tidal_shard_id == 0);
+		PG_RETURN_INT64(n);
+	}
 
+	/* one record per shard that owns some of the entities, so that each reaches its owner alone */
+	shard_of = palloc(sizeof(int32) * n);
+	count_of = palloc0(sizeof(int32) * map->count);
+	for (i = 0; i < n; i++)
+	{
+		shard_of[i] = shardmap_owner(map, entity_v[i]);
+		count_of[shard_of[i]]++;
+	}
+	for (s = 0; s < map->count; s++)
+	{
+		if (count_of[s] == 0)
+			continue;
+		initStringInfo(&rec);
+		codec_begin_signal_record(&rec, &hlc, 0, def->name, NULL, false, (uint32) count_of[s]);
+		for (i = 0; i < n; i++)
+			if (shard_of[i] == s)
+				codec_add_signal_event(&rec, false, entity_v[i],
+									   weight_v ? weight_v[i] : 1.0,
+									   at_v ? at_v[i] + TIDAL_UNIX_EPOCH_OFFSET_US : now_us,
+									   0);
+		write_record(&rec, def, 0, s == tidal_shard_id);
+		pfree(rec.data);
+	}
 	PG_RETURN_INT64(n);
 }
 
@@ -263,11 +308,19 @@ unstage_counted(const IdemEvent *old)
 }
 
 void
-signal_apply_replicated(const LogRecord *rec)
+signal_apply_replicated(const LogRecord *whole)
 {
-	const SignalDef *def = catalog_signal_n(rec->name, rec->name_len, true);
+	const SignalDef *def = catalog_signal_n(whole->name, whole->name_len, true);
+	StringInfoData buf;
+	LogRecord	part;
+	const LogRecord *rec = &part;
 
-	Assert(rec->kind == LOG_RECORD_SIGNAL);
+	Assert(whole->kind == LOG_RECORD_SIGNAL);
+
+	/* only the events of entities this shard owns (a record of tenant 0 may hold others) */
+	initStringInfo(&buf);
+	if (!ownership_owned_part(whole, &buf, &part))
+		return;
 	if (def == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -1,7 +1,7 @@
 /*
  * workers/launcher.h
  *    The launcher of receivers: starts a receiver (workers/receiver.c) for
- *    every peer region that lacks one (workers/launcher.c).  May call:
+ *    every peer that lacks one (workers/launcher.c).  May call:
  *    every folder of src/ but tidal.c.
  */
 #ifndef TIDAL_LAUNCHER_H

@@ -1,6 +1,7 @@
 /*
  * workers/receiver.c
- *    The receiver of one peer region: a background worker that pulls, over
+ *    The receiver of one peer (a region peer, or a shard sibling of this
+ *    region: see replication/peer.h): a background worker that pulls, over
  *    libpq, the batches this node lacks from that peer (tidal._ship, see
  *    ship.c), and applies them (apply_remote_batch).
  *
@@ -88,7 +89,8 @@ get_int64(const PGresult *res, int row, int col)
 static const Oid ship_types[5] = {INT4OID, INT4OID, INT8OID, INT8OID, BYTEAOID};
 static const int ship_lengths[5] = {4, 4, 8, 8, REMOTE_NULLABLE};
 
-static int32 peer_region;
+static PeerId peer;
+static char peer_name[64];		/* "region 1", or "region 0 shard 1" for a shard sibling */
 
 /* this node's marks, as the text arrays tidal._ship takes */
 typedef struct Marks
@@ -133,8 +135,17 @@ read_marks(Marks *m, bool own_writes)
 		int64		seq = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull));
 		const char *sep = r == 0 ? "" : ",";
 
-		if (region != peer_region && region != tidal_region_id && peer_pulls_directly(region))
-			batch = PG_INT64_MAX;
+		if (region == peer.region && shard == peer.shard)
+			;					/* the peer's own origin: our acknowledgement */
+		else if (!peer_is_region_peer(peer))
+			batch = PG_INT64_MAX;	/* a shard sibling sends only its own origin */
+		else if (!(region == tidal_region_id && shard == tidal_shard_id))
+		{
+			PeerId		origin = {region, shard};
+
+			if (peer_pulls_directly(origin))
+				batch = PG_INT64_MAX;
+		}
 		appendStringInfo(&m->regions, "%s%d", sep, region);
 		appendStringInfo(&m->shards, "%s%d", sep, shard);
 		appendStringInfo(&m->batches, "%s" INT64_FORMAT, sep, batch);
@@ -260,8 +271,8 @@ apply_one(const char *data, Size len, bool *applied, char **why)
 		return true;
 	ereport(WARNING,
 			(errcode(edata->sqlerrcode),
-			 errmsg("tidal receiver: a batch from region %d was not applied: %s",
-					peer_region, edata->message),
+			 errmsg("tidal receiver: a batch from %s was not applied: %s",
+					peer_name, edata->message),
 			 edata->detail ? errdetail("%s", edata->detail) : 0,
 			 edata->context ? errcontext("%s", edata->context) : 0,
 			 errhint("It is held and pulled again later; tidal.replication_status shows it.")));
@@ -306,10 +317,10 @@ report_malformed(const char *why)
 {
 	ereport(strncmp(why, "malformed", 9) == 0 ? WARNING : LOG,
 			(errcode(ERRCODE_PROTOCOL_VIOLATION),
-			 errmsg("tidal receiver: no usable answer from region %d", peer_region),
+			 errmsg("tidal receiver: no usable answer from %s", peer_name),
 			 errdetail("%s.", why),
 			 errhint("Nothing of it was applied; the receiver reconnects and pulls again later.")));
-	peer_report_error(peer_region, why);
+	peer_report_error(peer, why);
 }
 
 /*
@@ -328,11 +339,11 @@ transfer_after_compaction(void)
 		int64		id;
 
 		query_worker_begin("receiving a peer's state");
-		id = transfer_state_from(peer_region);
+		id = transfer_state_from(peer.region);
 		query_worker_commit();
 		ereport(LOG,
-				(errmsg("tidal receiver: region %d had compacted batches this region needed; received its state (snapshot " INT64_FORMAT ")",
-						peer_region, id)));
+				(errmsg("tidal receiver: %s had compacted batches this region needed; received its state (snapshot " INT64_FORMAT ")",
+						peer_name, id)));
 	}
 	PG_CATCH();
 	{
@@ -344,8 +355,8 @@ transfer_after_compaction(void)
 		AbortCurrentTransaction();
 		MemoryContextSwitchTo(cxt);
 		ereport(WARNING,
-				(errmsg("tidal receiver: state transfer from region %d failed: %s", peer_region, edata->message)));
-		peer_report_error(peer_region, psprintf("state transfer failed: %s", edata->message));
+				(errmsg("tidal receiver: state transfer from %s failed: %s", peer_name, edata->message)));
+		peer_report_error(peer, psprintf("state transfer failed: %s", edata->message));
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
@@ -403,7 +414,13 @@ pull(PGconn *conn)
 	{
 		/* timed out, lost, or an answer refused: said in replication_status, then back off */
 		report_malformed(why ? why : "no answer");
-		if (why != NULL && strstr(why, LOG_COMPACTED_TOKEN) != NULL && tidal_auto_state_transfer)
+		/*
+		 * Only a region peer holds this shard's state.  What a shard sibling
+		 * compacted away reaches this node relayed by a region peer, which
+		 * holds this shard's copy of the sibling's batches.
+		 */
+		if (why != NULL && strstr(why, LOG_COMPACTED_TOKEN) != NULL && tidal_auto_state_transfer &&
+			peer_is_region_peer(peer))
 			transfer_after_compaction();
 		return -2;
 	}
@@ -453,7 +470,7 @@ pull(PGconn *conn)
 	query_worker_commit();
 	PQclear(res);
 
-	peer_report_pull(peer_region, applied, behind, held);
+	peer_report_pull(peer, applied, behind, held);
 	return (int) applied;
 }
 
@@ -491,16 +508,20 @@ tidal_receiver_main(Datum main_arg)
 	MemoryContext loop_cxt;
 	TimestampTz peer_checked = 0;
 
-	peer_region = DatumGetInt32(main_arg);
+	peer = peer_from_datum(main_arg);
+	if (peer_is_region_peer(peer))
+		snprintf(peer_name, sizeof(peer_name), "region %d", peer.region);
+	else
+		snprintf(peer_name, sizeof(peer_name), "region %d shard %d", peer.region, peer.shard);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(tidal_database, NULL, 0);
 	pgstat_report_appname("tidal receiver");
-	if (!peer_attach_receiver(peer_region))
+	if (!peer_attach_receiver(peer))
 	{
 		ereport(DEBUG1,
-				(errmsg("tidal receiver for region %d exits: another one runs", peer_region)));
+				(errmsg("tidal receiver for %s exits: another one runs", peer_name)));
 		proc_exit(0);
 	}
 
@@ -531,11 +552,11 @@ tidal_receiver_main(Datum main_arg)
 			TimestampDifferenceExceeds(peer_checked, GetCurrentTimestamp(), PEER_RECHECK_MS))
 		{
 			query_worker_begin("reading tidal peers");
-			conninfo = peer_conninfo(peer_region);
+			conninfo = peer_conninfo(peer);
 			query_worker_commit();
 			if (conninfo == NULL)
 			{
-				peer_report_state(peer_region, PEER_DISCONNECTED);
+				peer_report_state(peer, PEER_DISCONNECTED);
 				proc_exit(0);	/* no longer a peer */
 			}
 			peer_checked = GetCurrentTimestamp();
@@ -543,7 +564,7 @@ tidal_receiver_main(Datum main_arg)
 
 		if (conn == NULL)
 		{
-			peer_report_state(peer_region, PEER_CONNECTING);
+			peer_report_state(peer, PEER_CONNECTING);
 			conn = remote_connect(conninfo, tidal_peer_timeout_ms);
 			listened = conn ? remote_query(conn, "LISTEN " TIDAL_NOTIFY_CHANNEL, 0, NULL, 0,
 										   tidal_peer_timeout_ms, 0, 0, NULL) : NULL;
@@ -552,7 +573,7 @@ tidal_receiver_main(Datum main_arg)
 				if (conn)
 					PQfinish(conn);
 				conn = NULL;
-				peer_report_state(peer_region, PEER_DISCONNECTED);
+				peer_report_state(peer, PEER_DISCONNECTED);
 				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 								 backoff_ms, PG_WAIT_EXTENSION);
 				ResetLatch(MyLatch);
@@ -585,7 +606,7 @@ tidal_receiver_main(Datum main_arg)
 		{
 			PQfinish(conn);
 			conn = NULL;
-			peer_report_state(peer_region, PEER_DISCONNECTED);
+			peer_report_state(peer, PEER_DISCONNECTED);
 		}
 	}
 }

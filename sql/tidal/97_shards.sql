@@ -1,0 +1,136 @@
+-- ---------------------------------------------------------------------------
+-- 0.7: shards in a region (issue 14).
+--
+-- A peer is now a node, (region_id, shard_id): the same shard in another
+-- region (a region peer, as every peer was before), or another shard of this
+-- region (a shard sibling, which pulls this node's own writes of the
+-- entities it owns). The shard map travels through the log from the
+-- cluster leader, with a version.
+-- ---------------------------------------------------------------------------
+
+-- Peers are nodes. Before 0.7 every peer was a peer of this node's shard.
+ALTER TABLE tidal.peer_defs
+    ADD COLUMN shard_id int NOT NULL DEFAULT 0 CHECK (shard_id BETWEEN 0 AND 1023);
+UPDATE tidal.peer_defs SET shard_id = pg_catalog.current_setting('tidal.shard_id')::int;
+ALTER TABLE tidal.peer_defs DROP CONSTRAINT peer_defs_pkey, ADD PRIMARY KEY (region_id, shard_id);
+
+DROP FUNCTION tidal.add_peer(int, text);
+CREATE FUNCTION tidal.add_peer(region_id int, conninfo text, shard_id int DEFAULT NULL)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'tidal_add_peer'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.add_peer(int, text, int) IS
+    'exchange tidal''s log with a node reached with this libpq connection string: shard_id (NULL: this node''s) of another region, or another shard of this region';
+DROP FUNCTION tidal.drop_peer(int);
+CREATE FUNCTION tidal.drop_peer(region_id int, shard_id int DEFAULT NULL)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tidal_drop_peer'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION tidal.drop_peer(int, int) IS
+    'stop exchanging tidal''s log with a node (shard_id NULL: this node''s shard)';
+REVOKE ALL ON FUNCTION tidal.add_peer(int, text, int), tidal.drop_peer(int, int) FROM PUBLIC;
+
+CREATE OR REPLACE VIEW tidal.peers AS
+    SELECT region_id, conninfo, added_at, shard_id FROM tidal.peer_defs;
+COMMENT ON VIEW tidal.peers IS
+    'the nodes this node exchanges tidal''s log with: its shard in other regions, and the other shards of its region';
+
+-- What shared memory says of each peer, now with its shard. The views that
+-- read these functions are made again below.
+DROP VIEW tidal.cluster;
+DROP VIEW tidal.replication_status;
+DROP FUNCTION tidal._peer_status();
+DROP FUNCTION tidal._peer_errors();
+CREATE FUNCTION tidal._peer_status()
+    RETURNS TABLE (region_id int, state text, batches_sent bigint, acked_batch bigint,
+                   acked_seq bigint, batches_pulled bigint, behind_seq bigint,
+                   last_contact timestamptz, last_pull timestamptz, shard_id int)
+    AS 'MODULE_PATHNAME', 'tidal_peer_status'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+CREATE FUNCTION tidal._peer_errors()
+    RETURNS TABLE (region_id int, quarantined boolean, last_error text, last_error_at timestamptz,
+                   shard_id int)
+    AS 'MODULE_PATHNAME', 'tidal_peer_errors'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION tidal._peer_errors() IS
+    'per peer: whether a batch of it is held, and why its last refused batch or answer was refused';
+GRANT EXECUTE ON FUNCTION tidal._peer_errors() TO PUBLIC;
+
+CREATE VIEW tidal.replication_status AS
+    WITH local AS (SELECT tidal.local_seqno() AS seq),
+    peer AS (
+        SELECT d.region_id, d.shard_id, s.state, s.batches_sent, s.acked_batch, s.acked_seq,
+               s.last_contact,
+               greatest((SELECT seq FROM local) - coalesce(s.acked_seq, 0), 0)
+                 + coalesce(s.behind_seq, 0) AS lag_seqno,
+               (SELECT min(b.sealed_at) FROM tidal.batches b
+                 WHERE b.origin_region = current_setting('tidal.region_id')::int
+                   AND b.origin_shard = current_setting('tidal.shard_id')::int
+                   AND b.last_seq > coalesce(s.acked_seq, 0)) AS oldest_unacked
+          FROM tidal.peer_defs d LEFT JOIN tidal._peer_status() s USING (region_id, shard_id))
+    SELECT peer.region_id AS region,
+           coalesce(state, 'disconnected') AS state,
+           coalesce(batches_sent, 0) AS batches_sent,
+           coalesce(acked_batch, 0) AS batches_acknowledged,
+           (SELECT coalesce(sum(o.last_batch), 0)::bigint FROM tidal.origins o
+             WHERE o.region = peer.region_id AND o.shard = peer.shard_id) AS batches_applied,
+           lag_seqno,
+           CASE WHEN lag_seqno = 0 OR oldest_unacked IS NULL THEN 0
+                ELSE (extract(epoch FROM clock_timestamp() - oldest_unacked) * 1000)::bigint
+           END AS lag_ms,
+           last_contact,
+           CASE WHEN last_contact IS NULL
+                  OR clock_timestamp() - last_contact
+                     > current_setting('tidal.offline_after')::interval THEN 'offline'
+                WHEN clock_timestamp() - last_contact
+                     > current_setting('tidal.peer_timeout')::interval
+                  OR (lag_seqno > 0 AND clock_timestamp() - oldest_unacked
+                      > current_setting('tidal.degraded_after')::interval) THEN 'degraded'
+                ELSE 'healthy'
+           END AS health,
+           coalesce(e.quarantined, false) AS quarantined,
+           e.last_error,
+           e.last_error_at,
+           peer.shard_id AS shard
+      FROM peer LEFT JOIN tidal._peer_errors() e USING (region_id, shard_id);
+COMMENT ON VIEW tidal.replication_status IS
+    'one row per peer (region, shard): connection, batches shipped each way, lag and health; quarantined: a batch of it is held (refused: invalid, or stamped beyond tidal.max_clock_offset), last_error says why';
+GRANT SELECT ON tidal.replication_status TO PUBLIC;
+
+-- The regions of the cluster: this node and its region peers (the other
+-- shards of this region have elections of their own, and are in
+-- tidal.topology).
+CREATE VIEW tidal.cluster AS
+    SELECT current_setting('tidal.node_id')::int AS node,
+           current_setting('tidal.region_id')::int AS region,
+           e.role, e.term, e.leader_region, 'healthy'::text AS health, true AS is_local
+      FROM tidal._election_status() e
+    UNION ALL
+    SELECT NULL, r.region,
+           CASE WHEN r.region = e.leader_region THEN 'leader' ELSE 'follower' END,
+           e.term, e.leader_region, r.health, false
+      FROM tidal.replication_status r, tidal._election_status() e
+     WHERE r.shard = current_setting('tidal.shard_id')::int;
+COMMENT ON VIEW tidal.cluster IS
+    'the regions of the cluster: this node''s role and term, the leader, and each region''s health';
+GRANT SELECT ON tidal.cluster TO PUBLIC;
+
+-- What each peer said it has applied: peers are nodes.
+ALTER TABLE tidal.peer_progress ADD COLUMN peer_shard int NOT NULL DEFAULT 0;
+UPDATE tidal.peer_progress SET peer_shard = pg_catalog.current_setting('tidal.shard_id')::int;
+ALTER TABLE tidal.peer_progress DROP CONSTRAINT peer_progress_pkey,
+    ADD PRIMARY KEY (peer_region, peer_shard, origin_region, origin_shard);
+
+-- The shard map is the cluster's: set on the leader, replicated (record
+-- kind 9), the highest version wins.
+ALTER TABLE tidal.shard_map ADD COLUMN version bigint NOT NULL DEFAULT 0,
+    ADD COLUMN defined_at tidal.hlc;
+CREATE OR REPLACE VIEW tidal.shards AS
+    SELECT coalesce((SELECT mode FROM tidal.shard_map), 'single') AS mode,
+           coalesce((SELECT shard_count FROM tidal.shard_map), 1) AS shard_count,
+           (SELECT ranges FROM tidal.shard_map) AS ranges,
+           coalesce((SELECT version FROM tidal.shard_map), 0) AS version,
+           (SELECT defined_at FROM tidal.shard_map) AS defined_at;
+COMMENT ON VIEW tidal.shards IS 'the cluster''s shard map, its version and when the leader set it';
+COMMENT ON FUNCTION tidal.set_shard_map(text, int, int8range[]) IS
+    'route the default tenant''s entities to shards (on the leader; replicated): ''single'', ''hash'' with shard_count, or ''ranges'' covering every bigint';
