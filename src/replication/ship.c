@@ -227,15 +227,19 @@ tidal_ship(PG_FUNCTION_ARGS)
 			continue;
 		if (sibling && !(o->region == tidal_region_id && o->shard == tidal_shard_id))
 			continue;			/* a shard sibling gets our own origin only */
+		if (o->known < o->compacted && !sibling)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("region %d needs batch " INT64_FORMAT " of origin %d:%d, which region %d " LOG_COMPACTED_TOKEN,
+							requester.region, o->known + 1, o->region, o->shard, tidal_region_id),
+					 errhint("Bring region %d back by state transfer: SELECT tidal.transfer_state(%d) there.",
+							 requester.region, tidal_region_id)));
 		if (o->known < o->compacted)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("region %d, shard %d needs batch " INT64_FORMAT " of origin %d:%d, which region %d, shard %d " LOG_COMPACTED_TOKEN,
-							requester.region, requester.shard, o->known + 1, o->region, o->shard,
-							tidal_region_id, tidal_shard_id),
-					 sibling ? errhint("A region peer of shard %d relays the batch, if one still holds it.", requester.shard)
-					 : errhint("Bring region %d back by state transfer: SELECT tidal.transfer_state(%d) there.",
-							   requester.region, tidal_region_id)));
+					 errmsg("shard %d needs batch " INT64_FORMAT " of origin %d:%d, which shard %d of region %d " LOG_COMPACTED_TOKEN,
+							requester.shard, o->known + 1, o->region, o->shard, tidal_shard_id, tidal_region_id),
+					 errhint("A region peer of shard %d relays the batch, if one still holds it.", requester.shard)));
 		args[0] = Int32GetDatum(o->region);
 		args[1] = Int32GetDatum(o->shard);
 		args[2] = Int64GetDatum(o->known);

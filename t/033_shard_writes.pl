@@ -1,0 +1,158 @@
+# Writes through any shard of a region reach the shard that owns the entity,
+# exactly once, in every region.
+#
+# Two regions of two shards each (four instances). The cluster leader (region
+# 0, shard 0) sets a hash map of two shards and defines a signal; both reach
+# every node through the log. Then every instance takes writes for entities
+# of both shards: single signals, batches that mix both shards' entities, and
+# keyed writes retried through another instance of the same region. Each
+# entity's owner, in each region, must then hold exactly the total of its
+# weights, the other shard none of it; after a kill -9 and restart of a shard
+# that took forwarded writes, the same holds (its rebuild replays only what
+# it owns). A node may peer only with its own shard elsewhere or another
+# shard of its own region, and only shard 0 makes cluster-wide decisions.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use TidalNode qw(wait_until);
+
+my $T = '2026-06-01 00:00:00+00';    # every event's time: scores read at it are exact sums
+my (%node, @all);
+for my $r (0, 1)
+{
+	for my $s (0, 1)
+	{
+		my $n = TidalNode->new("r${r}s$s",
+			node_id => 10 * $r + $s + 1,
+			region_id => $r,
+			extra => [ "tidal.shard_id = $s", "listen_addresses = '127.0.0.1'" ]);
+		$n->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
+		$n->start;
+		$n->safe_psql('postgres', 'CREATE EXTENSION tidal');
+		$node{"$r:$s"} = $n;
+		push @all, [ $r, $s, $n ];
+	}
+}
+sub conninfo { sprintf q{host=127.0.0.1 port=%d dbname=postgres}, $_[0]->port }
+
+# peers: the same shard of the other region, and the other shard of this region
+for my $x (@all)
+{
+	my ($r, $s, $n) = @$x;
+	$n->safe_psql('postgres', sprintf q{SELECT tidal.add_peer(%d, '%s')}, 1 - $r, conninfo($node{ (1 - $r) . ":$s" }));
+	$n->safe_psql('postgres', sprintf q{SELECT tidal.add_peer(%d, '%s', %d)}, $r, conninfo($node{"$r:" . (1 - $s)}), 1 - $s);
+}
+
+# refused: this node itself, and another shard of another region
+my ($ok, $out, $err) = $node{'0:0'}->psql('postgres', q{SELECT tidal.add_peer(1, 'host=x', 1)});
+like($err, qr/shard 1 of region 1 cannot be a peer of this node \(region 0, shard 0\)/,
+	'a node cannot peer with another shard of another region');
+($ok, $out, $err) = $node{'0:0'}->psql('postgres', q{SELECT tidal.add_peer(0, 'host=x', 0)});
+like($err, qr/region 0, shard 0 is this node/, 'nor with itself');
+is($node{'0:1'}->safe_psql('postgres', q{SELECT string_agg(region_id || ':' || shard_id, ' ' ORDER BY region_id, shard_id) FROM tidal.peers}),
+	'0:0 1:1', 'tidal.peers names each peer by region and shard');
+
+ok(wait_until(60, sub { $node{'0:0'}->safe_psql('postgres', q{SELECT role FROM tidal.cluster WHERE is_local}) eq 'leader' }),
+	'region 0, shard 0 leads the cluster');
+($ok, $out, $err) = $node{'0:1'}->psql('postgres', q{SELECT tidal.define_signal('view', '1 hour')});
+like($err, qr/runs only on the leader, a node of shard 0, and this node is in shard 1/,
+	'a node of shard 1 makes no cluster-wide decision');
+
+$node{'0:0'}->safe_psql('postgres', q{SELECT tidal.set_shard_map('hash', 2)});
+$node{'0:0'}->safe_psql('postgres', q{SELECT tidal.define_signal('view', '1 hour')});
+ok( wait_until(60, sub {
+			!grep {
+				$_->[2]->safe_psql('postgres',
+					q{SELECT (SELECT mode || shard_count || '@' || version FROM tidal.shards)
+					       || (SELECT count(*) FROM tidal.signal_defs WHERE name = 'view')}) ne 'hash2@11'
+			} @all
+		}),
+	'the shard map and the definition reach every node of both regions');
+
+# which shard owns which entity: the same answer everywhere
+my @entities = (1 .. 40);
+my %owner = map { $_ => $node{'0:0'}->safe_psql('postgres', "SELECT tidal.shard_for($_)") } @entities;
+ok((grep { $owner{$_} == 0 } @entities) && (grep { $owner{$_} == 1 } @entities),
+	'the entities fall on both shards');
+is($node{'1:1'}->safe_psql('postgres', "SELECT string_agg(tidal.shard_for(e)::text, '' ORDER BY e) FROM generate_series(1, 40) e"),
+	join('', map { $owner{$_} } @entities), 'every node routes every entity alike');
+
+# writes through every instance, for entities of both shards
+my %expect;
+my $w = 0;
+for my $x (@all)
+{
+	my ($r, $s, $n) = @$x;
+	my $sql = '';
+	for my $e (@entities)
+	{
+		$w++;
+		my $weight = 1 + ($w % 7) / 4;    # exact in binary
+		$sql .= "SELECT tidal.signal('view', $e, $weight, '$T');\n";
+		$expect{$e} += $weight;
+	}
+	# one batch mixing both shards' entities, weights 0.5 each
+	$sql .= "SELECT tidal.signal_batch('view', ARRAY[" . join(',', @entities) . "]::bigint[], "
+	  . "array_fill(0.5::float8, ARRAY[40]), array_fill('$T'::timestamptz, ARRAY[40]));\n";
+	$expect{$_} += 0.5 for @entities;
+	$n->safe_psql('postgres', $sql);
+}
+
+# keyed writes, each sent twice: once to each shard of region 0 (a retry through another instance)
+for my $e (@entities)
+{
+	for my $s (0, 1)
+	{
+		$node{"0:$s"}->safe_psql('postgres', "SELECT tidal.signal('view', $e, 10, '$T', idempotency_key => 'k$e')");
+	}
+	$expect{$e} += 10;
+}
+
+my $expected_text = join(' ', map { "$_=" . (0 + $expect{$_}) } @entities);
+sub owned_scores
+{
+	my ($r) = @_;
+	my @got;
+	for my $e (@entities)
+	{
+		push @got, "$e=" . $node{"$r:$owner{$e}"}->safe_psql('postgres', "SELECT tidal.decay_score($e, 'view', '$T')");
+	}
+	return join(' ', @got);
+}
+sub unowned_entries
+{
+	my ($r, $s) = @_;
+	my @mine = grep { $owner{$_} == $s } @entities;
+	return $node{"$r:$s"}->safe_psql('postgres', q{SELECT entries FROM tidal.state_stats()}) - scalar(@mine);
+}
+for my $r (0, 1)
+{
+	my $got = '';
+	wait_until(90, sub { ($got = owned_scores($r)) eq $expected_text });
+	is($got, $expected_text, "region $r: each entity's owner holds exactly the weights written through every instance");
+	is(unowned_entries($r, $_), 0, "region $r, shard $_ holds no event of the other shard's entities") for (0, 1);
+}
+
+# kill -9 a shard that took forwarded writes: its rebuild counts what it owns, once
+$node{'1:1'}->stop('immediate');
+$node{'1:1'}->start;
+is(owned_scores(1), $expected_text, 'after kill -9 of region 1, shard 1: the owners still hold the exact totals');
+is(unowned_entries(1, 1), 0, 'and the restarted shard rebuilt none of the other shard\'s events');
+
+# more writes through the restarted node reach their owners in both regions
+$node{'1:1'}->safe_psql('postgres', join("\n", map { "SELECT tidal.signal('view', $_, 2, '$T');" } @entities));
+$expect{$_} += 2 for @entities;
+$expected_text = join(' ', map { "$_=" . (0 + $expect{$_}) } @entities);
+for my $r (0, 1)
+{
+	my $got = '';
+	wait_until(90, sub { ($got = owned_scores($r)) eq $expected_text });
+	is($got, $expected_text, "region $r: writes through the restarted node reach each owner once");
+}
+
+$_->[2]->stop for @all;
+done_testing();
