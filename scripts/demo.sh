@@ -201,7 +201,7 @@ ensure_extension() {
 		-c 'CREATE EXTENSION IF NOT EXISTS tidal' -c 'ALTER EXTENSION tidal UPDATE'; then
 		die "CREATE EXTENSION tidal failed in region $r (server log: $(log_of "$r"))"
 	fi
-	if [ "$(psql_region "$r" -A -t -c "SELECT to_regprocedure('tidal.add_peer(int, text)') IS NOT NULL")" != t ]; then
+	if [ "$(psql_region "$r" -A -t -c "SELECT EXISTS (SELECT FROM pg_proc WHERE proname = 'add_peer' AND pronamespace = 'tidal'::regnamespace)")" != t ]; then
 		die "the database of region $r was made by a development build of tidal without regions; start over with: bash scripts/demo.sh reset"
 	fi
 }

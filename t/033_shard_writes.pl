@@ -63,7 +63,7 @@ like($err, qr/runs only on the leader, a node of shard 0, and this node is in sh
 	'a node of shard 1 makes no cluster-wide decision');
 
 $node{'0:0'}->safe_psql('postgres', q{SELECT tidal.set_shard_map('hash', 2)});
-$node{'0:0'}->safe_psql('postgres', q{SELECT tidal.define_signal('view', '1 hour')});
+$node{'0:0'}->safe_psql('postgres', q{SELECT tidal.define_signal('view', '1 hour', ARRAY['1 hour']::interval[])});
 ok( wait_until(60, sub {
 			!grep {
 				$_->[2]->safe_psql('postgres',
@@ -136,6 +136,29 @@ for my $r (0, 1)
 	is($got, $expected_text, "region $r: each entity's owner holds exactly the weights written through every instance");
 	is(unowned_entries($r, $_), 0, "region $r, shard $_ holds no event of the other shard's entities") for (0, 1);
 }
+
+# reads through either shard are answered by the owner
+for my $r (0, 1)
+{
+	for my $s (0, 1)
+	{
+		my $got = join(' ', map { "$_=" . $node{"$r:$s"}->safe_psql('postgres', "SELECT tidal.decay_score($_, 'view', '$T')") } @entities);
+		is($got, $expected_text, "region $r, shard $s: decay_score of every entity is its owner's");
+	}
+}
+my ($e1) = grep { $owner{$_} == 1 } @entities;
+is($node{'0:0'}->safe_psql('postgres', "SELECT tidal.window_count($e1, 'view', '1 hour', '$T') || ' ' || tidal.velocity($e1, 'view', '1 hour', '$T')"),
+	$node{'0:1'}->safe_psql('postgres', "SELECT tidal.window_count($e1, 'view', '1 hour', '$T') || ' ' || tidal.velocity($e1, 'view', '1 hour', '$T')"),
+	'window_count and velocity through shard 0 are those of the owner, shard 1');
+
+# read-your-writes: one session writes an entity of the other shard and reads it at once, 20 times
+my $base = $node{'0:0'}->safe_psql('postgres', "SELECT tidal.decay_score($e1, 'view', '$T')");
+my $script = join('', map { "SELECT 'w' FROM tidal.signal('view', $e1, 1, '$T');\nSELECT tidal.decay_score($e1, 'view', '$T');\n" } 1 .. 20);
+my @seen = grep { $_ ne 'w' } split /\n/, $node{'0:0'}->safe_psql('postgres', $script);
+is(join(' ', @seen), join(' ', map { $base + $_ } 1 .. 20),
+	'a session that writes through shard 0 reads each of its writes at once, answered by shard 1');
+$expect{$e1} += 20;
+$expected_text = join(' ', map { "$_=" . (0 + $expect{$_}) } @entities);
 
 # kill -9 a shard that took forwarded writes: its rebuild counts what it owns, once
 $node{'1:1'}->stop('immediate');

@@ -134,3 +134,14 @@ CREATE OR REPLACE VIEW tidal.shards AS
 COMMENT ON VIEW tidal.shards IS 'the cluster''s shard map, its version and when the leader set it';
 COMMENT ON FUNCTION tidal.set_shard_map(text, int, int8range[]) IS
     'route the default tenant''s entities to shards (on the leader; replicated): ''single'', ''hash'' with shard_count, or ''ranges'' covering every bigint';
+
+-- A shard sibling's read of an entity this shard owns (tidal.decay_score,
+-- window_count and velocity there forward here): once this node has applied
+-- the caller's log up to after_seq (read-your-writes), the read. Called by
+-- the role shard siblings connect as: grant it EXECUTE, as on tidal._ship.
+CREATE FUNCTION tidal._read_owned(what text, entity bigint, name text, window_us bigint, at_us bigint,
+                                  tenant bigint, after_region int, after_shard int, after_seq bigint)
+    RETURNS float8
+    AS 'MODULE_PATHNAME', 'tidal_read_owned'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION tidal._read_owned(text, bigint, text, bigint, bigint, bigint, int, int, bigint) FROM PUBLIC;

@@ -362,15 +362,14 @@ peer_unreachable_regions(int32 *regions, int max)
 	return n;
 }
 
-/* tidal._wake_receivers() RETURNS int: wake every receiver to pull now; how many */
-Datum
-tidal_wake_receivers(PG_FUNCTION_ARGS pg_attribute_unused())
+/* wake every receiver; how many */
+static int
+wake_receivers(void)
 {
 	int			procnos[TIDAL_MAX_PEERS];
 	int			n = 0;
 	int			i;
 
-	tidal_require_preload();
 	LWLockAcquire(peers->lock, LW_SHARED);
 	for (i = 0; i < TIDAL_MAX_PEERS; i++)
 		if (peers->slots[i].used && peers->slots[i].receiver_procno != INVALID_PGPROCNO)
@@ -378,7 +377,21 @@ tidal_wake_receivers(PG_FUNCTION_ARGS pg_attribute_unused())
 	LWLockRelease(peers->lock);
 	for (i = 0; i < n; i++)
 		SetLatch(&ProcGlobal->allProcs[procnos[i]].procLatch);
-	PG_RETURN_INT32(n);
+	return n;
+}
+
+void
+peer_wake_receivers(void)
+{
+	(void) wake_receivers();
+}
+
+/* tidal._wake_receivers() RETURNS int: wake every receiver to pull now; how many */
+Datum
+tidal_wake_receivers(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	tidal_require_preload();
+	PG_RETURN_INT32(wake_receivers());
 }
 
 char *

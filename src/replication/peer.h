@@ -105,6 +105,9 @@ extern void peer_unclaim_launch(PeerId peer);
 /* forget the slots of peers no longer listed (whose receivers have exited) */
 extern void peer_forget_dropped(const PeerId *peers, int n);
 
+/* wake every receiver to pull now */
+extern void peer_wake_receivers(void);
+
 /* conninfo of a peer, or NULL if it is not (any more) a peer; in a transaction */
 extern char *peer_conninfo(PeerId peer);
 

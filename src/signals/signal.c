@@ -26,6 +26,7 @@
 #include "utils/timestamp.h"
 
 #include "cluster/access.h"
+#include "cluster/route.h"
 #include "cluster/tenant.h"
 #include "core/codec.h"
 #include "core/hlc.h"
@@ -45,6 +46,7 @@ PG_FUNCTION_INFO_V1(tidal_signal_batch);
 PG_FUNCTION_INFO_V1(tidal_decay_score);
 PG_FUNCTION_INFO_V1(tidal_window_count);
 PG_FUNCTION_INFO_V1(tidal_velocity);
+PG_FUNCTION_INFO_V1(tidal_read_owned);
 
 /* events in one tidal.signal_batch call */
 #define MAX_BATCH_EVENTS	1000000
@@ -73,7 +75,7 @@ require_arg(FunctionCallInfo fcinfo, int n, const char *what)
  * lookup may predate a move and must not decide.
  */
 static void
-write_record(StringInfo rec, const SignalDef *def, int64 tenant, bool owned)
+write_record(StringInfo rec, const SignalDef *def, int64 tenant, bool owned, int32 owner_shard)
 {
 	int32		signal_id = def->id;
 	DecaySpec	spec = def->spec;
@@ -83,6 +85,8 @@ write_record(StringInfo rec, const SignalDef *def, int64 tenant, bool owned)
 	tenant_require(tenant, &placement);
 	if (placement.stored_here && owned)
 		stage_signal_record(rec->data, rec->len, signal_id, &spec, true);
+	else if (owner_shard >= 0)
+		route_note_forwarded(owner_shard);	/* the session's next read there waits for it */
 }
 
 /* does this node's shard own the entity? (a registered tenant's placement decides for its own) */
@@ -157,7 +161,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key, with_user, 1);
 	codec_add_signal_event(&rec, with_user, entity, weight, at_us,
 						   with_user ? PG_GETARG_INT64(4) : 0);
-	write_record(&rec, def, tenant.tenant, owned);
+	write_record(&rec, def, tenant.tenant, owned, tenant.tenant == 0 ? ownership_shard_of(entity) : -1);
 
 	PG_RETURN_HLC_P(hlc);
 }
@@ -259,7 +263,8 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 								   weight_v ? weight_v[i] : 1.0,
 								   at_v ? at_v[i] + TIDAL_UNIX_EPOCH_OFFSET_US : now_us,
 								   0);
-		write_record(&rec, def, tenant.tenant, tenant.tenant != 0 || tidal_shard_id == 0);
+		write_record(&rec, def, tenant.tenant, tenant.tenant != 0 || tidal_shard_id == 0,
+					 tenant.tenant == 0 ? 0 : -1);
 		PG_RETURN_INT64(n);
 	}
 
@@ -283,7 +288,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 									   weight_v ? weight_v[i] : 1.0,
 									   at_v ? at_v[i] + TIDAL_UNIX_EPOCH_OFFSET_US : now_us,
 									   0);
-		write_record(&rec, def, 0, s == tidal_shard_id);
+		write_record(&rec, def, 0, s == tidal_shard_id, s);
 		pfree(rec.data);
 	}
 	PG_RETURN_INT64(n);
@@ -346,15 +351,103 @@ signal_apply_replicated(const LogRecord *whole)
 
 /* ---- reads ---- */
 
-/* this entity's state as this transaction sees it */
-static void
-read_state(int64 tenant, int64 entity, const SignalDef *def, DecayState *st)
+/* what a read computes from an entity's state */
+typedef enum SignalRead
+{
+	READ_SCORE,					/* the decayed score */
+	READ_WINDOW					/* the sum over a window */
+} SignalRead;
+
+/* the read, on this node's state and this transaction's own staged events */
+static double
+read_here(SignalRead what, int64 tenant, int64 entity, const SignalDef *def, int64 window_us, int64 at_us)
 {
 	StateKey	key;
+	DecayState	st;
 
 	state_key_init(&key, MyDatabaseId, def->id, tenant, entity);
-	state_read(&key, st);
-	stage_overlay(&key, &def->spec, st);
+	state_read(&key, &st);
+	stage_overlay(&key, &def->spec, &st);
+	if (what == READ_SCORE)
+		return tidal_check_score(decay_score(&st, &def->spec, at_us), at_us, "the decayed score");
+	return tidal_check_score(decay_window_sum(&st, &def->spec, catalog_window_index(def, window_us), at_us),
+							 at_us, "the window sum");
+}
+
+/*
+ * The read, answered by the shard that owns the entity: here, or on a shard
+ * sibling of this region (tidal._read_owned there, see cluster/route.c),
+ * after it has applied this session's writes for it.
+ */
+static double
+read_owned(SignalRead what, int64 tenant, int64 entity, const SignalDef *def, int64 window_us, int64 at_us)
+{
+	int32		owner;
+	const char *params[6];
+	char	   *answer;
+
+	if (tenant != 0 || (owner = ownership_shard_of(entity)) == tidal_shard_id)
+		return read_here(what, tenant, entity, def, window_us, at_us);
+
+	params[0] = what == READ_SCORE ? "score" : "window";
+	params[1] = psprintf(INT64_FORMAT, entity);
+	params[2] = def->name;
+	params[3] = psprintf(INT64_FORMAT, window_us);
+	params[4] = psprintf(INT64_FORMAT, at_us);
+	params[5] = psprintf(INT64_FORMAT, tenant);
+	answer = route_call(owner, psprintf("reading entity " INT64_FORMAT, entity),
+						"SELECT tidal._read_owned($1, $2::pg_catalog.int8, $3, $4::pg_catalog.int8, "
+						"$5::pg_catalog.int8, $6::pg_catalog.int8, $7::pg_catalog.int4, $8::pg_catalog.int4, "
+						"$9::pg_catalog.int8)",
+						6, params);
+	return DatumGetFloat8(DirectFunctionCall1(float8in, CStringGetDatum(answer)));
+}
+
+/*
+ * tidal._read_owned(what text, entity bigint, name text, window_us bigint,
+ *                   at_us bigint, tenant bigint, after_region int,
+ *                   after_shard int, after_seq bigint) RETURNS float8
+ *
+ * A shard sibling's read of an entity this shard owns (read_owned there):
+ * once this node has applied the caller's log up to after_seq, the read
+ * here.  Refused for an entity this shard does not own: the two nodes'
+ * maps differ, and answering would be wrong (or loop).
+ */
+Datum
+tidal_read_owned(PG_FUNCTION_ARGS)
+{
+	char	   *what;
+	int64		entity;
+	const SignalDef *def;
+	int64		window_us;
+	int64		at_us;
+	int64		tenant;
+	int			i;
+
+	for (i = 0; i < 9; i++)
+		require_arg(fcinfo, i, "every argument of tidal._read_owned");
+	what = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	entity = PG_GETARG_INT64(1);
+	window_us = PG_GETARG_INT64(3);
+	at_us = PG_GETARG_INT64(4);
+	tenant = PG_GETARG_INT64(5);
+	if ((strcmp(what, "score") != 0 && strcmp(what, "window") != 0) || tenant != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tidal._read_owned reads a score or a window of the default tenant")));
+	tidal_check_time_us(at_us, "at");
+	tidal_ensure_loaded();
+	def = catalog_signal(text_to_cstring(PG_GETARG_TEXT_PP(2)), false);
+	if (!ownership_owns(entity))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("entity " INT64_FORMAT " is owned by shard %d, not by this node's shard %d",
+						entity, ownership_shard_of(entity), tidal_shard_id),
+				 errhint("The two nodes route by different shard maps; tidal.shards shows each one's version.")));
+	route_await_applied(PG_GETARG_INT32(6), PG_GETARG_INT32(7), PG_GETARG_INT64(8),
+						Max(tidal_peer_timeout_ms / 2, 1));
+	PG_RETURN_FLOAT8(read_here(strcmp(what, "score") == 0 ? READ_SCORE : READ_WINDOW,
+							   0, entity, def, window_us, at_us));
 }
 
 /*
@@ -362,7 +455,8 @@ read_state(int64 tenant, int64 entity, const SignalDef *def, DecayState *st)
  *                   tenant bigint DEFAULT 0)
  *
  * In a region that does not store the tenant, the score is 0: tidal.tenants
- * says where to read it (home_region).
+ * says where to read it (home_region).  An entity of the default tenant that
+ * another shard of this region owns is read there.
  */
 Datum
 tidal_decay_score(PG_FUNCTION_ARGS)
@@ -372,12 +466,10 @@ tidal_decay_score(PG_FUNCTION_ARGS)
 	int64		at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(2), "at");
 	const SignalDef *def;
 	TenantInfo	tenant;
-	DecayState	st;
 
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
-	read_state(tenant_argument(fcinfo, 3, &tenant), entity, def, &st);
-	PG_RETURN_FLOAT8(tidal_check_score(decay_score(&st, &def->spec, at_us), at_us, "the decayed score"));
+	PG_RETURN_FLOAT8(read_owned(READ_SCORE, tenant_argument(fcinfo, 3, &tenant), entity, def, 0, at_us));
 }
 
 static double
@@ -389,15 +481,12 @@ window_sum(FunctionCallInfo fcinfo, double *hours)
 	int64		at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(3), "at");
 	const SignalDef *def;
 	TenantInfo	tenant;
-	DecayState	st;
-	int			w;
 
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
-	w = catalog_window_index(def, window_us);
-	read_state(tenant_argument(fcinfo, 4, &tenant), entity, def, &st);
+	(void) catalog_window_index(def, window_us);	/* a window the signal does not keep: refused here */
 	*hours = (double) window_us / (double) DECAY_USECS_PER_HOUR;
-	return tidal_check_score(decay_window_sum(&st, &def->spec, w, at_us), at_us, "the window sum");
+	return read_owned(READ_WINDOW, tenant_argument(fcinfo, 4, &tenant), entity, def, window_us, at_us);
 }
 
 /*

@@ -1,0 +1,269 @@
+/*
+ * cluster/route.c
+ *    Calls answered by the shard of this region that owns an entity
+ *    (route.h).  Each backend keeps one libpq connection per shard sibling
+ *    it has called, for the rest of its session (dropped on an error and
+ *    made again on the next call); every wait on it is bounded by
+ *    tidal.peer_timeout.
+ *
+ * Read-your-writes: a write of an entity another shard owns goes to this
+ * node's log (signals/signal.c), and the owner pulls it from there.  The
+ * session remembers which shards it wrote for; before it next reads on one
+ * of them it seals this node's log and passes the sequence number of its
+ * own origin the owner must have applied before it answers
+ * (route_await_applied, on the owner).
+ *
+ *    May call: core/, pg/, log/, state/, replication/, cluster/.
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "nodes/bitmapset.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "cluster/route.h"
+#include "log/log.h"
+#include "pg/query.h"
+#include "pg/remote.h"
+#include "pg/settings.h"
+#include "replication/peer.h"
+
+typedef struct SiblingConn
+{
+	int32		shard;
+	PGconn	   *conn;
+} SiblingConn;
+
+static SiblingConn conns[TIDAL_MAX_PEERS];
+static int	nconns = 0;
+static Bitmapset *forwarded = NULL;	/* shards this session wrote for since it last read there */
+static TransactionId forwarded_xid = InvalidTransactionId;	/* the last transaction that did */
+
+static int64 own_last_seq(void);
+
+void
+route_note_forwarded(int32 shard)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	forwarded = bms_add_member(forwarded, shard);
+	MemoryContextSwitchTo(old);
+	forwarded_xid = GetTopTransactionId();
+}
+
+/*
+ * Wait until the sealer has sealed the records of this session's last
+ * transaction that wrote for another shard (they leave tidal.pending when
+ * sealed), then return this node's origin's last sequence number: the
+ * owner must have applied that much.  Records of the current transaction
+ * cannot be awaited (nobody else sees them before it commits): a read in
+ * the transaction that wrote them does not see them on another shard.
+ */
+static int64
+seal_forwarded(const char *what)
+{
+	static OwnedQuery q = {
+		"SELECT EXISTS (SELECT FROM tidal.pending WHERE xmin OPERATOR(pg_catalog.=) $1::pg_catalog.xid)",
+		1, {XIDOID}, NULL
+	};
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), tidal_peer_timeout_ms);
+
+	if (TransactionIdIsValid(forwarded_xid) && !TransactionIdIsCurrentTransactionId(forwarded_xid))
+	{
+		Datum		args[1] = {TransactionIdGetDatum(forwarded_xid)};
+
+		for (;;)
+		{
+			TidalSavedUser saved;
+			bool		isnull;
+			bool		waiting;
+
+			CHECK_FOR_INTERRUPTS();
+			query_begin(&saved);
+			query_exec(&q, args, NULL, false, SPI_OK_SELECT);
+			waiting = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			query_end(&saved);
+			if (!waiting)
+				break;
+			if (GetCurrentTimestamp() >= deadline)
+				ereport(ERROR,
+						(errcode(ERRCODE_QUERY_CANCELED),
+						 errmsg("%s: this session's writes for another shard were not sealed within tidal.peer_timeout (%d ms)",
+								what, tidal_peer_timeout_ms),
+						 errhint("The \"tidal sealer\" worker seals them; look for it in pg_stat_activity.")));
+			log_request_seal();
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+	}
+	return own_last_seq();
+}
+
+/* this node's origin's last sequence number, as committed */
+static int64
+own_last_seq(void)
+{
+	static OwnedQuery q = {
+		"SELECT last_seq FROM tidal.origins WHERE region = $1 AND shard = $2", 2, {INT4OID, INT4OID}, NULL
+	};
+	Datum		args[2] = {Int32GetDatum(tidal_region_id), Int32GetDatum(tidal_shard_id)};
+	int64		seq = 0;
+	TidalSavedUser saved;
+
+	query_begin(&saved);
+	query_exec(&q, args, NULL, false, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	query_end(&saved);
+	return seq;
+}
+
+static SiblingConn *
+conn_for(int32 shard, const char *what)
+{
+	SiblingConn *c = NULL;
+	PeerId		peer = {tidal_region_id, shard};
+	char	   *conninfo;
+	int			i;
+
+	for (i = 0; i < nconns; i++)
+		if (conns[i].shard == shard)
+			c = &conns[i];
+	if (c != NULL && c->conn != NULL && PQstatus(c->conn) == CONNECTION_OK)
+		return c;
+
+	conninfo = peer_conninfo(peer);
+	if (conninfo == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s: shard %d of region %d owns it, and it is not a peer of this node",
+						what, shard, tidal_region_id),
+				 errhint("Add it: SELECT tidal.add_peer(%d, '<connection string>', %d);",
+						 tidal_region_id, shard)));
+	if (c == NULL)
+	{
+		if (nconns == TIDAL_MAX_PEERS)
+			elog(ERROR, "too many shard connections");
+		c = &conns[nconns++];
+		c->shard = shard;
+		c->conn = NULL;
+	}
+	if (c->conn != NULL)
+		PQfinish(c->conn);
+	c->conn = remote_connect(conninfo, tidal_peer_timeout_ms);
+	pfree(conninfo);
+	if (c->conn == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("%s: shard %d of region %d owns it and could not be reached within tidal.peer_timeout (%d ms)",
+						what, shard, tidal_region_id, tidal_peer_timeout_ms),
+				 errhint("tidal.replication_status shows the shard's connection.")));
+	return c;
+}
+
+char *
+route_call(int32 shard, const char *what, const char *sql, int nparams, const char *const *params)
+{
+	static const int lengths[1] = {REMOTE_NULLABLE};
+	SiblingConn *c;
+	const char **all = palloc(sizeof(char *) * (nparams + 3));
+	int64		after = 0;
+	PGresult   *res;
+	char	   *why = NULL;
+	const char *bad;
+	char	   *answer;
+	int			i;
+
+	/* this session's writes for that shard: sealed here, and awaited there */
+	if (bms_is_member(shard, forwarded))
+		after = seal_forwarded(what);
+	for (i = 0; i < nparams; i++)
+		all[i] = params[i];
+	all[nparams] = psprintf("%d", tidal_region_id);
+	all[nparams + 1] = psprintf("%d", tidal_shard_id);
+	all[nparams + 2] = psprintf(INT64_FORMAT, after);
+
+	c = conn_for(shard, what);
+	res = remote_query(c->conn, sql, nparams + 3, all, 0, tidal_peer_timeout_ms, 1, 64 * 1024, &why);
+	if (res == NULL)
+	{
+		PQfinish(c->conn);
+		c->conn = NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("%s: shard %d of region %d, which owns it, did not answer: %s",
+						what, shard, tidal_region_id, why ? why : "no answer"),
+				 errhint("Only the shard that owns an entity answers for it; tidal.replication_status shows the shard's connection.")));
+	}
+	if ((bad = remote_check_shape(res, 1, NULL, lengths)) != NULL || PQntuples(res) != 1 ||
+		PQgetisnull(res, 0, 0))
+	{
+		PQclear(res);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("%s: shard %d of region %d answered with something else than one value%s%s",
+						what, shard, tidal_region_id, bad ? ": " : "", bad ? bad : "")));
+	}
+	answer = pstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (after > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		forwarded = bms_del_member(forwarded, shard);
+		MemoryContextSwitchTo(old);
+	}
+	return answer;
+}
+
+void
+route_await_applied(int32 region, int32 shard, int64 seq, int timeout_ms)
+{
+	static OwnedQuery q = {
+		"SELECT coalesce(pg_catalog.max(last_seq), 0) FROM tidal.origins WHERE region = $1 AND shard = $2",
+		2, {INT4OID, INT4OID}, NULL
+	};
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	Datum		args[2] = {Int32GetDatum(region), Int32GetDatum(shard)};
+	int64		applied = 0;
+
+	if (seq <= 0)
+		return;
+	for (;;)
+	{
+		TidalSavedUser saved;
+		bool		isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		query_begin(&saved);
+		/* not read-only: a fresh snapshot each time, which sees what the receiver committed since */
+		query_exec(&q, args, NULL, false, SPI_OK_SELECT);
+		applied = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		query_end(&saved);
+		if (applied >= seq)
+			return;
+		if (GetCurrentTimestamp() >= deadline)
+			break;
+		peer_wake_receivers();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 2, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_QUERY_CANCELED),
+			 errmsg("shard %d of region %d has not received the caller's writes within %d ms",
+					tidal_shard_id, tidal_region_id, timeout_ms),
+			 errdetail("It has applied the log of region %d, shard %d up to " INT64_FORMAT ", and the caller wrote up to " INT64_FORMAT ".",
+					   region, shard, applied, seq),
+			 errhint("The shard pulls that log from region %d, shard %d; tidal.replication_status there shows why it lags.",
+					 region, shard)));
+}

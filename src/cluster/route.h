@@ -1,0 +1,36 @@
+/*
+ * cluster/route.h
+ *    Calls answered by the shard of this region that owns an entity
+ *    (route.c): a connection per shard sibling, kept for the session, and
+ *    read-your-writes for the writes this session sent to a sibling's log.
+ *    May call: core/, pg/, log/, state/, replication/, cluster/.
+ */
+#ifndef TIDAL_ROUTE_H
+#define TIDAL_ROUTE_H
+
+#include "postgres.h"
+
+#include "libpq-fe.h"
+
+/* this session wrote events that shard (of this region) owns: its next read there waits for them */
+extern void route_note_forwarded(int32 shard);
+
+/*
+ * Run sql on shard `shard` of this region, within tidal.peer_timeout, after
+ * this session's writes for it are sealed here; params $1.. are text, and
+ * the call gets three more at the end (this node's region, shard, and the
+ * sequence number of its log the owner must have applied first, 0 if none).
+ * Returns the checked one-row, one-column answer as text (palloc'd), or
+ * errors saying which shard did not answer.  `what` names the call.
+ */
+extern char *route_call(int32 shard, const char *what, const char *sql, int nparams,
+						const char *const *params);
+
+/*
+ * The owner's side of read-your-writes: wait until this node has applied
+ * the log of (region, shard) up to seq, waking its receivers; errors after
+ * timeout_ms.
+ */
+extern void route_await_applied(int32 region, int32 shard, int64 seq, int timeout_ms);
+
+#endif							/* TIDAL_ROUTE_H */
