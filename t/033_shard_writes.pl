@@ -160,6 +160,11 @@ is(join(' ', @seen), join(' ', map { $base + $_ } 1 .. 20),
 $expect{$e1} += 20;
 $expected_text = join(' ', map { "$_=" . (0 + $expect{$_}) } @entities);
 
+# tidal.topology: every instance, as region 0, shard 0 sees it
+is($node{'0:0'}->safe_psql('postgres', q{SELECT string_agg(region || ':' || shard || ' ' || role || ' ' || link || ' ' || coalesce(health, '-'), ', ' ORDER BY region, shard) FROM tidal.topology}),
+	'0:0 leader self healthy, 0:1 primary shard sibling healthy, 1:0 primary region peer healthy, 1:1 primary relayed -',
+	'tidal.topology lists every instance: itself, its sibling, its region peer, and the node whose writes reach it relayed');
+
 # kill -9 a shard that took forwarded writes: its rebuild counts what it owns, once
 $node{'1:1'}->stop('immediate');
 $node{'1:1'}->start;

@@ -145,3 +145,36 @@ CREATE FUNCTION tidal._read_owned(what text, entity bigint, name text, window_us
     AS 'MODULE_PATHNAME', 'tidal_read_owned'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION tidal._read_owned(text, bigint, text, bigint, bigint, bigint, int, int, bigint) FROM PUBLIC;
+
+-- Every instance of the cluster this node knows of: itself, its peers (its
+-- shard in other regions, the other shards of its region), and every other
+-- node whose writes have reached it (relayed). role: 'leader' for the
+-- cluster leader (a node of shard 0), else 'primary' (one instance per
+-- shard and region for now). link: how this node reaches it.
+CREATE VIEW tidal.topology AS
+    WITH me AS (
+        SELECT pg_catalog.current_setting('tidal.region_id')::int AS region,
+               pg_catalog.current_setting('tidal.shard_id')::int AS shard),
+    known AS (
+        SELECT region, shard FROM me
+        UNION SELECT region_id, shard_id FROM tidal.peer_defs
+        UNION SELECT region, shard FROM tidal.origins)
+    SELECT k.region, k.shard,
+           CASE WHEN (k.region, k.shard) = (me.region, me.shard)
+                THEN pg_catalog.current_setting('tidal.node_id')::int END AS node,
+           CASE WHEN k.shard = 0 AND k.region = e.leader_region THEN 'leader' ELSE 'primary' END AS role,
+           CASE WHEN (k.region, k.shard) = (me.region, me.shard) THEN 'self'
+                WHEN r.region IS NULL THEN 'relayed'
+                WHEN k.shard = me.shard THEN 'region peer'
+                ELSE 'shard sibling' END AS link,
+           CASE WHEN (k.region, k.shard) = (me.region, me.shard) THEN 'healthy' ELSE r.health END AS health,
+           r.lag_seqno, r.lag_ms,
+           coalesce(o.last_seq, 0) AS applied_seq,
+           r.last_contact
+      FROM known k CROSS JOIN me CROSS JOIN tidal._election_status() e
+      LEFT JOIN tidal.replication_status r ON r.region = k.region AND r.shard = k.shard
+      LEFT JOIN tidal.origins o ON o.region = k.region AND o.shard = k.shard
+     ORDER BY k.region, k.shard;
+COMMENT ON VIEW tidal.topology IS
+    'every instance this node knows of: region, shard, node (this one''s), role, how it is reached, health, lag, and how much of its writes is applied here';
+GRANT SELECT ON tidal.topology TO PUBLIC;

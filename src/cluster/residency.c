@@ -787,7 +787,8 @@ residency_complete_batch(const LogBatchHeader *hdr, const char *data, Size len)
 
 		if (!codec_read_record(p, end - p, &consumed, &rec, &why))
 			return NULL;
-		if (rec.kind == LOG_RECORD_ELIDED)
+		/* tenant 0's elided events are other shards' (a copy for this shard leaves them out) */
+		if (rec.kind == LOG_RECORD_ELIDED && rec.tenant > 0)
 			elided = list_append_unique_ptr(elided, (void *) (intptr_t) rec.tenant);
 		p += consumed;
 	}
