@@ -1,8 +1,10 @@
-# TidalCluster: N regions, each a PostgreSQL::Test::Cluster node with tidal,
-# wired as peers through one TidalProxy per directed link, so that a test can
-# partition and heal them with real processes and real sockets.
+# TidalCluster: N regions, each a PostgreSQL::Test::Cluster node with tidal
+# (or, with shards => S, S nodes: one per shard), wired as peers through one
+# TidalProxy per directed link, so that a test can partition and heal them
+# with real processes and real sockets.
 #
 #   my $c = TidalCluster->new(3);              # name => 'x': nodes xregion0...
+#   my $c = TidalCluster->new(3, shards => 2); # + the map: hash over 2 shards
 #   $c->node(0)->safe_psql('postgres', ...);
 #   $c->cut(0, 2);                                   # symmetric, refused
 #   $c->cut(0, 2, oneway => 1, mode => 'blackhole'); # only 0 -> 2, hanging
@@ -26,36 +28,54 @@ use TidalProxy;
 sub new
 {
 	my ($class, $n, %opts) = @_;
-	my $self = bless { n => $n, nodes => [], proxies => {} }, $class;
+	my $shards = $opts{shards} // 1;
+	my $self = bless { n => $n, shards => $shards, nodes => [], grid => {}, proxies => {} }, $class;
 	my $dir = PostgreSQL::Test::Utils::tempdir('proxies');
 
 	for my $i (0 .. $n - 1)
 	{
-		my $node = TidalNode->new(($opts{name} // '') . "region$i",
-			node_id => $i + 1,
-			region_id => $i,
-			extra => [ "listen_addresses = '127.0.0.1'", @{ $opts{extra} // [] } ]);
-		$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
-		$node->start;
-		$node->safe_psql('postgres', 'CREATE EXTENSION tidal');
-		push @{ $self->{nodes} }, $node;
-	}
-	for my $i (0 .. $n - 1)
-	{
-		for my $j (0 .. $n - 1)
+		for my $s (0 .. $shards - 1)
 		{
-			next if $i == $j;
-			my $proxy = TidalProxy->start($dir, "link_${i}_to_$j",
-				PostgreSQL::Test::Cluster::get_free_port(), $self->{nodes}[$j]->port);
-			$self->{proxies}{"$i>$j"} = $proxy;
-			$self->{nodes}[$i]->safe_psql('postgres', sprintf(
-					q{SELECT tidal.add_peer(%d, 'host=127.0.0.1 port=%d dbname=postgres')},
-					$j, $proxy->port));
+			my $node = TidalNode->new(($opts{name} // '') . "region$i" . ($shards > 1 ? "shard$s" : ''),
+				node_id => $i * $shards + $s + 1,
+				region_id => $i,
+				extra => [ "listen_addresses = '127.0.0.1'", "tidal.shard_id = $s", @{ $opts{extra} // [] } ]);
+			$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
+			$node->start;
+			$node->safe_psql('postgres', 'CREATE EXTENSION tidal');
+			$self->{grid}{"$i:$s"} = $node;
+			push @{ $self->{nodes} }, $node if $s == 0;
+		}
+	}
+
+	# peers: the same shard of every other region, and the other shards of the same region
+	for my $from (sort keys %{ $self->{grid} })
+	{
+		my ($i, $s) = split /:/, $from;
+		for my $to (sort keys %{ $self->{grid} })
+		{
+			my ($j, $t) = split /:/, $to;
+			next if $from eq $to || ($i != $j && $s != $t);
+			my $key = $shards > 1 ? "$from>$to" : "$i>$j";
+			my $proxy = TidalProxy->start($dir, "link_${i}_${s}_to_${j}_$t",
+				PostgreSQL::Test::Cluster::get_free_port(), $self->{grid}{$to}->port);
+			$self->{proxies}{$key} = $proxy;
+			$self->{grid}{$from}->safe_psql('postgres', sprintf(
+					q{SELECT tidal.add_peer(%d, 'host=127.0.0.1 port=%d dbname=postgres', %d)},
+					$j, $proxy->port, $t));
 		}
 	}
 	# region 0 stands first in a fresh cluster; definitions are leader-only
 	$self->wait_until(30, sub { $self->leader_of(0) eq '0' })
 	  or die 'region 0 did not become the leader';
+	if ($shards > 1)
+	{
+		# the map, before any signal: the default tenant's entities spread over the shards
+		$self->{nodes}[0]->safe_psql('postgres', "SELECT tidal.set_shard_map('hash', $shards)");
+		$self->wait_until(60, sub {
+				!grep { $_->safe_psql('postgres', q{SELECT version FROM tidal.shards}) ne '1' } $self->all_nodes
+			}) or die 'the shard map did not reach every node';
+	}
 	return $self;
 }
 
@@ -79,9 +99,23 @@ sub leaders
 	} @regions);
 }
 
+# region i's node (shard 0 of it); node_of(i, s): shard s of region i
 sub node { return $_[0]->{nodes}[ $_[1] ]; }
+sub node_of { return $_[0]->{grid}{"$_[1]:$_[2]"}; }
+# one node per region (shard 0 of each); all_nodes: every instance
 sub nodes { return @{ $_[0]->{nodes} }; }
+sub all_nodes { my ($self) = @_; return map { $self->{grid}{$_} } sort keys %{ $self->{grid} }; }
 sub size { return $_[0]->{n}; }
+sub shards { return $_[0]->{shards}; }
+
+# the proxies of the links from region a to region b (every shard's)
+sub links
+{
+	my ($self, $a, $b) = @_;
+	return $self->{shards} == 1
+	  ? ($self->{proxies}{"$a>$b"})
+	  : map { $self->{proxies}{$_} } grep { /^$a:\d+>$b:\d+$/ } keys %{ $self->{proxies} };
+}
 
 # Cut the link between regions a and b: both ways unless oneway (then only
 # a -> b).  mode: 'refuse' (default) or 'blackhole'.
@@ -89,16 +123,15 @@ sub cut
 {
 	my ($self, $a, $b, %opts) = @_;
 	my $mode = $opts{mode} // 'refuse';
-	$self->{proxies}{"$a>$b"}->set($mode);
-	$self->{proxies}{"$b>$a"}->set($mode) unless $opts{oneway};
+	$_->set($mode) for $self->links($a, $b);
+	unless ($opts{oneway}) { $_->set($mode) for $self->links($b, $a); }
 	return;
 }
 
 sub heal
 {
 	my ($self, $a, $b) = @_;
-	$self->{proxies}{"$a>$b"}->set('pass');
-	$self->{proxies}{"$b>$a"}->set('pass');
+	$_->set('pass') for $self->links($a, $b), $self->links($b, $a);
 	return;
 }
 
@@ -127,7 +160,7 @@ sub stop
 {
 	my ($self) = @_;
 	$_->stop for values %{ $self->{proxies} };
-	$_->stop for $self->nodes;
+	$_->stop for $self->all_nodes;
 	return;
 }
 
