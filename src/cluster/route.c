@@ -23,6 +23,7 @@
 #include "miscadmin.h"
 #include "nodes/bitmapset.h"
 #include "pgstat.h"
+#include "utils/elog.h"
 #include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -171,27 +172,50 @@ conn_for(int32 shard, const char *what)
 	return c;
 }
 
+/*
+ * The parameters of a routed call: the caller's, then this node's region,
+ * shard and the sequence number of its log the owner must have applied.
+ */
+static const char **
+routed_params(int32 shard, const char *what, int nparams, const char *const *params, int64 *after)
+{
+	const char **all = palloc(sizeof(char *) * (nparams + 3));
+	int			i;
+
+	/* this session's writes for that shard: sealed here, and awaited there */
+	*after = bms_is_member(shard, forwarded) ? seal_forwarded(what) : 0;
+	for (i = 0; i < nparams; i++)
+		all[i] = params[i];
+	all[nparams] = psprintf("%d", tidal_region_id);
+	all[nparams + 1] = psprintf("%d", tidal_shard_id);
+	all[nparams + 2] = psprintf(INT64_FORMAT, *after);
+	return all;
+}
+
+/* the owner has answered: this session's writes for it are there now */
+static void
+routed_answered(int32 shard, int64 after)
+{
+	if (after > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		forwarded = bms_del_member(forwarded, shard);
+		MemoryContextSwitchTo(old);
+	}
+}
+
 char *
 route_call(int32 shard, const char *what, const char *sql, int nparams, const char *const *params)
 {
 	static const int lengths[1] = {REMOTE_NULLABLE};
 	SiblingConn *c;
-	const char **all = palloc(sizeof(char *) * (nparams + 3));
-	int64		after = 0;
+	int64		after;
+	const char **all = routed_params(shard, what, nparams, params, &after);
 	PGresult   *res;
 	char	   *why = NULL;
 	const char *bad;
 	char	   *answer;
-	int			i;
-
-	/* this session's writes for that shard: sealed here, and awaited there */
-	if (bms_is_member(shard, forwarded))
-		after = seal_forwarded(what);
-	for (i = 0; i < nparams; i++)
-		all[i] = params[i];
-	all[nparams] = psprintf("%d", tidal_region_id);
-	all[nparams + 1] = psprintf("%d", tidal_shard_id);
-	all[nparams + 2] = psprintf(INT64_FORMAT, after);
 
 	c = conn_for(shard, what);
 	res = remote_query(c->conn, sql, nparams + 3, all, 0, tidal_peer_timeout_ms, 1, 64 * 1024, &why);
@@ -216,14 +240,72 @@ route_call(int32 shard, const char *what, const char *sql, int nparams, const ch
 	}
 	answer = pstrdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	if (after > 0)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-		forwarded = bms_del_member(forwarded, shard);
-		MemoryContextSwitchTo(old);
-	}
+	routed_answered(shard, after);
 	return answer;
+}
+
+bool
+route_scatter_send(RouteScatter *call, const char *sql, int nparams, const char *const *params)
+{
+	int64		after;
+	const char **all;
+	SiblingConn *c = NULL;
+
+	call->res = NULL;
+	call->why = NULL;
+	call->sent = false;
+	PG_TRY();
+	{
+		all = routed_params(call->shard, call->what, nparams, params, &after);
+		call->after = after;
+		c = conn_for(call->shard, call->what);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		if (call->cxt == NULL)
+			PG_RE_THROW();
+		MemoryContextSwitchTo(call->cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		call->why = pstrdup(edata->message);
+		FreeErrorData(edata);
+		return false;
+	}
+	PG_END_TRY();
+	if (!remote_send(c->conn, sql, nparams + 3, all, 0, call->deadline, &call->why))
+	{
+		PQfinish(c->conn);
+		c->conn = NULL;
+		return false;
+	}
+	call->sent = true;
+	return true;
+}
+
+PGresult *
+route_scatter_collect(RouteScatter *call, int max_rows, Size max_bytes)
+{
+	SiblingConn *c = NULL;
+	int			i;
+
+	if (!call->sent)
+		return NULL;
+	for (i = 0; i < nconns; i++)
+		if (conns[i].shard == call->shard)
+			c = &conns[i];
+	if (c == NULL || c->conn == NULL)
+		return NULL;
+	call->res = remote_collect(c->conn, call->deadline, max_rows, max_bytes, &call->why);
+	if (call->res == NULL)
+	{
+		PQfinish(c->conn);
+		c->conn = NULL;
+		return NULL;
+	}
+	routed_answered(call->shard, call->after);
+	return call->res;
 }
 
 void

@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "libpq-fe.h"
 
 /* this session wrote events that shard (of this region) owns: its next read there waits for them */
@@ -25,6 +26,29 @@ extern void route_note_forwarded(int32 shard);
  */
 extern char *route_call(int32 shard, const char *what, const char *sql, int nparams,
 						const char *const *params);
+
+/*
+ * A call to several shards at once (scatter-gather): send to each, then
+ * collect each answer by the same deadline.  A shard that cannot be reached
+ * or does not answer in time does not error: its call says why, and the
+ * caller answers without it (degraded).  With cxt set, an error while
+ * connecting is caught and kept in why (copied into cxt); NULL rethrows.
+ */
+typedef struct RouteScatter
+{
+	int32		shard;
+	const char *what;			/* names the call in messages */
+	TimestampTz deadline;
+	MemoryContext cxt;
+	/* out */
+	bool		sent;
+	int64		after;
+	char	   *why;			/* why it failed, or NULL */
+	PGresult   *res;			/* the answer, once collected (the caller PQclears it) */
+} RouteScatter;
+
+extern bool route_scatter_send(RouteScatter *call, const char *sql, int nparams, const char *const *params);
+extern PGresult *route_scatter_collect(RouteScatter *call, int max_rows, Size max_bytes);
 
 /*
  * The owner's side of read-your-writes: wait until this node has applied

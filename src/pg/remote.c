@@ -123,39 +123,66 @@ gather_row(PGresult **rows, const PGresult *row, int nrows)
 	return true;
 }
 
+bool
+remote_send(PGconn *conn, const char *sql, int nparams, const char *const *params,
+			int result_format, TimestampTz deadline, char **why)
+{
+	if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, result_format))
+	{
+		query_failed(why, NULL, "could not send the query: %s", PQerrorMessage(conn));
+		return false;
+	}
+	/* one row at a time: a peer's answer is bounded as it arrives, not once it is all in memory */
+	if (!PQsetSingleRowMode(conn))
+	{
+		query_failed(why, NULL, "could not enter single-row mode");
+		return false;
+	}
+	for (;;)
+	{
+		int			flushed = PQflush(conn);
+
+		if (flushed < 0)
+		{
+			query_failed(why, NULL, "could not send the query: %s", PQerrorMessage(conn));
+			return false;
+		}
+		if (flushed == 0)
+			return true;
+		if (!wait_socket(conn, WL_SOCKET_WRITEABLE, deadline))
+		{
+			query_failed(why, NULL, "timed out sending the query");
+			return false;
+		}
+	}
+}
+
 PGresult *
 remote_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
 			 int result_format, int timeout_ms, int max_rows, Size max_bytes, char **why)
 {
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+
+	if (!remote_send(conn, sql, nparams, params, result_format, deadline, why))
+		return NULL;
+	return remote_collect(conn, deadline, max_rows, max_bytes, why);
+}
+
+PGresult *
+remote_collect(PGconn *conn, TimestampTz deadline, int max_rows, Size max_bytes, char **why)
+{
 	PGresult   *rows = NULL;	/* the rows gathered so far, in a result of their own */
 	PGresult   *status = NULL;	/* the final result: command, tuples or error */
 	PGresult   *r;
 	int			nrows = 0;
 	Size		bytes = 0;
 
-	if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, result_format))
-		return query_failed(why, NULL, "could not send the query: %s", PQerrorMessage(conn));
-	/* one row at a time: a peer's answer is bounded as it arrives, not once it is all in memory */
-	if (!PQsetSingleRowMode(conn))
-		return query_failed(why, NULL, "could not enter single-row mode");
-	for (;;)
-	{
-		int			flushed = PQflush(conn);
-
-		if (flushed < 0)
-			return query_failed(why, NULL, "could not send the query: %s", PQerrorMessage(conn));
-		if (flushed == 0)
-			break;
-		if (!wait_socket(conn, WL_SOCKET_WRITEABLE, deadline))
-			return query_failed(why, NULL, "timed out sending the query");
-	}
 	for (;;)
 	{
 		while (PQisBusy(conn))
 		{
 			if (!wait_socket(conn, WL_SOCKET_READABLE, deadline))
-				return query_failed(why, rows, "no answer within %d ms", timeout_ms);
+				return query_failed(why, rows, "no answer in time");
 			if (!PQconsumeInput(conn))
 				return query_failed(why, rows, "connection lost: %s", PQerrorMessage(conn));
 		}

@@ -9,6 +9,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "libpq-fe.h"
 
 /* a non-blocking connection, or NULL if it could not be made in time */
@@ -24,6 +25,16 @@ extern PGconn *remote_connect(const char *conninfo, int timeout_ms);
 extern PGresult *remote_query(PGconn *conn, const char *sql, int nparams,
 							  const char *const *params, int result_format, int timeout_ms,
 							  int max_rows, Size max_bytes, char **why);
+
+/*
+ * The same in two halves, for calls to several nodes at once: send to each
+ * (false with *why if it could not be sent by deadline), then collect each
+ * answer by the same deadline (as remote_query).
+ */
+extern bool remote_send(PGconn *conn, const char *sql, int nparams, const char *const *params,
+						int result_format, TimestampTz deadline, char **why);
+extern PGresult *remote_collect(PGconn *conn, TimestampTz deadline, int max_rows, Size max_bytes,
+								char **why);
 
 /*
  * Check the shape of an answer before any PQgetvalue: rows, nfields
