@@ -10,3 +10,10 @@
 -- ---------------------------------------------------------------------------
 CREATE TRIGGER data_changed BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tidal.item_data
     FOR EACH STATEMENT EXECUTE FUNCTION tidal._data_changed();
+
+CREATE FUNCTION tidal.item_facts_stats(OUT items bigint, OUT capacity bigint,
+                                       OUT metadata_bytes int, OUT complete boolean)
+    AS 'MODULE_PATHNAME', 'tidal_item_facts_stats'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION tidal.item_facts_stats() IS
+    'items of this database whose facts shared memory holds for tidal.retrieve, its capacity (tidal.max_items, all databases), tidal.item_metadata_bytes, and whether it holds them all (else retrieve reads tidal.item_data)';
