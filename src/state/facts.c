@@ -272,6 +272,37 @@ set_locked(int32 e, const TidalHlc *hlc, bool has_creator, int64 creator,
 	}
 }
 
+/* every partition lock, in order, and back (a scan of the pool, a removal) */
+static void
+lock_partitions(LWLockMode mode)
+{
+	int			i;
+
+	for (i = 0; i < FACTS_PARTITIONS; i++)
+		LWLockAcquire(&locks[1 + i].lock, mode);
+}
+
+static void
+unlock_partitions(void)
+{
+	int			i;
+
+	for (i = FACTS_PARTITIONS - 1; i >= 0; i--)
+		LWLockRelease(&locks[1 + i].lock);
+}
+
+/* entries [0, pool_used) were handed out; caller holds every partition lock */
+static int32
+pool_used(void)
+{
+	int32		used;
+
+	SpinLockAcquire(&shared->pool_lock);
+	used = shared->pool_used;
+	SpinLockRelease(&shared->pool_lock);
+	return used;
+}
+
 /* ---- per-database flags ---- */
 
 static FactsDb *
@@ -316,18 +347,13 @@ remove_entries(Oid dboid, int64 tenant)
 {
 	int32		used;
 	int32		e;
-	int			i;
 
-	for (i = 0; i < FACTS_PARTITIONS; i++)
-		LWLockAcquire(&locks[1 + i].lock, LW_EXCLUSIVE);
-	SpinLockAcquire(&shared->pool_lock);
-	used = shared->pool_used;
-	SpinLockRelease(&shared->pool_lock);
+	lock_partitions(LW_EXCLUSIVE);
+	used = pool_used();
 	for (e = 0; e < used; e++)
 		if (entries[e].dboid == dboid && (tenant < 0 || entries[e].tenant == tenant))
 			remove_locked(e);
-	for (i = FACTS_PARTITIONS - 1; i >= 0; i--)
-		LWLockRelease(&locks[1 + i].lock);
+	unlock_partitions();
 }
 
 void
@@ -852,7 +878,6 @@ facts_scan_tenant(int64 tenant, Jsonb *filter, int max, ItemFactsRead **result)
 	uint64		removals = 0;
 	int32		used;
 	int32		e;
-	int			i;
 
 	if (filter != NULL)
 		filter_cxt = AllocSetContextCreate(CurrentMemoryContext, "tidal retrieve filter",
@@ -865,20 +890,16 @@ restart:
 	{
 		int32		chunk_end;
 
-		for (i = 0; i < FACTS_PARTITIONS; i++)
-			LWLockAcquire(&locks[1 + i].lock, LW_SHARED);
+		lock_partitions(LW_SHARED);
 		if (e == 0)
 			removals = pg_atomic_read_u64(&shared->removals);
 		else if (pg_atomic_read_u64(&shared->removals) != removals)
 		{
-			for (i = FACTS_PARTITIONS - 1; i >= 0; i--)
-				LWLockRelease(&locks[1 + i].lock);
+			unlock_partitions();
 			CHECK_FOR_INTERRUPTS();
 			goto restart;
 		}
-		SpinLockAcquire(&shared->pool_lock);
-		used = shared->pool_used;
-		SpinLockRelease(&shared->pool_lock);
+		used = pool_used();
 		chunk_end = (int32) Min((int64) e + SCAN_CHUNK, (int64) used);
 		if (filter_cxt)
 			MemoryContextSwitchTo(filter_cxt);
@@ -909,8 +930,7 @@ restart:
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(filter_cxt);
 		}
-		for (i = FACTS_PARTITIONS - 1; i >= 0; i--)
-			LWLockRelease(&locks[1 + i].lock);
+		unlock_partitions();
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (filter_cxt)
@@ -964,17 +984,12 @@ facts_count(Oid dboid)
 	int64		n = 0;
 	int32		used;
 	int32		e;
-	int			i;
 
-	for (i = 0; i < FACTS_PARTITIONS; i++)
-		LWLockAcquire(&locks[1 + i].lock, LW_SHARED);
-	SpinLockAcquire(&shared->pool_lock);
-	used = shared->pool_used;
-	SpinLockRelease(&shared->pool_lock);
+	lock_partitions(LW_SHARED);
+	used = pool_used();
 	for (e = 0; e < used; e++)
 		if (entries[e].dboid == dboid && (entries[e].flags & FACT_PRESENT))
 			n++;
-	for (i = FACTS_PARTITIONS - 1; i >= 0; i--)
-		LWLockRelease(&locks[1 + i].lock);
+	unlock_partitions();
 	return n;
 }
