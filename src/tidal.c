@@ -24,6 +24,7 @@
 #include "core/hlc.h"
 #include "log/log.h"
 #include "state/clock.h"
+#include "state/facts.h"
 #include "state/quota.h"
 #include "state/recovery.h"
 #include "state/stage.h"
@@ -52,6 +53,7 @@ tidal_shmem_request(void)
 	RequestAddinShmemSpace(hlc_shmem_size());
 	RequestAddinShmemSpace(log_shmem_size());
 	state_shmem_request();
+	facts_shmem_request();
 	quota_shmem_request();
 	peer_shmem_request();
 	RequestAddinShmemSpace(election_shmem_size());
@@ -68,6 +70,7 @@ tidal_shmem_startup(void)
 	hlc_shmem_init();
 	log_shmem_init();
 	state_shmem_init();
+	facts_shmem_init();
 	quota_shmem_init();
 	peer_shmem_init();
 	election_shmem_init();

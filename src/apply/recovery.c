@@ -4,7 +4,8 @@
  *    signal definitions and the tenants, the newest valid snapshot
  *    (snapshot.c), then replay every later signal record of a tenant stored
  *    here into the hot state (replay.c, state_apply_record), and the keyed
- *    writes once their winners are known (idempotency).
+ *    writes once their winners are known (idempotency); then the items'
+ *    facts in shared memory, from tidal.item_data (state/facts.c).
  *    tidal_ensure_loaded (state/recovery.c), which every layer calls, runs
  *    it through the hook that recovery_init registers at _PG_init.
  *
@@ -33,6 +34,7 @@
 #include "log/log.h"
 #include "state/catalog.h"
 #include "state/clock.h"
+#include "state/facts.h"
 #include "state/idempotency.h"
 #include "state/recovery.h"
 #include "state/state.h"
@@ -70,6 +72,7 @@ recovery_rebuild(void)
 	started = GetCurrentTimestamp();
 
 	state_db_clear(MyDatabaseId);
+	facts_db_clear(MyDatabaseId);
 	(void) catalog_signal("", true);	/* load definitions before the scan */
 	tenant_load();				/* and where each tenant is stored */
 
@@ -90,6 +93,7 @@ recovery_rebuild(void)
 					 errhint("Bring this region back by state transfer from a peer (see docs/operations.md).")));
 		log_replay_after(from_snapshot ? &marks : NULL, true, replay_record, &replay, NULL);
 		idem_replay_finish(replay.keyed, MyDatabaseId);
+		facts_load();			/* the items' facts, from tidal.item_data */
 		PopActiveSnapshot();
 	}
 	PG_CATCH();
@@ -103,6 +107,7 @@ recovery_rebuild(void)
 		 */
 		LWLockReleaseAll();
 		state_db_clear(MyDatabaseId);
+		facts_db_clear(MyDatabaseId);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

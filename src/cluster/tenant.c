@@ -69,6 +69,7 @@
 #include "pg/settings.h"
 #include "pg/shared_table.h"
 #include "state/clock.h"
+#include "state/facts.h"
 #include "state/recovery.h"
 #include "pg/xact_list.h"
 #include "state/quota.h"
@@ -470,6 +471,7 @@ tenant_refresh(int64 tenant)
 						tenant)));
 		move_out_rows(tenant);
 		stage_forget_tenant(tenant);
+		facts_stage_drop_tenant(tenant);	/* its items' facts go at commit */
 		p->drop_state = true;
 		/* and its raw events: tidal.pending sealed, its records left out of the batches */
 		residency_move_out(tenant);

@@ -19,6 +19,8 @@ int			tidal_shard_id = 0;
 int			tidal_max_clock_offset_ms = 500;
 int			tidal_max_entities = 100000;
 int			tidal_max_tenants = 1000;
+int			tidal_max_items = 100000;
+int			tidal_item_metadata_bytes = 96;
 int			tidal_default_tenant_max_entities = -1;
 int			tidal_seal_interval_ms = 200;
 int			tidal_seal_group_delay_ms = 5;
@@ -89,6 +91,16 @@ settings_define(void)
 							"Sizes shared memory at server start.",
 							&tidal_max_entities, 100000, 1000, INT_MAX / 2,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.max_items",
+							"Number of items (tidal.upsert_item) whose facts tidal.retrieve reads from shared memory.",
+							"Sizes shared memory at server start. Over all databases and tenants of the instance.",
+							&tidal_max_items, 100000, 1000, INT_MAX / 4,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.item_metadata_bytes",
+							"Metadata (as jsonb) of at most this many bytes is kept in shared memory with an item's facts.",
+							"tidal.retrieve's filter reads larger metadata from tidal.item_data. 0: none is kept.",
+							&tidal_item_metadata_bytes, 96, 0, 8192,
+							PGC_POSTMASTER, GUC_UNIT_BYTE, NULL, NULL, NULL);
 	DefineCustomIntVariable("tidal.default_tenant_max_entities",
 							"Hot-state entries a tenant without a max_entities quota may hold in this region.",
 							"-1: half of tidal.max_entities; 0: no limit but the capacity. Applies to "

@@ -22,6 +22,8 @@ extern int	tidal_shard_id;
 extern int	tidal_max_clock_offset_ms;
 extern int	tidal_max_entities;
 extern int	tidal_max_tenants;
+extern int	tidal_max_items;
+extern int	tidal_item_metadata_bytes;
 extern int	tidal_default_tenant_max_entities;
 extern int	tidal_seal_interval_ms;
 extern int	tidal_seal_group_delay_ms;

@@ -2,7 +2,9 @@
  * ranking/items.c
  *    Owns items: tidal.upsert_item, and the apply of item records (kind 3),
  *    local or replicated.  An item's creator, metadata and creation time are
- *    kept as one last-writer-wins register (by HLC) in tidal.item_data.
+ *    kept as one last-writer-wins register (by HLC) in tidal.item_data,
+ *    and copied into shared memory at commit for tidal.retrieve
+ *    (state/facts.c).
  *
  *    May call: core/, pg/, log/, state/, cluster/.
  */
@@ -24,12 +26,18 @@
 #include "pg/validate.h"
 #include "ranking/items.h"
 #include "state/clock.h"
+#include "state/facts.h"
 #include "state/recovery.h"
 
 PG_FUNCTION_INFO_V1(tidal_upsert_item);
 
-void
-items_apply_record(const LogRecord *rec)
+/*
+ * Merge into the table and, if it took the write (the newest HLC), stage it
+ * for the facts in shared memory (state/facts.c); local: tidal.upsert_item,
+ * which fails when those are full, where a replicated item is taken.
+ */
+static void
+apply_item(const LogRecord *rec, bool local)
 {
 	static OwnedQuery q = {
 		"INSERT INTO tidal.item_data AS i (tenant, item, creator, metadata, created_at, updated_at) "
@@ -51,7 +59,17 @@ items_apply_record(const LogRecord *rec)
 		nulls[2] = 'n';
 	args[3] = PointerGetDatum(cstring_to_text_with_len(rec->text, (int) rec->text_len));
 	args[4] = TimestampTzGetDatum(rec->created_at_us - TIDAL_UNIX_EPOCH_OFFSET_US);
-	(void) query_merge_by_hlc(&q, args, nulls, &rec->hlc);
+	if (query_merge_by_hlc(&q, args, nulls, &rec->hlc))
+		facts_stage_item(rec->tenant, rec->item, &rec->hlc, rec->has_creator, rec->creator,
+						 DatumGetTimestampTz(args[4]),
+						 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(pnstrdup(rec->text, rec->text_len)))),
+						 local);
+}
+
+void
+items_apply_record(const LogRecord *rec)
+{
+	apply_item(rec, false);
 }
 
 /*
@@ -103,7 +121,7 @@ tidal_upsert_item(PG_FUNCTION_ARGS)
 	log_append_record(rec.data, rec.len, &decoded);
 	/* a tenant this region does not store is only logged: replication takes it on */
 	if (tenant_stored_here(decoded.tenant))
-		items_apply_record(&decoded);
+		apply_item(&decoded, true);
 
 	PG_RETURN_HLC_P(hlc);
 }

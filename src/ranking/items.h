@@ -13,8 +13,9 @@
 
 /*
  * Merge an item record (kind 3), local or replicated, into tidal.item_data
- * in the current transaction: the later HLC wins.  The caller has checked
- * that this region stores the record's tenant.
+ * in the current transaction: the later HLC wins; a write it takes reaches
+ * the item facts in shared memory at commit (state/facts.c).  The caller
+ * has checked that this region stores the record's tenant.
  */
 extern void items_apply_record(const LogRecord *rec);
 

@@ -8,7 +8,12 @@
  * filter → score each with the profile from the hot state → walk the ranking
  * with at most max_per_creator items per creator → limit.  Scores come from
  * the same hot state as tidal.decay_score; no event is ever scanned.  Hides
- * and item facts are read with one indexed query each, only when needed.
+ * are read with one indexed query, only for a user; item facts (creator,
+ * creation time, small metadata) from shared memory (state/facts.c), only
+ * when needed, or from tidal.item_data when shared memory does not hold
+ * them all (tidal.max_items, tidal.item_metadata_bytes).  Without
+ * candidates, every item of the tenant is ranked from shared memory: a scan
+ * of the facts, the hot state read in bulk, a top-k heap.
  *
  * May call: core/, pg/, log/, state/, replication/, cluster/, signals/, ranking/.
  */
@@ -37,6 +42,7 @@
 #include "ranking/hide.h"
 #include "ranking/profile.h"
 #include "replication/peer.h"
+#include "state/facts.h"
 #include "state/recovery.h"
 
 PG_FUNCTION_INFO_V1(tidal_retrieve);
@@ -165,9 +171,140 @@ candidates_all_items(int64 tenant, int *n)
 	return c;
 }
 
+/* a candidate's facts as shared memory gave them (state/facts.c) */
+static void
+candidate_from_facts(Candidate *c, const ItemFactsRead *f)
+{
+	c->item = f->item;
+	c->has_creator = f->found && f->has_creator;
+	c->creator = c->has_creator ? f->creator : 0;
+	c->has_created = f->found;
+	/* clamped into the supported range, as load_item_facts does */
+	c->created_at_us = f->found ? tidal_time_filter_usecs(f->created_at) : 0;
+	c->created_at_us = Max(Min(c->created_at_us, TIDAL_MAX_TIME_US), TIDAL_MIN_TIME_US);
+	c->matches = f->matches == 1;
+}
+
+static int
+candidate_ptr_item_cmp(const void *a, const void *b)
+{
+	int64		x = (*(Candidate *const *) a)->item;
+	int64		y = (*(Candidate *const *) b)->item;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The filter for the candidates whose metadata is too large to be held in
+ * shared memory (tidal.item_metadata_bytes): one indexed query over them.
+ */
+static void
+match_in_table(int64 tenant, Candidate **u, int nu, Jsonb *filter)
+{
+	static OwnedQuery q = {
+		"SELECT item FROM tidal.item_data WHERE tenant = $1 AND item = ANY ($2) AND metadata @> $3",
+		3, {INT8OID, INT8ARRAYOID, JSONBOID}, NULL
+	};
+	Datum		args[3];
+	Datum	   *ids = palloc(sizeof(Datum) * nu);
+	uint64		i;
+	int			j;
+	TidalSavedUser saved;
+
+	qsort(u, nu, sizeof(Candidate *), candidate_ptr_item_cmp);
+	for (j = 0; j < nu; j++)
+		ids[j] = Int64GetDatum(u[j]->item);
+	args[0] = Int64GetDatum(tenant);
+	args[1] = PointerGetDatum(construct_array(ids, nu, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
+	args[2] = JsonbPGetDatum(filter);
+	query_begin(&saved);
+	query_exec(&q, args, NULL, true, SPI_OK_SELECT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		item = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		Candidate  *key = &(Candidate) {.item = item};
+		Candidate **found = bsearch(&key, u, nu, sizeof(Candidate *), candidate_ptr_item_cmp);
+
+		if (found != NULL)
+			(*found)->matches = true;
+	}
+	query_end(&saved);
+	pfree(ids);
+}
+
+/* the filter where shared memory could not decide it (reads[i] for c[i]) */
+static void
+match_unknown(int64 tenant, Candidate *c, const ItemFactsRead *reads, int n, Jsonb *filter)
+{
+	Candidate **u = NULL;
+	int			nu = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (reads[i].matches < 0)
+		{
+			if (u == NULL)
+				u = palloc(sizeof(Candidate *) * n);
+			u[nu++] = &c[i];
+		}
+	if (nu > 0)
+		match_in_table(tenant, u, nu, filter);
+	if (u != NULL)
+		pfree(u);
+}
+
+/* every item of the tenant, with its facts, from shared memory; NULL if too many */
+static Candidate *
+candidates_all_facts(int64 tenant, Jsonb *filter, int *n)
+{
+	ItemFactsRead *reads;
+	Candidate  *c;
+	int			count = facts_scan_tenant(tenant, filter, MAX_CANDIDATES, &reads);
+	int			i;
+
+	if (count < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("there are more than %d items to rank", MAX_CANDIDATES),
+				 errhint("Pass candidates to tidal.retrieve.")));
+	c = palloc(sizeof(Candidate) * Max(count, 1));
+	for (i = 0; i < count; i++)
+	{
+		candidate_from_facts(&c[i], &reads[i]);
+		if ((i & 65535) == 65535)
+			CHECK_FOR_INTERRUPTS();
+	}
+	if (filter != NULL)
+		match_unknown(tenant, c, reads, count, filter);
+	pfree(reads);
+	*n = count;
+	return c;
+}
+
+/* creators, creation times and filter matches of c[0..n) from shared memory */
+static void
+load_item_facts_shared(int64 tenant, Candidate *c, int n, Jsonb *filter)
+{
+	int64	   *ids = palloc(sizeof(int64) * Max(n, 1));
+	ItemFactsRead *reads = palloc(sizeof(ItemFactsRead) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		ids[i] = c[i].item;
+	facts_lookup_many(tenant, ids, n, filter, reads);
+	for (i = 0; i < n; i++)
+		candidate_from_facts(&c[i], &reads[i]);
+	if (filter != NULL)
+		match_unknown(tenant, c, reads, n, filter);
+	pfree(ids);
+	pfree(reads);
+}
+
 /*
  * Fill in creator, creation time and whether the metadata contains the
- * filter, for candidates c[0..n) (ascending ids).  Items tidal does not know
+ * filter, for candidates c[0..n) (ascending ids), from tidal.item_data:
+ * when the facts in shared memory are incomplete (tidal.max_items).  Items tidal does not know
  * have no creator and no creation time, and match only a NULL filter.
  */
 static void
@@ -240,34 +377,12 @@ drop_unless(Candidate *c, int *n, keep_fn keep, const void *arg)
 	return i;
 }
 
-/*
- * Drop the candidates whose ids are in hidden[0..nhidden); both ascending, so
- * one merge.  Returns how many were dropped.
- */
-static int
-drop_hidden_items(Candidate *c, int *n, const int64 *hidden, int nhidden)
+static bool
+keep_not_hidden(const Candidate *c, const void *arg)
 {
-	int			kept = 0;
-	int			h = 0;
-	int			i;
+	const HiddenSet *set = (const HiddenSet *) arg;
 
-	if (nhidden == 0)
-		return 0;
-	for (i = 0; i < *n; i++)
-	{
-		int64		item = c[i].item;
-
-		while (h < nhidden && hidden[h] < item)
-			h++;
-		if (h < nhidden && hidden[h] == item)
-			continue;
-		if (kept != i)
-			c[kept] = c[i];
-		kept++;
-	}
-	i = *n - kept;
-	*n = kept;
-	return i;
+	return !hide_contains(set->items, set->nitems, c->item);
 }
 
 static bool
@@ -386,6 +501,8 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	int			nout;
 	HiddenSet	hidden;
 	TenantInfo	tenant;
+	bool		in_memory;
+	bool		have_facts = false;
 	int			i;
 
 	if (PG_ARGISNULL(2))
@@ -437,8 +554,14 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	stats.has_user = !PG_ARGISNULL(0);
 	stats.for_user = stats.has_user ? PG_GETARG_INT64(0) : 0;
 
-	/* candidates */
-	if (PG_ARGISNULL(1))
+	/* candidates; the items' facts from shared memory, unless incomplete there */
+	in_memory = facts_complete();
+	if (PG_ARGISNULL(1) && in_memory)
+	{
+		c = candidates_all_facts(tenant.tenant, filter, &n);
+		have_facts = true;
+	}
+	else if (PG_ARGISNULL(1))
 		c = candidates_all_items(tenant.tenant, &n);
 	else
 		c = candidates_from_array(PG_GETARG_ARRAYTYPE_P(1), &n);
@@ -449,14 +572,18 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	if (stats.has_user)
 	{
 		hide_load(tenant.tenant, stats.for_user, &hidden);
-		stats.removed_hidden = drop_hidden_items(c, &n, hidden.items, hidden.nitems);
+		if (hidden.nitems > 0)
+			stats.removed_hidden = drop_unless(c, &n, keep_not_hidden, &hidden);
 	}
 
 	/* item facts, only if something needs them */
 	if (n > 0 && (hidden.ncreators > 0 || filter != NULL || profile->has_freshness ||
 				  max_per_creator > 0))
 	{
-		load_item_facts(tenant.tenant, c, n, filter);
+		if (!have_facts && in_memory)
+			load_item_facts_shared(tenant.tenant, c, n, filter);
+		else if (!have_facts)
+			load_item_facts(tenant.tenant, c, n, filter);
 		if (hidden.ncreators > 0)
 			stats.removed_hidden += drop_unless(c, &n, keep_creator_not_blocked, &hidden);
 		if (filter != NULL)

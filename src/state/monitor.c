@@ -1,7 +1,8 @@
 /*
  * state/monitor.c
- *    Introspection of the hot state (tidal.state_stats) and the internal
- *    reset called by the extension's install script.
+ *    Introspection of the hot state (tidal.state_stats) and of the items'
+ *    facts (tidal.item_facts_stats), and the internal reset called by the
+ *    extension's install script.
  *
  * May call: core/, pg/, log/, state/.
  */
@@ -12,12 +13,14 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 
+#include "state/facts.h"
 #include "state/recovery.h"
 #include "state/state.h"
 #include "pg/settings.h"
 
 PG_FUNCTION_INFO_V1(tidal_state_stats);
 PG_FUNCTION_INFO_V1(tidal_reset_state_sql);
+PG_FUNCTION_INFO_V1(tidal_item_facts_stats);
 
 /*
  * tidal.state_stats(OUT entries bigint, OUT capacity bigint,
@@ -38,6 +41,29 @@ tidal_state_stats(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum((int64) tidal_max_entities);
 	values[2] = Int64GetDatum((int64) state_entry_bytes());
 	values[3] = BoolGetDatum(state_db_loaded(MyDatabaseId));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * tidal.item_facts_stats(OUT items bigint, OUT capacity bigint,
+ *                        OUT metadata_bytes int, OUT complete boolean)
+ */
+Datum
+tidal_item_facts_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	tidal_require_preload();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	tidal_ensure_loaded();		/* the facts are loaded with the hot state */
+	values[0] = Int64GetDatum(facts_count(MyDatabaseId));
+	values[1] = Int64GetDatum((int64) tidal_max_items);
+	values[2] = Int32GetDatum(tidal_item_metadata_bytes);
+	values[3] = BoolGetDatum(facts_complete());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
