@@ -160,6 +160,39 @@ is(join(' ', @seen), join(' ', map { $base + $_ } 1 .. 20),
 $expect{$e1} += 20;
 $expected_text = join(' ', map { "$_=" . (0 + $expect{$_}) } @entities);
 
+# scatter-gather retrieve: the same answer as one instance holding everything
+my $solo = TidalNode->new('solo', node_id => 99, region_id => 9);
+$solo->start;
+$solo->safe_psql('postgres', 'CREATE EXTENSION tidal');
+$solo->safe_psql('postgres', q{SELECT tidal.define_signal('view', '1 hour', ARRAY['1 hour']::interval[])});
+my $items_sql = join("\n", map { sprintf(q{SELECT tidal.upsert_item(%d, %d, '{"lang": "%s"}', '%s');}, $_, $_ % 4, $_ % 3 ? 'en' : 'fr', $T) } @entities)
+  . "\nSELECT tidal.hide_item(7, 3); SELECT tidal.hide_item(7, 8);";
+$node{'0:0'}->safe_psql('postgres', $items_sql);
+$solo->safe_psql('postgres', $items_sql);
+$solo->safe_psql('postgres', join("\n", map { "SELECT tidal.signal('view', $_, $expect{$_}, '$T');" } @entities));
+ok(wait_until(60, sub {
+			!grep { $_->[2]->safe_psql('postgres', q{SELECT count(*) FROM tidal.items}) ne '40' } @all }),
+	'the items reach every node');
+my @queries = (
+	[ 'candidates', "SELECT string_agg(item_id || ':' || score, ' ' ORDER BY rank) FROM tidal.retrieve(candidates => ARRAY(SELECT generate_series(1, 40))::bigint[], at => '$T')" ],
+	[ 'the whole catalogue', "SELECT string_agg(item_id || ':' || score, ' ' ORDER BY rank) FROM tidal.retrieve(lim => 25, at => '$T')" ],
+	[ 'hides, max_per_creator and a filter', "SELECT string_agg(item_id || ':' || score, ' ' ORDER BY rank) FROM tidal.retrieve(7, ARRAY(SELECT generate_series(1, 40))::bigint[], filter => '{\"lang\": \"en\"}', max_per_creator => 2, lim => 7, at => '$T')" ],
+	[ 'fresh', "SELECT string_agg(item_id || ':' || round(score::numeric, 9), ' ' ORDER BY rank) FROM tidal.retrieve(candidates => ARRAY(SELECT generate_series(1, 40))::bigint[], profile => 'fresh', lim => 10, at => '$T')" ]);
+for my $q (@queries)
+{
+	my ($name, $sql) = @$q;
+	my $want = $solo->safe_psql('postgres', $sql);
+	for my $k ('0:0', '0:1', '1:1')
+	{
+		my $got = '';
+		wait_until(30, sub { ($got = $node{$k}->safe_psql('postgres', $sql)) eq $want });
+		is($got, $want, "retrieve ($name) through region $k gathered from both shards equals one instance's");
+	}
+}
+is($node{'1:0'}->safe_psql('postgres', "SELECT count(*) FROM tidal.retrieve(lim => 25, at => '$T'); SELECT s->>'degraded' || ' ' || (s->'unreachable_shards')::text || ' ' || (s->>'candidates') FROM tidal.last_query_stats() s"),
+	"25\nfalse [] 40", 'the stats count every shard\'s candidates and name no missing shard');
+$solo->stop;
+
 # tidal.topology: every instance, as region 0, shard 0 sees it
 is($node{'0:0'}->safe_psql('postgres', q{SELECT string_agg(region || ':' || shard || ' ' || role || ' ' || link || ' ' || coalesce(health, '-'), ', ' ORDER BY region, shard) FROM tidal.topology}),
 	'0:0 leader self healthy, 0:1 primary shard sibling healthy, 1:0 primary region peer healthy, 1:1 primary relayed -',
@@ -181,6 +214,11 @@ for my $r (0, 1)
 	wait_until(90, sub { ($got = owned_scores($r)) eq $expected_text });
 	is($got, $expected_text, "region $r: writes through the restarted node reach each owner once");
 }
+
+# a shard that does not answer: the retrieve is degraded and names it
+$node{'1:1'}->stop('immediate');
+is($node{'1:0'}->safe_psql('postgres', "SELECT count(*) > 0 FROM tidal.retrieve(lim => 25, at => '$T'); SELECT s->>'degraded' || ' ' || (s->'unreachable_shards')::text FROM tidal.last_query_stats() s"),
+	"t\ntrue [1]", 'with shard 1 of region 1 down, a retrieve there is answered by shard 0 alone, degraded, naming shard 1');
 
 $_->[2]->stop for @all;
 done_testing();

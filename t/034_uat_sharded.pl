@@ -1,8 +1,10 @@
-# UAT steps 1, 4 and 5 on a cluster of 3 regions of 2 shards each (six
+# UAT steps 1, 3, 4 and 5 on a cluster of 3 regions of 2 shards each (six
 # instances; the default tenant's entities spread by a hash map). Every call
 # goes to shard 0 of its region, as an application that knows one address per
 # region would send it: writes and reads of entities shard 1 owns are
-# forwarded there. Step 1: propagation within 2 s; step 4: CRDT merge after
+# forwarded there, and tidal.retrieve gathers every shard's part. Step 1:
+# propagation within 2 s; step 3: reads and retrieve during a partition,
+# degraded (region 2 unreachable) but answered; step 4: CRDT merge after
 # three kinds of partition (every link between regions 0 and 2 cut, for
 # both shards); step 5: tenant 42 (on shard 0) moves from region 0 to
 # region 2 while a client writes and reads it.
@@ -20,12 +22,13 @@ my $c = TidalCluster->new(3, name => 'sharded', shards => 2);
 define_schema($c);
 
 # the items the steps use fall on both shards
-my @items = (42, 401, 402, 403, 501);
+my @items = (42, 301, 401, 402, 403, 501);
 my %shard = map { $_ => $c->node(0)->safe_psql('postgres', "SELECT tidal.shard_for($_)") } @items;
 note(join(' ', map { "item $_ on shard $shard{$_}" } @items));
 ok((grep { $shard{$_} == 0 } @items) && (grep { $shard{$_} == 1 } @items), 'the steps\' items fall on both shards');
 
 step1_propagation($c, item => 42);
+step3_partition_reads($c, item => 301);
 step4_heal($c, items => [ 401, 402, 403 ]);
 step5_tenant_migration($c, tenant => 42, item => 501);
 

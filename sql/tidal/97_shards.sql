@@ -178,3 +178,15 @@ CREATE VIEW tidal.topology AS
 COMMENT ON VIEW tidal.topology IS
     'every instance this node knows of: region, shard, node (this one''s), role, how it is reached, health, lag, and how much of its writes is applied here';
 GRANT SELECT ON tidal.topology TO PUBLIC;
+
+-- A shard sibling's tidal.retrieve asks this shard for its part: the
+-- candidates this shard owns (every item it owns for NULL), ranked, then one
+-- row of stats. Called by the role shard siblings connect as.
+CREATE FUNCTION tidal._retrieve_part(for_user bigint, candidates bigint[], profile text, filter jsonb,
+                                     max_per_creator int, lim int, at_us bigint, tenant bigint,
+                                     after_region int, after_shard int, after_seq bigint)
+    RETURNS TABLE (item_id bigint, score float8, creator bigint, stats text)
+    AS 'MODULE_PATHNAME', 'tidal_retrieve_part'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION tidal._retrieve_part(bigint, bigint[], text, jsonb, int, int, bigint, bigint, int, int, bigint)
+    FROM PUBLIC;

@@ -34,6 +34,7 @@
 #include "utils/timestamp.h"
 
 #include "cluster/access.h"
+#include "cluster/route.h"
 #include "cluster/tenant.h"
 #include "pg/owner.h"
 #include "pg/query.h"
@@ -43,10 +44,13 @@
 #include "ranking/profile.h"
 #include "replication/peer.h"
 #include "state/facts.h"
+#include "state/ownership.h"
+#include "pg/remote.h"
 #include "state/recovery.h"
 
 PG_FUNCTION_INFO_V1(tidal_retrieve);
 PG_FUNCTION_INFO_V1(tidal_last_query_stats);
+PG_FUNCTION_INFO_V1(tidal_retrieve_part);
 
 #define MAX_CANDIDATES 1000000
 
@@ -68,6 +72,9 @@ typedef struct QueryStats
 	int64		elapsed_us;
 	int			nunreachable;	/* peer regions not heard from within tidal.peer_timeout */
 	int32		unreachable[TIDAL_MAX_PEERS];
+	bool		sharded;		/* every shard of the region was asked for its part */
+	int			nunreachable_shards;	/* shards that did not answer: left out */
+	int32		unreachable_shards[TIDAL_MAX_PEERS];
 } QueryStats;
 
 static QueryStats last_stats;
@@ -476,11 +483,268 @@ select_diverse(Candidate *c, int n, int k, int max_per_creator, Candidate **out,
 	return taken;
 }
 
+/* the arguments of a retrieve, checked */
+typedef struct RetrieveArgs
+{
+	bool		has_user;
+	int64		for_user;
+	ArrayType  *candidates;		/* NULL: every item */
+	char	   *profile_name;
+	Jsonb	   *filter;			/* NULL: none */
+	int			max_per_creator;	/* 0: no limit */
+	int			lim;
+	int64		at_us;
+	int64		tenant;
+} RetrieveArgs;
+
+static void
+check_args(RetrieveArgs *a)
+{
+	if (a->lim < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE),
+				 errmsg("lim must not be negative"),
+				 errdetail("The limit given was %d.", a->lim)));
+	if (a->filter != NULL && !JB_ROOT_IS_OBJECT(a->filter))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("filter must be a JSON object"),
+				 errhint("Items are kept when their metadata @> filter, e.g. '{\"lang\": \"en\"}'.")));
+	if (a->max_per_creator < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_per_creator must be at least 1"),
+				 errhint("Pass NULL for no limit per creator.")));
+}
+
+static bool
+keep_owned(const Candidate *c, const void *arg pg_attribute_unused())
+{
+	return ownership_owns(c->item);
+}
+
+/*
+ * The ranking on this node: the pipeline above, over the candidates this
+ * shard owns when owned_only (its part of a sharded retrieve).  *out gets
+ * the ranked items (at most lim), stats what was done.
+ */
+static int
+rank_here(const RetrieveArgs *a, bool owned_only, Candidate ***out, QueryStats *stats)
+{
+	Profile    *profile = profile_lookup(a->profile_name);
+	Candidate  *c;
+	int			n;
+	HiddenSet	hidden;
+	bool		in_memory;
+	bool		have_facts = false;
+
+	/* candidates; the items' facts from shared memory, unless incomplete there */
+	in_memory = facts_complete();
+	if (a->candidates == NULL && in_memory)
+	{
+		c = candidates_all_facts(a->tenant, a->filter, &n);
+		have_facts = true;
+	}
+	else if (a->candidates == NULL)
+		c = candidates_all_items(a->tenant, &n);
+	else
+		c = candidates_from_array(a->candidates, &n);
+	if (owned_only)
+		(void) drop_unless(c, &n, keep_owned, NULL);
+	stats->candidates += n;
+
+	/* hard negatives */
+	memset(&hidden, 0, sizeof(hidden));
+	if (a->has_user)
+	{
+		hide_load(a->tenant, a->for_user, &hidden);
+		if (hidden.nitems > 0)
+			stats->removed_hidden += drop_unless(c, &n, keep_not_hidden, &hidden);
+	}
+
+	/* item facts, only if something needs them */
+	if (n > 0 && (hidden.ncreators > 0 || a->filter != NULL || profile->has_freshness ||
+				  a->max_per_creator > 0))
+	{
+		if (!have_facts && in_memory)
+			load_item_facts_shared(a->tenant, c, n, a->filter);
+		else if (!have_facts)
+			load_item_facts(a->tenant, c, n, a->filter);
+		if (hidden.ncreators > 0)
+			stats->removed_hidden += drop_unless(c, &n, keep_creator_not_blocked, &hidden);
+		if (a->filter != NULL)
+			stats->removed_filter += drop_unless(c, &n, keep_matching, NULL);
+	}
+
+	/* score */
+	profile_score_items(profile, a->tenant, c, n, a->at_us);
+	stats->scored += n;
+
+	/* rank, diversify, limit */
+	*out = palloc(sizeof(Candidate *) * Max(Min(a->lim, n), 1));
+	if (a->max_per_creator > 0)
+		return select_diverse(c, n, a->lim, a->max_per_creator, *out, &stats->removed_diversity);
+	return select_top(c, n, a->lim, *out);
+}
+
+/* ---- sharded: every shard ranks its part, and the caller merges ---- */
+
+/* the columns of tidal._retrieve_part's answer: item_id, score, creator (nullable), stats (last row) */
+#define PART_COLUMNS 4
+
+/* a text array literal of the candidates that shard owns; NULL if none */
+static char *
+candidates_of_shard(ArrayType *candidates, int32 shard)
+{
+	int			n = ArrayGetNItems(ARR_NDIM(candidates), ARR_DIMS(candidates));
+	const int64 *v = (const int64 *) ARR_DATA_PTR(candidates);
+	StringInfoData buf;
+	int			taken = 0;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (i = 0; i < n; i++)
+		if (ownership_shard_of(v[i]) == shard)
+			appendStringInfo(&buf, "%s" INT64_FORMAT, taken++ ? "," : "", v[i]);
+	appendStringInfoChar(&buf, '}');
+	return taken > 0 ? buf.data : NULL;
+}
+
+/* the rows of one shard's answer, checked, appended to merged; false if malformed */
+static bool
+take_part(PGresult *res, Candidate *merged, int *nmerged, int lim, QueryStats *stats)
+{
+	static const int lengths[PART_COLUMNS] = {REMOTE_NULLABLE, REMOTE_NULLABLE, REMOTE_NULLABLE, REMOTE_NULLABLE};
+	int			rows = PQntuples(res);
+	int			r;
+
+	if (remote_check_shape(res, PART_COLUMNS, NULL, lengths) != NULL || rows > lim + 1)
+		return false;
+	for (r = 0; r < rows; r++)
+	{
+		if (!PQgetisnull(res, r, 3))
+		{
+			long long	v[5];
+
+			if (sscanf(PQgetvalue(res, r, 3), "%lld %lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3], &v[4]) != 5)
+				return false;
+			stats->candidates += v[0];
+			stats->removed_hidden += v[1];
+			stats->removed_filter += v[2];
+			stats->removed_diversity += v[3];
+			stats->scored += v[4];
+			continue;
+		}
+		if (PQgetisnull(res, r, 0) || PQgetisnull(res, r, 1))
+			return false;
+		memset(&merged[*nmerged], 0, sizeof(Candidate));
+		merged[*nmerged].item = pg_strtoint64(PQgetvalue(res, r, 0));
+		merged[*nmerged].score = DatumGetFloat8(DirectFunctionCall1(float8in, CStringGetDatum(PQgetvalue(res, r, 1))));
+		if (!PQgetisnull(res, r, 2))
+		{
+			merged[*nmerged].has_creator = true;
+			merged[*nmerged].creator = pg_strtoint64(PQgetvalue(res, r, 2));
+		}
+		(*nmerged)++;
+	}
+	return true;
+}
+
+/*
+ * A retrieve over every shard of this region: each sibling ranks the
+ * candidates it owns (every item it owns, without candidates) in parallel,
+ * this node its own, each to the same lim with the same per-creator limit;
+ * the union, ranked again with that limit, is the answer a single node
+ * holding everything would give (an item kept globally is kept by its
+ * shard: fewer of its creator, and no more items, rank above it there).  A
+ * shard that does not answer within tidal.peer_timeout is left out and
+ * named in the stats.
+ */
+static int
+rank_sharded(const RetrieveArgs *a, Candidate ***out, QueryStats *stats)
+{
+	const ShardMap *map = ownership_map();
+	int32		nshards = map->count;
+	RouteScatter *calls = palloc0(sizeof(RouteScatter) * nshards);
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), tidal_peer_timeout_ms);
+	Candidate **local;
+	int			nlocal;
+	Candidate  *merged;
+	int			nmerged = 0;
+	int32		s;
+	int			i;
+
+	/* send every other shard its part first: they rank while this node ranks its own */
+	for (s = 0; s < nshards; s++)
+	{
+		const char *params[8];
+		char	   *cands = a->candidates ? candidates_of_shard(a->candidates, s) : NULL;
+
+		calls[s].shard = s;
+		if (s == tidal_shard_id || (a->candidates != NULL && cands == NULL))
+			continue;			/* this node, or a shard that owns none of the candidates */
+		calls[s].what = psprintf("retrieve on shard %d", s);
+		calls[s].deadline = deadline;
+		calls[s].cxt = CurrentMemoryContext;
+		params[0] = a->has_user ? psprintf(INT64_FORMAT, a->for_user) : NULL;
+		params[1] = cands;
+		params[2] = a->profile_name;
+		params[3] = a->filter ? JsonbToCString(NULL, &a->filter->root, VARSIZE(a->filter)) : NULL;
+		params[4] = psprintf("%d", a->max_per_creator);
+		params[5] = psprintf("%d", a->lim);
+		params[6] = psprintf(INT64_FORMAT, a->at_us);
+		params[7] = psprintf(INT64_FORMAT, a->tenant);
+		(void) route_scatter_send(&calls[s],
+								  "SELECT item_id, score, creator, stats FROM tidal._retrieve_part("
+								  "$1::pg_catalog.int8, $2::pg_catalog.int8[], $3, $4::pg_catalog.jsonb, "
+								  "$5::pg_catalog.int4, $6::pg_catalog.int4, $7::pg_catalog.int8, $8::pg_catalog.int8, "
+								  "$9::pg_catalog.int4, $10::pg_catalog.int4, $11::pg_catalog.int8)",
+								  8, params);
+	}
+
+	nlocal = rank_here(a, true, &local, stats);
+	merged = palloc(sizeof(Candidate) * ((Size) (nshards) * (a->lim + 1) + 1));
+	for (i = 0; i < nlocal; i++)
+		merged[nmerged++] = *local[i];
+
+	for (s = 0; s < nshards; s++)
+	{
+		PGresult   *res;
+
+		if (s == tidal_shard_id || calls[s].what == NULL)
+			continue;
+		res = route_scatter_collect(&calls[s], a->lim + 1, (Size) 64 * 1024 * 1024);
+		if (res == NULL || !take_part(res, merged, &nmerged, a->lim, stats))
+		{
+			if (stats->nunreachable_shards < TIDAL_MAX_PEERS)
+				stats->unreachable_shards[stats->nunreachable_shards++] = s;
+			ereport(DEBUG1,
+					(errmsg("tidal.retrieve: shard %d left out: %s", s,
+							calls[s].why ? calls[s].why : "malformed answer")));
+		}
+		if (res != NULL)
+			PQclear(res);
+	}
+
+	/* the union ranked again with the same limits */
+	*out = palloc(sizeof(Candidate *) * Max(Min(a->lim, nmerged), 1));
+	if (a->max_per_creator > 0)
+	{
+		int64		skipped;
+		int			n = select_diverse(merged, nmerged, a->lim, a->max_per_creator, *out, &skipped);
+
+		stats->removed_diversity += skipped;
+		return n;
+	}
+	return select_top(merged, nmerged, a->lim, *out);
+}
+
 /*
  * tidal.retrieve(for_user bigint DEFAULT NULL, candidates bigint[] DEFAULT NULL,
  *                profile text DEFAULT 'popular', filter jsonb DEFAULT NULL,
  *                max_per_creator int DEFAULT NULL, lim int DEFAULT 20,
- *                at timestamptz DEFAULT now())
+ *                at timestamptz DEFAULT now(), tenant bigint DEFAULT 0)
  *    RETURNS TABLE(item_id bigint, score float8, rank int)
  */
 Datum
@@ -489,20 +753,10 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	TimestampTz started = GetCurrentTimestamp();
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	QueryStats	stats;
-	char	   *profile_name;
-	Jsonb	   *filter = NULL;
-	int			max_per_creator = 0;
-	int			lim;
-	int64		at_us;
-	Profile    *profile;
-	Candidate  *c;
-	Candidate **out;
-	int			n;
-	int			nout;
-	HiddenSet	hidden;
+	RetrieveArgs a;
 	TenantInfo	tenant;
-	bool		in_memory;
-	bool		have_facts = false;
+	Candidate **out;
+	int			nout;
 	int			i;
 
 	if (PG_ARGISNULL(2))
@@ -518,88 +772,39 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("at must not be NULL")));
-	profile_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	lim = PG_GETARG_INT32(5);
-	if (lim < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE),
-				 errmsg("lim must not be negative"),
-				 errdetail("The limit given was %d.", lim)));
-	if (!PG_ARGISNULL(3))
-	{
-		filter = PG_GETARG_JSONB_P(3);
-		if (!JB_ROOT_IS_OBJECT(filter))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("filter must be a JSON object"),
-					 errhint("Items are kept when their metadata @> filter, e.g. '{\"lang\": \"en\"}'.")));
-	}
+	memset(&a, 0, sizeof(a));
+	a.has_user = !PG_ARGISNULL(0);
+	a.for_user = a.has_user ? PG_GETARG_INT64(0) : 0;
+	a.candidates = PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1);
+	a.profile_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	a.filter = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
 	if (!PG_ARGISNULL(4))
 	{
-		max_per_creator = PG_GETARG_INT32(4);
-		if (max_per_creator < 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("max_per_creator must be at least 1"),
-					 errhint("Pass NULL for no limit per creator.")));
+		a.max_per_creator = PG_GETARG_INT32(4);
+		if (a.max_per_creator < 1)
+			a.max_per_creator = -1;		/* refused by check_args */
 	}
-	at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(6), "at");
+	a.lim = PG_GETARG_INT32(5);
+	check_args(&a);
+	a.at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(6), "at");
 
 	tidal_ensure_loaded();		/* also loads the tenants after a restart */
-	(void) tenant_argument(fcinfo, 7, &tenant);
-	profile = profile_lookup(profile_name);
+	a.tenant = tenant_argument(fcinfo, 7, &tenant);
+	(void) profile_lookup(a.profile_name);	/* an unknown profile is refused before any shard is asked */
 
 	memset(&stats, 0, sizeof(stats));
-	strlcpy(stats.profile, profile_name, sizeof(stats.profile));
-	stats.has_user = !PG_ARGISNULL(0);
-	stats.for_user = stats.has_user ? PG_GETARG_INT64(0) : 0;
+	strlcpy(stats.profile, a.profile_name, sizeof(stats.profile));
+	stats.has_user = a.has_user;
+	stats.for_user = a.for_user;
 
-	/* candidates; the items' facts from shared memory, unless incomplete there */
-	in_memory = facts_complete();
-	if (PG_ARGISNULL(1) && in_memory)
+	/* the default tenant's items are ranked by every shard of the region; a registered tenant lives on one */
+	if (a.tenant == 0 && ownership_map()->count > 1)
 	{
-		c = candidates_all_facts(tenant.tenant, filter, &n);
-		have_facts = true;
+		stats.sharded = true;
+		nout = rank_sharded(&a, &out, &stats);
 	}
-	else if (PG_ARGISNULL(1))
-		c = candidates_all_items(tenant.tenant, &n);
 	else
-		c = candidates_from_array(PG_GETARG_ARRAYTYPE_P(1), &n);
-	stats.candidates = n;
-
-	/* hard negatives */
-	memset(&hidden, 0, sizeof(hidden));
-	if (stats.has_user)
-	{
-		hide_load(tenant.tenant, stats.for_user, &hidden);
-		if (hidden.nitems > 0)
-			stats.removed_hidden = drop_unless(c, &n, keep_not_hidden, &hidden);
-	}
-
-	/* item facts, only if something needs them */
-	if (n > 0 && (hidden.ncreators > 0 || filter != NULL || profile->has_freshness ||
-				  max_per_creator > 0))
-	{
-		if (!have_facts && in_memory)
-			load_item_facts_shared(tenant.tenant, c, n, filter);
-		else if (!have_facts)
-			load_item_facts(tenant.tenant, c, n, filter);
-		if (hidden.ncreators > 0)
-			stats.removed_hidden += drop_unless(c, &n, keep_creator_not_blocked, &hidden);
-		if (filter != NULL)
-			stats.removed_filter = drop_unless(c, &n, keep_matching, NULL);
-	}
-
-	/* score */
-	profile_score_items(profile, tenant.tenant, c, n, at_us);
-	stats.scored = n;
-
-	/* rank, diversify, limit */
-	out = palloc(sizeof(Candidate *) * Max(Min(lim, n), 1));
-	if (max_per_creator > 0)
-		nout = select_diverse(c, n, lim, max_per_creator, out, &stats.removed_diversity);
-	else
-		nout = select_top(c, n, lim, out);
+		nout = rank_here(&a, false, &out, &stats);
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (i = 0; i < nout; i++)
@@ -618,6 +823,83 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	stats.valid = true;
 	last_stats = stats;
 
+	return (Datum) 0;
+}
+
+/*
+ * tidal._retrieve_part(for_user bigint, candidates bigint[], profile text,
+ *                      filter jsonb, max_per_creator int, lim int,
+ *                      at_us bigint, tenant bigint, after_region int,
+ *                      after_shard int, after_seq bigint)
+ *    RETURNS TABLE(item_id bigint, score float8, creator bigint, stats text)
+ *
+ * A shard sibling's retrieve asks this shard for its part (rank_sharded
+ * there): once this node has applied the caller's log up to after_seq, the
+ * candidates this shard owns (every item it owns for NULL), ranked to lim
+ * with the per-creator limit, with each item's creator when that limit is
+ * set; then one row with only stats: "candidates removed_hidden
+ * removed_filter removed_diversity scored".
+ */
+Datum
+tidal_retrieve_part(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	QueryStats	stats;
+	RetrieveArgs a;
+	Candidate **out;
+	int			nout;
+	int			i;
+	int			k;
+
+	for (k = 2; k < 11; k++)
+		if (k != 3 && PG_ARGISNULL(k))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("tidal._retrieve_part: argument %d must not be NULL", k + 1)));
+	memset(&a, 0, sizeof(a));
+	a.has_user = !PG_ARGISNULL(0);
+	a.for_user = a.has_user ? PG_GETARG_INT64(0) : 0;
+	a.candidates = PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1);
+	a.profile_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	a.filter = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+	a.max_per_creator = PG_GETARG_INT32(4);
+	a.lim = PG_GETARG_INT32(5);
+	a.at_us = PG_GETARG_INT64(6);
+	a.tenant = PG_GETARG_INT64(7);
+	check_args(&a);
+	tidal_check_time_us(a.at_us, "at");
+	if (a.tenant != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tidal._retrieve_part ranks the default tenant's items")));
+	tidal_ensure_loaded();
+	route_await_applied(PG_GETARG_INT32(8), PG_GETARG_INT32(9), PG_GETARG_INT64(10),
+						Max(tidal_peer_timeout_ms / 2, 1));
+
+	memset(&stats, 0, sizeof(stats));
+	nout = rank_here(&a, true, &out, &stats);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < nout; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, true, true};
+
+		values[0] = Int64GetDatum(out[i]->item);
+		values[1] = Float8GetDatum(out[i]->score);
+		values[2] = Int64GetDatum(out[i]->creator);
+		nulls[2] = !(a.max_per_creator > 0 && out[i]->has_creator);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	{
+		Datum		values[4];
+		bool		nulls[4] = {true, true, true, false};
+
+		values[3] = CStringGetTextDatum(psprintf(INT64_FORMAT " " INT64_FORMAT " " INT64_FORMAT " " INT64_FORMAT " " INT64_FORMAT,
+												 stats.candidates, stats.removed_hidden, stats.removed_filter,
+												 stats.removed_diversity, stats.scored));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 	return (Datum) 0;
 }
 
@@ -649,12 +931,20 @@ tidal_last_query_stats(PG_FUNCTION_ARGS pg_attribute_unused())
 					 last_stats.candidates, last_stats.removed_hidden,
 					 last_stats.removed_filter, last_stats.removed_diversity,
 					 last_stats.scored, last_stats.returned, last_stats.elapsed_us);
-	/* reads are always local: say which regions' latest writes may be missing */
+	/* say which regions' latest writes may be missing, and which shards' items */
 	appendStringInfo(&s, ", \"degraded\": %s, \"unreachable_regions\": [",
-					 last_stats.nunreachable > 0 ? "true" : "false");
+					 last_stats.nunreachable + last_stats.nunreachable_shards > 0 ? "true" : "false");
 	for (i = 0; i < last_stats.nunreachable; i++)
 		appendStringInfo(&s, "%s%d", i ? ", " : "", last_stats.unreachable[i]);
-	appendStringInfoString(&s, "]}");
+	appendStringInfoString(&s, "]");
+	if (last_stats.sharded)
+	{
+		appendStringInfoString(&s, ", \"unreachable_shards\": [");
+		for (i = 0; i < last_stats.nunreachable_shards; i++)
+			appendStringInfo(&s, "%s%d", i ? ", " : "", last_stats.unreachable_shards[i]);
+		appendStringInfoString(&s, "]");
+	}
+	appendStringInfoString(&s, "}");
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));
 }
