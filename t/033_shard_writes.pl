@@ -198,10 +198,20 @@ is($node{'0:0'}->safe_psql('postgres', q{SELECT string_agg(region || ':' || shar
 	'0:0 leader self healthy, 0:1 primary shard sibling healthy, 1:0 primary region peer healthy, 1:1 primary relayed -',
 	'tidal.topology lists every instance: itself, its sibling, its region peer, and the node whose writes reach it relayed');
 
-# kill -9 a shard that took forwarded writes: its rebuild counts what it owns, once
+# kill -9 of a shard right after it committed writes for the other shard:
+# they are in its log, and reach their owner once it is back
+my @e0 = grep { $owner{$_} == 0 } @entities;
+$node{'1:1'}->safe_psql('postgres', join("\n", map { "SELECT tidal.signal('view', $_, 3, '$T');" } @e0));
 $node{'1:1'}->stop('immediate');
+$expect{$_} += 3 for @e0;
+$expected_text = join(' ', map { "$_=" . (0 + $expect{$_}) } @entities);
 $node{'1:1'}->start;
-is(owned_scores(1), $expected_text, 'after kill -9 of region 1, shard 1: the owners still hold the exact totals');
+for my $r (0, 1)
+{
+	my $got = '';
+	wait_until(90, sub { ($got = owned_scores($r)) eq $expected_text });
+	is($got, $expected_text, "region $r: writes for shard 0 committed on region 1, shard 1 right before its kill -9 count once");
+}
 is(unowned_entries(1, 1), 0, 'and the restarted shard rebuilt none of the other shard\'s events');
 
 # more writes through the restarted node reach their owners in both regions
