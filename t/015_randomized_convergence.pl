@@ -11,6 +11,11 @@
 # has its own entities, users and tenant.  Seeds are printed, and every
 # failure names its seed; TIDAL_SEEDS="7 8" reruns some.
 #
+# t/036 runs the same schedules on regions of two shards each (it sets
+# $main::SHARDS and @main::SEEDS, then runs this file): every write goes to a
+# random shard of its region, and every instance, not only shard 0, must
+# converge to the model.
+#
 # The model counts every committed write: a killed region comes back with
 # its committed writes (PostgreSQL's own WAL) and ships them then.  The last
 # write before each kill is made at the leader under tidal.commit_ack =
@@ -26,15 +31,20 @@ use Time::HiRes qw(time);
 
 use TidalCluster;
 
-my @seeds = $ENV{TIDAL_SEEDS} ? split(/[ ,]+/, $ENV{TIDAL_SEEDS}) : (1 .. 20);
+our ($SHARDS, @SEEDS);
+my $shards = $SHARDS // 1;
+my @seeds = @SEEDS ? @SEEDS : $ENV{TIDAL_SEEDS} ? split(/[ ,]+/, $ENV{TIDAL_SEEDS}) : (1 .. 20);
 my $ops_per_seed = 40;
 my $at = '2026-11-24 12:00:00+00';
 my $half_life = 7 * 86400;
 my @steps = qw(begun preparing prepared dual_write finalizing finalized done);
 my %step_no = map { $steps[$_] => $_ + 1 } 0 .. $#steps;
 
-my $c = TidalCluster->new(3);
+my $c = TidalCluster->new(3, shards => $shards);
 my @nodes = $c->nodes;
+
+# the instance of region r that takes a write: any of its shards
+sub writer { my ($r) = @_; return $c->node_of($r, int(rand($shards))); }
 $nodes[0]->safe_psql('postgres', q{SELECT tidal.define_signal('view', '7 days', windows => '{1 hour}')});
 ok($c->wait_until(10, sub { join(',', $c->query_all(q{SELECT count(*) FROM tidal.signals})) eq '1,1,1' }),
 	'the signal is defined everywhere');
@@ -373,6 +383,9 @@ for my $s (@seeds)
 			{
 				shift @kill_at;
 				my $qe = $base + 9 + $kills;
+				# sharded: an entity of the leader's shard, whose region peers a quorum commit waits for
+				$qe += 10 while $shards > 1
+				  && $nodes[$L]->safe_psql('postgres', "SELECT tidal.shard_for($qe)") ne '0';
 				push @quorum_entities, $qe;
 				my ($ok, $out, $state, $err) = try_sql($L, qq{
 					SET tidal.commit_ack = quorum;
@@ -425,7 +438,7 @@ for my $s (@seeds)
 
 		my @live = up_regions();
 		my $r = $live[ int(rand(@live)) ];
-		my $node = $nodes[$r];
+		my $node = writer($r);
 		my $dice = rand();
 		if ($dice < 0.40)
 		{
@@ -531,15 +544,17 @@ for my $s (@seeds)
 	  ? "SELECT count(*) FROM tidal.profiles WHERE name IN ($profile_list)"
 	  : 'SELECT 0';
 	my $expect = sub {
-		my ($r) = @_;
+		my ($r, $shard) = @_;
 		my $stored = $r == $target;
+		# the tenant lives on shard 0 of its region; its other shards answer for it by asking there
+		my $held_here = $stored && ($shard // 0) == 0;
 		return join(' | ', $expected_state->(0, 1), $expected_hidden,
-			($stored ? 'true' : 'false') . " $target done {$target}",
+			($held_here ? 'true' : 'false') . " $target done {$target}",
 			$expected_state->($tenant, $stored), scalar(@profiles));
 	};
 	my $report = sub {
-		my ($r) = @_;
-		my $n = $nodes[$r];
+		my ($r, $shard) = @_;
+		my $n = $c->node_of($r, $shard // 0);
 		return join(' | ', $n->safe_psql('postgres', $state_sql->(0)), $n->safe_psql('postgres', $hidden_sql),
 			$n->safe_psql('postgres', $tenant_sql), $n->safe_psql('postgres', $state_sql->($tenant)),
 			$n->safe_psql('postgres', $profile_sql));
@@ -548,7 +563,10 @@ for my $s (@seeds)
 	my $converged = $c->wait_until(30, sub {
 		for my $r (0 .. 2)
 		{
-			return 0 unless $report->($r) eq $expect->($r);
+			for my $s (0 .. $shards - 1)
+			{
+				return 0 unless $report->($r, $s) eq $expect->($r, $s);
+			}
 		}
 		return 1;
 	});
@@ -559,6 +577,7 @@ for my $s (@seeds)
 		for my $r (0 .. 2)
 		{
 			diag("seed $seed model $r:  " . $expect->($r));
+			diag("seed $seed region $r, shard $_: " . $report->($r, $_) . "\n  model: " . $expect->($r, $_)) for 1 .. $shards - 1;
 			diag("seed $seed region $r: " . $report->($r) . ' | marks '
 				  . $nodes[$r]->safe_psql('postgres',
 					  q{SELECT string_agg(origin_region || ':' || last_seq, ' ' ORDER BY 1) FROM tidal.log_status})

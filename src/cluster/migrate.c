@@ -276,9 +276,11 @@ migration_tick(void)
 
 	/*
 	 * Residency: this origin's batches that every peer has now, without the
-	 * records of tenants this region does not store (residency.c).
+	 * records of tenants this region does not store (residency.c); and
+	 * the shard siblings' batches this node relayed.
 	 */
 	residency_tick();
+	residency_tick_siblings();
 }
 
 /* ---- SQL: the leader's steps ---- */

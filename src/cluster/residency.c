@@ -28,6 +28,9 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+#include "utils/lsyscache.h"
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "libpq-fe.h"
@@ -219,7 +222,16 @@ residency_store_copy(const LogBatchHeader *hdr, const char *data, Size len)
 		return;
 	/* the registry as this batch left it (a registration may be in it) */
 	CommandCounterIncrement();
-	placement = placement_read(tidal_region_id, tidal_shard_id);
+
+	/*
+	 * A shard sibling's batch: this node relays its shard's records of it to
+	 * its region peers, whichever region stores their tenant; the sealer's
+	 * tick leaves them out once those peers have the batch.
+	 */
+	if (hdr->origin_region == tidal_region_id && hdr->origin_shard != tidal_shard_id)
+		placement = placement_read(PLACEMENT_ANY_REGION, tidal_shard_id);
+	else
+		placement = placement_read(tidal_region_id, tidal_shard_id);
 	if (placement->naway == 0)
 		return;
 	initStringInfo(&copy);
@@ -363,6 +375,84 @@ residency_tick(void)
 	(void) elide_stored(&own_q, args, placement, &last);
 	/* up to the last batch looked at (at most 256 a tick); all of the range if it held none */
 	tick_done_upto = (last == tick_done_upto) ? acked : last;
+}
+
+/* per shard sibling: its batches this process's ticks have looked at (0 after a start) */
+static int64 sibling_done_upto[TIDAL_MAX_SHARD_ID + 1];
+
+/*
+ * The copies of shard siblings' batches keep every record of this shard's
+ * tenants, also of tenants this region does not store (residency_store_copy),
+ * for the region peers they are relayed to.  Once every region peer has
+ * applied a batch (as the compactor last heard them: tidal.peer_progress),
+ * those records are left out here too.
+ */
+void
+residency_tick_siblings(void)
+{
+	static OwnedQuery upto_q = {
+		"SELECT o.shard, pg_catalog.min(coalesce(p.applied_batch, 0)) "
+		"  FROM tidal.origins o "
+		"  CROSS JOIN tidal.peer_defs d "
+		"  LEFT JOIN tidal.peer_progress p ON p.peer_region = d.region_id AND p.peer_shard = d.shard_id "
+		"       AND p.origin_region = o.region AND p.origin_shard = o.shard "
+		" WHERE o.region = $1 AND o.shard <> $2 AND d.shard_id = $2 AND d.region_id <> $1 "
+		" GROUP BY o.shard",
+		2, {INT4OID, INT4OID}, NULL
+	};
+	static OwnedQuery sibling_q = {
+		"SELECT origin_region, origin_shard, batch_no, batch FROM tidal.batches "
+		" WHERE origin_region = $1 AND origin_shard = $2 AND batch_no > $3 AND batch_no <= $4 "
+		" ORDER BY batch_no LIMIT 256",
+		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
+	};
+	Datum		args[4];
+	int32		shards[TIDAL_MAX_PEERS];
+	int64		upto[TIDAL_MAX_PEERS];
+	int			n = 0;
+	Placement  *placement;
+	TidalSavedUser saved;
+	uint64		r;
+	int			i;
+
+	if (get_attnum(get_relname_relid("peer_progress", get_namespace_oid("tidal", false)), "peer_shard") ==
+		InvalidAttrNumber)
+		return;					/* SQL objects before 0.7 */
+	args[0] = Int32GetDatum(tidal_region_id);
+	args[1] = Int32GetDatum(tidal_shard_id);
+	query_begin(&saved);
+	query_exec(&upto_q, args, NULL, true, SPI_OK_SELECT);
+	for (r = 0; r < SPI_processed && n < TIDAL_MAX_PEERS; r++)
+	{
+		bool		isnull;
+
+		shards[n] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		upto[n] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+		if (shards[n] >= 0 && shards[n] <= TIDAL_MAX_SHARD_ID)
+			n++;
+	}
+	query_end(&saved);
+	if (n == 0)
+		return;
+	placement = placement_read(tidal_region_id, tidal_shard_id);
+	for (i = 0; i < n; i++)
+	{
+		int64		done = sibling_done_upto[shards[i]];
+		int64		last = done;
+
+		if (upto[i] <= done)
+			continue;
+		if (placement->naway == 0)
+		{
+			sibling_done_upto[shards[i]] = upto[i];
+			continue;
+		}
+		args[1] = Int32GetDatum(shards[i]);
+		args[2] = Int64GetDatum(done);
+		args[3] = Int64GetDatum(upto[i]);
+		(void) elide_stored(&sibling_q, args, placement, &last);
+		sibling_done_upto[shards[i]] = (last == done) ? upto[i] : last;
+	}
 }
 
 /* ---- moving in ---- */

@@ -54,6 +54,13 @@ extern void residency_store_copy(const LogBatchHeader *hdr, const char *data, Si
  */
 extern void residency_tick(void);
 
+/*
+ * Run by the sealer too: leave out of this node's copies of its shard
+ * siblings' batches, once every region peer has applied them, the records
+ * of tenants this region does not store (kept until then to be relayed).
+ */
+extern void residency_tick_siblings(void);
+
 /* how to drop a tenant from the snapshots (registered from apply/ at _PG_init) */
 typedef void (*residency_tenant_fn) (int64 tenant);
 extern void residency_set_snapshot_drop(residency_tenant_fn fn);

@@ -157,6 +157,7 @@ tenant_lookup(int64 tenant, TenantInfo *info)
 		/* registered or not, the default tenant exists and is stored everywhere */
 		info->tenant = 0;
 		info->registered = info->stored_here = true;
+		info->region_shard = tidal_shard_id;	/* its entities are routed one by one (state/ownership.c) */
 	}
 	return info->registered;
 }
@@ -233,7 +234,10 @@ read_registry(int64 tenant)
 		"       coalesce(t.max_storage_bytes, 0), "
 		"       t.tenant_id = 0 "
 		"       OR ((t.required_regions IS NULL OR $1 = ANY (t.required_regions)) AND t.shard = $2) "
-		"       OR coalesce(m.step BETWEEN 2 AND 6 AND m.to_region = $1 AND m.to_shard = $2, false) "
+		"       OR coalesce(m.step BETWEEN 2 AND 6 AND m.to_region = $1 AND m.to_shard = $2, false), "
+		"       CASE WHEN t.required_regions IS NULL OR $1 = ANY (t.required_regions) THEN t.shard "
+		"            WHEN coalesce(m.step BETWEEN 2 AND 6 AND m.to_region = $1, false) THEN m.to_shard "
+		"            ELSE -1 END "
 		"  FROM tidal.tenant_defs t "
 		"  LEFT JOIN LATERAL (SELECT step, to_region, to_shard FROM tidal.migration_defs d "
 		"                      WHERE d.tenant = t.tenant_id ORDER BY d.id DESC LIMIT 1) m ON true "
@@ -269,6 +273,7 @@ read_registry(int64 tenant)
 		info->max_entities = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 		info->max_storage_bytes = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 		info->stored_here = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		info->region_shard = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
 		out = lappend(out, info);
 	}
 	query_end(&saved);
@@ -332,6 +337,7 @@ tenant_load(void)
 	/* tenant 0 always has a slot, to count its entries; a registration sets its quotas */
 	memset(&tenant0, 0, sizeof(tenant0));
 	tenant0.registered = tenant0.stored_here = true;
+	tenant0.region_shard = tidal_shard_id;
 
 	LWLockAcquire(tenants.lock, LW_EXCLUSIVE);
 	hash_seq_init(&scan, tenants.hash);
@@ -443,9 +449,13 @@ tenant_refresh(int64 tenant)
 	{
 		memset(&after, 0, sizeof(after));
 		after.tenant = tenant;
+		after.region_shard = -1;
 	}
 	if (tenant == 0)
+	{
 		after.registered = after.stored_here = true;	/* only its quotas change */
+		after.region_shard = tidal_shard_id;
+	}
 
 	p = add_pending(&after);
 	if (before.stored_here == after.stored_here)

@@ -20,6 +20,7 @@ typedef struct TenantInfo
 	int64		tenant;
 	bool		registered;
 	bool		stored_here;	/* this region (and shard) holds its data */
+	int32		region_shard;	/* the shard of this region that holds it; -1: none does */
 	int32		max_signals_per_sec;	/* 0: no quota */
 	int64		max_entities;	/* 0: no quota of its own (see quota_entries_limit) */
 	int64		max_storage_bytes;	/* 0: no quota */

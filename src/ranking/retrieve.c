@@ -549,7 +549,7 @@ rank_here(const RetrieveArgs *a, bool owned_only, Candidate ***out, QueryStats *
 		c = candidates_all_items(a->tenant, &n);
 	else
 		c = candidates_from_array(a->candidates, &n);
-	if (owned_only)
+	if (owned_only && a->tenant == 0)
 		(void) drop_unless(c, &n, keep_owned, NULL);
 	stats->candidates += n;
 
@@ -662,10 +662,10 @@ take_part(PGresult *res, Candidate *merged, int *nmerged, int lim, QueryStats *s
  * named in the stats.
  */
 static int
-rank_sharded(const RetrieveArgs *a, Candidate ***out, QueryStats *stats)
+rank_sharded(const RetrieveArgs *a, int32 only_shard, Candidate ***out, QueryStats *stats)
 {
 	const ShardMap *map = ownership_map();
-	int32		nshards = map->count;
+	int32		nshards = Max(map->count, Max(only_shard, tidal_shard_id) + 1);
 	RouteScatter *calls = palloc0(sizeof(RouteScatter) * nshards);
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), tidal_peer_timeout_ms);
 	Candidate **local;
@@ -679,11 +679,14 @@ rank_sharded(const RetrieveArgs *a, Candidate ***out, QueryStats *stats)
 	for (s = 0; s < nshards; s++)
 	{
 		const char *params[8];
-		char	   *cands = a->candidates ? candidates_of_shard(a->candidates, s) : NULL;
+		char	   *cands = a->candidates == NULL ? NULL
+			: a->tenant != 0 ? DatumGetCString(DirectFunctionCall1(array_out, PointerGetDatum(a->candidates)))
+			: candidates_of_shard(a->candidates, s);
 
 		calls[s].shard = s;
-		if (s == tidal_shard_id || (a->candidates != NULL && cands == NULL))
-			continue;			/* this node, or a shard that owns none of the candidates */
+		if (s == tidal_shard_id || (a->candidates != NULL && cands == NULL) ||
+			(only_shard >= 0 && s != only_shard))
+			continue;			/* this node, a shard that owns none of the candidates, or not asked */
 		calls[s].what = psprintf("retrieve on shard %d", s);
 		calls[s].deadline = deadline;
 		calls[s].cxt = CurrentMemoryContext;
@@ -703,7 +706,7 @@ rank_sharded(const RetrieveArgs *a, Candidate ***out, QueryStats *stats)
 								  8, params);
 	}
 
-	nlocal = rank_here(a, true, &local, stats);
+	nlocal = only_shard < 0 ? rank_here(a, true, &local, stats) : 0;
 	merged = palloc(sizeof(Candidate) * ((Size) (nshards) * (a->lim + 1) + 1));
 	for (i = 0; i < nlocal; i++)
 		merged[nmerged++] = *local[i];
@@ -801,7 +804,14 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	if (a.tenant == 0 && ownership_map()->count > 1)
 	{
 		stats.sharded = true;
-		nout = rank_sharded(&a, &out, &stats);
+		nout = rank_sharded(&a, -1, &out, &stats);
+	}
+	else if (a.tenant != 0 && tenant.registered && !tenant.stored_here && tenant.region_shard >= 0 &&
+			 tenant.region_shard != tidal_shard_id)
+	{
+		/* a registered tenant another shard of this region holds: ranked there */
+		stats.sharded = true;
+		nout = rank_sharded(&a, tenant.region_shard, &out, &stats);
 	}
 	else
 		nout = rank_here(&a, false, &out, &stats);
@@ -868,11 +878,17 @@ tidal_retrieve_part(PG_FUNCTION_ARGS)
 	a.tenant = PG_GETARG_INT64(7);
 	check_args(&a);
 	tidal_check_time_us(a.at_us, "at");
-	if (a.tenant != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("tidal._retrieve_part ranks the default tenant's items")));
 	tidal_ensure_loaded();
+	if (a.tenant != 0)
+	{
+		TenantInfo	info;
+
+		if (!tenant_lookup(a.tenant, &info) || !info.stored_here)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("tenant " INT64_FORMAT " is not stored on this node (region %d, shard %d)",
+							a.tenant, tidal_region_id, tidal_shard_id)));
+	}
 	route_await_applied(PG_GETARG_INT32(8), PG_GETARG_INT32(9), PG_GETARG_INT64(10),
 						Max(tidal_peer_timeout_ms / 2, 1));
 

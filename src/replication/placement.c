@@ -8,7 +8,8 @@
  *
  * A tenant is stored in its required_regions (every region when NULL) on
  * its shard, and from `preparing` to `finalized` of its latest migration in
- * the migration's target too: the condition of cluster/tenant.c's registry,
+ * the migration's target too.  Region -1 asks for a shard in any region:
+ * what a node relays for its shard (see placement.h): the condition of cluster/tenant.c's registry,
  * evaluated for another region.  Tenant 0, and a tenant this node does not
  * know (its registration has not arrived here), are stored everywhere as
  * far as this node can tell: their records are never elided.
@@ -35,8 +36,8 @@ placement_read(int32 region, int32 shard)
 		"  LEFT JOIN LATERAL (SELECT step, to_region, to_shard FROM tidal.migration_defs d "
 		"                      WHERE d.tenant = t.tenant_id ORDER BY d.id DESC LIMIT 1) m ON true "
 		" WHERE t.tenant_id > 0 "
-		"   AND NOT ((t.required_regions IS NULL OR $1 = ANY (t.required_regions)) AND t.shard = $2) "
-		"   AND NOT coalesce(m.step BETWEEN 2 AND 6 AND m.to_region = $1 AND m.to_shard = $2, false) "
+		"   AND NOT (($1 < 0 OR t.required_regions IS NULL OR $1 = ANY (t.required_regions)) AND t.shard = $2) "
+		"   AND NOT coalesce(m.step BETWEEN 2 AND 6 AND ($1 < 0 OR m.to_region = $1) AND m.to_shard = $2, false) "
 		" ORDER BY t.tenant_id",
 		2, {INT4OID, INT4OID}, NULL
 	};

@@ -34,7 +34,14 @@ typedef struct Placement
  * Read the placement of region and shard from tidal.tenant_defs and
  * tidal.migration_defs, in the caller's memory context.  Not between
  * query_begin and query_end: it runs its own query.
+ *
+ * Region -1: the tenants stored on that shard in any region.  A node is
+ * the only way its shard siblings' writes reach its shard elsewhere, so it
+ * receives, keeps and relays those of every tenant of its shard, also of
+ * tenants its own region does not store (until its region peers have them:
+ * cluster/residency.c).
  */
+#define PLACEMENT_ANY_REGION (-1)
 extern Placement *placement_read(int32 region, int32 shard);
 
 /* true if the region does not store the tenant: its records are elided for it */

@@ -187,7 +187,7 @@ tidal_ship(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 
 	/* what the requester does not store: its records are left out */
-	placement = placement_read(requester.region, requester.shard);
+	placement = placement_read(sibling ? PLACEMENT_ANY_REGION : requester.region, requester.shard);
 	placement->shard_events_only = true;
 
 	query_begin(&saved);

@@ -161,7 +161,8 @@ tidal_signal(PG_FUNCTION_ARGS)
 	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key, with_user, 1);
 	codec_add_signal_event(&rec, with_user, entity, weight, at_us,
 						   with_user ? PG_GETARG_INT64(4) : 0);
-	write_record(&rec, def, tenant.tenant, owned, tenant.tenant == 0 ? ownership_shard_of(entity) : -1);
+	write_record(&rec, def, tenant.tenant, owned,
+				 tenant.tenant == 0 ? ownership_shard_of(entity) : (tenant.stored_here ? -1 : tenant.region_shard));
 
 	PG_RETURN_HLC_P(hlc);
 }
@@ -264,7 +265,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 								   at_v ? at_v[i] + TIDAL_UNIX_EPOCH_OFFSET_US : now_us,
 								   0);
 		write_record(&rec, def, tenant.tenant, tenant.tenant != 0 || tidal_shard_id == 0,
-					 tenant.tenant == 0 ? 0 : -1);
+					 tenant.tenant == 0 ? 0 : (tenant.stored_here ? -1 : tenant.region_shard));
 		PG_RETURN_INT64(n);
 	}
 
@@ -380,13 +381,20 @@ read_here(SignalRead what, int64 tenant, int64 entity, const SignalDef *def, int
  * after it has applied this session's writes for it.
  */
 static double
-read_owned(SignalRead what, int64 tenant, int64 entity, const SignalDef *def, int64 window_us, int64 at_us)
+read_owned(SignalRead what, const TenantInfo *t, int64 entity, const SignalDef *def, int64 window_us,
+		   int64 at_us)
 {
+	int64		tenant = t->tenant;
 	int32		owner;
 	const char *params[6];
 	char	   *answer;
 
-	if (tenant != 0 || (owner = ownership_shard_of(entity)) == tidal_shard_id)
+	/* the default tenant's entity's shard; a registered tenant's shard in this region (none: read here, 0) */
+	if (tenant == 0)
+		owner = ownership_shard_of(entity);
+	else
+		owner = (t->registered && !t->stored_here && t->region_shard >= 0) ? t->region_shard : tidal_shard_id;
+	if (owner == tidal_shard_id)
 		return read_here(what, tenant, entity, def, window_us, at_us);
 
 	params[0] = what == READ_SCORE ? "score" : "window";
@@ -431,14 +439,25 @@ tidal_read_owned(PG_FUNCTION_ARGS)
 	window_us = PG_GETARG_INT64(3);
 	at_us = PG_GETARG_INT64(4);
 	tenant = PG_GETARG_INT64(5);
-	if ((strcmp(what, "score") != 0 && strcmp(what, "window") != 0) || tenant != 0)
+	if (strcmp(what, "score") != 0 && strcmp(what, "window") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("tidal._read_owned reads a score or a window of the default tenant")));
+				 errmsg("tidal._read_owned reads a score or a window")));
 	tidal_check_time_us(at_us, "at");
 	tidal_ensure_loaded();
 	def = catalog_signal(text_to_cstring(PG_GETARG_TEXT_PP(2)), false);
-	if (!ownership_owns(entity))
+	if (tenant != 0)
+	{
+		TenantInfo	info;
+
+		if (!tenant_lookup(tenant, &info) || !info.stored_here)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("tenant " INT64_FORMAT " is not stored on this node (region %d, shard %d)",
+							tenant, tidal_region_id, tidal_shard_id),
+					 errhint("The two nodes disagree on where the tenant lives; tidal.tenants shows each one's view.")));
+	}
+	else if (!ownership_owns(entity))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("entity " INT64_FORMAT " is owned by shard %d, not by this node's shard %d",
@@ -447,7 +466,7 @@ tidal_read_owned(PG_FUNCTION_ARGS)
 	route_await_applied(PG_GETARG_INT32(6), PG_GETARG_INT32(7), PG_GETARG_INT64(8),
 						Max(tidal_peer_timeout_ms / 2, 1));
 	PG_RETURN_FLOAT8(read_here(strcmp(what, "score") == 0 ? READ_SCORE : READ_WINDOW,
-							   0, entity, def, window_us, at_us));
+							   tenant, entity, def, window_us, at_us));
 }
 
 /*
@@ -469,7 +488,8 @@ tidal_decay_score(PG_FUNCTION_ARGS)
 
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
-	PG_RETURN_FLOAT8(read_owned(READ_SCORE, tenant_argument(fcinfo, 3, &tenant), entity, def, 0, at_us));
+	(void) tenant_argument(fcinfo, 3, &tenant);
+	PG_RETURN_FLOAT8(read_owned(READ_SCORE, &tenant, entity, def, 0, at_us));
 }
 
 static double
@@ -486,7 +506,8 @@ window_sum(FunctionCallInfo fcinfo, double *hours)
 	def = catalog_signal(name, false);
 	(void) catalog_window_index(def, window_us);	/* a window the signal does not keep: refused here */
 	*hours = (double) window_us / (double) DECAY_USECS_PER_HOUR;
-	return read_owned(READ_WINDOW, tenant_argument(fcinfo, 4, &tenant), entity, def, window_us, at_us);
+	(void) tenant_argument(fcinfo, 4, &tenant);
+	return read_owned(READ_WINDOW, &tenant, entity, def, window_us, at_us);
 }
 
 /*
