@@ -497,6 +497,18 @@ typedef struct RetrieveArgs
 	int64		tenant;
 } RetrieveArgs;
 
+/* the arguments both SQL functions take first: for_user, candidates, profile, filter */
+static void
+call_args(FunctionCallInfo fcinfo, RetrieveArgs *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->has_user = !PG_ARGISNULL(0);
+	a->for_user = a->has_user ? PG_GETARG_INT64(0) : 0;
+	a->candidates = PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1);
+	a->profile_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	a->filter = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+}
+
 static void
 check_args(RetrieveArgs *a)
 {
@@ -775,12 +787,7 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("at must not be NULL")));
-	memset(&a, 0, sizeof(a));
-	a.has_user = !PG_ARGISNULL(0);
-	a.for_user = a.has_user ? PG_GETARG_INT64(0) : 0;
-	a.candidates = PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1);
-	a.profile_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	a.filter = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+	call_args(fcinfo, &a);
 	if (!PG_ARGISNULL(4))
 	{
 		a.max_per_creator = PG_GETARG_INT32(4);
@@ -866,12 +873,7 @@ tidal_retrieve_part(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("tidal._retrieve_part: argument %d must not be NULL", k + 1)));
-	memset(&a, 0, sizeof(a));
-	a.has_user = !PG_ARGISNULL(0);
-	a.for_user = a.has_user ? PG_GETARG_INT64(0) : 0;
-	a.candidates = PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1);
-	a.profile_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	a.filter = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+	call_args(fcinfo, &a);
 	a.max_per_creator = PG_GETARG_INT32(4);
 	a.lim = PG_GETARG_INT32(5);
 	a.at_us = PG_GETARG_INT64(6);
@@ -879,16 +881,7 @@ tidal_retrieve_part(PG_FUNCTION_ARGS)
 	check_args(&a);
 	tidal_check_time_us(a.at_us, "at");
 	tidal_ensure_loaded();
-	if (a.tenant != 0)
-	{
-		TenantInfo	info;
-
-		if (!tenant_lookup(a.tenant, &info) || !info.stored_here)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("tenant " INT64_FORMAT " is not stored on this node (region %d, shard %d)",
-							a.tenant, tidal_region_id, tidal_shard_id)));
-	}
+	tenant_require_stored_here(a.tenant);
 	route_await_applied(PG_GETARG_INT32(8), PG_GETARG_INT32(9), PG_GETARG_INT64(10),
 						Max(tidal_peer_timeout_ms / 2, 1));
 

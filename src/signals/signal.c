@@ -447,16 +447,7 @@ tidal_read_owned(PG_FUNCTION_ARGS)
 	tidal_ensure_loaded();
 	def = catalog_signal(text_to_cstring(PG_GETARG_TEXT_PP(2)), false);
 	if (tenant != 0)
-	{
-		TenantInfo	info;
-
-		if (!tenant_lookup(tenant, &info) || !info.stored_here)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("tenant " INT64_FORMAT " is not stored on this node (region %d, shard %d)",
-							tenant, tidal_region_id, tidal_shard_id),
-					 errhint("The two nodes disagree on where the tenant lives; tidal.tenants shows each one's view.")));
-	}
+		tenant_require_stored_here(tenant);
 	else if (!ownership_owns(entity))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
