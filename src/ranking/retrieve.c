@@ -263,11 +263,11 @@ match_unknown(int64 tenant, Candidate *c, const ItemFactsRead *reads, int n, Jso
 
 /* every item of the tenant, with its facts, from shared memory; NULL if too many */
 static Candidate *
-candidates_all_facts(int64 tenant, Jsonb *filter, int *n)
+candidates_all_facts(int64 tenant, Jsonb *filter, int32 only_shard, int *n)
 {
 	ItemFactsRead *reads;
 	Candidate  *c;
-	int			count = facts_scan_tenant(tenant, filter, MAX_CANDIDATES, &reads);
+	int			count = facts_scan_tenant(tenant, filter, only_shard, MAX_CANDIDATES, &reads);
 	int			i;
 
 	if (count < 0)
@@ -554,7 +554,7 @@ rank_here(const RetrieveArgs *a, bool owned_only, Candidate ***out, QueryStats *
 	in_memory = facts_complete();
 	if (a->candidates == NULL && in_memory)
 	{
-		c = candidates_all_facts(a->tenant, a->filter, &n);
+		c = candidates_all_facts(a->tenant, a->filter, owned_only ? tidal_shard_id : -1, &n);
 		have_facts = true;
 	}
 	else if (a->candidates == NULL)

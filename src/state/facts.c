@@ -55,6 +55,7 @@
 #include "pg/settings.h"
 #include "pg/xact_list.h"
 #include "state/facts.h"
+#include "state/ownership.h"
 #include "state/state.h"
 
 #define FACTS_PARTITIONS	32	/* a power of two */
@@ -866,8 +867,9 @@ facts_lookup_many(int64 tenant, const int64 *items, int n, Jsonb *filter, ItemFa
 #define SCAN_CHUNK 65536
 
 int
-facts_scan_tenant(int64 tenant, Jsonb *filter, int max, ItemFactsRead **result)
+facts_scan_tenant(int64 tenant, Jsonb *filter, int32 only_shard, int max, ItemFactsRead **result)
 {
+	const ShardMap *map = (only_shard >= 0 && tenant == 0) ? ownership_map() : NULL;
 	int			cap = 1024;
 	int			n;
 	ItemFactsRead *out = palloc(sizeof(ItemFactsRead) * cap);
@@ -909,6 +911,8 @@ restart:
 
 			if (fe->tenant != tenant || fe->dboid != MyDatabaseId || !(fe->flags & FACT_PRESENT))
 				continue;
+			if (map != NULL && shardmap_owner(map, fe->item) != only_shard)
+				continue;		/* another shard ranks it */
 			if (ov != NULL && hash_search(ov, &fe->item, HASH_FIND, NULL) != NULL)
 				continue;		/* written in this transaction: below */
 			if (n == max)

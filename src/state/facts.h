@@ -70,9 +70,11 @@ extern void facts_lookup_many(int64 tenant, const int64 *items, int n, Jsonb *fi
 
 /*
  * Every item of a tenant (at most max, else 54000 with hint), as above, in
- * no particular order; returns how many, *out palloc'd.
+ * no particular order; returns how many, *out palloc'd.  only_shard >= 0:
+ * of tenant 0, only the items that shard owns (state/ownership.c); the
+ * caller's own uncommitted items come whatever their shard.
  */
-extern int	facts_scan_tenant(int64 tenant, Jsonb *filter, int max, ItemFactsRead **out);
+extern int	facts_scan_tenant(int64 tenant, Jsonb *filter, int32 only_shard, int max, ItemFactsRead **out);
 
 /* how many items' facts this database holds (monitoring, tests) */
 extern int64 facts_count(Oid dboid);
