@@ -98,7 +98,7 @@ seal_forwarded(const char *what)
 						 errmsg("%s: this session's writes for another shard were not sealed within tidal.peer_timeout (%d ms)",
 								what, tidal_peer_timeout_ms),
 						 errhint("The \"tidal sealer\" worker seals them; look for it in pg_stat_activity.")));
-			log_request_seal();
+			log_request_seal_now();
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 		}

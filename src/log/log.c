@@ -58,6 +58,7 @@ typedef struct LogShared
 	pg_atomic_uint32 sealer_procno;	/* its PGPROC number, or INVALID_PGPROCNO */
 	pg_atomic_uint32 commits_waiting;	/* commits that wrote the log since the
 										 * sealer last took the count */
+	pg_atomic_uint32 seal_now;	/* a reader waits for a seal: no group delay */
 } LogShared;
 
 static LogShared *log_shared = NULL;
@@ -82,6 +83,7 @@ log_shmem_init(void)
 	{
 		pg_atomic_init_u32(&log_shared->sealer_procno, INVALID_PGPROCNO);
 		pg_atomic_init_u32(&log_shared->commits_waiting, 0);
+		pg_atomic_init_u32(&log_shared->seal_now, 0);
 	}
 }
 
@@ -132,7 +134,10 @@ log_commit_written(void)
 uint32
 log_take_commits_waiting(void)
 {
-	return log_shared ? pg_atomic_exchange_u32(&log_shared->commits_waiting, 0) : 0;
+	if (log_shared == NULL)
+		return 0;
+	pg_atomic_write_u32(&log_shared->seal_now, 0);	/* this seal is the one asked for */
+	return pg_atomic_exchange_u32(&log_shared->commits_waiting, 0);
 }
 
 uint32
@@ -144,7 +149,17 @@ log_commits_waiting(void)
 bool
 log_group_full(void)
 {
-	return log_commits_waiting() >= LOG_GROUP_WAKE_COMMITS;
+	return log_commits_waiting() >= LOG_GROUP_WAKE_COMMITS ||
+		(log_shared != NULL && pg_atomic_read_u32(&log_shared->seal_now) != 0);
+}
+
+void
+log_request_seal_now(void)
+{
+	if (log_shared == NULL)
+		return;
+	pg_atomic_write_u32(&log_shared->seal_now, 1);
+	log_request_seal();
 }
 
 /*

@@ -39,6 +39,9 @@ extern bool log_xact_written(void);
 /* wake the worker that seals (never errors: safe in a commit callback) */
 extern void log_request_seal(void);
 
+/* the same, and seal without waiting out the group delay: someone waits for it */
+extern void log_request_seal_now(void);
+
 /* the worker that seals registers its latch, to be woken by log_request_seal */
 extern void log_attach_sealer(void);
 
@@ -47,7 +50,7 @@ extern void log_attach_sealer(void);
  * the sealer last took the count.  The sealer takes it (resetting it to 0)
  * just before it seals; a commit counted after that wakes it again.
  * log_group_full: enough commits wait to seal now without waiting out the
- * group delay.
+ * group delay (or log_request_seal_now asked for a seal).
  */
 extern uint32 log_take_commits_waiting(void);
 extern uint32 log_commits_waiting(void);
