@@ -56,6 +56,18 @@ SELECT tidal.set_shard_map('hash', 2);
 SELECT tidal.set_shard_map('hash', 1) AS shards;
 SELECT mode, version FROM tidal.shards;
 
+-- a signal record names the shard its writer routed it to (flag 0x04, 0.7 on):
+-- kind 1, flags 04, body: name 'v', shard, 1 event (entity 8, weight 1, at 0)
+CREATE FUNCTION pg_temp.routed(tenant text, shard text) RETURNS bytea
+    LANGUAGE sql AS $$
+    SELECT decode('01' || '04' || '0000' || '21000000' || '0100000000000000' || '00000000' || '01000000'
+                  || tenant || '0100' || '76' || shard || '01000000'
+                  || '0800000000000000' || '000000000000f03f' || '0000000000000000', 'hex') $$;
+SELECT * FROM tidal._log_records(pg_temp.routed('0000000000000000', '0100'), false);
+-- refused: a shard beyond tidal.shard_id's range, and a registered tenant's record (it lives on its own shard)
+SELECT * FROM tidal._log_records(pg_temp.routed('0000000000000000', 'd007'), false);
+SELECT * FROM tidal._log_records(pg_temp.routed('2a00000000000000', '0100'), false);
+
 \c :regress_db
 SET client_min_messages = warning;
 DROP DATABASE tidal_shards;

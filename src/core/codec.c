@@ -66,19 +66,22 @@ begin_record(StringInfo buf, uint8 kind, uint8 flags, const TidalHlc *hlc, int64
  */
 void
 codec_begin_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
-						  const char *name, const char *key, bool with_users, uint32 nevents)
+						  const char *name, const char *key, int32 shard, bool with_users, uint32 nevents)
 {
 	int			start = begin_record(buf, LOG_RECORD_SIGNAL,
 									 (with_users ? LOG_SIGNAL_HAS_USER : 0) |
-									 (key ? LOG_SIGNAL_HAS_KEY : 0), hlc, tenant);
+									 (key ? LOG_SIGNAL_HAS_KEY : 0) |
+									 (shard >= 0 ? LOG_SIGNAL_HAS_SHARD : 0), hlc, tenant);
 	Size		event_len = with_users ? 32 : 24;
-	Size		body_len = 2 + strlen(name) + (key ? 2 + strlen(key) : 0) + 4 +
+	Size		body_len = 2 + strlen(name) + (key ? 2 + strlen(key) : 0) + (shard >= 0 ? 2 : 0) + 4 +
 		(Size) nevents * event_len;
 
 	put_u32_at(buf, start + 4, (uint32) body_len);
 	put_str(buf, name);
 	if (key)
 		put_str(buf, key);
+	if (shard >= 0)
+		put_u16(buf, (uint16) shard);
 	put_u32(buf, nevents);
 	enlargeStringInfo(buf, (int) (nevents * event_len));
 }
@@ -248,6 +251,14 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 				{
 					rec->key = get_str(&body, &rec->key_len);
 					if (rec->key_len == 0)
+						body.ok = false;
+				}
+				rec->shard = -1;
+				if (rec->flags & LOG_SIGNAL_HAS_SHARD)
+				{
+					/* only the default tenant's events are routed by the shard map */
+					rec->shard = get_u16(&body);
+					if (rec->shard > LOG_MAX_SHARD || rec->tenant != 0)
 						body.ok = false;
 				}
 				rec->nevents = get_u32(&body);

@@ -44,6 +44,8 @@ typedef enum LogRecordKind
 
 #define LOG_SIGNAL_HAS_USER		0x01	/* flag: each event carries a user id */
 #define LOG_SIGNAL_HAS_KEY		0x02	/* flag: an idempotency key follows the name */
+#define LOG_SIGNAL_HAS_SHARD	0x04	/* flag: the shard the writer routed the events to follows (0.7) */
+#define LOG_MAX_SHARD			1023	/* the largest shard a record may name (tidal.shard_id's range) */
 #define LOG_ITEM_HAS_CREATOR	0x01	/* flag: the item record names a creator */
 
 /* LOG_RECORD_HIDE: what happened, and to what */
@@ -65,6 +67,7 @@ typedef struct LogRecord
 	int			name_len;
 	const char *key;			/* idempotency key (LOG_SIGNAL_HAS_KEY), or NULL */
 	int			key_len;
+	int32		shard;			/* the shard its writer routed it to (LOG_SIGNAL_HAS_SHARD), or -1 */
 
 	/* LOG_RECORD_SIGNAL */
 	uint32		nevents;
@@ -134,7 +137,7 @@ typedef struct LogBatchHeader
 
 /* records */
 extern void codec_begin_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
-									  const char *name, const char *key,
+									  const char *name, const char *key, int32 shard,
 									  bool with_users, uint32 nevents);
 extern void codec_add_signal_event(StringInfo buf, bool with_users, int64 entity,
 								   double weight, int64 at_us, int64 user_id);

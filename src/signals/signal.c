@@ -158,7 +158,9 @@ tidal_signal(PG_FUNCTION_ARGS)
 	tenant_admit_events(&tenant, 1);
 
 	initStringInfo(&rec);
-	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key, with_user, 1);
+	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key,
+							  tenant.tenant == 0 && ownership_map()->count > 1 ? ownership_shard_of(entity) : -1,
+							  with_user, 1);
 	codec_add_signal_event(&rec, with_user, entity, weight, at_us,
 						   with_user ? PG_GETARG_INT64(4) : 0);
 	write_record(&rec, def, tenant.tenant, owned,
@@ -258,7 +260,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 	{
 		/* one record: a registered tenant lives on one shard, and one shard owns everything */
 		initStringInfo(&rec);
-		codec_begin_signal_record(&rec, &hlc, tenant.tenant, def->name, NULL, false, (uint32) n);
+		codec_begin_signal_record(&rec, &hlc, tenant.tenant, def->name, NULL, -1, false, (uint32) n);
 		for (i = 0; i < n; i++)
 			codec_add_signal_event(&rec, false, entity_v[i],
 								   weight_v ? weight_v[i] : 1.0,
@@ -282,7 +284,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 		if (count_of[s] == 0)
 			continue;
 		initStringInfo(&rec);
-		codec_begin_signal_record(&rec, &hlc, 0, def->name, NULL, false, (uint32) count_of[s]);
+		codec_begin_signal_record(&rec, &hlc, 0, def->name, NULL, s, false, (uint32) count_of[s]);
 		for (i = 0; i < n; i++)
 			if (shard_of[i] == s)
 				codec_add_signal_event(&rec, false, entity_v[i],
@@ -308,7 +310,7 @@ unstage_counted(const IdemEvent *old)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	codec_begin_signal_record(&buf, &old->hlc, old->tenant, def->name, NULL, false, 1);
+	codec_begin_signal_record(&buf, &old->hlc, old->tenant, def->name, NULL, -1, false, 1);
 	codec_add_signal_event(&buf, false, old->entity, -old->weight, old->at_us, 0);
 	stage_signal_record(buf.data, buf.len, def->id, &def->spec, false);
 }

@@ -105,6 +105,10 @@ ownership_owns(int64 entity)
 	return ownership_shard_of(entity) == tidal_shard_id;
 }
 
+/*
+ * A record its writer routed (LOG_SIGNAL_HAS_SHARD, 0.7 on) belongs to that
+ * shard as a whole; an older one, event by event, to the owners by the map.
+ */
 bool
 ownership_record_owned(const LogRecord *rec, int32 shard, bool *all_owned)
 {
@@ -114,6 +118,12 @@ ownership_record_owned(const LogRecord *rec, int32 shard, bool *all_owned)
 	uint32		i;
 
 	Assert(rec->kind == LOG_RECORD_SIGNAL);
+	if (rec->shard >= 0)
+	{
+		/* its writer routed it: to that shard, whatever the map says now */
+		*all_owned = rec->shard == shard;
+		return rec->shard == shard;
+	}
 	if (map->count == 1)
 	{
 		*all_owned = shard == 0;
@@ -174,7 +184,7 @@ ownership_owned_part(const LogRecord *rec, StringInfo buf, LogRecord *part)
 	if (rec->key != NULL)
 		key = pnstrdup(rec->key, rec->key_len);
 	resetStringInfo(buf);
-	codec_begin_signal_record(buf, &rec->hlc, 0, name, key, with_users, owned);
+	codec_begin_signal_record(buf, &rec->hlc, 0, name, key, tidal_shard_id, with_users, owned);
 	for (i = 0; i < rec->nevents; i++)
 	{
 		LogSignalEvent ev;
