@@ -124,7 +124,8 @@ ALTER TABLE tidal.peer_progress DROP CONSTRAINT peer_progress_pkey,
 -- The shard map is the cluster's: set on the leader, replicated (record
 -- kind 9), the highest version wins.
 ALTER TABLE tidal.shard_map ADD COLUMN version bigint NOT NULL DEFAULT 0,
-    ADD COLUMN defined_at tidal.hlc;
+    ADD COLUMN defined_at tidal.hlc,
+    ADD COLUMN range_shards int[];   -- a ranges map's shard of each range (NULL: range i is shard i)
 CREATE OR REPLACE VIEW tidal.shards AS
     SELECT coalesce((SELECT mode FROM tidal.shard_map), 'single') AS mode,
            coalesce((SELECT shard_count FROM tidal.shard_map), 1) AS shard_count,

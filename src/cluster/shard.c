@@ -93,6 +93,8 @@ check_ranges(ArrayType *arr, ShardMap *map)
 	if (n == 0 || n > SHARDMAP_MAX_SHARDS)
 		map_error("ranges must have 1 to 1024 elements");
 	map->count = n;
+	map->nsegments = n;
+	map->segment_shard = NULL;
 	map->starts = palloc(sizeof(int64) * Max(n - 1, 1));
 	memset(&prev_upper, 0, sizeof(prev_upper));
 	for (i = 0; i < n; i++)
@@ -132,6 +134,7 @@ check_map(const char *mode, bool has_count, int32 count, ArrayType *ranges, Shar
 			if (has_count || ranges != NULL)
 				map_error("'single' takes neither shard_count nor ranges");
 			map->count = 1;
+			map->nsegments = 1;
 			break;
 		case SHARDMAP_HASH:
 			if (!has_count || ranges != NULL)
@@ -139,6 +142,7 @@ check_map(const char *mode, bool has_count, int32 count, ArrayType *ranges, Shar
 			if (count < 1 || count > SHARDMAP_MAX_SHARDS)
 				map_error("shard_count must be between 1 and 1024");
 			map->count = count;
+			map->nsegments = 1;
 			break;
 		case SHARDMAP_RANGES:
 			if (ranges == NULL || has_count)
@@ -149,24 +153,61 @@ check_map(const char *mode, bool has_count, int32 count, ArrayType *ranges, Shar
 }
 
 /*
+ * Check the shards of the ranges of a map (a range moved to another shard
+ * makes them differ from 0, 1, ...): one per range, each below count, and
+ * every shard below count holding some range.
+ */
+static void
+check_range_shards(ArrayType *range_shards, int nsegments, int32 count)
+{
+	int32	   *v;
+	bool	   *seen;
+	int			n;
+	int			i;
+
+	if (ARR_NDIM(range_shards) > 1 || array_contains_nulls(range_shards) ||
+		ARR_ELEMTYPE(range_shards) != INT4OID)
+		map_error("range_shards must be a one-dimensional int[] without NULLs");
+	n = ArrayGetNItems(ARR_NDIM(range_shards), ARR_DIMS(range_shards));
+	if (n != nsegments)
+		map_error("range_shards must give one shard per range");
+	if (count < 1 || count > SHARDMAP_MAX_SHARDS)
+		map_error("shard_count must be between 1 and 1024");
+	v = (int32 *) ARR_DATA_PTR(range_shards);
+	seen = palloc0(sizeof(bool) * count);
+	for (i = 0; i < n; i++)
+	{
+		if (v[i] < 0 || v[i] >= count)
+			map_error("a range's shard is outside 0 .. shard_count - 1");
+		seen[v[i]] = true;
+	}
+	for (i = 0; i < count; i++)
+		if (!seen[i])
+			map_error("every shard below shard_count must hold a range");
+	pfree(seen);
+}
+
+/*
  * Store a map in tidal.shard_map unless the map there is newer (a higher
  * version, or the same version with a later HLC).  True if it was stored.
  */
 static bool
-store_map(const char *mode, int32 count, Datum ranges, bool has_ranges, int64 version, const TidalHlc *hlc)
+store_map(const char *mode, int32 count, Datum ranges, bool has_ranges, Datum range_shards,
+		  bool has_range_shards, int64 version, const TidalHlc *hlc)
 {
 	static OwnedQuery q = {
-		"INSERT INTO tidal.shard_map AS m (one, mode, shard_count, ranges, version, defined_at) "
-		"VALUES (true, $1, $2, $3, $4, tidal.hlc($5, $6, $7)) "
+		"INSERT INTO tidal.shard_map AS m (one, mode, shard_count, ranges, version, defined_at, range_shards) "
+		"VALUES (true, $1, $2, $3, $4, tidal.hlc($5, $6, $7), $8) "
 		"ON CONFLICT (one) DO UPDATE SET mode = excluded.mode, shard_count = excluded.shard_count, "
-		"       ranges = excluded.ranges, version = excluded.version, defined_at = excluded.defined_at "
+		"       ranges = excluded.ranges, version = excluded.version, defined_at = excluded.defined_at, "
+		"       range_shards = excluded.range_shards "
 		" WHERE m.version < excluded.version "
 		"    OR (m.version = excluded.version "
 		"        AND (m.defined_at IS NULL OR tidal.hlc_cmp(m.defined_at, excluded.defined_at) OPERATOR(pg_catalog.<) 0))",
-		7, {TEXTOID, INT4OID, INT8RANGEARRAYOID, INT8OID, INT8OID, INT4OID, INT4OID}, NULL
+		8, {TEXTOID, INT4OID, INT8RANGEARRAYOID, INT8OID, INT8OID, INT4OID, INT4OID, INT4ARRAYOID}, NULL
 	};
-	Datum		args[7];
-	char		nulls[7] = "       ";
+	Datum		args[8];
+	char		nulls[8] = "        ";
 	bool		stored;
 	TidalSavedUser saved;
 
@@ -178,6 +219,8 @@ store_map(const char *mode, int32 count, Datum ranges, bool has_ranges, int64 ve
 	args[4] = Int64GetDatum(hlc->wall_ns);
 	args[5] = Int32GetDatum(hlc->logical);
 	args[6] = Int32GetDatum(hlc->node);
+	args[7] = range_shards;
+	nulls[7] = has_range_shards ? ' ' : 'n';
 	query_begin(&saved);
 	query_exec(&q, args, nulls, false, SPI_OK_INSERT);
 	stored = SPI_processed > 0;
@@ -202,10 +245,16 @@ shard_map_apply_record(const LogRecord *rec)
 		"            THEN ARRAY(SELECT x::pg_catalog.int8range "
 		"                         FROM pg_catalog.jsonb_array_elements_text(j OPERATOR(pg_catalog.->) 'ranges') "
 		"                              WITH ORDINALITY AS e(x, i) ORDER BY e.i) END, "
-		"       (j OPERATOR(pg_catalog.->>) 'version')::pg_catalog.int8 "
+		"       (j OPERATOR(pg_catalog.->>) 'version')::pg_catalog.int8, "
+		"       CASE WHEN pg_catalog.jsonb_typeof(j OPERATOR(pg_catalog.->) 'range_shards') = 'array' "
+		"            THEN ARRAY(SELECT x::pg_catalog.int4 "
+		"                         FROM pg_catalog.jsonb_array_elements_text(j OPERATOR(pg_catalog.->) 'range_shards') "
+		"                              WITH ORDINALITY AS e(x, i) ORDER BY e.i) END "
 		"  FROM (SELECT $1::pg_catalog.jsonb AS j) s",
 		1, {TEXTOID}, NULL
 	};
+	bool		shards_null;
+	Datum		range_shards;
 	Datum		args[1];
 	char	   *mode;
 	bool		count_null;
@@ -235,6 +284,9 @@ shard_map_apply_record(const LogRecord *rec)
 		if (!ranges_null)
 			ranges = PointerGetDatum(DatumGetArrayTypePCopy(ranges));
 		version = DatumGetInt64(SPI_getbinval(tup, desc, 4, &version_null));
+		range_shards = SPI_getbinval(tup, desc, 5, &shards_null);
+		if (!shards_null)
+			range_shards = PointerGetDatum(DatumGetArrayTypePCopy(range_shards));
 		MemoryContextSwitchTo(spi);
 	}
 	query_end(&saved);
@@ -244,7 +296,14 @@ shard_map_apply_record(const LogRecord *rec)
 				 errmsg("a replicated shard map must give its mode and a version of at least 1")));
 	check_map(mode, !count_null && strcmp(mode, "hash") == 0, count,
 			  ranges_null ? NULL : DatumGetArrayTypeP(ranges), &map);
-	(void) store_map(mode, map.count, ranges, !ranges_null, version, &rec->hlc);
+	if (!shards_null)
+	{
+		if (map.mode != SHARDMAP_RANGES || count_null)
+			map_error("only a 'ranges' map with its shard_count gives its ranges to shards");
+		check_range_shards(DatumGetArrayTypeP(range_shards), map.nsegments, count);
+		map.count = count;
+	}
+	(void) store_map(mode, map.count, ranges, !ranges_null, range_shards, !shards_null, version, &rec->hlc);
 }
 
 /* the map's JSON, as the replicated record carries it */

@@ -12,10 +12,28 @@
 #include "core/util.h"
 
 int32
+shardmap_segment(const ShardMap *map, int64 entity)
+{
+	int32		lo = 0;
+	int32		hi = map->nsegments - 1;
+
+	/* the number of lower bounds at or below the entity */
+	while (lo < hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (map->starts[mid] <= entity)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int32
 shardmap_owner(const ShardMap *map, int64 entity)
 {
-	int32		lo;
-	int32		hi;
+	int32		seg;
 
 	switch (map->mode)
 	{
@@ -24,19 +42,8 @@ shardmap_owner(const ShardMap *map, int64 entity)
 		case SHARDMAP_HASH:
 			return (int32) (tidal_mix64((uint64) entity) % (uint64) map->count);
 		case SHARDMAP_RANGES:
-			/* the number of lower bounds at or below the entity */
-			lo = 0;
-			hi = map->count - 1;
-			while (lo < hi)
-			{
-				int32		mid = lo + (hi - lo) / 2;
-
-				if (map->starts[mid] <= entity)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			return lo;
+			seg = shardmap_segment(map, entity);
+			return map->segment_shard ? map->segment_shard[seg] : seg;
 	}
 	return 0;
 }
@@ -81,8 +88,15 @@ shardmap_same_routing(const ShardMap *a, const ShardMap *b)
 	if (a->mode != b->mode || a->count != b->count)
 		return false;
 	if (a->mode == SHARDMAP_RANGES)
-		for (i = 0; i < a->count - 1; i++)
+	{
+		if (a->nsegments != b->nsegments)
+			return false;
+		for (i = 0; i < a->nsegments - 1; i++)
 			if (a->starts[i] != b->starts[i])
 				return false;
+		for (i = 0; i < a->nsegments; i++)
+			if ((a->segment_shard ? a->segment_shard[i] : i) != (b->segment_shard ? b->segment_shard[i] : i))
+				return false;
+	}
 	return true;
 }

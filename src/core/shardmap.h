@@ -11,8 +11,9 @@
 
 #include "postgres.h"
 
-/* a shard map has 1 .. SHARDMAP_MAX_SHARDS shards */
+/* a shard map has 1 .. SHARDMAP_MAX_SHARDS shards, and a ranges map at most SHARDMAP_MAX_SEGMENTS ranges */
 #define SHARDMAP_MAX_SHARDS 1024
+#define SHARDMAP_MAX_SEGMENTS 65536
 
 typedef enum ShardMapMode
 {
@@ -26,8 +27,21 @@ typedef struct ShardMap
 	ShardMapMode mode;
 	int32		count;			/* shards: 1 for single */
 	int64		version;		/* 0: never set (single) */
-	int64	   *starts;			/* ranges: count - 1 ascending lower bounds of shards 1 .. count - 1 */
+
+	/*
+	 * ranges: nsegments segments tile the bigint space; starts holds the
+	 * nsegments - 1 ascending lower bounds of segments 1 .. nsegments - 1,
+	 * and segment_shard the shard of each segment (NULL: segment i is shard
+	 * i, as tidal.set_shard_map makes them; a range moved to another shard
+	 * makes them differ).
+	 */
+	int32		nsegments;
+	int64	   *starts;
+	int32	   *segment_shard;
 } ShardMap;
+
+/* the segment of a ranges map that holds an entity */
+extern int32 shardmap_segment(const ShardMap *map, int64 entity);
 
 /* the shard that owns an entity */
 extern int32 shardmap_owner(const ShardMap *map, int64 entity);

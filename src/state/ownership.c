@@ -21,7 +21,18 @@
 #include "state/ownership.h"
 #include "state/state.h"
 
-static ShardMap cached_map = {SHARDMAP_SINGLE, 1, 0, NULL};
+static ShardMap cached_map = {SHARDMAP_SINGLE, 1, 0, 1, NULL, NULL};
+
+static void
+free_map(ShardMap *m)
+{
+	if (m->starts != NULL)
+		pfree(m->starts);
+	if (m->segment_shard != NULL)
+		pfree(m->segment_shard);
+	m->starts = NULL;
+	m->segment_shard = NULL;
+}
 static uint64 map_generation = 0;	/* 0: not loaded */
 
 static void
@@ -32,19 +43,23 @@ load_map(void)
 		"SELECT m.mode, m.shard_count, "
 		"       coalesce((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'version')::pg_catalog.int8, 0), "
 		"       ARRAY(SELECT pg_catalog.lower(u.r) FROM pg_catalog.unnest(m.ranges) WITH ORDINALITY u(r, i) "
-		"              WHERE u.i > 1 ORDER BY u.i) "
+		"              WHERE u.i > 1 ORDER BY u.i), "
+		"       coalesce(pg_catalog.array_length(m.ranges, 1), 1), "
+		"       ARRAY(SELECT x::pg_catalog.int4 FROM pg_catalog.jsonb_array_elements_text("
+		"                    CASE WHEN pg_catalog.jsonb_typeof(pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->) 'range_shards') "
+		"                              = 'array' THEN pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->) 'range_shards' "
+		"                         ELSE '[]'::pg_catalog.jsonb END) x) "
 		"  FROM tidal.shard_map m",
 		0, {InvalidOid}, NULL
 	};
 	uint64		generation = state_defs_generation();	/* first: a later change forces a reload */
-	ShardMap	map = {SHARDMAP_SINGLE, 1, 0, NULL};
+	ShardMap	map = {SHARDMAP_SINGLE, 1, 0, 1, NULL, NULL};
 	TidalSavedUser saved;
 
 	/* an extension at 0.1 has no shard map: every entity in shard 0 */
 	if (!OidIsValid(get_relname_relid("shard_map", get_namespace_oid("tidal", false))))
 	{
-		if (cached_map.starts != NULL)
-			pfree(cached_map.starts);
+		free_map(&cached_map);
 		cached_map = map;
 		map_generation = generation;
 		return;
@@ -69,18 +84,33 @@ load_map(void)
 		if (map.mode == SHARDMAP_RANGES)
 		{
 			ArrayType  *starts = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull));
+			ArrayType  *shards = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 6, &isnull));
+			int			nshards = ArrayGetNItems(ARR_NDIM(shards), ARR_DIMS(shards));
+			int			i;
 
-			if (ArrayGetNItems(ARR_NDIM(starts), ARR_DIMS(starts)) != map.count - 1 ||
-				array_contains_nulls(starts))
+			map.nsegments = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+			if (map.nsegments < 1 || map.nsegments > SHARDMAP_MAX_SEGMENTS ||
+				ArrayGetNItems(ARR_NDIM(starts), ARR_DIMS(starts)) != map.nsegments - 1 ||
+				array_contains_nulls(starts) ||
+				(nshards != 0 && nshards != map.nsegments) || array_contains_nulls(shards))
 				elog(ERROR, "tidal.shard_map's ranges do not match its %d shards", map.count);
-			map.starts = MemoryContextAlloc(TopMemoryContext, sizeof(int64) * Max(map.count - 1, 1));
-			memcpy(map.starts, ARR_DATA_PTR(starts), sizeof(int64) * (map.count - 1));
+			map.starts = MemoryContextAlloc(TopMemoryContext, sizeof(int64) * Max(map.nsegments - 1, 1));
+			memcpy(map.starts, ARR_DATA_PTR(starts), sizeof(int64) * (map.nsegments - 1));
+			if (nshards > 0)
+			{
+				map.segment_shard = MemoryContextAlloc(TopMemoryContext, sizeof(int32) * nshards);
+				memcpy(map.segment_shard, ARR_DATA_PTR(shards), sizeof(int32) * nshards);
+				for (i = 0; i < nshards; i++)
+					if (map.segment_shard[i] < 0 || map.segment_shard[i] >= map.count)
+						elog(ERROR, "tidal.shard_map gives a range to shard %d of %d", map.segment_shard[i], map.count);
+			}
+			else if (map.nsegments != map.count)
+				elog(ERROR, "tidal.shard_map's ranges do not match its %d shards", map.count);
 		}
 	}
 	query_end(&saved);
 
-	if (cached_map.starts != NULL)
-		pfree(cached_map.starts);
+	free_map(&cached_map);
 	cached_map = map;
 	map_generation = generation;
 }
