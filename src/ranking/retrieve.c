@@ -93,11 +93,6 @@ rank_cmp(const Candidate *a, const Candidate *b)
 	return (a->item > b->item) - (a->item < b->item);
 }
 
-static int
-rank_qsort_cmp(const void *a, const void *b)
-{
-	return rank_cmp((const Candidate *) a, (const Candidate *) b);
-}
 
 /* heap of the best k so far, the worst of them on top */
 static int
@@ -441,19 +436,51 @@ typedef struct CreatorCount
 	int			count;
 } CreatorCount;
 
+/* restore the heap order below h[i]: the best-ranked candidate at the top */
+static void
+sift_down(Candidate **h, int n, int i)
+{
+	for (;;)
+	{
+		int			l = 2 * i + 1;
+		int			r = l + 1;
+		int			best = i;
+		Candidate  *tmp;
+
+		if (l < n && rank_cmp(h[l], h[best]) < 0)
+			best = l;
+		if (r < n && rank_cmp(h[r], h[best]) < 0)
+			best = r;
+		if (best == i)
+			return;
+		tmp = h[i];
+		h[i] = h[best];
+		h[best] = tmp;
+		i = best;
+	}
+}
+
 /*
- * Walk all of c in rank order, taking at most max_per_creator items of any
+ * Walk c in rank order, taking at most max_per_creator items of any
  * creator, until k are taken.  *skipped counts items passed over meanwhile.
+ * The walk pops a heap built in O(n): it looks at the k taken and the few
+ * skipped, not at every candidate in order.
  */
 static int
 select_diverse(Candidate *c, int n, int k, int max_per_creator, Candidate **out, int64 *skipped)
 {
 	HASHCTL		ctl;
 	HTAB	   *counts;
+	Candidate **heap;
+	int			size = n;
 	int			taken = 0;
 	int			i;
 
-	qsort(c, n, sizeof(Candidate), rank_qsort_cmp);
+	heap = palloc(sizeof(Candidate *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		heap[i] = &c[i];
+	for (i = n / 2 - 1; i >= 0; i--)
+		sift_down(heap, n, i);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(int64);
 	ctl.entrysize = sizeof(CreatorCount);
@@ -461,12 +488,16 @@ select_diverse(Candidate *c, int n, int k, int max_per_creator, Candidate **out,
 	counts = hash_create("tidal retrieve creators", Max(k, 16), &ctl,
 						 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	*skipped = 0;
-	for (i = 0; i < n && taken < k; i++)
+	while (size > 0 && taken < k)
 	{
-		if (c[i].has_creator)
+		Candidate  *top = heap[0];
+
+		heap[0] = heap[--size];
+		sift_down(heap, size, 0);
+		if (top->has_creator)
 		{
 			bool		found;
-			CreatorCount *cc = hash_search(counts, &c[i].creator, HASH_ENTER, &found);
+			CreatorCount *cc = hash_search(counts, &top->creator, HASH_ENTER, &found);
 
 			if (!found)
 				cc->count = 0;
@@ -477,9 +508,10 @@ select_diverse(Candidate *c, int n, int k, int max_per_creator, Candidate **out,
 			}
 			cc->count++;
 		}
-		out[taken++] = &c[i];
+		out[taken++] = top;
 	}
 	hash_destroy(counts);
+	pfree(heap);
 	return taken;
 }
 
