@@ -20,8 +20,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
-#include "utils/lsyscache.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -55,9 +53,7 @@ typedef struct PeerProgress
 static bool
 progress_knows_shards(void)
 {
-	Oid			rel = get_relname_relid("peer_progress", get_namespace_oid("tidal", false));
-
-	return OidIsValid(rel) && get_attnum(rel, "peer_shard") != InvalidAttrNumber;
+	return query_has_column("peer_progress", "peer_shard");
 }
 
 /* store what peers said they applied (and that they were heard), in a transaction */

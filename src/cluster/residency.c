@@ -28,9 +28,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
-#include "utils/lsyscache.h"
-
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "libpq-fe.h"
@@ -415,8 +412,7 @@ residency_tick_siblings(void)
 	uint64		r;
 	int			i;
 
-	if (get_attnum(get_relname_relid("peer_progress", get_namespace_oid("tidal", false)), "peer_shard") ==
-		InvalidAttrNumber)
+	if (!query_has_column("peer_progress", "peer_shard"))
 		return;					/* SQL objects before 0.7 */
 	args[0] = Int32GetDatum(tidal_region_id);
 	args[1] = Int32GetDatum(tidal_shard_id);

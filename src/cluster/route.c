@@ -23,7 +23,6 @@
 #include "miscadmin.h"
 #include "nodes/bitmapset.h"
 #include "pgstat.h"
-#include "utils/elog.h"
 #include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -46,7 +45,7 @@ static int	nconns = 0;
 static Bitmapset *forwarded = NULL;	/* shards this session wrote for since it last read there */
 static TransactionId forwarded_xid = InvalidTransactionId;	/* the last transaction that did */
 
-static int64 own_last_seq(void);
+static int64 applied_seq(int32 region, int32 shard);
 
 void
 route_note_forwarded(int32 shard)
@@ -103,34 +102,41 @@ seal_forwarded(const char *what)
 			ResetLatch(MyLatch);
 		}
 	}
-	return own_last_seq();
+	return applied_seq(tidal_region_id, tidal_shard_id);
 }
 
-/* this node's origin's last sequence number, as committed */
+/*
+ * How far this node has applied (or, for its own origin, sealed) the log of
+ * (region, shard), as committed: a fresh snapshot each call.
+ */
 static int64
-own_last_seq(void)
+applied_seq(int32 region, int32 shard)
 {
 	static OwnedQuery q = {
-		"SELECT last_seq FROM tidal.origins WHERE region = $1 AND shard = $2", 2, {INT4OID, INT4OID}, NULL
+		"SELECT coalesce(pg_catalog.max(last_seq), 0) FROM tidal.origins WHERE region = $1 AND shard = $2",
+		2, {INT4OID, INT4OID}, NULL
 	};
-	Datum		args[2] = {Int32GetDatum(tidal_region_id), Int32GetDatum(tidal_shard_id)};
-	int64		seq = 0;
+	Datum		args[2] = {Int32GetDatum(region), Int32GetDatum(shard)};
+	int64		seq;
+	bool		isnull;
 	TidalSavedUser saved;
 
 	query_begin(&saved);
+	/* not read-only: a fresh snapshot, which sees what the receiver committed since the last call */
 	query_exec(&q, args, NULL, false, SPI_OK_SELECT);
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-
-		seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
+	seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	query_end(&saved);
 	return seq;
 }
 
+/*
+ * The session's connection to shard `shard` of this region, made if needed.
+ * A shard that is not a peer of this node is an error (configuration); one
+ * that cannot be reached in time is an error too, unless why is given: then
+ * NULL, and *why says so (a scatter call does without the shard).
+ */
 static SiblingConn *
-conn_for(int32 shard, const char *what)
+conn_for(int32 shard, const char *what, char **why)
 {
 	SiblingConn *c = NULL;
 	PeerId		peer = {tidal_region_id, shard};
@@ -163,6 +169,11 @@ conn_for(int32 shard, const char *what)
 		PQfinish(c->conn);
 	c->conn = remote_connect(conninfo, tidal_peer_timeout_ms);
 	pfree(conninfo);
+	if (c->conn == NULL && why != NULL)
+	{
+		*why = psprintf("could not connect within tidal.peer_timeout (%d ms)", tidal_peer_timeout_ms);
+		return NULL;
+	}
 	if (c->conn == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
@@ -217,7 +228,7 @@ route_call(int32 shard, const char *what, const char *sql, int nparams, const ch
 	const char *bad;
 	char	   *answer;
 
-	c = conn_for(shard, what);
+	c = conn_for(shard, what, NULL);
 	res = remote_query(c->conn, sql, nparams + 3, all, 0, tidal_peer_timeout_ms, 1, 64 * 1024, &why);
 	if (res == NULL)
 	{
@@ -248,32 +259,16 @@ bool
 route_scatter_send(RouteScatter *call, const char *sql, int nparams, const char *const *params)
 {
 	int64		after;
-	const char **all;
-	SiblingConn *c = NULL;
+	const char **all = routed_params(call->shard, call->what, nparams, params, &after);
+	SiblingConn *c;
 
 	call->res = NULL;
 	call->why = NULL;
 	call->sent = false;
-	PG_TRY();
-	{
-		all = routed_params(call->shard, call->what, nparams, params, &after);
-		call->after = after;
-		c = conn_for(call->shard, call->what);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		if (call->cxt == NULL)
-			PG_RE_THROW();
-		MemoryContextSwitchTo(call->cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		call->why = pstrdup(edata->message);
-		FreeErrorData(edata);
+	call->after = after;
+	c = conn_for(call->shard, call->what, &call->why);
+	if (c == NULL)
 		return false;
-	}
-	PG_END_TRY();
 	if (!remote_send(c->conn, sql, nparams + 3, all, 0, call->deadline, &call->why))
 	{
 		PQfinish(c->conn);
@@ -311,27 +306,15 @@ route_scatter_collect(RouteScatter *call, int max_rows, Size max_bytes)
 void
 route_await_applied(int32 region, int32 shard, int64 seq, int timeout_ms)
 {
-	static OwnedQuery q = {
-		"SELECT coalesce(pg_catalog.max(last_seq), 0) FROM tidal.origins WHERE region = $1 AND shard = $2",
-		2, {INT4OID, INT4OID}, NULL
-	};
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-	Datum		args[2] = {Int32GetDatum(region), Int32GetDatum(shard)};
 	int64		applied = 0;
 
 	if (seq <= 0)
 		return;
 	for (;;)
 	{
-		TidalSavedUser saved;
-		bool		isnull;
-
 		CHECK_FOR_INTERRUPTS();
-		query_begin(&saved);
-		/* not read-only: a fresh snapshot each time, which sees what the receiver committed since */
-		query_exec(&q, args, NULL, false, SPI_OK_SELECT);
-		applied = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		query_end(&saved);
+		applied = applied_seq(region, shard);
 		if (applied >= seq)
 			return;
 		if (GetCurrentTimestamp() >= deadline)

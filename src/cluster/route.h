@@ -31,15 +31,15 @@ extern char *route_call(int32 shard, const char *what, const char *sql, int npar
  * A call to several shards at once (scatter-gather): send to each, then
  * collect each answer by the same deadline.  A shard that cannot be reached
  * or does not answer in time does not error: its call says why, and the
- * caller answers without it (degraded).  With cxt set, an error while
- * connecting is caught and kept in why (copied into cxt); NULL rethrows.
+ * caller answers without it (degraded).  A shard that is not a peer of
+ * this node, or this session's writes that cannot be sealed in time, are
+ * errors, as for route_call.
  */
 typedef struct RouteScatter
 {
 	int32		shard;
 	const char *what;			/* names the call in messages */
 	TimestampTz deadline;
-	MemoryContext cxt;
 	/* out */
 	bool		sent;
 	int64		after;

@@ -7,7 +7,9 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "pgstat.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -157,4 +159,15 @@ query_worker_commit(void)
 	MemoryContextSwitchTo(worker_caller_cxt);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+bool
+query_has_column(const char *table, const char *column)
+{
+	Oid			nsp = get_namespace_oid("tidal", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
+
+	if (!OidIsValid(rel))
+		return false;
+	return column == NULL || get_attnum(rel, column) != InvalidAttrNumber;
 }

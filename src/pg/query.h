@@ -27,6 +27,12 @@ typedef struct OwnedQuery
 } OwnedQuery;
 
 /* SPI_connect and switch to the extension's owner; undo with query_end */
+/*
+ * Does tidal.<table> exist, with <column> (NULL: any)?  During a rolling
+ * upgrade this library may serve SQL objects of an older version.
+ */
+extern bool query_has_column(const char *table, const char *column);
+
 extern void query_begin(TidalSavedUser *saved);
 extern void query_end(const TidalSavedUser *saved);
 

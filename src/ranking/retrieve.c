@@ -733,7 +733,6 @@ rank_sharded(const RetrieveArgs *a, int32 only_shard, Candidate ***out, QuerySta
 			continue;			/* this node, a shard that owns none of the candidates, or not asked */
 		calls[s].what = psprintf("retrieve on shard %d", s);
 		calls[s].deadline = deadline;
-		calls[s].cxt = CurrentMemoryContext;
 		params[0] = a->has_user ? psprintf(INT64_FORMAT, a->for_user) : NULL;
 		params[1] = cands;
 		params[2] = a->profile_name;

@@ -22,9 +22,7 @@
 
 #include <signal.h>
 
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "nodes/makefuncs.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq-fe.h"
@@ -37,7 +35,6 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "replication/peer.h"
@@ -468,11 +465,9 @@ peer_unclaim_launch(PeerId peer)
 static int
 peer_defs_shape(void)
 {
-	Oid			rel = RangeVarGetRelid(makeRangeVar("tidal", "peer_defs", -1), NoLock, true);
-
-	if (!OidIsValid(rel))
+	if (!query_has_column("peer_defs", NULL))
 		return 0;
-	return get_attnum(rel, "shard_id") == InvalidAttrNumber ? 1 : 2;
+	return query_has_column("peer_defs", "shard_id") ? 2 : 1;
 }
 
 int

@@ -89,11 +89,17 @@ write_record(StringInfo rec, const SignalDef *def, int64 tenant, bool owned, int
 		route_note_forwarded(owner_shard);	/* the session's next read there waits for it */
 }
 
-/* does this node's shard own the entity? (a registered tenant's placement decides for its own) */
-static bool
-owns_entity(const TenantInfo *tenant, int64 entity)
+/*
+ * The shard of this region whose log copy counts the entity's events: the
+ * map's owner for the default tenant, the tenant's own shard for a
+ * registered one (-1: no shard of this region holds it).
+ */
+static int32
+entity_shard(const TenantInfo *tenant, int64 entity)
 {
-	return tenant->tenant != 0 || ownership_owns(entity);
+	if (tenant->tenant == 0)
+		return ownership_shard_of(entity);
+	return tenant->stored_here ? tidal_shard_id : tenant->region_shard;
 }
 
 /*
@@ -119,6 +125,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 	const SignalDef *def;
 	TidalHlc   *hlc;
 	StringInfoData rec;
+	int32		shard;
 	bool		owned;
 
 	require_arg(fcinfo, 0, "signal name");
@@ -143,7 +150,8 @@ tidal_signal(PG_FUNCTION_ARGS)
 	hlc = palloc(sizeof(TidalHlc));
 	*hlc = hlc_clock_now();
 
-	owned = owns_entity(&tenant, entity);
+	shard = entity_shard(&tenant, entity);
+	owned = tenant.tenant != 0 || shard == tidal_shard_id;
 	if (key != NULL && tenant.stored_here && owned)
 	{
 		IdemEvent	ev = {*hlc, def->name, entity, weight, at_us, tenant.tenant};
@@ -159,12 +167,11 @@ tidal_signal(PG_FUNCTION_ARGS)
 
 	initStringInfo(&rec);
 	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key,
-							  tenant.tenant == 0 && ownership_map()->count > 1 ? ownership_shard_of(entity) : -1,
+							  tenant.tenant == 0 && ownership_map()->count > 1 ? shard : -1,
 							  with_user, 1);
 	codec_add_signal_event(&rec, with_user, entity, weight, at_us,
 						   with_user ? PG_GETARG_INT64(4) : 0);
-	write_record(&rec, def, tenant.tenant, owned,
-				 tenant.tenant == 0 ? ownership_shard_of(entity) : (tenant.stored_here ? -1 : tenant.region_shard));
+	write_record(&rec, def, tenant.tenant, owned, shard == tidal_shard_id ? -1 : shard);
 
 	PG_RETURN_HLC_P(hlc);
 }

@@ -9,9 +9,7 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "utils/lsyscache.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -57,7 +55,7 @@ load_map(void)
 	TidalSavedUser saved;
 
 	/* an extension at 0.1 has no shard map: every entity in shard 0 */
-	if (!OidIsValid(get_relname_relid("shard_map", get_namespace_oid("tidal", false))))
+	if (!query_has_column("shard_map", NULL))
 	{
 		free_map(&cached_map);
 		cached_map = map;
