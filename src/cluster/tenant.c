@@ -163,19 +163,6 @@ tenant_lookup(int64 tenant, TenantInfo *info)
 }
 
 void
-tenant_require_stored_here(int64 tenant)
-{
-	TenantInfo	info;
-
-	if (!tenant_lookup(tenant, &info) || !info.stored_here)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("tenant " INT64_FORMAT " is not stored on this node (region %d, shard %d)",
-						tenant, tidal_region_id, tidal_shard_id),
-				 errhint("The two nodes disagree on where the tenant lives; tidal.tenants shows each one's view.")));
-}
-
-void
 tenant_require(int64 tenant, TenantInfo *info)
 {
 	if (!tenant_lookup(tenant, info))

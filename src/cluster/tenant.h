@@ -30,12 +30,6 @@ typedef struct TenantInfo
 extern void tenant_shmem_request(void);
 extern void tenant_shmem_init(void);
 
-/*
- * Error unless this node (its region and shard) stores the tenant: for a
- * call a shard sibling routed here for the tenant.
- */
-extern void tenant_require_stored_here(int64 tenant);
-
 /* false if the tenant is not registered here (tenant 0 always is) */
 extern bool tenant_lookup(int64 tenant, TenantInfo *info);
 

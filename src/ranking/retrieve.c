@@ -912,7 +912,7 @@ tidal_retrieve_part(PG_FUNCTION_ARGS)
 	check_args(&a);
 	tidal_check_time_us(a.at_us, "at");
 	tidal_ensure_loaded();
-	tenant_require_stored_here(a.tenant);
+	/* a registered tenant: what this node holds (nothing, if it no longer stores it: as a region that does not) */
 	route_await_applied(PG_GETARG_INT32(8), PG_GETARG_INT32(9), PG_GETARG_INT64(10),
 						Max(tidal_peer_timeout_ms / 2, 1));
 

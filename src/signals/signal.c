@@ -455,9 +455,12 @@ tidal_read_owned(PG_FUNCTION_ARGS)
 	tidal_check_time_us(at_us, "at");
 	tidal_ensure_loaded();
 	def = catalog_signal(text_to_cstring(PG_GETARG_TEXT_PP(2)), false);
-	if (tenant != 0)
-		tenant_require_stored_here(tenant);
-	else if (!ownership_owns(entity))
+	/*
+	 * A registered tenant is answered from what this node holds, as a
+	 * region that does not store it answers (0): the caller's registry may
+	 * be a moment ahead or behind ours while the tenant moves.
+	 */
+	if (tenant == 0 && !ownership_owns(entity))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("entity " INT64_FORMAT " is owned by shard %d, not by this node's shard %d",
