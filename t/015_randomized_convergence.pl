@@ -14,7 +14,12 @@
 # t/036 runs the same schedules on regions of two shards each (it sets
 # $main::SHARDS and @main::SEEDS, then runs this file): every write goes to a
 # random shard of its region, and every instance, not only shard 0, must
-# converge to the model.
+# converge to the model. The map is then by ranges: each seed's block of
+# entities [100 s, 100 s + 100) starts on shard 1 for its first half and
+# shard 0 for its second, and at a random op the leader of the moment moves
+# [100 s + 3, 100 s + 9) (three of the seed's five entities) to shard 0
+# while the schedule goes on (online resharding); afterwards shard 1 must
+# hold nothing of that range in any region.
 #
 # The model counts every committed write: a killed region comes back with
 # its committed writes (PostgreSQL's own WAL) and ships them then.  The last
@@ -40,7 +45,8 @@ my $half_life = 7 * 86400;
 my @steps = qw(begun preparing prepared dual_write finalizing finalized done);
 my %step_no = map { $steps[$_] => $_ + 1 } 0 .. $#steps;
 
-my $c = TidalCluster->new(3, shards => $shards);
+my $c = TidalCluster->new(3, shards => $shards,
+	$shards > 1 ? (map => q{'ranges', ranges => ARRAY['(,0)', '[0,)']::int8range[]}) : ());
 my @nodes = $c->nodes;
 
 # the instance of region r that takes a write: any of its shards for the
@@ -57,6 +63,15 @@ sub writer
 $nodes[0]->safe_psql('postgres', q{SELECT tidal.define_signal('view', '7 days', windows => '{1 hour}')});
 ok($c->wait_until(10, sub { join(',', $c->query_all(q{SELECT count(*) FROM tidal.signals})) eq '1,1,1' }),
 	'the signal is defined everywhere');
+if ($shards > 1)
+{
+	# each seed's block: its first half on shard 1, its second on shard 0
+	$nodes[0]->safe_psql('postgres', sprintf(q{SELECT tidal.move_shard_range('[%d,%d)', 0)}, 100 * $_ + 50, 100 * $_ + 100))
+	  for @seeds;
+	my $version = 1 + @seeds;
+	ok($c->wait_until(60, sub { !grep { $_->safe_psql('postgres', 'SELECT version FROM tidal.shards') ne $version } $c->all_nodes }),
+		"every instance has the map of each seed's block (version $version)");
+}
 
 # an HLC's text '(wall,logical,node)' as a comparable key
 sub hlc_key
@@ -364,9 +379,24 @@ for my $s (@seeds)
 	my @profiles_pending;
 	my @profiles;
 
+	# sharded: the op from which the leader moves [base + 3, base + 9) to shard 0
+	my $move_range = sprintf('[%d,%d)', $base + 3, $base + 9);
+	my $move_at = $shards > 1 ? 3 + int(rand($ops_per_seed - 6)) : 0;
+	my $moved = $shards == 1;
+	my $move = sub {
+		my ($ok, $out, $r, $state) = leader_try("SELECT tidal.move_shard_range('$move_range', 0)", '0A000');
+		# 0A000: an earlier call moved it, though its answer was lost
+		if ($ok || $state eq '0A000')
+		{
+			$moved = 1;
+			push @log, "move $move_range to shard 0 at r$r";
+		}
+	};
+
 	my $t0 = time();
 	for my $op (1 .. $ops_per_seed)
 	{
+		$move->() if !$moved && $op >= $move_at;
 		push @log, sprintf('[op %d %.2f]', $op, time() - $t0) if 1;
 		# a killed leader comes back
 		if (defined(my $r = $revive_at{$op}))
@@ -526,6 +556,9 @@ for my $s (@seeds)
 		push @log, "define profile $p at r$r";
 	}
 
+	# the move, if no leader took it during the schedule
+	$c->wait_until(30, sub { $move->(); $moved }) or fatal("no leader moved $move_range");
+
 	# the model, and what every region says
 	my $entity_list = join(',', @entities, @quorum_entities);
 	my $state_sql = sub {
@@ -582,6 +615,11 @@ for my $s (@seeds)
 		return 1;
 	});
 	ok($converged, "seed $seed: every region converges to the model, tenant $tenant in region $target alone");
+	if ($shards > 1)
+	{
+		my @left = map { $c->node_of($_, 1)->safe_psql('postgres', "SELECT tidal.state_entries('$move_range')") } 0 .. 2;
+		is("@left", '0 0 0', "seed $seed: shard 1 holds nothing of the moved range $move_range in any region");
+	}
 	if (!$converged)
 	{
 		diag("seed $seed schedule: " . join('; ', @log));

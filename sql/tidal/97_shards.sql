@@ -131,8 +131,9 @@ CREATE OR REPLACE VIEW tidal.shards AS
            coalesce((SELECT shard_count FROM tidal.shard_map), 1) AS shard_count,
            (SELECT ranges FROM tidal.shard_map) AS ranges,
            coalesce((SELECT version FROM tidal.shard_map), 0) AS version,
-           (SELECT defined_at FROM tidal.shard_map) AS defined_at;
-COMMENT ON VIEW tidal.shards IS 'the cluster''s shard map, its version and when the leader set it';
+           (SELECT defined_at FROM tidal.shard_map) AS defined_at,
+           (SELECT range_shards FROM tidal.shard_map) AS range_shards;
+COMMENT ON VIEW tidal.shards IS 'the cluster''s shard map, its version, when the leader set it, and (after a range moved) the shard of each range';
 COMMENT ON FUNCTION tidal.set_shard_map(text, int, int8range[]) IS
     'route the default tenant''s entities to shards (on the leader; replicated): ''single'', ''hash'' with shard_count, or ''ranges'' covering every bigint';
 
@@ -140,12 +141,16 @@ COMMENT ON FUNCTION tidal.set_shard_map(text, int, int8range[]) IS
 -- window_count and velocity there forward here): once this node has applied
 -- the caller's log up to after_seq (read-your-writes), the read. Called by
 -- the role shard siblings connect as: grant it EXECUTE, as on tidal._ship.
+-- map_version: the caller's shard map (a node behind it waits for it; one
+-- ahead of it, that no longer owns the entity, asks the owner).
 CREATE FUNCTION tidal._read_owned(what text, entity bigint, name text, window_us bigint, at_us bigint,
-                                  tenant bigint, after_region int, after_shard int, after_seq bigint)
+                                  tenant bigint, after_region int, after_shard int, after_seq bigint,
+                                  map_version bigint)
     RETURNS float8
     AS 'MODULE_PATHNAME', 'tidal_read_owned'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
-REVOKE ALL ON FUNCTION tidal._read_owned(text, bigint, text, bigint, bigint, bigint, int, int, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tidal._read_owned(text, bigint, text, bigint, bigint, bigint, int, int, bigint, bigint)
+    FROM PUBLIC;
 
 -- Every instance of the cluster this node knows of: itself, its peers (its
 -- shard in other regions, the other shards of its region), and every other

@@ -25,6 +25,7 @@
 #include "apply/apply.h"
 #include "cluster/migrate.h"
 #include "cluster/residency.h"
+#include "cluster/reshard.h"
 #include "cluster/shard.h"
 #include "cluster/tenant.h"
 #include "core/hlc.h"
@@ -132,6 +133,9 @@ apply_remote_record(const LogRecord *rec)
 			break;
 		case LOG_RECORD_SHARD_MAP:
 			shard_map_apply_record(rec);
+			break;
+		case LOG_RECORD_HANDOFF:
+			reshard_apply_handoff(rec);
 			break;
 		default:
 			elog(ERROR, "unknown tidal record kind %d", rec->kind);

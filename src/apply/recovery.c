@@ -46,6 +46,26 @@ live_apply(const LogRecord *rec, const SignalDef *def, void *arg)
 	state_apply_record(rec, MyDatabaseId, def->id, &def->spec, false);
 }
 
+/* a moved range's entries handed over to this shard (cluster/reshard.c) */
+static void
+live_merge(const SignalDef *def, const int64 *entities, const DecayState *states, int n, void *arg)
+{
+	StateKey	key;
+	int			i;
+
+	(void) arg;
+	state_key_init(&key, MyDatabaseId, def->id, 0, 0);
+	for (i = 0; i < n; i++)
+	{
+		key.entity = entities[i];
+		if (!state_merge(&key, &def->spec, &states[i], false))
+			ereport(WARNING,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("tidal hot state is full; a moved range's entries are not all counted"),
+					 errhint("Increase tidal.max_entities and restart the server.")));
+	}
+}
+
 /*
  * Rebuild this database's hot state (tidal_ensure_loaded, in state/, calls
  * it when the state is not loaded): the newest valid snapshot, then the log
@@ -58,7 +78,7 @@ static void
 recovery_rebuild(void)
 {
 	Replay		replay;
-	ReplaySink	sink = {live_apply, NULL, NULL, NULL};
+	ReplaySink	sink = {live_apply, NULL, NULL, live_merge, NULL};
 	LogMarks	marks;
 	TidalHlc	snap_hlc;
 	int64		snap_id = 0;

@@ -2,8 +2,8 @@
  * apply/replay.c
  *    The one filter every replay of tidal's log goes through (replay.h):
  *    validation, the clock, placement of tenants, the entities this shard
- *    owns, signal definitions, and keyed writes held back until the scan
- *    is over.
+ *    owns (and the moved ranges it handed over or was handed), signal
+ *    definitions, and keyed writes held back until the scan is over.
  *
  *    May call: core/, pg/, log/, state/, replication/, cluster/, signals/,
  *    ranking/, apply/.
@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "apply/replay.h"
+#include "cluster/reshard.h"
 #include "cluster/tenant.h"
 #include "core/hlc.h"
 #include "pg/validate.h"
@@ -23,6 +24,35 @@ replay_begin(Replay *r, const ReplaySink *sink)
 	memset(r, 0, sizeof(*r));
 	r->sink = *sink;
 	r->keyed = idem_replay_begin();
+}
+
+/* a handoff's entries: to the sink */
+static void
+replay_handoff_states(const SignalDef *def, const int64 *entities, const DecayState *states, int n, void *arg)
+{
+	Replay	   *r = (Replay *) arg;
+
+	r->sink.merge(def, entities, states, n, r->sink.arg);
+}
+
+/* a handoff's keys: anchors, counted in its states, that recognise a retry */
+static void
+replay_handoff_key(const SignalDef *def, const SnapKeyed *k, void *arg)
+{
+	Replay	   *r = (Replay *) arg;
+	IdemHeld	h;
+
+	h.key = pnstrdup(k->key, k->key_len);
+	h.tenant = 0;
+	h.hlc = k->hlc;
+	h.signal_id = def->id;
+	h.spec = def->spec;
+	h.entity = k->entity;
+	h.weight = k->weight;
+	h.at_us = k->at_us;
+	h.anchor = true;
+	idem_replay_add_held(r->keyed, &h);
+	pfree(h.key);
 }
 
 void
@@ -49,6 +79,13 @@ replay_record(const LogRecord *whole, void *arg)
 		r->max_hlc = rec->hlc;
 	r->records++;
 
+	if (rec->kind == LOG_RECORD_HANDOFF)
+	{
+		/* a moved range's entries, handed over to this shard of this region: they count here */
+		if (reshard_handoff_is_mine(rec) && r->sink.merge != NULL)
+			reshard_handoff_entries(rec, replay_handoff_states, replay_handoff_key, r);
+		return;
+	}
 	if (rec->kind != LOG_RECORD_SIGNAL)
 	{
 		/* definitions, items, ... live in tables; a snapshot keeps their winners */

@@ -24,6 +24,9 @@ typedef struct ReplaySink
 	void		(*defer) (const LogRecord *rec, void *arg);
 	/* a record of another kind (definitions, items, ...); NULL: ignore it */
 	void		(*other) (const LogRecord *rec, void *arg);
+	/* add whole states (a moved range's handoff for this node) to n entities of tenant 0 */
+	void		(*merge) (const SignalDef *def, const int64 *entities, const DecayState *states, int n,
+						  void *arg);
 	void	   *arg;
 } ReplaySink;
 

@@ -52,6 +52,7 @@
 #include "pg/subxact.h"
 #include "state/clock.h"
 #include "state/recovery.h"
+#include "state/ownership.h"
 #include "state/state.h"
 
 #define SNAP_CHUNK_ENTRIES	4096
@@ -231,11 +232,16 @@ load_chunk(const SnapChunk *c, Replay *replay, snap_state_fn state, void *arg, c
 		int			n = 0;
 
 		while (snapfmt_next_state(&cur, &entities[n], &states[n], why))
+		{
+			/* a range this shard handed over since the snapshot was taken: not ours any more */
+			if (c->tenant == 0 && ownership_cut_to(entities[n]) >= 0)
+				continue;
 			if (++n == LOAD_GROUP)
 			{
 				state(c->tenant, def, entities, states, n, arg);
 				n = 0;
 			}
+		}
 		if (n > 0 && *why == NULL)
 			state(c->tenant, def, entities, states, n, arg);
 		pfree(states);
@@ -257,6 +263,9 @@ load_chunk(const SnapChunk *c, Replay *replay, snap_state_fn state, void *arg, c
 			h.weight = k.weight;
 			h.at_us = k.at_us;
 			h.anchor = (k.flags & SNAP_KEYED_ANCHOR) != 0;
+			/* handed over since: the key still recognises a retry, the event counts at its new shard */
+			if (c->tenant == 0 && ownership_cut_to(k.entity) >= 0)
+				h.anchor = true;
 			idem_replay_add_held(replay->keyed, &h);
 			pfree(h.key);
 		}
@@ -571,6 +580,16 @@ fold_apply(const LogRecord *rec, const SignalDef *def, void *arg)
 		decay_add(&fold_entry(f, def->id, rec->tenant, ev.entity)->state,
 				  &def->spec, ev.weight, ev.at_us);
 	}
+}
+
+/* a moved range's entries handed over to this shard (cluster/reshard.c) */
+static void
+fold_merge(const SignalDef *def, const int64 *entities, const DecayState *states, int n, void *arg)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		decay_merge(&fold_entry((Fold *) arg, def->id, 0, entities[i])->state, &def->spec, &states[i]);
 }
 
 static void
@@ -992,7 +1011,7 @@ snapshot_take(bool only_if_new)
 	SnapHead   *base = NULL;
 	Fold		fold;
 	Replay		replay;
-	ReplaySink	sink = {fold_apply, fold_defer, fold_other, NULL};
+	ReplaySink	sink = {fold_apply, fold_defer, fold_other, fold_merge, NULL};
 	LogMarks	reached;
 	TidalHlc	max_hlc;
 	int64		id;

@@ -37,6 +37,7 @@
 #include "utils/typcache.h"
 
 #include "cluster/election.h"
+#include "cluster/reshard.h"
 #include "cluster/shard.h"
 #include "core/shardmap.h"
 #include "core/util.h"
@@ -249,12 +250,15 @@ shard_map_apply_record(const LogRecord *rec)
 		"       CASE WHEN pg_catalog.jsonb_typeof(j OPERATOR(pg_catalog.->) 'range_shards') = 'array' "
 		"            THEN ARRAY(SELECT x::pg_catalog.int4 "
 		"                         FROM pg_catalog.jsonb_array_elements_text(j OPERATOR(pg_catalog.->) 'range_shards') "
-		"                              WITH ORDINALITY AS e(x, i) ORDER BY e.i) END "
+		"                              WITH ORDINALITY AS e(x, i) ORDER BY e.i) END, "
+		"       CASE WHEN pg_catalog.jsonb_typeof(j OPERATOR(pg_catalog.->) 'moves') = 'array' "
+		"            THEN (j OPERATOR(pg_catalog.->) 'moves')::pg_catalog.text END "
 		"  FROM (SELECT $1::pg_catalog.jsonb AS j) s",
 		1, {TEXTOID}, NULL
 	};
 	bool		shards_null;
 	Datum		range_shards;
+	char	   *moves = NULL;
 	Datum		args[1];
 	char	   *mode;
 	bool		count_null;
@@ -287,6 +291,13 @@ shard_map_apply_record(const LogRecord *rec)
 		range_shards = SPI_getbinval(tup, desc, 5, &shards_null);
 		if (!shards_null)
 			range_shards = PointerGetDatum(DatumGetArrayTypePCopy(range_shards));
+		{
+			bool		moves_null;
+			Datum		m = SPI_getbinval(tup, desc, 6, &moves_null);
+
+			if (!moves_null)
+				moves = TextDatumGetCString(m);
+		}
 		MemoryContextSwitchTo(spi);
 	}
 	query_end(&saved);
@@ -304,11 +315,16 @@ shard_map_apply_record(const LogRecord *rec)
 		map.count = count;
 	}
 	(void) store_map(mode, map.count, ranges, !ranges_null, range_shards, !shards_null, version, &rec->hlc);
+	ownership_invalidate();		/* this transaction routes by what it stored */
+	/* every move the map's record lists: learned, and cut here if it is this shard's to hand over */
+	if (moves != NULL)
+		reshard_learn_moves(moves);
 }
 
 /* the map's JSON, as the replicated record carries it */
 static char *
-map_json(const char *mode, int32 count, ArrayType *ranges, int64 version)
+map_json(const char *mode, int32 count, ArrayType *ranges, int64 version, ArrayType *range_shards,
+		 const char *moves)
 {
 	StringInfoData json;
 
@@ -330,8 +346,38 @@ map_json(const char *mode, int32 count, ArrayType *ranges, int64 version)
 							 OidOutputFunctionCall(F_RANGE_OUT, elems[i]));
 		appendStringInfoChar(&json, ']');
 	}
+	if (range_shards != NULL)
+	{
+		int32	   *v = (int32 *) ARR_DATA_PTR(range_shards);
+		int			n = ArrayGetNItems(ARR_NDIM(range_shards), ARR_DIMS(range_shards));
+		int			i;
+
+		appendStringInfoString(&json, ", \"range_shards\": [");
+		for (i = 0; i < n; i++)
+			appendStringInfo(&json, "%s%d", i ? ", " : "", v[i]);
+		appendStringInfoChar(&json, ']');
+	}
+	if (moves != NULL)
+		appendStringInfo(&json, ", \"moves\": %s", moves);
 	appendStringInfoChar(&json, '}');
 	return json.data;
+}
+
+int64
+shard_map_publish(const char *mode, int32 count, ArrayType *ranges, ArrayType *range_shards,
+				  const char *new_move)
+{
+	int64		version = ownership_map()->version + 1;
+	TidalHlc	hlc = hlc_clock_now();
+	StringInfoData rec;
+	LogRecord	decoded;
+
+	initStringInfo(&rec);
+	codec_shard_map_record(&rec, &hlc, map_json(mode, count, ranges, version, range_shards,
+												reshard_moves_json(new_move)));
+	log_append_record(rec.data, rec.len, &decoded);
+	shard_map_apply_record(&decoded);
+	return version;
 }
 
 /*
@@ -345,10 +391,7 @@ tidal_set_shard_map(PG_FUNCTION_ARGS)
 	ArrayType  *ranges = PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2);
 	ShardMap	map;
 	const ShardMap *current;
-	int64		version;
-	TidalHlc	hlc;
-	StringInfoData rec;
-	LogRecord	decoded;
+	int			nmoves;
 
 	if (PG_ARGISNULL(0))
 		map_error("mode must not be NULL");
@@ -358,7 +401,6 @@ tidal_set_shard_map(PG_FUNCTION_ARGS)
 	election_require_leader("tidal.set_shard_map");
 	tidal_ensure_loaded();
 	current = ownership_map();
-	version = current->version + 1;
 	if (!shardmap_same_routing(current, &map) && state_entry_count(MyDatabaseId) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -366,10 +408,11 @@ tidal_set_shard_map(PG_FUNCTION_ARGS)
 				 errdetail("This node's hot state holds events, and the new map routes some entities to another shard than the current one does."),
 				 errhint("Set the shard map before the first signal; a map that routes every entity as today (e.g. the same ranges) is accepted.")));
 
-	hlc = hlc_clock_now();
-	initStringInfo(&rec);
-	codec_shard_map_record(&rec, &hlc, map_json(mode, map.count, ranges, version));
-	log_append_record(rec.data, rec.len, &decoded);
-	shard_map_apply_record(&decoded);
+	if (ownership_moves(&nmoves) != NULL && nmoves > 0 && !shardmap_same_routing(current, &map))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the shard map cannot route entities differently once a range has moved"),
+				 errhint("Move ranges with tidal.move_shard_range.")));
+	(void) shard_map_publish(mode, map.count, ranges, NULL, NULL);
 	PG_RETURN_INT32(map.count);
 }

@@ -64,26 +64,54 @@ begin_record(StringInfo buf, uint8 kind, uint8 flags, const TidalHlc *hlc, int64
  * caller declares nevents here and then adds exactly that many events.  key:
  * an idempotency key, or NULL.
  */
-void
-codec_begin_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
-						  const char *name, const char *key, int32 shard, bool with_users, uint32 nevents)
+static void
+begin_signal(StringInfo buf, const TidalHlc *hlc, int64 tenant, const char *name, const char *key,
+			 int32 shard, int32 region, bool with_users, uint32 nevents)
 {
 	int			start = begin_record(buf, LOG_RECORD_SIGNAL,
 									 (with_users ? LOG_SIGNAL_HAS_USER : 0) |
 									 (key ? LOG_SIGNAL_HAS_KEY : 0) |
-									 (shard >= 0 ? LOG_SIGNAL_HAS_SHARD : 0), hlc, tenant);
+									 (shard >= 0 ? LOG_SIGNAL_HAS_SHARD : 0) |
+									 (region >= 0 ? LOG_SIGNAL_REGION_LOCAL : 0), hlc, tenant);
 	Size		event_len = with_users ? 32 : 24;
-	Size		body_len = 2 + strlen(name) + (key ? 2 + strlen(key) : 0) + (shard >= 0 ? 2 : 0) + 4 +
-		(Size) nevents * event_len;
+	Size		body_len = 2 + strlen(name) + (key ? 2 + strlen(key) : 0) + (shard >= 0 ? 2 : 0) +
+		(region >= 0 ? 4 : 0) + 4 + (Size) nevents * event_len;
 
+	Assert(region < 0 || shard >= 0);
 	put_u32_at(buf, start + 4, (uint32) body_len);
 	put_str(buf, name);
 	if (key)
 		put_str(buf, key);
 	if (shard >= 0)
 		put_u16(buf, (uint16) shard);
+	if (region >= 0)
+		put_u32(buf, (uint32) region);
 	put_u32(buf, nevents);
 	enlargeStringInfo(buf, (int) (nevents * event_len));
+}
+
+/*
+ * A signal record's body length is known up front (fixed-size events), so the
+ * caller declares nevents here and then adds exactly that many events.  key:
+ * an idempotency key, or NULL.
+ */
+void
+codec_begin_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
+						  const char *name, const char *key, int32 shard, bool with_users, uint32 nevents)
+{
+	begin_signal(buf, hlc, tenant, name, key, shard, -1, with_users, nevents);
+}
+
+/*
+ * Events that a shard hands on to the shard a range moved to, after its cut
+ * (cluster/reshard.c): tenant 0, routed to shard, counted in region only.
+ */
+void
+codec_begin_region_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name, const char *key,
+								 int32 shard, int32 region, bool with_users, uint32 nevents)
+{
+	Assert(shard >= 0 && region >= 0);
+	begin_signal(buf, hlc, 0, name, key, shard, region, with_users, nevents);
 }
 
 void
@@ -183,6 +211,27 @@ codec_shard_map_record(StringInfo buf, const TidalHlc *hlc, const char *map)
 }
 
 /*
+ * A handoff (cluster/reshard.c): the hot-state entries of a moved range that
+ * the range's old shard held in one region, for the new shard of that
+ * region; chunk is one snapshot chunk of states (core/snapfmt.h).
+ */
+void
+codec_handoff_record(StringInfo buf, const TidalHlc *hlc, int64 move_version, int32 region,
+					 int32 from_shard, int32 to_shard, bool last, const char *chunk, Size chunk_len)
+{
+	int			start = begin_record(buf, LOG_RECORD_HANDOFF, 0, hlc, 0);
+
+	put_u64(buf, (uint64) move_version);
+	put_u32(buf, (uint32) region);
+	put_u16(buf, (uint16) from_shard);
+	put_u16(buf, (uint16) to_shard);
+	put_u8(buf, last ? 1 : 0);
+	put_u32(buf, (uint32) chunk_len);
+	appendBinaryStringInfo(buf, chunk, (int) chunk_len);
+	end_record(buf, start);
+}
+
+/*
  * An elided record: stands, in one copy of a batch, for a record of a tenant
  * that the holder of that copy does not store.  It keeps the record's HLC,
  * tenant and event count (its sequence numbers), not its contents.
@@ -223,6 +272,7 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 	int			w;
 
 	memset(rec, 0, sizeof(*rec));
+	rec->region = -1;
 	rec->kind = get_u8(&r);
 	rec->flags = get_u8(&r);
 	(void) get_u16(&r);
@@ -254,11 +304,19 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 						body.ok = false;
 				}
 				rec->shard = -1;
+				rec->region = -1;
 				if (rec->flags & LOG_SIGNAL_HAS_SHARD)
 				{
 					/* only the default tenant's events are routed by the shard map */
 					rec->shard = get_u16(&body);
 					if (rec->shard > LOG_MAX_SHARD || rec->tenant != 0)
+						body.ok = false;
+				}
+				if (rec->flags & LOG_SIGNAL_REGION_LOCAL)
+				{
+					/* handed on within one region: only a routed record is */
+					rec->region = (int32) get_u32(&body);
+					if (rec->shard < 0 || rec->region < 0)
 						body.ok = false;
 				}
 				rec->nevents = get_u32(&body);
@@ -320,6 +378,18 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 		case LOG_RECORD_SHARD_MAP:
 			rec->text = get_text32(&body, &rec->text_len);
 			if (rec->tenant != 0)
+				body.ok = false;
+			break;
+		case LOG_RECORD_HANDOFF:
+			rec->move_version = (int64) get_u64(&body);
+			rec->region = (int32) get_u32(&body);
+			rec->from_shard = get_u16(&body);
+			rec->shard = get_u16(&body);
+			rec->last = get_u8(&body) != 0;
+			rec->text = get_text32(&body, &rec->text_len);
+			if (rec->tenant != 0 || rec->move_version < 1 || rec->region < 0 ||
+				rec->from_shard > LOG_MAX_SHARD || rec->shard > LOG_MAX_SHARD ||
+				rec->from_shard == rec->shard)
 				body.ok = false;
 			break;
 		case LOG_RECORD_ELIDED:

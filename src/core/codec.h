@@ -31,7 +31,8 @@ typedef enum LogRecordKind
 	LOG_RECORD_TENANT = 6,		/* a tenant's registration: label, quotas, regions */
 	LOG_RECORD_MIGRATION = 7,	/* a step of a tenant's migration to another region */
 	LOG_RECORD_ELIDED = 8,		/* a record this copy of the batch leaves out: another tenant's or shard's */
-	LOG_RECORD_SHARD_MAP = 9	/* the cluster's shard map, set by the leader */
+	LOG_RECORD_SHARD_MAP = 9,	/* the cluster's shard map, set by the leader */
+	LOG_RECORD_HANDOFF = 10		/* hot-state entries of a moved range, for its new shard in one region */
 } LogRecordKind;
 
 /* may a record be elided from a copy of a batch? A tenant's data, and tenant 0's signal events (sharded) */
@@ -45,6 +46,7 @@ typedef enum LogRecordKind
 #define LOG_SIGNAL_HAS_USER		0x01	/* flag: each event carries a user id */
 #define LOG_SIGNAL_HAS_KEY		0x02	/* flag: an idempotency key follows the name */
 #define LOG_SIGNAL_HAS_SHARD	0x04	/* flag: the shard the writer routed the events to follows (0.7) */
+#define LOG_SIGNAL_REGION_LOCAL	0x08	/* flag: counted only in the region that follows the shard (0.7) */
 #define LOG_MAX_SHARD			1023	/* the largest shard a record may name (tidal.shard_id's range) */
 #define LOG_ITEM_HAS_CREATOR	0x01	/* flag: the item record names a creator */
 
@@ -67,7 +69,10 @@ typedef struct LogRecord
 	int			name_len;
 	const char *key;			/* idempotency key (LOG_SIGNAL_HAS_KEY), or NULL */
 	int			key_len;
-	int32		shard;			/* the shard its writer routed it to (LOG_SIGNAL_HAS_SHARD), or -1 */
+	int32		shard;			/* the shard its writer routed it to (LOG_SIGNAL_HAS_SHARD), or -1;
+								 * LOG_RECORD_HANDOFF: the shard it is for */
+	int32		region;			/* the only region that counts it (LOG_SIGNAL_REGION_LOCAL,
+								 * LOG_RECORD_HANDOFF), or -1 */
 
 	/* LOG_RECORD_SIGNAL */
 	uint32		nevents;
@@ -97,6 +102,15 @@ typedef struct LogRecord
 	 * the sequence numbers (events) it takes
 	 */
 	uint8		elided_kind;
+
+	/*
+	 * LOG_RECORD_HANDOFF: the map version of the move, the shard it is from,
+	 * whether it is the move's last handoff record in its region, and the
+	 * entries (text: one snapshot chunk of states, core/snapfmt.h)
+	 */
+	int64		move_version;
+	int32		from_shard;
+	bool		last;
 
 	/* LOG_RECORD_MIGRATION: which migration, and the step it reached */
 	int64		migration_id;
@@ -139,6 +153,10 @@ typedef struct LogBatchHeader
 extern void codec_begin_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
 									  const char *name, const char *key, int32 shard,
 									  bool with_users, uint32 nevents);
+/* the same, for a record that only one region counts (LOG_SIGNAL_REGION_LOCAL) */
+extern void codec_begin_region_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name,
+											 const char *key, int32 shard, int32 region,
+											 bool with_users, uint32 nevents);
 extern void codec_add_signal_event(StringInfo buf, bool with_users, int64 entity,
 								   double weight, int64 at_us, int64 user_id);
 extern void codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name,
@@ -156,6 +174,9 @@ extern void codec_tenant_record(StringInfo buf, const TidalHlc *hlc, int64 tenan
 extern void codec_migration_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
 								   int64 migration_id, uint8 step, const char *description);
 extern void codec_shard_map_record(StringInfo buf, const TidalHlc *hlc, const char *map);
+extern void codec_handoff_record(StringInfo buf, const TidalHlc *hlc, int64 move_version,
+								 int32 region, int32 from_shard, int32 to_shard, bool last,
+								 const char *chunk, Size chunk_len);
 extern void codec_elided_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
 								uint8 elided_kind, uint32 nevents);
 extern bool codec_read_record(const char *buf, Size len, Size *consumed,

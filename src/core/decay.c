@@ -90,6 +90,46 @@ decay_add(DecayState *s, const DecaySpec *spec, double weight, int64 t_us)
 	}
 }
 
+void
+decay_merge(DecayState *s, const DecaySpec *spec, const DecayState *add)
+{
+	int64		latest;
+	int			w;
+
+	if (add->latest_us == DECAY_EMPTY)
+		return;
+	if (s->latest_us == DECAY_EMPTY)
+	{
+		*s = *add;
+		return;
+	}
+	latest = Max(s->latest_us, add->latest_us);
+	s->sum = s->sum * exp2(-(double) (latest - s->latest_us) / spec->half_life_us) +
+		add->sum * exp2(-(double) (latest - add->latest_us) / spec->half_life_us);
+	for (w = 0; w < spec->nwindows; w++)
+	{
+		int64		head = floor_div(latest, spec->bucket_us[w]);
+		int64		s_head = floor_div(s->latest_us, spec->bucket_us[w]);
+		int64		a_head = floor_div(add->latest_us, spec->bucket_us[w]);
+		double		merged[DECAY_WINDOW_BUCKETS];
+		int64		b;
+
+		/* the buckets the new head's ring holds; each side holds those within its own ring */
+		for (b = head - DECAY_WINDOW_BUCKETS + 1; b <= head; b++)
+		{
+			double		v = 0.0;
+
+			if (b <= s_head && b > s_head - DECAY_WINDOW_BUCKETS)
+				v += s->buckets[w][ring_slot(b)];
+			if (b <= a_head && b > a_head - DECAY_WINDOW_BUCKETS)
+				v += add->buckets[w][ring_slot(b)];
+			merged[ring_slot(b)] = v;
+		}
+		memcpy(s->buckets[w], merged, sizeof(merged));
+	}
+	s->latest_us = latest;
+}
+
 double
 decay_score(const DecayState *s, const DecaySpec *spec, int64 at_us)
 {

@@ -43,6 +43,12 @@ typedef struct DecayState
 
 extern void decay_init(DecayState *s);
 extern void decay_add(DecayState *s, const DecaySpec *spec, double weight, int64 t_us);
+/*
+ * Add the events summarised by add to s: the state of the union of two
+ * disjoint sets of events, as if decay_add had taken them one by one
+ * (a moved range's entries joining its new shard's: cluster/reshard.c).
+ */
+extern void decay_merge(DecayState *s, const DecaySpec *spec, const DecayState *add);
 extern double decay_score(const DecayState *s, const DecaySpec *spec, int64 at_us);
 extern double decay_window_sum(const DecayState *s, const DecaySpec *spec,
 							   int window, int64 at_us);

@@ -34,6 +34,7 @@
 #include "utils/timestamp.h"
 
 #include "cluster/access.h"
+#include "cluster/reshard.h"
 #include "cluster/route.h"
 #include "cluster/tenant.h"
 #include "pg/owner.h"
@@ -581,6 +582,10 @@ rank_here(const RetrieveArgs *a, bool owned_only, Candidate ***out, QueryStats *
 	HiddenSet	hidden;
 	bool		in_memory;
 	bool		have_facts = false;
+
+	/* a range moving to this shard: its scores are here once its old shard's handoff is */
+	if (a->tenant == 0)
+		reshard_await_handoff(true, 0);
 
 	/* candidates; the items' facts from shared memory, unless incomplete there */
 	in_memory = facts_complete();

@@ -26,6 +26,7 @@
 #include "utils/timestamp.h"
 
 #include "cluster/access.h"
+#include "cluster/reshard.h"
 #include "cluster/route.h"
 #include "cluster/tenant.h"
 #include "core/codec.h"
@@ -332,6 +333,9 @@ signal_apply_replicated(const LogRecord *whole)
 
 	Assert(whole->kind == LOG_RECORD_SIGNAL);
 
+	/* events of a range this shard handed over go on to the range's new shard */
+	reshard_hand_on(whole);
+
 	/* only the events of entities this shard owns (a record of tenant 0 may hold others) */
 	initStringInfo(&buf);
 	if (!ownership_owned_part(whole, &buf, &part))
@@ -395,7 +399,7 @@ read_owned(SignalRead what, const TenantInfo *t, int64 entity, const SignalDef *
 {
 	int64		tenant = t->tenant;
 	int32		owner;
-	const char *params[6];
+	const char *params[7];
 	char	   *answer;
 
 	/* the default tenant's entity's shard; a registered tenant's shard in this region (none: read here, 0) */
@@ -404,7 +408,11 @@ read_owned(SignalRead what, const TenantInfo *t, int64 entity, const SignalDef *
 	else
 		owner = (t->registered && !t->stored_here && t->region_shard >= 0) ? t->region_shard : tidal_shard_id;
 	if (owner == tidal_shard_id)
+	{
+		if (tenant == 0)
+			reshard_await_handoff(false, entity);	/* a range moving here: once its entries are here */
 		return read_here(what, tenant, entity, def, window_us, at_us);
+	}
 
 	params[0] = what == READ_SCORE ? "score" : "window";
 	params[1] = psprintf(INT64_FORMAT, entity);
@@ -412,11 +420,12 @@ read_owned(SignalRead what, const TenantInfo *t, int64 entity, const SignalDef *
 	params[3] = psprintf(INT64_FORMAT, window_us);
 	params[4] = psprintf(INT64_FORMAT, at_us);
 	params[5] = psprintf(INT64_FORMAT, tenant);
+	params[6] = psprintf(INT64_FORMAT, ownership_map()->version);
 	answer = route_call(owner, psprintf("reading entity " INT64_FORMAT, entity),
 						"SELECT tidal._read_owned($1, $2::pg_catalog.int8, $3, $4::pg_catalog.int8, "
-						"$5::pg_catalog.int8, $6::pg_catalog.int8, $7::pg_catalog.int4, $8::pg_catalog.int4, "
-						"$9::pg_catalog.int8)",
-						6, params);
+						"$5::pg_catalog.int8, $6::pg_catalog.int8, $8::pg_catalog.int4, $9::pg_catalog.int4, "
+						"$10::pg_catalog.int8, $7::pg_catalog.int8)",
+						7, params);
 	return DatumGetFloat8(DirectFunctionCall1(float8in, CStringGetDatum(answer)));
 }
 
@@ -441,7 +450,7 @@ tidal_read_owned(PG_FUNCTION_ARGS)
 	int64		tenant;
 	int			i;
 
-	for (i = 0; i < 9; i++)
+	for (i = 0; i < 10; i++)
 		require_arg(fcinfo, i, "every argument of tidal._read_owned");
 	what = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	entity = PG_GETARG_INT64(1);
@@ -460,14 +469,34 @@ tidal_read_owned(PG_FUNCTION_ARGS)
 	 * region that does not store it answers (0): the caller's registry may
 	 * be a moment ahead or behind ours while the tenant moves.
 	 */
-	if (tenant == 0 && !ownership_owns(entity))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("entity " INT64_FORMAT " is owned by shard %d, not by this node's shard %d",
-						entity, ownership_shard_of(entity), tidal_shard_id),
-				 errhint("The two nodes route by different shard maps; tidal.shards shows each one's version.")));
+	if (tenant == 0)
+	{
+		int64		caller_version = PG_GETARG_INT64(9);
+
+		/* a caller ahead of us routes by a map we are about to apply: wait for it */
+		reshard_await_map_version(caller_version, Max(tidal_peer_timeout_ms / 2, 1));
+		if (!ownership_owns(entity))
+		{
+			TenantInfo	zero;
+
+			/* the caller is behind: a range moved since its map; its owner now answers, once */
+			if (ownership_map()->version > caller_version)
+			{
+				memset(&zero, 0, sizeof(zero));
+				PG_RETURN_FLOAT8(read_owned(strcmp(what, "score") == 0 ? READ_SCORE : READ_WINDOW,
+											&zero, entity, def, window_us, at_us));
+			}
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("entity " INT64_FORMAT " is owned by shard %d, not by this node's shard %d",
+							entity, ownership_shard_of(entity), tidal_shard_id),
+					 errhint("The two nodes route by different shard maps; tidal.shards shows each one's version.")));
+		}
+	}
 	route_await_applied(PG_GETARG_INT32(6), PG_GETARG_INT32(7), PG_GETARG_INT64(8),
 						Max(tidal_peer_timeout_ms / 2, 1));
+	if (tenant == 0)
+		reshard_await_handoff(false, entity);	/* a range moving here: once its entries are here */
 	PG_RETURN_FLOAT8(read_here(strcmp(what, "score") == 0 ? READ_SCORE : READ_WINDOW,
 							   tenant, entity, def, window_us, at_us));
 }

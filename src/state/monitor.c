@@ -1,6 +1,6 @@
 /*
  * state/monitor.c
- *    Introspection of the hot state (tidal.state_stats) and of the items'
+ *    Introspection of the hot state (tidal.state_stats, tidal.state_entries) and of the items'
  *    facts (tidal.item_facts_stats), and the internal reset called by the
  *    extension's install script.
  *
@@ -12,6 +12,9 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "catalog/pg_type.h"
+#include "utils/rangetypes.h"
+#include "utils/typcache.h"
 
 #include "state/facts.h"
 #include "state/recovery.h"
@@ -21,6 +24,40 @@
 PG_FUNCTION_INFO_V1(tidal_state_stats);
 PG_FUNCTION_INFO_V1(tidal_reset_state_sql);
 PG_FUNCTION_INFO_V1(tidal_item_facts_stats);
+PG_FUNCTION_INFO_V1(tidal_state_entries);
+
+static void
+count_entry(const StateKey *key pg_attribute_unused(), const DecayState *state pg_attribute_unused(), void *arg)
+{
+	(*(int64 *) arg)++;
+}
+
+/*
+ * tidal.state_entries(entities int8range, tenant bigint DEFAULT 0) RETURNS bigint
+ *    the hot state's (entity, signal) pairs of a range of entities, here
+ */
+Datum
+tidal_state_entries(PG_FUNCTION_ARGS)
+{
+	TypeCacheEntry *typcache = lookup_type_cache(INT8RANGEOID, TYPECACHE_RANGE_INFO);
+	RangeBound	lower;
+	RangeBound	upper;
+	bool		empty;
+	StateRange	range;
+	int64		n = 0;
+
+	tidal_require_preload();
+	range_deserialize(typcache, PG_GETARG_RANGE_P(0), &lower, &upper, &empty);
+	if (empty)
+		PG_RETURN_INT64(0);
+	tidal_ensure_loaded();
+	range.lo_inf = lower.infinite;
+	range.lo = lower.infinite ? 0 : DatumGetInt64(lower.val);
+	range.hi_inf = upper.infinite;
+	range.hi = upper.infinite ? 0 : DatumGetInt64(upper.val);
+	state_collect_range(MyDatabaseId, PG_GETARG_INT64(1), &range, count_entry, &n);
+	PG_RETURN_INT64(n);
+}
 
 /*
  * tidal.state_stats(OUT entries bigint, OUT capacity bigint,

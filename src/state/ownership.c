@@ -10,7 +10,11 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "storage/lmgr.h"
+#include "access/xact.h"
 #include "utils/array.h"
+#include "utils/lsyscache.h"
+#include "catalog/namespace.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -32,6 +36,51 @@ free_map(ShardMap *m)
 	m->segment_shard = NULL;
 }
 static uint64 map_generation = 0;	/* 0: not loaded */
+static Oid	map_relid = InvalidOid;	/* tidal.shard_map, locked by every user of the map */
+static RangeMove *moves = NULL;	/* tidal.range_moves, oldest first (TopMemoryContext) */
+static int	nmoves = 0;
+
+/* tidal.range_moves (0.7 on; none before) */
+static void
+load_moves(void)
+{
+	static OwnedQuery q = {
+		"SELECT version, pg_catalog.lower(entities), pg_catalog.upper(entities), from_shard, to_shard, "
+		"       cut_at IS NOT NULL, received_at IS NOT NULL "
+		"  FROM tidal.range_moves ORDER BY version",
+		0, {InvalidOid}, NULL
+	};
+	TidalSavedUser saved;
+	uint64		i;
+
+	if (moves != NULL)
+		pfree(moves);
+	moves = NULL;
+	nmoves = 0;
+	if (!query_has_column("range_moves", NULL))
+		return;
+	query_begin(&saved);
+	query_exec(&q, NULL, NULL, false, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+		moves = MemoryContextAllocZero(TopMemoryContext, sizeof(RangeMove) * SPI_processed);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		RangeMove  *m = &moves[i];
+		bool		isnull;
+
+		m->version = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		m->lo = DatumGetInt64(SPI_getbinval(tup, desc, 2, &m->lo_inf));
+		m->hi = DatumGetInt64(SPI_getbinval(tup, desc, 3, &m->hi_inf));
+		m->from_shard = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+		m->to_shard = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+		m->cut = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		m->received = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+	}
+	nmoves = (int) SPI_processed;
+	query_end(&saved);
+}
 
 static void
 load_map(void)
@@ -60,10 +109,14 @@ load_map(void)
 		free_map(&cached_map);
 		cached_map = map;
 		map_generation = generation;
+		map_relid = InvalidOid;
 		return;
 	}
+	map_relid = get_relname_relid("shard_map", get_namespace_oid("tidal", false));
+	load_moves();
+	/* not read-only: a fresh snapshot, which sees this transaction's own change of the map, and the latest commits */
 	query_begin(&saved);
-	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	query_exec(&q, NULL, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -116,9 +169,70 @@ load_map(void)
 const ShardMap *
 ownership_map(void)
 {
-	if (map_generation == 0 || map_generation != state_defs_generation())
+	/*
+	 * First the lock, then the map, so that a cut that committed before we
+	 * got the lock is seen.  A backend's first load learns the table's oid
+	 * only by loading: it then takes the lock (which may wait for a cut)
+	 * and looks again.
+	 */
+	for (;;)
+	{
+		bool		locked = OidIsValid(map_relid) && IsTransactionState();
+
+		if (locked)
+			LockRelationOid(map_relid, RowShareLock);
+		if (map_generation != 0 && map_generation == state_defs_generation())
+			break;
 		load_map();
+		if (locked || !OidIsValid(map_relid) || !IsTransactionState())
+			break;
+	}
 	return &cached_map;
+}
+
+void
+ownership_invalidate(void)
+{
+	map_generation = 0;
+}
+
+const RangeMove *
+ownership_moves(int *n)
+{
+	(void) ownership_map();
+	*n = nmoves;
+	return moves;
+}
+
+bool
+ownership_move_contains(const RangeMove *m, int64 entity)
+{
+	return (m->lo_inf || entity >= m->lo) && (m->hi_inf || entity < m->hi);
+}
+
+int32
+ownership_cut_to(int64 entity)
+{
+	int			i;
+
+	(void) ownership_map();
+	for (i = 0; i < nmoves; i++)
+		if (moves[i].cut && moves[i].from_shard == tidal_shard_id && ownership_move_contains(&moves[i], entity))
+			return moves[i].to_shard;
+	return -1;
+}
+
+bool
+ownership_awaits_handoff(bool any, int64 entity)
+{
+	int			i;
+
+	(void) ownership_map();
+	for (i = 0; i < nmoves; i++)
+		if (!moves[i].received && moves[i].to_shard == tidal_shard_id &&
+			(any || ownership_move_contains(&moves[i], entity)))
+			return true;
+	return false;
 }
 
 int32
@@ -171,18 +285,80 @@ ownership_record_owned(const LogRecord *rec, int32 shard, bool *all_owned)
 	return any;
 }
 
-bool
-ownership_owned_part(const LogRecord *rec, StringInfo buf, LogRecord *part)
+typedef bool (*keep_event_fn) (int64 entity, void *arg);
+
+/*
+ * A record of the events of rec that keep accepts, encoded into buf (same
+ * HLC, name and key), routed to shard and counted in region (-1: any):
+ * false if there are none.
+ */
+static bool
+part_where(const LogRecord *rec, keep_event_fn keep, void *arg, int32 shard, int32 region,
+		   StringInfo buf, LogRecord *part)
 {
-	const ShardMap *map;
-	bool		all;
 	bool		with_users = (rec->flags & LOG_SIGNAL_HAS_USER) != 0;
 	char	   *name;
 	char	   *key = NULL;
-	uint32		owned = 0;
+	uint32		kept = 0;
 	uint32		i;
 	Size		consumed;
 	const char *why;
+
+	for (i = 0; i < rec->nevents; i++)
+	{
+		LogSignalEvent ev;
+
+		codec_signal_event(rec, i, &ev);
+		if (keep(ev.entity, arg))
+			kept++;
+	}
+	if (kept == 0)
+		return false;
+	name = pnstrdup(rec->name, rec->name_len);
+	if (rec->key != NULL)
+		key = pnstrdup(rec->key, rec->key_len);
+	resetStringInfo(buf);
+	if (region >= 0)
+		codec_begin_region_signal_record(buf, &rec->hlc, name, key, shard, region, with_users, kept);
+	else
+		codec_begin_signal_record(buf, &rec->hlc, 0, name, key, shard, with_users, kept);
+	for (i = 0; i < rec->nevents; i++)
+	{
+		LogSignalEvent ev;
+
+		codec_signal_event(rec, i, &ev);
+		if (keep(ev.entity, arg))
+			codec_add_signal_event(buf, with_users, ev.entity, ev.weight, ev.at_us, ev.user_id);
+	}
+	if (!codec_read_record(buf->data, buf->len, &consumed, part, &why))
+		elog(ERROR, "tidal could not re-encode part of a signal record: %s", why);
+	return true;
+}
+
+static bool
+owned_by_map(int64 entity, void *arg)
+{
+	return shardmap_owner((const ShardMap *) arg, entity) == tidal_shard_id;
+}
+
+static bool
+not_cut(int64 entity, void *arg pg_attribute_unused())
+{
+	return ownership_cut_to(entity) < 0;
+}
+
+static bool
+in_move(int64 entity, void *arg)
+{
+	return ownership_move_contains((const RangeMove *) arg, entity);
+}
+
+bool
+ownership_owned_part(const LogRecord *rec, StringInfo buf, LogRecord *part)
+{
+	bool		all;
+	bool		any_cut = false;
+	uint32		i;
 
 	Assert(rec->kind == LOG_RECORD_SIGNAL);
 	if (rec->tenant != 0)
@@ -190,38 +366,44 @@ ownership_owned_part(const LogRecord *rec, StringInfo buf, LogRecord *part)
 		*part = *rec;
 		return true;
 	}
+	/* events handed on within another region are that region's */
+	if (rec->region >= 0 && rec->region != tidal_region_id)
+		return false;
 	if (!ownership_record_owned(rec, tidal_shard_id, &all))
 		return false;
-	if (all)
+	if (rec->shard < 0)
+	{
+		if (all)
+		{
+			*part = *rec;
+			return true;
+		}
+		/* a record written before the map changed, or by a node that did not split it */
+		return part_where(rec, owned_by_map, (void *) ownership_map(), tidal_shard_id, -1, buf, part);
+	}
+
+	/* routed here: all of it, but what this shard has handed over since (a moved range) */
+	for (i = 0; i < rec->nevents && !any_cut; i++)
+	{
+		LogSignalEvent ev;
+
+		codec_signal_event(rec, i, &ev);
+		any_cut = ownership_cut_to(ev.entity) >= 0;
+	}
+	if (!any_cut)
 	{
 		*part = *rec;
 		return true;
 	}
+	return part_where(rec, not_cut, NULL, rec->shard, rec->region, buf, part);
+}
 
-	/* a record written before the map changed, or by a node that did not split it */
-	map = ownership_map();
-	for (i = 0; i < rec->nevents; i++)
-	{
-		LogSignalEvent ev;
-
-		codec_signal_event(rec, i, &ev);
-		if (shardmap_owner(map, ev.entity) == tidal_shard_id)
-			owned++;
-	}
-	name = pnstrdup(rec->name, rec->name_len);
-	if (rec->key != NULL)
-		key = pnstrdup(rec->key, rec->key_len);
-	resetStringInfo(buf);
-	codec_begin_signal_record(buf, &rec->hlc, 0, name, key, tidal_shard_id, with_users, owned);
-	for (i = 0; i < rec->nevents; i++)
-	{
-		LogSignalEvent ev;
-
-		codec_signal_event(rec, i, &ev);
-		if (shardmap_owner(map, ev.entity) == tidal_shard_id)
-			codec_add_signal_event(buf, with_users, ev.entity, ev.weight, ev.at_us, ev.user_id);
-	}
-	if (!codec_read_record(buf->data, buf->len, &consumed, part, &why))
-		elog(ERROR, "tidal could not re-encode the owned part of a signal record: %s", why);
-	return true;
+bool
+ownership_handed_on_part(const LogRecord *rec, const RangeMove *m, StringInfo buf, LogRecord *part)
+{
+	Assert(rec->kind == LOG_RECORD_SIGNAL);
+	if (rec->tenant != 0 || rec->shard != tidal_shard_id || !m->cut || m->from_shard != tidal_shard_id ||
+		(rec->region >= 0 && rec->region != tidal_region_id))
+		return false;
+	return part_where(rec, in_move, (void *) m, m->to_shard, tidal_region_id, buf, part);
 }

@@ -15,8 +15,45 @@
 #include "core/codec.h"
 #include "core/shardmap.h"
 
-/* the cluster's shard map, as committed here (cached; valid until the next call) */
+/*
+ * the cluster's shard map, as committed here (cached; valid until the next
+ * call).  In a transaction it also takes RowShareLock on tidal.shard_map,
+ * held to the end: whoever routes or counts events by the map holds it, and
+ * a shard's cut of a moved range (cluster/reshard.c, ExclusiveLock) waits for
+ * them and they for it.
+ */
 extern const ShardMap *ownership_map(void);
+
+/* forget the cached map: this transaction changed it (read again, uncommitted) */
+extern void ownership_invalidate(void);
+
+/* a range of entities moved from one shard to another (tidal.range_moves) */
+typedef struct RangeMove
+{
+	int64		version;		/* the map version that made the move */
+	bool		lo_inf;
+	int64		lo;				/* [lo, hi) */
+	bool		hi_inf;
+	int64		hi;
+	int32		from_shard;
+	int32		to_shard;
+	bool		cut;			/* this node (of from_shard) handed the range's entries over */
+	bool		received;		/* this node (of to_shard) has its region's handoff */
+} RangeMove;
+
+/* every move this node knows of, oldest first */
+extern const RangeMove *ownership_moves(int *n);
+extern bool ownership_move_contains(const RangeMove *m, int64 entity);
+
+/*
+ * The shard this node's shard handed an entity of tenant 0 over to (its cut
+ * of a moved range is done), or -1.  Events of it routed here are not counted
+ * here any more: they are handed on.
+ */
+extern int32 ownership_cut_to(int64 entity);
+
+/* does this node's shard still wait for its region's handoff of an entity (any, for -1)? */
+extern bool ownership_awaits_handoff(bool any, int64 entity);
 
 /* the shard that owns an entity of tenant 0 */
 extern int32 ownership_shard_of(int64 entity);
@@ -38,5 +75,14 @@ extern bool ownership_record_owned(const LogRecord *rec, int32 shard, bool *all_
  * key and flags).  A record of a registered tenant is returned whole.
  */
 extern bool ownership_owned_part(const LogRecord *rec, StringInfo buf, LogRecord *part);
+
+/*
+ * The events of a signal record routed to this node's shard that it hands
+ * on to the shard of move m (whose range it has cut): false if none; else
+ * a record of them, routed to that shard and counted in this region only,
+ * encoded into buf (same HLC, name, key).
+ */
+extern bool ownership_handed_on_part(const LogRecord *rec, const RangeMove *m, StringInfo buf,
+									 LogRecord *part);
 
 #endif							/* TIDAL_OWNERSHIP_H */

@@ -60,7 +60,14 @@ typedef struct StagedRecord
 	int64		tenant;
 	bool		enforce_quotas;
 	uint32		reserved;		/* events whose entries are pinned so far */
+	/* a merge of whole states (stage_merge_states): data is NULL */
+	int			nmerge;
+	int64	   *merge_entities;
+	DecayState *merge_states;
 } StagedRecord;
+
+/* ranges whose entries go at commit (stage_drop_range), in TopTransactionContext */
+static List *drop_ranges = NIL;
 
 static void stage_at_xact(XactEvent event, List *items);
 static void stage_drop(XactListItem *item);
@@ -95,6 +102,25 @@ pin_staged(StagedRecord *sr, bool reserve)
 	uint32		n;
 	uint32		i;
 
+	if (sr->data == NULL)
+	{
+		int			m;
+
+		state_key_init(&key, sr->dboid, sr->signal_id, sr->tenant, 0);
+		n = reserve ? (uint32) sr->nmerge : sr->reserved;
+		for (m = 0; m < (int) n; m++)
+		{
+			key.entity = sr->merge_entities[m];
+			if (!reserve)
+				state_unreserve(&key);
+			else
+			{
+				(void) state_reserve(&key);
+				sr->reserved++;
+			}
+		}
+		return;
+	}
 	decode_staged(sr, &rec);
 	state_key_init(&key, sr->dboid, sr->signal_id, rec.tenant, 0);
 	n = reserve ? rec.nevents : sr->reserved;
@@ -141,10 +167,26 @@ stage_at_xact(XactEvent event, List *items)
 				StagedRecord *sr = (StagedRecord *) lfirst(lc);
 				LogRecord	rec;
 
+				if (sr->data == NULL)
+				{
+					StateKey	key;
+					int			m;
+
+					state_key_init(&key, sr->dboid, sr->signal_id, sr->tenant, 0);
+					for (m = 0; m < sr->nmerge; m++)
+					{
+						key.entity = sr->merge_entities[m];
+						(void) state_merge(&key, &sr->spec, &sr->merge_states[m], true);
+					}
+					continue;
+				}
 				decode_staged(sr, &rec);
 				state_apply_record(&rec, sr->dboid, sr->signal_id, &sr->spec, true);
 			}
-			applied_early = items != NIL;
+			foreach(lc, drop_ranges)
+				state_drop_range(MyDatabaseId, 0, (StateRange *) lfirst(lc));
+			applied_early = items != NIL || drop_ranges != NIL;
+			drop_ranges = NIL;	/* TopTransactionContext goes with the transaction */
 			break;
 
 		case XACT_EVENT_COMMIT:
@@ -157,6 +199,7 @@ stage_at_xact(XactEvent event, List *items)
 
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			drop_ranges = NIL;
 			if (applied_early)
 			{
 				/* counted at PRE_COMMIT, then aborted: recount from the log */
@@ -189,6 +232,47 @@ stage_at_subxact(SubXactEvent event)
 	/* a rolled-back definition must not stay in this backend's cache */
 	if (event == SUBXACT_EVENT_ABORT_SUB && definitions_changed)
 		catalog_invalidate();
+}
+
+void
+stage_merge_states(int32 signal_id, const DecaySpec *spec, int64 tenant, const int64 *entities,
+				   const DecayState *states, int n)
+{
+	MemoryContext old;
+	StagedRecord *sr;
+
+	if (n <= 0)
+		return;
+	sr = (StagedRecord *) xact_list_alloc(sizeof(StagedRecord));
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	sr->dboid = MyDatabaseId;
+	sr->signal_id = signal_id;
+	sr->spec = *spec;
+	sr->len = 0;
+	sr->data = NULL;
+	sr->tenant = tenant;
+	sr->reserved = 0;
+	sr->enforce_quotas = false;
+	sr->nmerge = n;
+	sr->merge_entities = palloc(sizeof(int64) * n);
+	memcpy(sr->merge_entities, entities, sizeof(int64) * n);
+	sr->merge_states = palloc(sizeof(DecayState) * n);
+	memcpy(sr->merge_states, states, sizeof(DecayState) * n);
+	MemoryContextSwitchTo(old);
+	xact_list_append(&staged, &sr->link);
+	pin_staged(sr, true);
+}
+
+void
+stage_drop_range(const StateRange *range)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	StateRange *r = palloc(sizeof(StateRange));
+
+	*r = *range;
+	drop_ranges = lappend(drop_ranges, r);
+	MemoryContextSwitchTo(old);
+	xact_list_register(&staged);	/* the callbacks must run even with nothing staged */
 }
 
 void
@@ -283,7 +367,7 @@ stage_overlay(const StateKey *key, const DecaySpec *spec, DecayState *state)
 		LogRecord	rec;
 		uint32		i;
 
-		if (sr->dboid != key->dboid || sr->signal_id != key->signal_id)
+		if (sr->dboid != key->dboid || sr->signal_id != key->signal_id || sr->data == NULL)
 			continue;
 		decode_staged(sr, &rec);
 		if (rec.tenant != key->tenant)

@@ -22,6 +22,20 @@
 extern void stage_signal_record(const char *record, Size len,
 								int32 signal_id, const DecaySpec *spec, bool enforce_quotas);
 
+/*
+ * Stage whole states to add to n entries of one (signal, tenant): a moved
+ * range's handoff (cluster/reshard.c).  Reserves the entries now, merges at
+ * commit, as for a record.  The arrays are copied.
+ */
+extern void stage_merge_states(int32 signal_id, const DecaySpec *spec, int64 tenant,
+							   const int64 *entities, const DecayState *states, int n);
+
+/*
+ * Drop the entries of a range of tenant 0 at commit, after everything this
+ * transaction staged is counted (a shard's cut of a moved range).
+ */
+extern void stage_drop_range(const StateRange *range);
+
 /* Drop what this transaction staged for a tenant (it moves out of this region). */
 extern void stage_forget_tenant(int64 tenant);
 

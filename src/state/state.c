@@ -412,6 +412,25 @@ state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_u
 	return e != NULL;
 }
 
+bool
+state_merge(const StateKey *key, const DecaySpec *spec, const DecayState *add, bool unpin)
+{
+	uint32		hash = key_hash(key);
+	LWLock	   *lock = PARTITION_LOCK(hash);
+	StateEntry *e;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = enter_locked(key, hash, NULL, true);
+	if (e != NULL)
+	{
+		decay_merge(&e->decay, spec, add);
+		if (unpin)
+			unpin_locked(e);
+	}
+	LWLockRelease(lock);
+	return e != NULL;
+}
+
 /* a key's home slot in the index */
 static inline const StateSlot *
 home_slot(uint32 hash)
@@ -773,6 +792,68 @@ remove_entries(Oid dboid, int64 tenant)
 			remove_slot(sl);
 	}
 	quota_entries_reset(dboid, tenant); /* the tenants' counts of entries */
+	for (i = STATE_PARTITIONS - 1; i >= 0; i--)
+		LWLockRelease(&locks[1 + i].lock);
+}
+
+static inline bool
+range_holds(const StateRange *r, int64 entity)
+{
+	return (r->lo_inf || entity >= r->lo) && (r->hi_inf || entity < r->hi);
+}
+
+void
+state_collect_range(Oid dboid, int64 tenant, const StateRange *range, state_collect_fn fn, void *arg)
+{
+	int32		used;
+	int32		e;
+	int			i;
+
+	for (i = 0; i < STATE_PARTITIONS; i++)
+		LWLockAcquire(&locks[1 + i].lock, LW_SHARED);
+	SpinLockAcquire(&shared->pool_lock);
+	used = shared->pool_used;
+	SpinLockRelease(&shared->pool_lock);
+	for (e = 0; e < used; e++)
+	{
+		StateKey	key = entries[e].key;
+
+		if (key.dboid != dboid || key.tenant != tenant || !range_holds(range, key.entity))
+			continue;			/* another's, or free (InvalidOid) */
+		if (find_slot(&key, key_hash(&key)) != NULL)
+			fn(&key, &entries[e].decay, arg);
+	}
+	for (i = STATE_PARTITIONS - 1; i >= 0; i--)
+		LWLockRelease(&locks[1 + i].lock);
+}
+
+void
+state_drop_range(Oid dboid, int64 tenant, const StateRange *range)
+{
+	int32		used;
+	int32		e;
+	int			i;
+	int64		dropped = 0;
+
+	for (i = 0; i < STATE_PARTITIONS; i++)
+		LWLockAcquire(&locks[1 + i].lock, LW_EXCLUSIVE);
+	SpinLockAcquire(&shared->pool_lock);
+	used = shared->pool_used;
+	SpinLockRelease(&shared->pool_lock);
+	for (e = 0; e < used; e++)
+	{
+		StateKey	key = entries[e].key;
+		StateSlot  *sl;
+
+		if (key.dboid != dboid || key.tenant != tenant || !range_holds(range, key.entity))
+			continue;
+		if ((sl = find_slot(&key, key_hash(&key))) != NULL)
+		{
+			remove_slot(sl);
+			dropped++;
+		}
+	}
+	quota_entries_add(dboid, tenant, (int) -dropped);
 	for (i = STATE_PARTITIONS - 1; i >= 0; i--)
 		LWLockRelease(&locks[1 + i].lock);
 }

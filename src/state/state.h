@@ -81,6 +81,28 @@ extern void state_apply_record(const LogRecord *rec, Oid dboid, int32 signal_id,
 extern bool state_install_many(Oid dboid, int32 signal_id, int64 tenant, const int64 *entities,
 							   const DecayState *states, int n);
 
+/* Add a whole state (a handoff's) to an entry, as state_apply adds one event. */
+extern bool state_merge(const StateKey *key, const DecaySpec *spec, const DecayState *add, bool unpin);
+
+/* an entity range of tenant 0: [lo, hi), either end unbounded */
+typedef struct StateRange
+{
+	bool		lo_inf;
+	int64		lo;
+	bool		hi_inf;
+	int64		hi;
+} StateRange;
+
+/*
+ * Copy out every entry of one (database, tenant) whose entity lies in
+ * range: fn(key, state, arg) for each, with all partitions locked shared
+ * (fn must not error or take locks); then state_drop_range removes them.
+ */
+typedef void (*state_collect_fn) (const StateKey *key, const DecayState *state, void *arg);
+extern void state_collect_range(Oid dboid, int64 tenant, const StateRange *range,
+								state_collect_fn fn, void *arg);
+extern void state_drop_range(Oid dboid, int64 tenant, const StateRange *range);
+
 /* Copy an entry's state into *out; false (and *out empty) if absent. */
 extern bool state_read(const StateKey *key, DecayState *out);
 

@@ -5,6 +5,8 @@
 #
 #   my $c = TidalCluster->new(3);              # name => 'x': nodes xregion0...
 #   my $c = TidalCluster->new(3, shards => 2); # + the map: hash over 2 shards
+#   my $c = TidalCluster->new(3, shards => 2,  # or another map (set_shard_map's arguments)
+#       map => q{'ranges', ranges => ARRAY['(,1000)', '[1000,)']::int8range[]});
 #   $c->node(0)->safe_psql('postgres', ...);
 #   $c->cut(0, 2);                                   # symmetric, refused
 #   $c->cut(0, 2, oneway => 1, mode => 'blackhole'); # only 0 -> 2, hanging
@@ -71,7 +73,7 @@ sub new
 	if ($shards > 1)
 	{
 		# the map, before any signal: the default tenant's entities spread over the shards
-		$self->{nodes}[0]->safe_psql('postgres', "SELECT tidal.set_shard_map('hash', $shards)");
+		$self->{nodes}[0]->safe_psql('postgres', "SELECT tidal.set_shard_map(" . ($opts{map} // "'hash', $shards") . ")");
 		$self->wait_until(60, sub {
 				!grep { $_->safe_psql('postgres', q{SELECT version FROM tidal.shards}) ne '1' } $self->all_nodes
 			}) or die 'the shard map did not reach every node';
