@@ -488,7 +488,7 @@ SQL
 	RSQL[cands]="SELECT item_id, score FROM tidal.retrieve(NULL, (SELECT c FROM cands), 'two', lim => 20, at => '$AT')"
 	RSQL[cands_plain]="SELECT entity, sum($(decay_sum)) AS score FROM events WHERE entity = ANY ((SELECT c FROM cands)::bigint[]) GROUP BY entity ORDER BY score DESC, entity LIMIT 20"
 	# one shard's part of the whole catalogue alone, as shard 0 asks shard 1 for it
-	RSQL[part]="SELECT item_id, score FROM tidal._retrieve_part(NULL, NULL, 'two', NULL, 0, 20, (extract(epoch FROM '$AT'::timestamptz) * 1000000)::int8, 0, 0, 0, 0) WHERE item_id IS NOT NULL"
+	RSQL[part]="SELECT item_id, score FROM tidal._retrieve_part(NULL, NULL, 'two', NULL, 0, 20, (extract(epoch FROM '$AT'::timestamptz) * 1000000)::int8, 0, 0, 0, 0, (SELECT version FROM tidal.shards)) WHERE item_id IS NOT NULL"
 	# KIND.INSTANCE: the query and where it runs
 	RKINDS="whole.q0 whole.solo whole_plain.plain part.q1 cands.q0 cands.solo cands_plain.plain"
 	for kn in $RKINDS; do printf '%s;\n' "${RSQL[${kn%.*}]}" >"$BENCH_WORK/r.$kn.sql"; : >"$BENCH_WORK/r.$kn.lat"; done

@@ -557,7 +557,7 @@ for my $s (@seeds)
 	}
 
 	# the move, if no leader took it during the schedule
-	$c->wait_until(30, sub { $move->(); $moved }) or fatal("no leader moved $move_range");
+	$c->wait_until(30, sub { $move->() unless $moved; $moved }) or fatal("no leader moved $move_range");
 
 	# the model, and what every region says
 	my $entity_list = join(',', @entities, @quorum_entities);
@@ -574,7 +574,7 @@ for my $s (@seeds)
 				"$_="
 				  . sprintf('%.6f', $stored ? $score{"$t $_"} // 0 : 0) . '/'
 				  . ($stored ? $hour{"$t $_"} // 0 : 0)
-		} @entities, @quorum_entities);
+		} sort { $a <=> $b } @entities, @quorum_entities);
 	};
 	my @pairs = sort keys %hide;
 	my $hidden_sql = @pairs

@@ -187,12 +187,16 @@ GRANT SELECT ON tidal.topology TO PUBLIC;
 
 -- A shard sibling's tidal.retrieve asks this shard for its part: the
 -- candidates this shard owns (every item it owns for NULL), ranked, then one
--- row of stats. Called by the role shard siblings connect as.
+-- row of stats. Called by the role shard siblings connect as. map_version:
+-- the caller's shard map (this node waits until it has it; a caller behind
+-- this node's map is refused, so that it does not rank a moved range here).
 CREATE FUNCTION tidal._retrieve_part(for_user bigint, candidates bigint[], profile text, filter jsonb,
                                      max_per_creator int, lim int, at_us bigint, tenant bigint,
-                                     after_region int, after_shard int, after_seq bigint)
+                                     after_region int, after_shard int, after_seq bigint,
+                                     map_version bigint)
     RETURNS TABLE (item_id bigint, score float8, creator bigint, stats text)
     AS 'MODULE_PATHNAME', 'tidal_retrieve_part'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
-REVOKE ALL ON FUNCTION tidal._retrieve_part(bigint, bigint[], text, jsonb, int, int, bigint, bigint, int, int, bigint)
+REVOKE ALL ON FUNCTION tidal._retrieve_part(bigint, bigint[], text, jsonb, int, int, bigint, bigint, int, int, bigint,
+                                            bigint)
     FROM PUBLIC;

@@ -727,7 +727,7 @@ rank_sharded(const RetrieveArgs *a, int32 only_shard, Candidate ***out, QuerySta
 	/* send every other shard its part first: they rank while this node ranks its own */
 	for (s = 0; s < nshards; s++)
 	{
-		const char *params[8];
+		const char *params[9];
 		char	   *cands = a->candidates == NULL ? NULL
 			: a->tenant != 0 ? DatumGetCString(DirectFunctionCall1(array_out, PointerGetDatum(a->candidates)))
 			: candidates_of_shard(a->candidates, s);
@@ -746,12 +746,13 @@ rank_sharded(const RetrieveArgs *a, int32 only_shard, Candidate ***out, QuerySta
 		params[5] = psprintf("%d", a->lim);
 		params[6] = psprintf(INT64_FORMAT, a->at_us);
 		params[7] = psprintf(INT64_FORMAT, a->tenant);
+		params[8] = psprintf(INT64_FORMAT, map->version);
 		(void) route_scatter_send(&calls[s],
 								  "SELECT item_id, score, creator, stats FROM tidal._retrieve_part("
 								  "$1::pg_catalog.int8, $2::pg_catalog.int8[], $3, $4::pg_catalog.jsonb, "
 								  "$5::pg_catalog.int4, $6::pg_catalog.int4, $7::pg_catalog.int8, $8::pg_catalog.int8, "
-								  "$9::pg_catalog.int4, $10::pg_catalog.int4, $11::pg_catalog.int8)",
-								  8, params);
+								  "$10::pg_catalog.int4, $11::pg_catalog.int4, $12::pg_catalog.int8, $9::pg_catalog.int8)",
+								  9, params);
 	}
 
 	nlocal = only_shard < 0 ? rank_here(a, true, &local, stats) : 0;
@@ -904,7 +905,7 @@ tidal_retrieve_part(PG_FUNCTION_ARGS)
 	int			i;
 	int			k;
 
-	for (k = 2; k < 11; k++)
+	for (k = 2; k < 12; k++)
 		if (k != 3 && PG_ARGISNULL(k))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -920,6 +921,20 @@ tidal_retrieve_part(PG_FUNCTION_ARGS)
 	/* a registered tenant: what this node holds (nothing, if it no longer stores it: as a region that does not) */
 	route_await_applied(PG_GETARG_INT32(8), PG_GETARG_INT32(9), PG_GETARG_INT64(10),
 						Max(tidal_peer_timeout_ms / 2, 1));
+	if (a.tenant == 0)
+	{
+		int64		caller_version = PG_GETARG_INT64(11);
+
+		/* the caller split the candidates by its map: this node ranks by the same one, or a newer one refuses */
+		reshard_await_map_version(caller_version, Max(tidal_peer_timeout_ms / 2, 1));
+		if (ownership_map()->version > caller_version)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("shard %d routes by a newer shard map (version " INT64_FORMAT ") than the caller (" INT64_FORMAT ")",
+							tidal_shard_id, ownership_map()->version, caller_version),
+					 errdetail("A range of entities has moved: the caller would rank some of them on the wrong shard."),
+					 errhint("The caller's answer leaves this shard out (degraded) until it has the new map.")));
+	}
 
 	memset(&stats, 0, sizeof(stats));
 	nout = rank_here(&a, true, &out, &stats);

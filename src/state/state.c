@@ -765,78 +765,28 @@ state_db_set_loaded(Oid dboid, bool loaded)
 	LWLockRelease(CONTROL_LOCK);
 }
 
-/*
- * Remove the entries of a database, or of one of its tenants (tenant -1:
- * all), with every partition locked.
- */
-static void
-remove_entries(Oid dboid, int64 tenant)
-{
-	int32		used;
-	int32		e;
-	int			i;
-
-	for (i = 0; i < STATE_PARTITIONS; i++)
-		LWLockAcquire(&locks[1 + i].lock, LW_EXCLUSIVE);
-	SpinLockAcquire(&shared->pool_lock);
-	used = shared->pool_used;
-	SpinLockRelease(&shared->pool_lock);
-	for (e = 0; e < used; e++)
-	{
-		StateKey	key = entries[e].key;
-		StateSlot  *sl;
-
-		if (key.dboid != dboid || (tenant >= 0 && key.tenant != tenant))
-			continue;			/* another's, or free (InvalidOid) */
-		if ((sl = find_slot(&key, key_hash(&key))) != NULL)
-			remove_slot(sl);
-	}
-	quota_entries_reset(dboid, tenant); /* the tenants' counts of entries */
-	for (i = STATE_PARTITIONS - 1; i >= 0; i--)
-		LWLockRelease(&locks[1 + i].lock);
-}
-
 static inline bool
 range_holds(const StateRange *r, int64 entity)
 {
 	return (r->lo_inf || entity >= r->lo) && (r->hi_inf || entity < r->hi);
 }
 
-void
-state_collect_range(Oid dboid, int64 tenant, const StateRange *range, state_collect_fn fn, void *arg)
+/*
+ * Every entry of a database, of one of its tenants (tenant -1: all), and of
+ * a range of entities (range NULL: all), with every partition locked in
+ * mode: handed to fn (if not NULL), removed if remove.  Returns how many.
+ */
+static int64
+each_entry(Oid dboid, int64 tenant, const StateRange *range, LWLockMode mode,
+		   state_collect_fn fn, void *arg, bool remove)
 {
 	int32		used;
 	int32		e;
 	int			i;
+	int64		n = 0;
 
 	for (i = 0; i < STATE_PARTITIONS; i++)
-		LWLockAcquire(&locks[1 + i].lock, LW_SHARED);
-	SpinLockAcquire(&shared->pool_lock);
-	used = shared->pool_used;
-	SpinLockRelease(&shared->pool_lock);
-	for (e = 0; e < used; e++)
-	{
-		StateKey	key = entries[e].key;
-
-		if (key.dboid != dboid || key.tenant != tenant || !range_holds(range, key.entity))
-			continue;			/* another's, or free (InvalidOid) */
-		if (find_slot(&key, key_hash(&key)) != NULL)
-			fn(&key, &entries[e].decay, arg);
-	}
-	for (i = STATE_PARTITIONS - 1; i >= 0; i--)
-		LWLockRelease(&locks[1 + i].lock);
-}
-
-void
-state_drop_range(Oid dboid, int64 tenant, const StateRange *range)
-{
-	int32		used;
-	int32		e;
-	int			i;
-	int64		dropped = 0;
-
-	for (i = 0; i < STATE_PARTITIONS; i++)
-		LWLockAcquire(&locks[1 + i].lock, LW_EXCLUSIVE);
+		LWLockAcquire(&locks[1 + i].lock, mode);
 	SpinLockAcquire(&shared->pool_lock);
 	used = shared->pool_used;
 	SpinLockRelease(&shared->pool_lock);
@@ -845,31 +795,51 @@ state_drop_range(Oid dboid, int64 tenant, const StateRange *range)
 		StateKey	key = entries[e].key;
 		StateSlot  *sl;
 
-		if (key.dboid != dboid || key.tenant != tenant || !range_holds(range, key.entity))
+		if (key.dboid != dboid || (tenant >= 0 && key.tenant != tenant) ||
+			(range != NULL && !range_holds(range, key.entity)))
+			continue;			/* another's, or free (InvalidOid) */
+		if ((sl = find_slot(&key, key_hash(&key))) == NULL)
 			continue;
-		if ((sl = find_slot(&key, key_hash(&key))) != NULL)
-		{
+		if (fn != NULL)
+			fn(&key, &entries[e].decay, arg);
+		if (remove)
 			remove_slot(sl);
-			dropped++;
-		}
+		n++;
 	}
-	quota_entries_add(dboid, tenant, (int) -dropped);
+	/* the tenants' counts of entries (quota.c), under the same locks */
+	if (remove && range == NULL)
+		quota_entries_reset(dboid, tenant);
+	else if (remove)
+		quota_entries_add(dboid, tenant, (int) -n);
 	for (i = STATE_PARTITIONS - 1; i >= 0; i--)
 		LWLockRelease(&locks[1 + i].lock);
+	return n;
+}
+
+void
+state_collect_range(Oid dboid, int64 tenant, const StateRange *range, state_collect_fn fn, void *arg)
+{
+	(void) each_entry(dboid, tenant, range, LW_SHARED, fn, arg, false);
+}
+
+void
+state_drop_range(Oid dboid, int64 tenant, const StateRange *range)
+{
+	(void) each_entry(dboid, tenant, range, LW_EXCLUSIVE, NULL, NULL, true);
 }
 
 void
 state_db_clear(Oid dboid)
 {
 	state_db_set_loaded(dboid, false);
-	remove_entries(dboid, -1);
+	(void) each_entry(dboid, -1, NULL, LW_EXCLUSIVE, NULL, NULL, true);
 }
 
 void
 state_drop_tenant(Oid dboid, int64 tenant)
 {
 	Assert(tenant > 0);
-	remove_entries(dboid, tenant);
+	(void) each_entry(dboid, tenant, NULL, LW_EXCLUSIVE, NULL, NULL, true);
 }
 
 uint64
