@@ -1,11 +1,12 @@
 # Writes through any shard of a region reach the shard that owns the entity,
 # exactly once, in every region.
 #
-# Two regions of two shards each (four instances). The cluster leader (region
+# Three regions of two shards each (six instances). The cluster leader (region
 # 0, shard 0) sets a hash map of two shards and defines a signal; both reach
 # every node through the log. Then every instance takes writes for entities
 # of both shards: single signals, batches that mix both shards' entities, and
-# keyed writes retried through another instance of the same region. Each
+# keyed writes retried through the other shard of the same region and through
+# another region. Each
 # entity's owner, in each region, must then hold exactly the total of its
 # weights, the other shard none of it; after a kill -9 and restart of a shard
 # that took forwarded writes, the same holds (its rebuild replays only what
@@ -22,7 +23,8 @@ use TidalNode qw(wait_until);
 
 my $T = '2026-06-01 00:00:00+00';    # every event's time: scores read at it are exact sums
 my (%node, @all);
-for my $r (0, 1)
+my @regions = (0, 1, 2);
+for my $r (@regions)
 {
 	for my $s (0, 1)
 	{
@@ -39,11 +41,12 @@ for my $r (0, 1)
 }
 sub conninfo { sprintf q{host=127.0.0.1 port=%d dbname=postgres}, $_[0]->port }
 
-# peers: the same shard of the other region, and the other shard of this region
+# peers: the same shard of the other regions, and the other shard of this region
 for my $x (@all)
 {
 	my ($r, $s, $n) = @$x;
-	$n->safe_psql('postgres', sprintf q{SELECT tidal.add_peer(%d, '%s')}, 1 - $r, conninfo($node{ (1 - $r) . ":$s" }));
+	$n->safe_psql('postgres', sprintf q{SELECT tidal.add_peer(%d, '%s')}, $_, conninfo($node{"$_:$s"}))
+	  for grep { $_ != $r } @regions;
 	$n->safe_psql('postgres', sprintf q{SELECT tidal.add_peer(%d, '%s', %d)}, $r, conninfo($node{"$r:" . (1 - $s)}), 1 - $s);
 }
 
@@ -54,7 +57,7 @@ like($err, qr/shard 1 of region 1 cannot be a peer of this node \(region 0, shar
 ($ok, $out, $err) = $node{'0:0'}->psql('postgres', q{SELECT tidal.add_peer(0, 'host=x', 0)});
 like($err, qr/region 0, shard 0 is this node/, 'nor with itself');
 is($node{'0:1'}->safe_psql('postgres', q{SELECT string_agg(region_id || ':' || shard_id, ' ' ORDER BY region_id, shard_id) FROM tidal.peers}),
-	'0:0 1:1', 'tidal.peers names each peer by region and shard');
+	'0:0 1:1 2:1', 'tidal.peers names each peer by region and shard');
 
 ok(wait_until(60, sub { $node{'0:0'}->safe_psql('postgres', q{SELECT role FROM tidal.cluster WHERE is_local}) eq 'leader' }),
 	'region 0, shard 0 leads the cluster');
@@ -71,7 +74,7 @@ ok( wait_until(60, sub {
 					       || (SELECT count(*) FROM tidal.signal_defs WHERE name = 'view')}) ne 'hash2@11'
 			} @all
 		}),
-	'the shard map and the definition reach every node of both regions');
+	'the shard map and the definition reach every node of every region');
 
 # which shard owns which entity: the same answer everywhere
 my @entities = (1 .. 40);
@@ -102,12 +105,13 @@ for my $x (@all)
 	$n->safe_psql('postgres', $sql);
 }
 
-# keyed writes, each sent twice: once to each shard of region 0 (a retry through another instance)
+# keyed writes, each sent three times: to each shard of region 0, then to
+# shard 1 of region 2 (retries through another instance and another region)
 for my $e (@entities)
 {
-	for my $s (0, 1)
+	for my $k ('0:0', '0:1', '2:1')
 	{
-		$node{"0:$s"}->safe_psql('postgres', "SELECT tidal.signal('view', $e, 10, '$T', idempotency_key => 'k$e')");
+		$node{$k}->safe_psql('postgres', "SELECT tidal.signal('view', $e, 10, '$T', idempotency_key => 'k$e')");
 	}
 	$expect{$e} += 10;
 }
@@ -129,7 +133,7 @@ sub unowned_entries
 	my @mine = grep { $owner{$_} == $s } @entities;
 	return $node{"$r:$s"}->safe_psql('postgres', q{SELECT entries FROM tidal.state_stats()}) - scalar(@mine);
 }
-for my $r (0, 1)
+for my $r (@regions)
 {
 	my $got = '';
 	wait_until(90, sub { ($got = owned_scores($r)) eq $expected_text });
@@ -138,7 +142,7 @@ for my $r (0, 1)
 }
 
 # reads through either shard are answered by the owner
-for my $r (0, 1)
+for my $r (@regions)
 {
 	for my $s (0, 1)
 	{
@@ -195,7 +199,8 @@ $solo->stop;
 
 # tidal.topology: every instance, as region 0, shard 0 sees it
 is($node{'0:0'}->safe_psql('postgres', q{SELECT string_agg(region || ':' || shard || ' ' || role || ' ' || link || ' ' || coalesce(health, '-'), ', ' ORDER BY region, shard) FROM tidal.topology}),
-	'0:0 leader self healthy, 0:1 primary shard sibling healthy, 1:0 primary region peer healthy, 1:1 primary relayed -',
+	'0:0 leader self healthy, 0:1 primary shard sibling healthy, 1:0 primary region peer healthy, 1:1 primary relayed -, '
+	  . '2:0 primary region peer healthy, 2:1 primary relayed -',
 	'tidal.topology lists every instance: itself, its sibling, its region peer, and the node whose writes reach it relayed');
 
 # kill -9 of a shard right after it committed writes for the other shard:
@@ -206,7 +211,7 @@ $node{'1:1'}->stop('immediate');
 $expect{$_} += 3 for @e0;
 $expected_text = join(' ', map { "$_=" . (0 + $expect{$_}) } @entities);
 $node{'1:1'}->start;
-for my $r (0, 1)
+for my $r (@regions)
 {
 	my $got = '';
 	wait_until(90, sub { ($got = owned_scores($r)) eq $expected_text });
@@ -214,11 +219,11 @@ for my $r (0, 1)
 }
 is(unowned_entries(1, 1), 0, 'and the restarted shard rebuilt none of the other shard\'s events');
 
-# more writes through the restarted node reach their owners in both regions
+# more writes through the restarted node reach their owners in every region
 $node{'1:1'}->safe_psql('postgres', join("\n", map { "SELECT tidal.signal('view', $_, 2, '$T');" } @entities));
 $expect{$_} += 2 for @entities;
 $expected_text = join(' ', map { "$_=" . (0 + $expect{$_}) } @entities);
-for my $r (0, 1)
+for my $r (@regions)
 {
 	my $got = '';
 	wait_until(90, sub { ($got = owned_scores($r)) eq $expected_text });
