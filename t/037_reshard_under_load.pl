@@ -192,6 +192,38 @@ for my $r (0 .. 2)
 		'{"(,500)","[500,)"} {0,1}', "region $r: the map gives the range to shard 1 (merged with its range)");
 }
 
+# A second move, [1500,1600) from shard 1 to shard 0, while a transaction on
+# shard 1 of region 1 has written an event of the range and stays open: the
+# cut there waits for it without holding up that node's other writers, and
+# happens once it ends; the open write then counts once, at the new shard.
+my ($in, $out, $err) = ('', '', '');
+my $open = IPC::Run::start(
+	[ 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', $c->node_of(1, 1)->port, 'postgres' ],
+	'<', \$in, '>', \$out, '2>', \$err, IPC::Run::timeout(180));
+$in .= "BEGIN; SELECT 'w' FROM tidal.signal('view', 1550, 1, at => '$T'); SELECT 'held';\n";
+$open->pump until $out =~ /held/;
+is($c->node(0)->safe_psql('postgres', q{SELECT tidal.move_shard_range('[1500,1600)', 0)}), '3',
+	'the leader moves [1500,1600) to shard 0 (map version 3)');
+ok($c->wait_until(30, sub { $c->node_of(1, 1)->safe_psql('postgres', 'SELECT version FROM tidal.shards') eq '3' })
+	  || $c->node_of(1, 1)->safe_psql('postgres', q{SELECT count(*) FROM tidal.range_moves WHERE version = 3}) eq '0',
+	'region 1, shard 1 learns the move, or waits to apply it, while the transaction is open');
+my $timed_out;
+my ($rc, $stdout, $stderr) = $c->node_of(1, 1)->psql('postgres',
+	"SELECT 'ok' FROM tidal.signal('view', 1700, 1, at => '$T')", timeout => 60, timed_out => \$timed_out);
+is($timed_out ? 'held up for 60 s' : $stdout, 'ok', 'another writer of that node is not held up by the waiting cut')
+  or diag($stderr);
+is($c->node_of(1, 1)->safe_psql('postgres', q{SELECT count(cut_at) FROM tidal.range_moves WHERE version = 3}), '0',
+	'the cut waits while the transaction is open');
+$in .= "COMMIT;\n\\q\n";
+$open->finish;
+ok($c->wait_until(60, sub {
+			$c->node_of(1, 1)->safe_psql('postgres', q{SELECT count(cut_at) FROM tidal.range_moves WHERE version = 3}) eq '1' }),
+	'once it ends, region 1, shard 1 cuts');
+$_->[2]->safe_psql('postgres', 'UPDATE expected SET total = total + 1 WHERE entity IN (1550, 1700)') for @all;
+check_totals('after a move held up by an open transaction');
+is(join(' ', map { $c->node_of($_, 1)->safe_psql('postgres', q{SELECT tidal.state_entries('[1500,1600)')}) } 0 .. 2),
+	'0 0 0', 'shard 1 holds nothing of [1500,1600) in any region');
+
 # every instance restarts: its rebuild counts what its live state counted
 for my $x (@all)
 {

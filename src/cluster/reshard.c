@@ -255,6 +255,35 @@ hand_over_keys(const RangeMove *m, StringInfo chunk)
 }
 
 /*
+ * ExclusiveLock on tidal.shard_map: no transaction that routes or counts
+ * events is in flight, and none starts until this one ends.  Taken only
+ * when free, never queued for: a queued request would hold up every new
+ * writer of this node behind a transaction left open.  Tried for up to
+ * tidal.peer_timeout; then an error, and the map's batch is applied again
+ * later (or the leader's call fails and may be repeated).
+ */
+static void
+lock_for_cut(const RangeMove *m)
+{
+	Oid			relid = RangeVarGetRelid(makeRangeVar("tidal", "shard_map", -1), NoLock, false);
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), tidal_peer_timeout_ms);
+
+	while (!ConditionalLockRelationOid(relid, ExclusiveLock))
+	{
+		if (GetCurrentTimestamp() >= deadline)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("shard %d cannot hand the range of map version " INT64_FORMAT " over yet: writes hold tidal.shard_map",
+							tidal_shard_id, m->version),
+					 errdetail("Its cut waits for a moment without a transaction that writes events; it tried for tidal.peer_timeout."),
+					 errhint("End transactions left open after a tidal.signal (pg_stat_activity: idle in transaction); the cut is tried again with the map's batch.")));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
  * Hand the range of move m over to its new shard in this region: its
  * entries (and this transaction's own staged events for them) go to the log
  * as handoff records, and leave the hot state at commit.
@@ -277,8 +306,7 @@ cut_range(const RangeMove *m)
 	Datum		args[1];
 	TidalSavedUser saved;
 
-	/* writers and appliers in flight finish first; new ones wait for this transaction */
-	LockRelationOid(RangeVarGetRelid(makeRangeVar("tidal", "shard_map", -1), NoLock, false), ExclusiveLock);
+	lock_for_cut(m);
 	tidal_ensure_loaded();
 	defs = catalog_all_signals(&ndefs);
 

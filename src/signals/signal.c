@@ -151,6 +151,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 	hlc = palloc(sizeof(TidalHlc));
 	*hlc = hlc_clock_now();
 
+	ownership_lock_for_events();	/* no cut of a moved range while this write is routed and counted */
 	shard = entity_shard(&tenant, entity);
 	owned = tenant.tenant != 0 || shard == tidal_shard_id;
 	if (key != NULL && tenant.stored_here && owned)
@@ -263,6 +264,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 	tenant_admit_events(&tenant, n);
 
 	hlc = hlc_clock_now();
+	ownership_lock_for_events();	/* no cut of a moved range while these writes are routed and counted */
 	map = ownership_map();
 	if (tenant.tenant != 0 || map->count == 1)
 	{
@@ -334,6 +336,7 @@ signal_apply_replicated(const LogRecord *whole)
 	Assert(whole->kind == LOG_RECORD_SIGNAL);
 
 	/* events of a range this shard handed over go on to the range's new shard */
+	ownership_lock_for_events();
 	reshard_hand_on(whole);
 
 	/* only the events of entities this shard owns (a record of tenant 0 may hold others) */

@@ -169,25 +169,24 @@ load_map(void)
 const ShardMap *
 ownership_map(void)
 {
-	/*
-	 * First the lock, then the map, so that a cut that committed before we
-	 * got the lock is seen.  A backend's first load learns the table's oid
-	 * only by loading: it then takes the lock (which may wait for a cut)
-	 * and looks again.
-	 */
-	for (;;)
-	{
-		bool		locked = OidIsValid(map_relid) && IsTransactionState();
-
-		if (locked)
-			LockRelationOid(map_relid, RowShareLock);
-		if (map_generation != 0 && map_generation == state_defs_generation())
-			break;
+	if (map_generation == 0 || map_generation != state_defs_generation())
 		load_map();
-		if (locked || !OidIsValid(map_relid) || !IsTransactionState())
-			break;
-	}
 	return &cached_map;
+}
+
+void
+ownership_lock_for_events(void)
+{
+	if (!IsTransactionState())
+		return;
+	/* a backend's first load learns the table's oid */
+	if (!OidIsValid(map_relid))
+		(void) ownership_map();
+	if (!OidIsValid(map_relid))
+		return;					/* SQL objects without a shard map */
+	LockRelationOid(map_relid, RowShareLock);
+	/* then the map again: a cut that committed before we got the lock bumped the generation */
+	(void) ownership_map();
 }
 
 void

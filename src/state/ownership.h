@@ -15,14 +15,18 @@
 #include "core/codec.h"
 #include "core/shardmap.h"
 
-/*
- * the cluster's shard map, as committed here (cached; valid until the next
- * call).  In a transaction it also takes RowShareLock on tidal.shard_map,
- * held to the end: whoever routes or counts events by the map holds it, and
- * a shard's cut of a moved range (cluster/reshard.c, ExclusiveLock) waits for
- * them and they for it.
- */
+/* the cluster's shard map, as committed here (cached; valid until the next call) */
 extern const ShardMap *ownership_map(void);
+
+/*
+ * Whoever routes or counts events by the map (a local write, the apply of
+ * a replicated record) calls this first: RowShareLock on tidal.shard_map
+ * until the end of the transaction, then the map as of then.  A shard's cut
+ * of a moved range (cluster/reshard.c) takes ExclusiveLock, so it comes
+ * between transactions that count events, never during one.  Readers do
+ * not lock: a read routed by an older map is forwarded by its owner.
+ */
+extern void ownership_lock_for_events(void);
 
 /* forget the cached map: this transaction changed it (read again, uncommitted) */
 extern void ownership_invalidate(void);
