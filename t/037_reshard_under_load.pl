@@ -207,7 +207,7 @@ $in .= "BEGIN; SELECT 'w' FROM tidal.signal('view', 1550, 1, at => '$T'); SELECT
 $open->pump until $out =~ /held/;
 is($c->node(0)->safe_psql('postgres', q{SELECT tidal.move_shard_range('[1500,1600)', 0)}), '3',
 	'the leader moves [1500,1600) to shard 0 (map version 3)');
-ok($c->wait_until(30, sub { $c->node_of(1, 1)->safe_psql('postgres', 'SELECT version FROM tidal.shards') eq '3' })
+ok($c->wait_until(5, sub { $c->node_of(1, 1)->safe_psql('postgres', 'SELECT version FROM tidal.shards') eq '3' })
 	  || $c->node_of(1, 1)->safe_psql('postgres', q{SELECT count(*) FROM tidal.range_moves WHERE version = 3}) eq '0',
 	'region 1, shard 1 learns the move, or waits to apply it, while the transaction is open');
 my $timed_out;
