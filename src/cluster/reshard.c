@@ -5,15 +5,16 @@
  *    docs/design/resharding.md has the argument, docs/operations.md the
  *    steps).
  *
- *  - tidal.move_shard_range (move_range.c), on the leader, publishes the next map version:
- *    the range's segments now belong to B, and the record lists the move
- *    (with every move before it, so a node that skips a version misses
- *    none).  From then on writers route the range to B.
+ *  - tidal.move_shard_range (move_range.c), on the leader, publishes the
+ *    next map version: the range's segments now belong to B, and the record
+ *    lists the move (with every move before it, so a node that skips a
+ *    version misses none).  From then on writers route the range to B.
  *  - In each region, A's node cuts when it applies that map, in the same
- *    transaction: holding ExclusiveLock on tidal.shard_map (every writer and
- *    applier of events holds RowShareLock from its first look at the map,
- *    state/ownership.c), it writes the range's hot-state entries to its own
- *    log as handoff records (kind 10) for B of its region, and drops them at
+ *    transaction: holding ExclusiveLock on tidal.shard_map (taken only when
+ *    free: every writer and applier of events holds RowShareLock from
+ *    before it routes, ownership_lock_for_events), it writes the range's
+ *    hot-state entries and idempotency keys to its own log as handoff
+ *    records (kind 10) for B of its region, and drops the entries at
  *    commit.  tidal.range_moves.cut_at says it is done.
  *  - A's events of the range that reach A after its cut (written before the
  *    writer learned the map, or relayed late) are logged again, routed to B

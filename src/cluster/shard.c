@@ -18,10 +18,11 @@
  * tidal.shard_map (one row; no row means single, version 0) and is cached
  * by state/ownership.c.
  *
- * Until resharding can move entities between shards, a map that routes
- * some entity elsewhere is refused once this node's hot state holds events
- * of the default tenant: moving ownership without moving the events would
- * give wrong scores.
+ * set_shard_map refuses a map that routes some entity elsewhere once this
+ * node's hot state holds events of the default tenant: moving ownership
+ * without moving the events would give wrong scores.  Ranges move with
+ * their events through tidal.move_shard_range (move_range.c, reshard.c),
+ * whose moves every later map's record lists (reshard_learn_moves).
  *
  *    May call: core/, pg/, log/, state/, replication/, cluster/.
  */
