@@ -18,7 +18,7 @@ PG_CONFIG=$PG_BINDIR/pg_config
 # Debian packages the build, the tests and the demo need.
 # shellcheck disable=SC2034 # used by setup.sh
 REQUIRED_PACKAGES=(
-	"postgresql-$PG_MAJOR"            # server, initdb, pg_ctl, psql
+	"postgresql-$PG_MAJOR"            # server, initdb, pg_ctl, psql, pgbench (t/037)
 	"postgresql-server-dev-$PG_MAJOR" # PGXS, headers, pg_regress and the TAP test modules
 	build-essential                   # gcc, make
 	perl                              # prove
