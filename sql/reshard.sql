@@ -60,6 +60,15 @@ CREATE FUNCTION pg_temp.handed_on(flags text, tail text) RETURNS bytea
 SELECT * FROM tidal._log_records(pg_temp.handed_on('0c', '0100' || '03000000'), false);
 SELECT * FROM tidal._log_records(pg_temp.handed_on('08', '03000000'), false);
 
+-- an ordinary role may read tidal.range_moves, but neither move a range nor count a range's entries
+CREATE ROLE reshard_nobody;
+SET ROLE reshard_nobody;
+SELECT count(*) AS moves_seen FROM tidal.range_moves;
+SELECT tidal.move_shard_range('[300,400)', 1);
+SELECT tidal.state_entries('(,)');
+RESET ROLE;
+DROP ROLE reshard_nobody;
+
 \c :regress_db
 SET client_min_messages = warning;
 DROP DATABASE tidal_reshard;

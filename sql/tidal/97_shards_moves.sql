@@ -43,3 +43,5 @@ CREATE FUNCTION tidal.state_entries(entities int8range, tenant bigint DEFAULT 0)
     LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION tidal.state_entries(int8range, bigint) IS
     'the hot state''s (entity, signal) pairs of a range of entities on this node (after a move, its old shard holds none)';
+-- it counts any tenant's entries: the operator's, grantable
+REVOKE ALL ON FUNCTION tidal.state_entries(int8range, bigint) FROM PUBLIC;
