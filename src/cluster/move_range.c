@@ -14,8 +14,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/rangetypes.h"
-#include "utils/typcache.h"
 
 #include "cluster/election.h"
 #include "cluster/shard.h"
@@ -23,6 +21,7 @@
 #include "core/shardmap.h"
 #include "state/ownership.h"
 #include "state/recovery.h"
+#include "state/state.h"
 
 PG_FUNCTION_INFO_V1(tidal_move_shard_range);
 
@@ -44,12 +43,13 @@ int64_cmp(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
+/* [from bound i - 1 (unbounded for 0) to bound j (unbounded for the last segment)) */
 static char *
-range_text(bool lo_inf, int64 lo, bool hi_inf, int64 hi)
+segments_text(const int64 *bounds, int i, int j, int nseg)
 {
-	return psprintf("%s%s,%s)", lo_inf ? "(" : "[",
-					lo_inf ? "" : psprintf(INT64_FORMAT, lo),
-					hi_inf ? "" : psprintf(INT64_FORMAT, hi));
+	StateRange	r = {i == 0, i == 0 ? 0 : bounds[i - 1], j == nseg - 1, j == nseg - 1 ? 0 : bounds[j]};
+
+	return state_range_text(&r);
 }
 
 /*
@@ -59,13 +59,8 @@ range_text(bool lo_inf, int64 lo, bool hi_inf, int64 hi)
 Datum
 tidal_move_shard_range(PG_FUNCTION_ARGS)
 {
-	RangeType  *arg = PG_GETARG_RANGE_P(0);
 	int32		to = PG_GETARG_INT32(1);
-	TypeCacheEntry *typcache = lookup_type_cache(INT8RANGEOID, TYPECACHE_RANGE_INFO);
-	RangeBound	lower;
-	RangeBound	upper;
-	bool		empty;
-	RangeMove	mv;
+	StateRange	mv;
 	const ShardMap *map;
 	const RangeMove *moves;
 	int			nmoves;
@@ -82,8 +77,8 @@ tidal_move_shard_range(PG_FUNCTION_ARGS)
 	int			out = 0;
 	int64		version;
 
-	range_deserialize(typcache, arg, &lower, &upper, &empty);
-	if (empty)
+	/* [lo, hi) of the range, in canonical form */
+	if (!state_range_from_datum(PG_GETARG_DATUM(0), &mv))
 		move_error(ERRCODE_INVALID_PARAMETER_VALUE, "the range is empty", "Give a range of entities, e.g. '[1000,2000)'.");
 	if (to < 0 || to > LOG_MAX_SHARD)
 		move_error(ERRCODE_INVALID_PARAMETER_VALUE, "to_shard is outside 0 .. 1023",
@@ -91,21 +86,14 @@ tidal_move_shard_range(PG_FUNCTION_ARGS)
 	election_require_leader("tidal.move_shard_range");
 	tidal_ensure_loaded();
 
-	/* [lo, hi) of the range, in canonical form */
-	mv.lo_inf = lower.infinite;
-	mv.lo = lower.infinite ? 0 : DatumGetInt64(lower.val);
-	mv.hi_inf = upper.infinite;
-	mv.hi = upper.infinite ? 0 : DatumGetInt64(upper.val);
-
 	/* each entity moves at most once (a shard never takes back what it handed over) */
 	moves = ownership_moves(&nmoves);
 	for (i = 0; i < nmoves; i++)
-		if ((moves[i].lo_inf || mv.hi_inf || moves[i].lo < mv.hi) &&
-			(moves[i].hi_inf || mv.lo_inf || mv.lo < moves[i].hi))
+		if ((moves[i].entities.lo_inf || mv.hi_inf || moves[i].entities.lo < mv.hi) &&
+			(moves[i].entities.hi_inf || mv.lo_inf || mv.lo < moves[i].entities.hi))
 			move_error(ERRCODE_FEATURE_NOT_SUPPORTED,
 					   psprintf("it overlaps the range %s moved by map version " INT64_FORMAT,
-								range_text(moves[i].lo_inf, moves[i].lo, moves[i].hi_inf, moves[i].hi),
-								moves[i].version),
+								state_range_text(&moves[i].entities), moves[i].version),
 					   "An entity moves at most once in this version of tidal: move a range that has not moved.");
 
 	/* the map last: the pointer holds until the next call of ownership_* */
@@ -136,7 +124,7 @@ tidal_move_shard_range(PG_FUNCTION_ARGS)
 	for (i = 0; i < nseg; i++)
 	{
 		int64		rep = i == 0 ? PG_INT64_MIN : bounds[i - 1];
-		bool		inside = (mv.lo_inf || rep >= mv.lo) && (mv.hi_inf || rep < mv.hi);
+		bool		inside = state_range_holds(&mv, rep);
 
 		owner[i] = shardmap_owner(map, rep);
 		if (!inside)
@@ -172,7 +160,7 @@ tidal_move_shard_range(PG_FUNCTION_ARGS)
 		while (j + 1 < nseg && owner[j + 1] == owner[i])
 			j++;
 		appendStringInfo(&ranges_txt, "%s\"%s\"", out ? "," : "",
-						 range_text(i == 0, i == 0 ? 0 : bounds[i - 1], j == nseg - 1, j == nseg - 1 ? 0 : bounds[j]));
+						 segments_text(bounds, i, j, nseg));
 		appendStringInfo(&shards_txt, "%s%d", out ? "," : "", owner[i]);
 		out++;
 		i = j;
@@ -185,6 +173,6 @@ tidal_move_shard_range(PG_FUNCTION_ARGS)
 								DatumGetArrayTypeP(OidInputFunctionCall(F_ARRAY_IN, ranges_txt.data, INT8RANGEOID, -1)),
 								DatumGetArrayTypeP(OidInputFunctionCall(F_ARRAY_IN, shards_txt.data, INT4OID, -1)),
 								psprintf("{\"version\": " INT64_FORMAT ", \"entities\": \"%s\", \"from\": %d, \"to\": %d}",
-										 version, range_text(mv.lo_inf, mv.lo, mv.hi_inf, mv.hi), from, to));
+										 version, state_range_text(&mv), from, to));
 	PG_RETURN_INT64(version);
 }

@@ -51,6 +51,7 @@
 #include "log/append.h"
 #include "pg/query.h"
 #include "pg/settings.h"
+#include "pg/validate.h"
 #include "state/clock.h"
 #include "state/idempotency.h"
 #include "state/ownership.h"
@@ -196,9 +197,7 @@ hand_over_keys(const RangeMove *m, StringInfo chunk)
 	TidalSavedUser saved;
 	MemoryContext caller = CurrentMemoryContext;
 
-	args[0] = CStringGetTextDatum(psprintf("%s%s,%s)", m->lo_inf ? "(" : "[",
-										   m->lo_inf ? "" : psprintf(INT64_FORMAT, m->lo),
-										   m->hi_inf ? "" : psprintf(INT64_FORMAT, m->hi)));
+	args[0] = CStringGetTextDatum(state_range_text(&m->entities));
 	query_begin(&saved);
 	query_exec(&keys_q, args, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed > 0)
@@ -296,7 +295,7 @@ cut_range(const RangeMove *m)
 		"UPDATE tidal.range_moves SET cut_at = pg_catalog.now() WHERE version = $1 AND cut_at IS NULL",
 		1, {INT8OID}, NULL
 	};
-	StateRange	range = {m->lo_inf, m->lo, m->hi_inf, m->hi};
+	const StateRange *range = &m->entities;
 	CutCollect	c;
 	const SignalDef **defs;
 	int			ndefs;
@@ -314,7 +313,7 @@ cut_range(const RangeMove *m)
 	c.cap = 1024;
 	c.n = 0;
 	c.entries = palloc(sizeof(CutEntry) * c.cap);
-	state_collect_range(MyDatabaseId, 0, &range, collect_entry, &c);
+	state_collect_range(MyDatabaseId, 0, range, collect_entry, &c);
 	if (c.n > 1)
 		qsort(c.entries, c.n, sizeof(CutEntry), cut_entry_cmp);
 
@@ -357,7 +356,7 @@ cut_range(const RangeMove *m)
 	}
 	handed_keys = hand_over_keys(m, &chunk);
 	append_handoff(m, true, NULL, 0);
-	stage_drop_range(&range);
+	stage_drop_range(range);
 
 	args[0] = Int64GetDatum(m->version);
 	query_begin(&saved);
@@ -458,7 +457,12 @@ reshard_handoff_entries(const LogRecord *rec, reshard_states_fn states_fn, resha
 		DecayState *states = palloc(sizeof(DecayState) * Max(c.count, 1));
 
 		while ((uint32) n < c.count && snapfmt_next_state(&cur, &entities[n], &states[n], &why))
+		{
+			/* a peer's bytes: an event time a write could have had */
+			if (states[n].latest_us != DECAY_EMPTY)
+				tidal_check_time_us(states[n].latest_us, "a handed-over entry's newest event");
 			n++;
+		}
 		if (why == NULL && (uint32) n == c.count)
 			states_fn(def, entities, states, n, arg);
 		pfree(entities);
@@ -475,6 +479,7 @@ reshard_handoff_entries(const LogRecord *rec, reshard_states_fn states_fn, resha
 				why = "a key of a bad length";
 				break;
 			}
+			tidal_check_time_us(k.at_us, "a handed-over key's event");
 			keyed_fn(def, &k, arg);
 			n++;
 		}
@@ -591,16 +596,21 @@ reshard_hand_on(const LogRecord *whole)
 	if (whole->tenant != 0 || whole->shard != tidal_shard_id)
 		return;
 	moves = ownership_moves(&n);
-	initStringInfo(&buf);
+	buf.data = NULL;
 	for (i = 0; i < n; i++)
 	{
 		LogRecord	part;
 		LogRecord	decoded;
 
+		if (!moves[i].cut || moves[i].from_shard != tidal_shard_id)
+			continue;			/* not handed over by this shard: nothing to hand on */
+		if (buf.data == NULL)
+			initStringInfo(&buf);
 		if (ownership_handed_on_part(whole, &moves[i], &buf, &part))
 			log_append_record(part.raw, part.raw_len, &decoded);
 	}
-	pfree(buf.data);
+	if (buf.data != NULL)
+		pfree(buf.data);
 }
 
 void

@@ -12,9 +12,6 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "catalog/pg_type.h"
-#include "utils/rangetypes.h"
-#include "utils/typcache.h"
 
 #include "state/facts.h"
 #include "state/recovery.h"
@@ -39,22 +36,13 @@ count_entry(const StateKey *key pg_attribute_unused(), const DecayState *state p
 Datum
 tidal_state_entries(PG_FUNCTION_ARGS)
 {
-	TypeCacheEntry *typcache = lookup_type_cache(INT8RANGEOID, TYPECACHE_RANGE_INFO);
-	RangeBound	lower;
-	RangeBound	upper;
-	bool		empty;
 	StateRange	range;
 	int64		n = 0;
 
 	tidal_require_preload();
-	range_deserialize(typcache, PG_GETARG_RANGE_P(0), &lower, &upper, &empty);
-	if (empty)
+	if (!state_range_from_datum(PG_GETARG_DATUM(0), &range))
 		PG_RETURN_INT64(0);
 	tidal_ensure_loaded();
-	range.lo_inf = lower.infinite;
-	range.lo = lower.infinite ? 0 : DatumGetInt64(lower.val);
-	range.hi_inf = upper.infinite;
-	range.hi = upper.infinite ? 0 : DatumGetInt64(upper.val);
 	state_collect_range(MyDatabaseId, PG_GETARG_INT64(1), &range, count_entry, &n);
 	PG_RETURN_INT64(n);
 }

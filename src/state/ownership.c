@@ -39,6 +39,7 @@ static uint64 map_generation = 0;	/* 0: not loaded */
 static Oid	map_relid = InvalidOid;	/* tidal.shard_map, locked by every user of the map */
 static RangeMove *moves = NULL;	/* tidal.range_moves, oldest first (TopMemoryContext) */
 static int	nmoves = 0;
+static bool cut_here = false;	/* has this node's shard cut some range (the usual case: no)? */
 
 /* tidal.range_moves (0.7 on; none before) */
 static void
@@ -57,6 +58,7 @@ load_moves(void)
 		pfree(moves);
 	moves = NULL;
 	nmoves = 0;
+	cut_here = false;
 	if (!query_has_column("range_moves", NULL))
 		return;
 	query_begin(&saved);
@@ -71,12 +73,13 @@ load_moves(void)
 		bool		isnull;
 
 		m->version = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		m->lo = DatumGetInt64(SPI_getbinval(tup, desc, 2, &m->lo_inf));
-		m->hi = DatumGetInt64(SPI_getbinval(tup, desc, 3, &m->hi_inf));
+		m->entities.lo = DatumGetInt64(SPI_getbinval(tup, desc, 2, &m->entities.lo_inf));
+		m->entities.hi = DatumGetInt64(SPI_getbinval(tup, desc, 3, &m->entities.hi_inf));
 		m->from_shard = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
 		m->to_shard = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
 		m->cut = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
 		m->received = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+		cut_here |= m->cut && m->from_shard == tidal_shard_id;
 	}
 	nmoves = (int) SPI_processed;
 	query_end(&saved);
@@ -206,7 +209,7 @@ ownership_moves(int *n)
 bool
 ownership_move_contains(const RangeMove *m, int64 entity)
 {
-	return (m->lo_inf || entity >= m->lo) && (m->hi_inf || entity < m->hi);
+	return state_range_holds(&m->entities, entity);
 }
 
 int32
@@ -215,6 +218,8 @@ ownership_cut_to(int64 entity)
 	int			i;
 
 	(void) ownership_map();
+	if (!cut_here)
+		return -1;
 	for (i = 0; i < nmoves; i++)
 		if (moves[i].cut && moves[i].from_shard == tidal_shard_id && ownership_move_contains(&moves[i], entity))
 			return moves[i].to_shard;
@@ -382,7 +387,7 @@ ownership_owned_part(const LogRecord *rec, StringInfo buf, LogRecord *part)
 	}
 
 	/* routed here: all of it, but what this shard has handed over since (a moved range) */
-	for (i = 0; i < rec->nevents && !any_cut; i++)
+	for (i = 0; cut_here && i < rec->nevents && !any_cut; i++)
 	{
 		LogSignalEvent ev;
 

@@ -14,6 +14,7 @@
 
 #include "core/codec.h"
 #include "core/shardmap.h"
+#include "state/state.h"
 
 /* the cluster's shard map, as committed here (cached; valid until the next call) */
 extern const ShardMap *ownership_map(void);
@@ -35,10 +36,7 @@ extern void ownership_invalidate(void);
 typedef struct RangeMove
 {
 	int64		version;		/* the map version that made the move */
-	bool		lo_inf;
-	int64		lo;				/* [lo, hi) */
-	bool		hi_inf;
-	int64		hi;
+	StateRange	entities;
 	int32		from_shard;
 	int32		to_shard;
 	bool		cut;			/* this node (of from_shard) handed the range's entries over */

@@ -25,6 +25,10 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "utils/rangetypes.h"
+#include "utils/typcache.h"
+
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/lwlock.h"
@@ -393,8 +397,13 @@ state_unreserve(const StateKey *key)
 	LWLockRelease(lock);
 }
 
-bool
-state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_us, bool unpin)
+/*
+ * Add to an entry (created if need be) one event, or a whole state (add not
+ * NULL); unpin drops the pin of a staged event.  False if the state is full.
+ */
+static bool
+add_to_entry(const StateKey *key, const DecaySpec *spec, double weight, int64 t_us,
+			 const DecayState *add, bool unpin)
 {
 	uint32		hash = key_hash(key);
 	LWLock	   *lock = PARTITION_LOCK(hash);
@@ -404,7 +413,10 @@ state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_u
 	e = enter_locked(key, hash, NULL, true);
 	if (e != NULL)
 	{
-		decay_add(&e->decay, spec, weight, t_us);
+		if (add != NULL)
+			decay_merge(&e->decay, spec, add);
+		else
+			decay_add(&e->decay, spec, weight, t_us);
 		if (unpin)
 			unpin_locked(e);
 	}
@@ -413,22 +425,15 @@ state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_u
 }
 
 bool
+state_apply(const StateKey *key, const DecaySpec *spec, double weight, int64 t_us, bool unpin)
+{
+	return add_to_entry(key, spec, weight, t_us, NULL, unpin);
+}
+
+bool
 state_merge(const StateKey *key, const DecaySpec *spec, const DecayState *add, bool unpin)
 {
-	uint32		hash = key_hash(key);
-	LWLock	   *lock = PARTITION_LOCK(hash);
-	StateEntry *e;
-
-	LWLockAcquire(lock, LW_EXCLUSIVE);
-	e = enter_locked(key, hash, NULL, true);
-	if (e != NULL)
-	{
-		decay_merge(&e->decay, spec, add);
-		if (unpin)
-			unpin_locked(e);
-	}
-	LWLockRelease(lock);
-	return e != NULL;
+	return add_to_entry(key, spec, 0, 0, add, unpin);
 }
 
 /* a key's home slot in the index */
@@ -765,10 +770,28 @@ state_db_set_loaded(Oid dboid, bool loaded)
 	LWLockRelease(CONTROL_LOCK);
 }
 
-static inline bool
-range_holds(const StateRange *r, int64 entity)
+bool
+state_range_from_datum(Datum range, StateRange *out)
 {
-	return (r->lo_inf || entity >= r->lo) && (r->hi_inf || entity < r->hi);
+	TypeCacheEntry *typcache = lookup_type_cache(INT8RANGEOID, TYPECACHE_RANGE_INFO);
+	RangeBound	lower;
+	RangeBound	upper;
+	bool		empty;
+
+	range_deserialize(typcache, DatumGetRangeTypeP(range), &lower, &upper, &empty);
+	out->lo_inf = lower.infinite;
+	out->lo = lower.infinite ? 0 : DatumGetInt64(lower.val);
+	out->hi_inf = upper.infinite;
+	out->hi = upper.infinite ? 0 : DatumGetInt64(upper.val);
+	return !empty;
+}
+
+char *
+state_range_text(const StateRange *r)
+{
+	return psprintf("%s%s,%s)", r->lo_inf ? "(" : "[",
+					r->lo_inf ? "" : psprintf(INT64_FORMAT, r->lo),
+					r->hi_inf ? "" : psprintf(INT64_FORMAT, r->hi));
 }
 
 /*
@@ -796,7 +819,7 @@ each_entry(Oid dboid, int64 tenant, const StateRange *range, LWLockMode mode,
 		StateSlot  *sl;
 
 		if (key.dboid != dboid || (tenant >= 0 && key.tenant != tenant) ||
-			(range != NULL && !range_holds(range, key.entity)))
+			(range != NULL && !state_range_holds(range, key.entity)))
 			continue;			/* another's, or free (InvalidOid) */
 		if ((sl = find_slot(&key, key_hash(&key))) == NULL)
 			continue;

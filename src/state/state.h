@@ -93,10 +93,22 @@ typedef struct StateRange
 	int64		hi;
 } StateRange;
 
+static inline bool
+state_range_holds(const StateRange *r, int64 entity)
+{
+	return (r->lo_inf || entity >= r->lo) && (r->hi_inf || entity < r->hi);
+}
+
+/* an int8range as a StateRange (canonical [lo, hi)); false if it is empty */
+extern bool state_range_from_datum(Datum range, StateRange *out);
+/* its text, as int8range writes it: "[lo,hi)", "(,hi)", "[lo,)" or "(,)" */
+extern char *state_range_text(const StateRange *r);
+
 /*
  * Copy out every entry of one (database, tenant) whose entity lies in
  * range: fn(key, state, arg) for each, with all partitions locked shared
- * (fn must not error or take locks); then state_drop_range removes them.
+ * (fn takes no lock; it may allocate: an error releases the partition
+ * locks with the transaction); then state_drop_range removes them.
  */
 typedef void (*state_collect_fn) (const StateKey *key, const DecayState *state, void *arg);
 extern void state_collect_range(Oid dboid, int64 tenant, const StateRange *range,
