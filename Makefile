@@ -15,14 +15,14 @@ OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 # sql/tidal/; its update script is a header under sql/tidal/upgrade/ followed
 # by the parts that version added (DATA_built). Shipped versions' scripts are
 # frozen (DATA).
-UPGRADE_0_7 = $(sort $(wildcard sql/tidal/97_*.sql))
-DATA_built  = sql/tidal--$(EXTVERSION).sql sql/tidal--0.6--0.7.sql
+UPGRADE_0_8 = $(sort $(wildcard sql/tidal/98_*.sql))
+DATA_built  = sql/tidal--$(EXTVERSION).sql sql/tidal--0.7--0.8.sql
 DATA        = sql/tidal--0.1.sql sql/tidal--0.1--0.2.sql sql/tidal--0.2--0.3.sql sql/tidal--0.3--0.4.sql \
-              sql/tidal--0.4--0.5.sql sql/tidal--0.5--0.6.sql
+              sql/tidal--0.4--0.5.sql sql/tidal--0.5--0.6.sql sql/tidal--0.6--0.7.sql
 # Full scripts of older versions that earlier builds installed: `make install`
 # deletes them, so that PostgreSQL takes the chain for those versions. When
 # the version moves on, the old current version's full script joins them.
-STALE_DATA  = tidal--0.2.sql tidal--0.3.sql tidal--0.4.sql tidal--0.5.sql tidal--0.6.sql
+STALE_DATA  = tidal--0.2.sql tidal--0.3.sql tidal--0.4.sql tidal--0.5.sql tidal--0.6.sql tidal--0.7.sql
 
 # PostgreSQL's own headers are system headers to us: -Wextra must not judge them
 PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -isystem $(shell $(PG_CONFIG) --includedir-server)
@@ -53,7 +53,7 @@ remove-stale-data:
 sql/tidal--$(EXTVERSION).sql: $(sort $(wildcard sql/tidal/*.sql))
 	cat $^ > $@
 
-sql/tidal--0.6--0.7.sql: sql/tidal/upgrade/0.6--0.7.sql $(UPGRADE_0_7)
+sql/tidal--0.7--0.8.sql: sql/tidal/upgrade/0.7--0.8.sql $(UPGRADE_0_8)
 	cat $^ > $@
 
 # PGXS does not track header dependencies: rebuild everything when a header changes.

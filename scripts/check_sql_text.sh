@@ -54,7 +54,7 @@ check() {
 					while ($s =~ /::\s*([A-Za-z_]\w*)(?!\w|\s*\.)/g) {
 						push @why, "unqualified cast ::$1";
 					}
-					while ($s =~ /(?<!DISTINCT )\b(FROM|JOIN|INTO|UPDATE)\s+([A-Za-z_]\w*)(?=\s|\(|$)(?!\s*\.)/g) {
+					while ($s =~ /(?<!DISTINCT )(?<!FOR )\b(FROM|JOIN|INTO|UPDATE)\s+([A-Za-z_]\w*)(?=\s|\(|$)(?!\s*\.)/g) {
 						my ($kw, $name) = ($1, $2);
 						next if $name =~ /^(SELECT|LATERAL|ONLY|ARRAY|ROWS|SET|epoch)$/i;
 						next if $cte{lc $name};

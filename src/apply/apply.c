@@ -26,6 +26,7 @@
 #include "cluster/migrate.h"
 #include "cluster/residency.h"
 #include "cluster/reshard.h"
+#include "cluster/session.h"
 #include "cluster/shard.h"
 #include "cluster/tenant.h"
 #include "core/hlc.h"
@@ -37,6 +38,7 @@
 #include "ranking/profile.h"
 #include "signals/define.h"
 #include "signals/signal.h"
+#include "state/catalog.h"
 #include "state/clock.h"
 #include "state/recovery.h"
 #include "state/state.h"
@@ -99,10 +101,48 @@ apply_replicated_record(const LogRecord *rec)
 	}
 }
 
+/*
+ * A session's write from another origin: admitted in the session's seqno
+ * order (cluster/session.c), then applied as any record of its kind.  What
+ * would refuse the batch if the record were applied now refuses it now, so
+ * that a held write never fails when its gap fills.
+ */
+static void
+apply_session_record(const LogRecord *rec)
+{
+	TenantInfo	tenant;
+	int64		mark;
+
+	if (!tenant_lookup(rec->tenant, &tenant))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("tenant " INT64_FORMAT " is not registered here yet", rec->tenant),
+				 errdetail("The batch is applied once the tenant's registration has arrived.")));
+	if (rec->kind == LOG_RECORD_SIGNAL && tenant.stored_here &&
+		catalog_signal_n(rec->name, rec->name_len, true) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("signal \"%.*s\" is not defined here yet", rec->name_len, rec->name),
+				 errdetail("The batch is applied once its definition has arrived.")));
+	switch (session_admit(rec, &mark))
+	{
+		case SESSION_HELD:
+			break;
+		case SESSION_SEEN:
+			apply_replicated_record(rec);	/* a copy: its key lets one count */
+			break;
+		case SESSION_NEXT:
+			apply_replicated_record(rec);
+			session_applied(rec);
+			break;
+	}
+}
+
 void
 apply_init(void)
 {
 	tenant_set_move_in(apply_replicated_record);
+	session_set_release(apply_replicated_record);
 }
 
 static void
@@ -116,7 +156,10 @@ apply_remote_record(const LogRecord *rec)
 		case LOG_RECORD_ITEM:
 		case LOG_RECORD_HIDE:
 		case LOG_RECORD_ELIDED:
-			apply_replicated_record(rec);
+			if (rec->session != NULL)
+				apply_session_record(rec);
+			else
+				apply_replicated_record(rec);
 			break;
 		case LOG_RECORD_DEFINE_SIGNAL:
 			define_apply_record(rec);

@@ -3,7 +3,8 @@
  *    The one filter every replay of tidal's log goes through (replay.h):
  *    validation, the clock, placement of tenants, the entities this shard
  *    owns (and the moved ranges it handed over or was handed), signal
- *    definitions, and keyed writes held back until the scan is over.
+ *    definitions, session writes held here (not counted until their gap
+ *    fills), and keyed writes held back until the scan is over.
  *
  *    May call: core/, pg/, log/, state/, replication/, cluster/, signals/,
  *    ranking/, apply/.
@@ -99,6 +100,21 @@ replay_record(const LogRecord *whole, void *arg)
 	{
 		if (r->invalid++ == 0)
 			r->first_invalid = why;
+		return;
+	}
+
+	/*
+	 * A session's write held here, after a gap in its session, counts once
+	 * the gap fills (cluster/session.c): a rebuild skips it, and a fold
+	 * keeps it in the snapshot, to be asked again when the snapshot loads.
+	 */
+	if (rec->session != NULL && session_held_here(&r->held, rec))
+	{
+		if (r->sink.defer != NULL)
+		{
+			r->deferred++;
+			r->sink.defer(rec, r->sink.arg);
+		}
 		return;
 	}
 	if (rec->tenant != 0)

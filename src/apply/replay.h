@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "cluster/session.h"
 #include "core/codec.h"
 #include "state/catalog.h"
 #include "state/idempotency.h"
@@ -20,7 +21,7 @@ typedef struct ReplaySink
 {
 	/* count the events of an unkeyed signal record */
 	void		(*apply) (const LogRecord *rec, const SignalDef *def, void *arg);
-	/* keep a record that cannot be applied yet (undefined signal); NULL: skip it */
+	/* keep a record that cannot be applied yet (undefined signal, a held session write); NULL: skip it */
 	void		(*defer) (const LogRecord *rec, void *arg);
 	/* a record of another kind (definitions, items, ...); NULL: ignore it */
 	void		(*other) (const LogRecord *rec, void *arg);
@@ -44,6 +45,7 @@ typedef struct Replay
 	TidalHlc	max_future;
 	IdemReplay *keyed;			/* keyed writes, decided once the scan is over */
 	StringInfoData part_buf;	/* the owned part of a record of tenant 0 (data NULL until used) */
+	SessionHeldSet *held;		/* the session writes held here (NULL until a session record comes) */
 } Replay;
 
 extern void replay_begin(Replay *r, const ReplaySink *sink);

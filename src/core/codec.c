@@ -36,6 +36,14 @@ put_text32(StringInfo buf, const char *s)
 	appendBinaryStringInfo(buf, s, (int) len);
 }
 
+/* a session write's place (LOG_HAS_SESSION): the session, then its seqno */
+static void
+put_session(StringInfo buf, const LogSessionMark *mark)
+{
+	put_str(buf, mark->session);
+	put_u64(buf, (uint64) mark->seqno);
+}
+
 /* patch the body length of the record that begins at start */
 static void
 end_record(StringInfo buf, int start)
@@ -66,16 +74,19 @@ begin_record(StringInfo buf, uint8 kind, uint8 flags, const TidalHlc *hlc, int64
  */
 static void
 begin_signal(StringInfo buf, const TidalHlc *hlc, int64 tenant, const char *name, const char *key,
-			 int32 shard, int32 region, bool with_users, uint32 nevents)
+			 int32 shard, int32 region, bool with_users, uint32 nevents, const LogSessionMark *mark)
 {
+	bool		session = mark != NULL && mark->session != NULL;
 	int			start = begin_record(buf, LOG_RECORD_SIGNAL,
 									 (with_users ? LOG_SIGNAL_HAS_USER : 0) |
 									 (key ? LOG_SIGNAL_HAS_KEY : 0) |
 									 (shard >= 0 ? LOG_SIGNAL_HAS_SHARD : 0) |
-									 (region >= 0 ? LOG_SIGNAL_REGION_LOCAL : 0), hlc, tenant);
+									 (region >= 0 ? LOG_SIGNAL_REGION_LOCAL : 0) |
+									 (session ? LOG_HAS_SESSION : 0), hlc, tenant);
 	Size		event_len = with_users ? 32 : 24;
 	Size		body_len = 2 + strlen(name) + (key ? 2 + strlen(key) : 0) + (shard >= 0 ? 2 : 0) +
-		(region >= 0 ? 4 : 0) + 4 + (Size) nevents * event_len;
+		(region >= 0 ? 4 : 0) + (session ? 2 + strlen(mark->session) + 8 : 0) +
+		4 + (Size) nevents * event_len;
 
 	Assert(region < 0 || shard >= 0);
 	put_u32_at(buf, start + 4, (uint32) body_len);
@@ -86,6 +97,8 @@ begin_signal(StringInfo buf, const TidalHlc *hlc, int64 tenant, const char *name
 		put_u16(buf, (uint16) shard);
 	if (region >= 0)
 		put_u32(buf, (uint32) region);
+	if (session)
+		put_session(buf, mark);
 	put_u32(buf, nevents);
 	enlargeStringInfo(buf, (int) (nevents * event_len));
 }
@@ -99,7 +112,28 @@ void
 codec_begin_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
 						  const char *name, const char *key, int32 shard, bool with_users, uint32 nevents)
 {
-	begin_signal(buf, hlc, tenant, name, key, shard, -1, with_users, nevents);
+	begin_signal(buf, hlc, tenant, name, key, shard, -1, with_users, nevents, NULL);
+}
+
+char *
+codec_session_key(const char *session, int session_len, int64 seqno)
+{
+	return psprintf("\x1e%.*s\x1f" INT64_FORMAT, session_len, session, seqno);
+}
+
+/*
+ * The one event of a session's write.  It carries the session, its seqno,
+ * and the idempotency key they make, so that every copy of the write (an
+ * agent's retry, in any region) counts once, as keyed writes do.
+ */
+void
+codec_begin_session_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, const char *name,
+								  int32 shard, bool with_users, const LogSessionMark *mark)
+{
+	char	   *key = codec_session_key(mark->session, (int) strlen(mark->session), mark->seqno);
+
+	begin_signal(buf, hlc, tenant, name, key, shard, -1, with_users, 1, mark);
+	pfree(key);
 }
 
 /*
@@ -111,7 +145,7 @@ codec_begin_region_signal_record(StringInfo buf, const TidalHlc *hlc, const char
 								 int32 shard, int32 region, bool with_users, uint32 nevents)
 {
 	Assert(shard >= 0 && region >= 0);
-	begin_signal(buf, hlc, 0, name, key, shard, region, with_users, nevents);
+	begin_signal(buf, hlc, 0, name, key, shard, region, with_users, nevents, NULL);
 }
 
 void
@@ -158,14 +192,17 @@ codec_item_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, int64 item,
 
 void
 codec_hide_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, uint8 action,
-				  uint8 target_kind, int64 user_id, int64 target)
+				  uint8 target_kind, int64 user_id, int64 target, const LogSessionMark *mark)
 {
-	int			start = begin_record(buf, LOG_RECORD_HIDE, 0, hlc, tenant);
+	bool		session = mark != NULL && mark->session != NULL;
+	int			start = begin_record(buf, LOG_RECORD_HIDE, session ? LOG_HAS_SESSION : 0, hlc, tenant);
 
 	put_u8(buf, action);
 	put_u8(buf, target_kind);
 	put_u64(buf, (uint64) user_id);
 	put_u64(buf, (uint64) target);
+	if (session)
+		put_session(buf, mark);
 	end_record(buf, start);
 }
 
@@ -234,16 +271,20 @@ codec_handoff_record(StringInfo buf, const TidalHlc *hlc, int64 move_version, in
 /*
  * An elided record: stands, in one copy of a batch, for a record of a tenant
  * that the holder of that copy does not store.  It keeps the record's HLC,
- * tenant and event count (its sequence numbers), not its contents.
+ * tenant and event count (its sequence numbers), not its contents -- and a
+ * session write's place, which every node of the session needs to go on.
  */
 void
 codec_elided_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, uint8 elided_kind,
-					uint32 nevents)
+					uint32 nevents, const LogSessionMark *mark)
 {
-	int			start = begin_record(buf, LOG_RECORD_ELIDED, 0, hlc, tenant);
+	bool		session = mark != NULL && mark->session != NULL;
+	int			start = begin_record(buf, LOG_RECORD_ELIDED, session ? LOG_HAS_SESSION : 0, hlc, tenant);
 
 	put_u8(buf, elided_kind);
 	put_u32(buf, nevents);
+	if (session)
+		put_session(buf, mark);
 	end_record(buf, start);
 }
 
@@ -261,6 +302,19 @@ get_str(Reader *r, int *len)
 {
 	*len = get_u16(r);
 	return get_bytes(r, *len);
+}
+
+/* a session write's place, if the record has one: 1 to LOG_SESSION_MAXLEN bytes, seqno from 1 */
+static void
+get_session(Reader *r, LogRecord *rec)
+{
+	if (!(rec->flags & LOG_HAS_SESSION))
+		return;
+	rec->session = get_str(r, &rec->session_len);
+	rec->session_seqno = (int64) get_u64(r);
+	if (rec->session_len == 0 || rec->session_len > LOG_SESSION_MAXLEN || rec->session_seqno < 1 ||
+		memchr(rec->session, '\0', rec->session_len) != NULL)
+		r->ok = false;
 }
 
 bool
@@ -319,6 +373,7 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 					if (rec->shard < 0 || rec->region < 0)
 						body.ok = false;
 				}
+				get_session(&body, rec);
 				rec->nevents = get_u32(&body);
 				if (body.ok && (Size) (body.end - body.p) != rec->nevents * event_len)
 					body.ok = false;
@@ -352,6 +407,7 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 			rec->target_kind = get_u8(&body);
 			rec->user_id = (int64) get_u64(&body);
 			rec->target = (int64) get_u64(&body);
+			get_session(&body, rec);
 			if ((rec->action != LOG_HIDE_ACTION_HIDE && rec->action != LOG_HIDE_ACTION_UNHIDE) ||
 				(rec->target_kind != LOG_HIDE_TARGET_ITEM &&
 				 rec->target_kind != LOG_HIDE_TARGET_CREATOR))
@@ -395,6 +451,7 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 		case LOG_RECORD_ELIDED:
 			rec->elided_kind = get_u8(&body);
 			rec->nevents = get_u32(&body);
+			get_session(&body, rec);
 			/* a tenant's data, or tenant 0's signal events, and it takes its events */
 			if (!LOG_RECORD_ELIDABLE(rec->elided_kind, rec->tenant) ||
 				rec->nevents == 0 ||
@@ -612,7 +669,14 @@ codec_elide_batch(const char *batch, Size len, codec_keep_fn keep, void *arg,
 			return -1;
 		if (LOG_RECORD_ELIDABLE(rec.kind, rec.tenant) && !keep(&rec, arg))
 		{
-			codec_elided_record(&copy, &rec.hlc, rec.tenant, rec.kind, codec_record_events(&rec));
+			LogSessionMark mark = {NULL, 0};
+
+			if (rec.session != NULL)
+			{
+				mark.session = pnstrdup(rec.session, rec.session_len);
+				mark.seqno = rec.session_seqno;
+			}
+			codec_elided_record(&copy, &rec.hlc, rec.tenant, rec.kind, codec_record_events(&rec), &mark);
 			elided++;
 		}
 		else

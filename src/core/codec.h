@@ -47,6 +47,9 @@ typedef enum LogRecordKind
 #define LOG_SIGNAL_HAS_KEY		0x02	/* flag: an idempotency key follows the name */
 #define LOG_SIGNAL_HAS_SHARD	0x04	/* flag: the shard the writer routed the events to follows (0.7) */
 #define LOG_SIGNAL_REGION_LOCAL	0x08	/* flag: counted only in the region that follows the shard (0.7) */
+#define LOG_HAS_SESSION			0x10	/* flag (signal, hide and elided records): a session and its seqno
+										 * end the record's fixed part (0.8) */
+#define LOG_SESSION_MAXLEN		128		/* bytes of a session id */
 #define LOG_MAX_SHARD			1023	/* the largest shard a record may name (tidal.shard_id's range) */
 #define LOG_ITEM_HAS_CREATOR	0x01	/* flag: the item record names a creator */
 
@@ -73,6 +76,9 @@ typedef struct LogRecord
 								 * LOG_RECORD_HANDOFF: the shard it is for */
 	int32		region;			/* the only region that counts it (LOG_SIGNAL_REGION_LOCAL,
 								 * LOG_RECORD_HANDOFF), or -1 */
+	const char *session;		/* the session of a write (LOG_HAS_SESSION), not NUL-terminated, or NULL */
+	int			session_len;
+	int64		session_seqno;	/* its place in the session, from 1 */
 
 	/* LOG_RECORD_SIGNAL */
 	uint32		nevents;
@@ -149,6 +155,13 @@ typedef struct LogBatchHeader
 	uint64		payload_len;
 } LogBatchHeader;
 
+/* a session write's place: a session (NULL: none) and its seqno */
+typedef struct LogSessionMark
+{
+	const char *session;
+	int64		seqno;
+} LogSessionMark;
+
 /* records */
 extern void codec_begin_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
 									  const char *name, const char *key, int32 shard,
@@ -157,6 +170,12 @@ extern void codec_begin_signal_record(StringInfo buf, const TidalHlc *hlc, int64
 extern void codec_begin_region_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name,
 											 const char *key, int32 shard, int32 region,
 											 bool with_users, uint32 nevents);
+/* one event of a session write: its key is the session's (codec_session_key) */
+extern void codec_begin_session_signal_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
+											  const char *name, int32 shard, bool with_users,
+											  const LogSessionMark *mark);
+/* the idempotency key of a session's write: a session's seqno counts once */
+extern char *codec_session_key(const char *session, int session_len, int64 seqno);
 extern void codec_add_signal_event(StringInfo buf, bool with_users, int64 entity,
 								   double weight, int64 at_us, int64 user_id);
 extern void codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name,
@@ -166,7 +185,8 @@ extern void codec_item_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
 							  bool has_creator, int64 creator, int64 created_at_us,
 							  const char *metadata);
 extern void codec_hide_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, uint8 action,
-							  uint8 target_kind, int64 user_id, int64 target);
+							  uint8 target_kind, int64 user_id, int64 target,
+							  const LogSessionMark *mark);
 extern void codec_define_profile_record(StringInfo buf, const TidalHlc *hlc, const char *name,
 										const char *spec);
 extern void codec_tenant_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
@@ -178,7 +198,7 @@ extern void codec_handoff_record(StringInfo buf, const TidalHlc *hlc, int64 move
 								 int32 region, int32 from_shard, int32 to_shard, bool last,
 								 const char *chunk, Size chunk_len);
 extern void codec_elided_record(StringInfo buf, const TidalHlc *hlc, int64 tenant,
-								uint8 elided_kind, uint32 nevents);
+								uint8 elided_kind, uint32 nevents, const LogSessionMark *mark);
 extern bool codec_read_record(const char *buf, Size len, Size *consumed,
 							  LogRecord *rec, const char **why);
 extern void codec_signal_event(const LogRecord *rec, uint32 i, LogSignalEvent *ev);

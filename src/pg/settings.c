@@ -28,6 +28,8 @@ int			tidal_peer_timeout_ms = 2000;
 int			tidal_degraded_after_ms = 5000;
 int			tidal_offline_after_ms = 30000;
 int			tidal_idempotency_window_s = 86400;
+int			tidal_session_ttl_s = 86400;
+int			tidal_session_gap_timeout_ms = 30000;
 int			tidal_heartbeat_interval_ms = 100;
 int			tidal_commit_ack = TIDAL_COMMIT_ACK_LOCAL;
 int			tidal_commit_ack_timeout_ms = 5000;
@@ -144,6 +146,16 @@ settings_define(void)
 							"Writes with the same key less than this apart (by HLC) count once, cluster-wide.",
 							&tidal_idempotency_window_s, 86400, 1, 30 * 86400,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.session_ttl",
+							"How long a session's mark is kept after its last write.",
+							"An expired session's held writes are applied past their gap, with a warning.",
+							&tidal_session_ttl_s, 86400, 1, 365 * 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.session_gap_timeout",
+							"How long a session's write may wait for an earlier seqno before the gap is reported.",
+							"The write still waits, until the gap fills or the session expires.",
+							&tidal_session_gap_timeout_ms, 30000, 1, 24 * 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("tidal.heartbeat_interval",
 							"How often the leader sends heartbeats to its peers.",
 							"Also bounds how long one election call to a peer may take.",

@@ -27,6 +27,7 @@
 #include "datatype/timestamp.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "mb/pg_wchar.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -285,6 +286,52 @@ validate_record_json(const LogRecord *rec, Size max_len, const char *what)
 											  CStringGetDatum(pnstrdup(rec->text, rec->text_len))));
 }
 
+void
+validate_session(const char *session, int len)
+{
+	int			i;
+
+	if (len < 1 || len > LOG_SESSION_MAXLEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a session id has 1 to %d bytes", LOG_SESSION_MAXLEN)));
+	for (i = 0; i < len; i++)
+		if ((unsigned char) session[i] < 0x20 || session[i] == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a session id has no control characters")));
+	(void) pg_verifymbstr(session, len, false);
+}
+
+void
+validate_session_seqno(int64 seqno)
+{
+	if (seqno < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("session_seqno " INT64_FORMAT " is out of range", seqno),
+				 errdetail("A session numbers its writes 1, 2, 3, ...")));
+}
+
+/* a session write's place, and for its signal event the key it implies */
+static void
+validate_session_record(const LogRecord *rec)
+{
+	validate_session(rec->session, rec->session_len);
+	validate_session_seqno(rec->session_seqno);
+	if (rec->kind == LOG_RECORD_SIGNAL)
+	{
+		char	   *key = codec_session_key(rec->session, rec->session_len, rec->session_seqno);
+
+		if (rec->nevents != 1 || rec->key == NULL || rec->key_len != (int) strlen(key) ||
+			memcmp(rec->key, key, rec->key_len) != 0 || rec->region >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("a session's signal record holds one event, keyed by its session and seqno")));
+		pfree(key);
+	}
+}
+
 static void
 validate_signal_record(const LogRecord *rec)
 {
@@ -314,6 +361,8 @@ validate_record(const LogRecord *rec)
 				 errmsg("invalid record hlc (" INT64_FORMAT ", %d, %d)",
 						rec->hlc.wall_ns, rec->hlc.logical, rec->hlc.node)));
 	validate_tenant_id(rec->tenant);
+	if (rec->session != NULL)
+		validate_session_record(rec);
 
 	switch (rec->kind)
 	{

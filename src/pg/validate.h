@@ -88,6 +88,9 @@ extern double tidal_check_score(double x, int64 at_us, const char *what);
 
 /* a signal or profile name (what: "signal" or "profile"); not NUL-terminated */
 extern void validate_name(const char *name, int len, const char *what);
+/* a session id (1 to LOG_SESSION_MAXLEN bytes of text, no control characters) and a seqno (from 1) */
+extern void validate_session(const char *session, int len);
+extern void validate_session_seqno(int64 seqno);
 /* the same, of a NUL-terminated name */
 extern void validate_name_cstring(const char *name, const char *what);
 

@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 
 #include "cluster/access.h"
+#include "cluster/session.h"
 #include "cluster/tenant.h"
 #include "core/codec.h"
 #include "core/hlc.h"
@@ -65,8 +66,10 @@ hide_apply_record(const LogRecord *rec)
 
 /*
  * tidal.hide_item(user_id, item_id, at tidal.hlc DEFAULT NULL, tenant bigint
- * DEFAULT 0) and friends: at is the action's HLC, NULL for now.  Returns the
- * HLC used.
+ * DEFAULT 0, session text DEFAULT NULL, session_seqno bigint DEFAULT NULL)
+ * and friends: at is the action's HLC, NULL for now.  Returns the HLC used;
+ * NULL for a session's write this node applied already (not written again).
+ * One after a gap in its session is logged and held (cluster/session.h).
  */
 static Datum
 write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
@@ -75,6 +78,7 @@ write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
 	StringInfoData rec;
 	LogRecord	decoded;
 	TenantInfo	tenant;
+	LogSessionMark mark;
 
 	tidal_require_preload();
 	if (PG_ARGISNULL(0))
@@ -87,6 +91,7 @@ write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
 				 errmsg("%s must not be NULL",
 						target_kind == LOG_HIDE_TARGET_ITEM ? "item_id" : "creator_id")));
 
+	session_arguments(fcinfo, 4, &mark);
 	tidal_ensure_loaded();		/* the clock is then past everything logged */
 	(void) tenant_argument(fcinfo, 3, &tenant);
 	if (PG_ARGISNULL(2))
@@ -99,11 +104,33 @@ write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
 	}
 
 	initStringInfo(&rec);
-	codec_hide_record(&rec, hlc, tenant.tenant, action, target_kind, PG_GETARG_INT64(0), PG_GETARG_INT64(1));
+	codec_hide_record(&rec, hlc, tenant.tenant, action, target_kind, PG_GETARG_INT64(0), PG_GETARG_INT64(1),
+					  &mark);
+	if (mark.session != NULL)
+	{
+		Size		consumed;
+		const char *why;
+		int64		applied;
+
+		if (!codec_read_record(rec.data, rec.len, &consumed, &decoded, &why))
+			elog(ERROR, "tidal: a session write's own record does not decode: %s", why);
+		switch (session_admit(&decoded, &applied))
+		{
+			case SESSION_SEEN:
+				PG_RETURN_NULL();
+			case SESSION_HELD:
+				log_append_record(rec.data, rec.len, &decoded);
+				PG_RETURN_HLC_P(hlc);
+			case SESSION_NEXT:
+				break;
+		}
+	}
 	log_append_record(rec.data, rec.len, &decoded);
 	/* a tenant this region does not store is only logged: replication takes it on */
 	if (tenant_stored_here(decoded.tenant))
 		hide_apply_record(&decoded);
+	if (mark.session != NULL)
+		session_applied(&decoded);
 
 	PG_RETURN_HLC_P(hlc);
 }

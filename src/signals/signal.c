@@ -28,6 +28,7 @@
 #include "cluster/access.h"
 #include "cluster/reshard.h"
 #include "cluster/route.h"
+#include "cluster/session.h"
 #include "cluster/tenant.h"
 #include "core/codec.h"
 #include "core/hlc.h"
@@ -106,12 +107,16 @@ entity_shard(const TenantInfo *tenant, int64 entity)
 /*
  * tidal.signal(name text, entity bigint, weight float8 DEFAULT 1,
  *              at timestamptz DEFAULT now(), user_id bigint DEFAULT NULL,
- *              idempotency_key text DEFAULT NULL, tenant bigint DEFAULT 0)
+ *              idempotency_key text DEFAULT NULL, tenant bigint DEFAULT 0,
+ *              session text DEFAULT NULL, session_seqno bigint DEFAULT NULL)
  *    RETURNS tidal.hlc
  *
  * With a key that a write already used (here or in any region, within
  * tidal.idempotency_window), nothing is written and the HLC of the write
- * that counts is returned.
+ * that counts is returned.  A session's write (cluster/session.h) is keyed
+ * by its session and seqno; one this node applied already is not written
+ * again (the HLC of the write that counts, or NULL once its key is
+ * forgotten), and one after a gap is logged and held.
  */
 Datum
 tidal_signal(PG_FUNCTION_ARGS)
@@ -127,7 +132,9 @@ tidal_signal(PG_FUNCTION_ARGS)
 	TidalHlc   *hlc;
 	StringInfoData rec;
 	int32		shard;
+	int32		routed;
 	bool		owned;
+	LogSessionMark mark;
 
 	require_arg(fcinfo, 0, "signal name");
 	require_arg(fcinfo, 1, "entity");
@@ -143,6 +150,16 @@ tidal_signal(PG_FUNCTION_ARGS)
 		key = text_to_cstring(PG_GETARG_TEXT_PP(5));
 		idem_check_key(key);
 	}
+	session_arguments(fcinfo, 7, &mark);
+	if (mark.session != NULL)
+	{
+		if (key != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a session's write takes no idempotency_key"),
+					 errdetail("Its session and session_seqno are its key: a retry with them counts once.")));
+		key = codec_session_key(mark.session, (int) strlen(mark.session), mark.seqno);
+	}
 
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
@@ -154,6 +171,54 @@ tidal_signal(PG_FUNCTION_ARGS)
 	ownership_lock_for_events();	/* no cut of a moved range while this write is routed and counted */
 	shard = entity_shard(&tenant, entity);
 	owned = tenant.tenant != 0 || shard == tidal_shard_id;
+	routed = tenant.tenant == 0 && ownership_map()->count > 1 ? shard : -1;
+
+	initStringInfo(&rec);
+	if (mark.session != NULL)
+	{
+		LogRecord	decoded;
+		Size		consumed;
+		const char *why;
+		int64		applied;
+
+		codec_begin_session_signal_record(&rec, hlc, tenant.tenant, def->name, routed, with_user, &mark);
+		codec_add_signal_event(&rec, with_user, entity, weight, at_us, with_user ? PG_GETARG_INT64(4) : 0);
+		if (!codec_read_record(rec.data, rec.len, &consumed, &decoded, &why))
+			elog(ERROR, "tidal: a session write's own record does not decode: %s", why);
+		switch (session_admit(&decoded, &applied))
+		{
+			case SESSION_SEEN:
+				{
+					IdemEvent	first;
+
+					if (!idem_find(tenant.tenant, key, &first))
+						PG_RETURN_NULL();
+					*hlc = first.hlc;
+					PG_RETURN_HLC_P(hlc);
+				}
+			case SESSION_HELD:
+				/* logged for the other nodes, applied here once the gap before it fills */
+				tenant_admit_events(&tenant, 1);
+				log_append(rec.data, rec.len);
+				PG_RETURN_HLC_P(hlc);
+			case SESSION_NEXT:
+				break;
+		}
+		if (tenant.stored_here && owned)
+		{
+			IdemEvent	ev = {*hlc, def->name, entity, weight, at_us, tenant.tenant};
+			IdemEvent	first;
+
+			if (idem_claim_local(key, &ev, &first) == IDEM_DUPLICATE)
+				elog(ERROR, "tidal: seqno " INT64_FORMAT " of session \"%s\" counts already, above its mark",
+					 mark.seqno, mark.session);
+		}
+		tenant_admit_events(&tenant, 1);
+		write_record(&rec, def, tenant.tenant, owned, shard == tidal_shard_id ? -1 : shard);
+		session_applied(&decoded);
+		PG_RETURN_HLC_P(hlc);
+	}
+
 	if (key != NULL && tenant.stored_here && owned)
 	{
 		IdemEvent	ev = {*hlc, def->name, entity, weight, at_us, tenant.tenant};
@@ -167,10 +232,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 	}
 	tenant_admit_events(&tenant, 1);
 
-	initStringInfo(&rec);
-	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key,
-							  tenant.tenant == 0 && ownership_map()->count > 1 ? shard : -1,
-							  with_user, 1);
+	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key, routed, with_user, 1);
 	codec_add_signal_event(&rec, with_user, entity, weight, at_us,
 						   with_user ? PG_GETARG_INT64(4) : 0);
 	write_record(&rec, def, tenant.tenant, owned, shard == tidal_shard_id ? -1 : shard);

@@ -177,6 +177,12 @@ within_window(const TidalHlc *a, const TidalHlc *b)
 	return (d < 0 ? -d : d) < window_ns();
 }
 
+bool
+idem_find(int64 tenant, const char *key, IdemEvent *counted)
+{
+	return read_key(tenant, key, counted);
+}
+
 IdemOutcome
 idem_claim_local(const char *key, const IdemEvent *ev, IdemEvent *first)
 {

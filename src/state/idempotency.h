@@ -48,6 +48,8 @@ extern void idem_check_key(const char *key);
  */
 extern IdemOutcome idem_claim_local(const char *key, const IdemEvent *ev, IdemEvent *first);
 
+/* the write that counts for a key of tenant, if the key is remembered */
+extern bool idem_find(int64 tenant, const char *key, IdemEvent *counted);
 /* a replicated keyed record; for IDEM_REPLACES, *old is the write to take back */
 extern IdemOutcome idem_claim_remote(const LogRecord *rec, IdemEvent *old);
 

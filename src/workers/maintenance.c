@@ -21,7 +21,8 @@
  * TIDAL_NOTIFY_CHANNEL, which the peers' receivers listen to.  Each round also starts a receiver for
  * every peer region (launcher.c), forgets expired idempotency keys, and
  * reports the cut-over of tenant migrations this region is the target of
- * (migrate.c).
+ * (migrate.c), and reports the gaps of sessions and expires idle ones
+ * (cluster/session.c).
  */
 #include "postgres.h"
 
@@ -48,6 +49,7 @@
 #include "pg/query.h"
 #include "state/recovery.h"
 #include "cluster/migrate.h"
+#include "cluster/session.h"
 #include "workers/launcher.h"
 #include "workers/maintenance.h"
 #include "pg/settings.h"
@@ -70,9 +72,11 @@ maintenance_register(void)
 #define QUEUE_VACUUM_INTERVAL_MS 1000
 #define KEY_PURGE_INTERVAL_MS	60000
 #define MIGRATION_TICK_MS		200
+#define SESSION_TICK_MS			1000	/* gap reports and expiry of sessions */
 
 static TimestampTz last_purge = 0;
 static TimestampTz last_migration_tick = 0;
+static TimestampTz last_session_tick = 0;
 
 /* VACUUM tidal.pending so that its space is reused, as autovacuum would */
 static void
@@ -132,6 +136,11 @@ seal_round(void)
 		{
 			migration_tick();
 			last_migration_tick = GetCurrentTimestamp();
+		}
+		if (TimestampDifferenceExceeds(last_session_tick, GetCurrentTimestamp(), SESSION_TICK_MS))
+		{
+			session_tick();
+			last_session_tick = GetCurrentTimestamp();
 		}
 	}
 

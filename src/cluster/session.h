@@ -1,0 +1,65 @@
+/*
+ * cluster/session.h
+ *    Sessions that roam between regions: an agent numbers its writes
+ *    (session, seqno 1, 2, 3, ...), and every node applies a session's
+ *    writes in seqno order, each once, whichever region took them.
+ *
+ * Per (tenant, session), tidal.session_marks keeps the highest seqno up to
+ * which every write was applied here (the mark).  A write arriving here --
+ * a local call or a replicated record -- is admitted:
+ *   - seqno <= mark: seen.  A local call is a no-op; a replicated copy is
+ *     applied, and its idempotency key (the session's, codec_session_key)
+ *     makes it count once, the same copy everywhere;
+ *   - seqno = mark + 1: applied, then every held write that now follows;
+ *   - above: held in tidal.session_held (logged, not applied) until the
+ *     gap before it fills, or the session expires (tidal.session_ttl).
+ * The tables are written in the applying transaction, so the marks are as
+ * durable as the log, and a rebuild of the hot state counts a session's
+ * signal record unless it is held here (session_held_here).
+ *
+ * May call: core/, pg/, log/, state/, replication/, cluster/.
+ */
+#ifndef TIDAL_SESSION_H
+#define TIDAL_SESSION_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "core/codec.h"
+
+typedef enum SessionAdmit
+{
+	SESSION_SEEN,				/* at or below the mark */
+	SESSION_NEXT,				/* the mark's next: apply it, then session_applied */
+	SESSION_HELD				/* above the mark's next: held here */
+} SessionAdmit;
+
+/*
+ * The session and session_seqno arguments of a write, at n and n + 1:
+ * mark->session NULL when the write has none.  Errors on half a pair and
+ * on invalid values.
+ */
+extern void session_arguments(FunctionCallInfo fcinfo, int n, LogSessionMark *mark);
+
+/* applies a record released from the held writes, without admitting it again (apply/) */
+typedef void (*session_release_fn) (const LogRecord *rec);
+extern void session_set_release(session_release_fn fn);
+
+/*
+ * rec (a session write: rec->session set) arrives here: lock its session's
+ * mark, hold it if a gap is before it.  *mark: the mark before it.
+ */
+extern SessionAdmit session_admit(const LogRecord *rec, int64 *mark);
+
+/* after a SESSION_NEXT record was applied: move the mark, release what follows */
+extern void session_applied(const LogRecord *rec);
+
+/* a rebuild's question: is this session record held here (not counted)? */
+typedef struct SessionHeldSet SessionHeldSet;
+extern bool session_held_here(SessionHeldSet **set, const LogRecord *rec);
+
+/* the sealer's tick: report gaps older than tidal.session_gap_timeout, expire idle sessions */
+extern void session_tick(void);
+
+#endif							/* TIDAL_SESSION_H */
