@@ -205,6 +205,13 @@ my %writes = (
 		[ 'a snapshot taken with 0.6 holds what every version wrote',
 			q{SELECT entries >= 4 FROM tidal.snapshots}, 't' ],
 	],
+	'0.8' => [
+		q{SELECT tidal.signal('view', 11, 1, '2026-01-01', session => 'walk', session_seqno => 1);
+		  SELECT tidal.signal('view', 11, 4, '2026-01-01', session => 'walk', session_seqno => 3);},
+		[ 'a session written with 0.8: seqno 3 held behind the gap at 2',
+			qq{SELECT applied_seqno || '/' || held || ' ' || tidal.decay_score(11, 'view', $T)
+			     FROM tidal.session_status('walk')}, '1/1 1' ],
+	],
 );
 
 my @checks;    # [ name, query, expected ], from every version walked so far
