@@ -118,5 +118,31 @@ write_seqno($entry0, 62, weight => 2);
 $c->wait_until(1, sub { 0 });
 is(scores($_), $want, $_->name . ': late retries anywhere change nothing') for @all;
 
+# An agent that never sends seqno 1: region 2 reports the gap after
+# tidal.session_gap_timeout, and after tidal.session_ttl forgets the session
+# and counts what it held, past the gap -- also after a restart.
+my @region2 = ($c->node_of(2, 0), $c->node_of(2, 1));
+for my $n (@region2)
+{
+	$n->append_conf('postgresql.conf', "tidal.session_gap_timeout = '200ms'\ntidal.session_ttl = '3s'\n");
+	$n->reload;
+}
+$entry2->safe_psql('postgres', qq{SELECT tidal.signal('rs_view', 1, 1000, '$T', session => 'agent-gone', session_seqno => 2)});
+is($entry2->safe_psql('postgres', q{SELECT applied_seqno || '/' || held FROM tidal.session_status('agent-gone')}), '0/1',
+	'a write after a gap is held');
+ok($c->wait_until(20, sub { slurp_file($entry2->logfile) =~ /session "agent-gone" of tenant 0 waits for seqno 1/ }),
+	'the gap is reported in the server log');
+ok($c->wait_until(30, sub {
+			$entry2->safe_psql('postgres', q{SELECT last_write_at IS NULL FROM tidal.session_status('agent-gone')}) eq 't'
+		}), 'the idle session expires');
+like(slurp_file($entry2->logfile), qr/session "agent-gone" of tenant 0 expired waiting for seqno 1/,
+	'its expiry names the seqno that never came');
+my @with_gone = split / /, $want;
+$with_gone[0] += 1000;
+ok($c->wait_until(10, sub { scores($entry2) eq "@with_gone" }), 'and what it held counts')
+  or diag(scores($entry2));
+$_->restart for @region2;
+is(scores($entry2), "@with_gone", 'the same after a restart of region 2');
+
 $c->stop;
 done_testing();
