@@ -1,5 +1,6 @@
 # Randomized convergence: for each seed, a random schedule of writes at every
-# region (signals, idempotent writes and their retries, hides and unhides, for
+# region (signals, idempotent writes and their retries, a session's writes
+# with gaps filled later and retries, hides and unhides, for
 # the default tenant and for a tenant stored in one region), interleaved with
 # cuts (refused or black-holed, one way or both), heals, one immediate restart
 # of a random region, one or two kill -9s of the current leader (restarted a
@@ -172,6 +173,9 @@ for my $s (@seeds)
 	my %hour;       # "tenant entity" -> model window_count over the hour before $at
 	my %keyed;      # "tenant key" -> [entity, weight, minutes ago] of the write
 	my %hide;       # "user item" -> [max hide hlc key, max unhide hlc key]
+	my %sess;       # seqno -> [entity, weight, minutes ago] of the seed's session write
+	my $sess_next = 0;    # the session's highest seqno so far
+	my @sess_gaps;  # seqnos skipped, not written yet
 	%up = map { $_ => 1 } 0 .. 2;
 	@log = ();
 	my $restarted = 0;
@@ -479,7 +483,42 @@ for my $s (@seeds)
 		my $r = $live[ int(rand(@live)) ];
 		my $node = writer($r, 0);
 		my $dice = rand();
-		if ($dice < 0.40)
+		if ($dice < 0.15)
+		{
+			# the seed's session: its next seqno, a seqno skipped (a gap, written
+			# later), a gap filled, or a retry of a seqno written before --
+			# each through any region
+			my $roll = rand();
+			my $n;
+			if ($roll < 0.2)
+			{
+				push @sess_gaps, ++$sess_next;
+				$sess{$sess_next} = [ $entities[ int(rand(@entities)) ], 1 + int(rand(3)), int(rand(600)) ];
+				$count->(0, @{ $sess{$sess_next} });
+				push @log, "session gap at $sess_next";
+				next;
+			}
+			elsif ($roll < 0.4 && @sess_gaps)
+			{
+				$n = splice(@sess_gaps, int(rand(@sess_gaps)), 1);
+			}
+			elsif ($roll < 0.6 && $sess_next > 0)
+			{
+				$n = 1 + int(rand($sess_next));
+				next if grep { $_ == $n } @sess_gaps;
+			}
+			else
+			{
+				$n = ++$sess_next;
+				$sess{$n} = [ $entities[ int(rand(@entities)) ], 1 + int(rand(3)), int(rand(600)) ];
+				$count->(0, @{ $sess{$n} });
+			}
+			my ($e, $w, $min) = @{ $sess{$n} };
+			$node->safe_psql('postgres',
+				"SELECT tidal.signal('view', $e, $w, timestamptz '$at' - interval '$min minutes', session => 's$seed', session_seqno => $n)");
+			push @log, "session r$r seqno $n e$e";
+		}
+		elsif ($dice < 0.40)
 		{
 			my $t = rand() < 0.5 ? $tenant : 0;
 			$node = writer($r, $t);
@@ -543,6 +582,14 @@ for my $s (@seeds)
 	}
 	$c->heal_all;
 	push @log, 'heal all';
+	# the session's gaps are filled at last, each through some region
+	for my $n (@sess_gaps)
+	{
+		my ($e, $w, $min) = @{ $sess{$n} };
+		writer(int(rand(3)), 0)->safe_psql('postgres',
+			"SELECT tidal.signal('view', $e, $w, timestamptz '$at' - interval '$min minutes', session => 's$seed', session_seqno => $n)");
+		push @log, "session gap $n filled";
+	}
 
 	# finish the migration (and the profiles) on the leader, whoever it is now
 	$c->wait_until(60, sub { $advance->(1); $mig{done} })
@@ -583,6 +630,7 @@ for my $s (@seeds)
 	my $expected_hidden = join(' ', map { $hide{$_}[0] gt $hide{$_}[1] ? 'true' : 'false' } @pairs);
 	my $tenant_sql = qq{SELECT stored_here || ' ' || home_region || ' ' || coalesce(migration_state, '-')
 		|| ' ' || required_regions::text FROM tidal.tenants WHERE tenant_id = $tenant};
+	my $session_sql = qq{SELECT applied_seqno || '/' || held FROM tidal.session_status('s$seed')};
 	my $profile_list = join(',', map { "'$_'" } @profiles);
 	my $profile_sql = @profiles
 	  ? "SELECT count(*) FROM tidal.profiles WHERE name IN ($profile_list)"
@@ -594,14 +642,14 @@ for my $s (@seeds)
 		my $held_here = $stored && ($shard // 0) == 0;
 		return join(' | ', $expected_state->(0, 1), $expected_hidden,
 			($held_here ? 'true' : 'false') . " $target done {$target}",
-			$expected_state->($tenant, $stored), scalar(@profiles));
+			$expected_state->($tenant, $stored), scalar(@profiles), "$sess_next/0");
 	};
 	my $report = sub {
 		my ($r, $shard) = @_;
 		my $n = $c->node_of($r, $shard // 0);
 		return join(' | ', $n->safe_psql('postgres', $state_sql->(0)), $n->safe_psql('postgres', $hidden_sql),
 			$n->safe_psql('postgres', $tenant_sql), $n->safe_psql('postgres', $state_sql->($tenant)),
-			$n->safe_psql('postgres', $profile_sql));
+			$n->safe_psql('postgres', $profile_sql), $n->safe_psql('postgres', $session_sql));
 	};
 
 	my $converged = $c->wait_until(30, sub {
