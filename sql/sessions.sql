@@ -68,6 +68,7 @@ SELECT tidal.await_session('agent-a', 9, '2 hours');
 SELECT tidal.signal('s_view', 1, session => 'agent-a');
 SELECT tidal.signal('s_view', 1, session_seqno => 1);
 SELECT tidal.signal('s_view', 1, session => 'agent-a', session_seqno => 0);
+SELECT tidal.signal('s_view', 1, session => 'agent-a', session_seqno => 9223372036854775807);
 SELECT tidal.signal('s_view', 1, session => '', session_seqno => 1);
 SELECT tidal.signal('s_view', 1, session => repeat('x', 129), session_seqno => 1);
 SELECT tidal.signal('s_view', 1, session => E'a\tb', session_seqno => 1);

@@ -124,98 +124,69 @@ session_admit(const LogRecord *rec, int64 *mark)
 /* a held write, copied out of SPI's memory */
 typedef struct HeldWrite
 {
+	int64		seqno;
 	TidalHlc	hlc;
 	bytea	   *record;
 } HeldWrite;
 
+/* by seqno, then HLC: the copy of a seqno that counts comes first (the key makes the others no-ops) */
 static int
 held_cmp(const void *a, const void *b)
 {
-	return hlc_compare(&((const HeldWrite *) a)->hlc, &((const HeldWrite *) b)->hlc);
+	const HeldWrite *x = (const HeldWrite *) a;
+	const HeldWrite *y = (const HeldWrite *) b;
+
+	if (x->seqno != y->seqno)
+		return x->seqno < y->seqno ? -1 : 1;
+	return hlc_compare(&x->hlc, &y->hlc);
 }
 
 /*
- * Take the held writes of one seqno of a session out of tidal.session_held,
- * oldest HLC first (the copy that counts comes first; the key makes the
- * others no-ops); *n of them.  seqno < 0: every held write of the session,
- * by seqno then HLC.
+ * Take held writes of a session out of tidal.session_held, in the order
+ * they are applied: those of one seqno, or (seqno 0) every one; *n of them.
  */
 static HeldWrite *
 take_held(int64 tenant, Datum session, int64 seqno, int *n)
 {
 	static OwnedQuery take_one = {
 		"DELETE FROM tidal.session_held WHERE tenant = $1 AND session = $2 AND seqno = $3 "
-		"RETURNING hlc_wall_ns, hlc_logical, hlc_node, record, seqno",
+		"RETURNING seqno, hlc_wall_ns, hlc_logical, hlc_node, record",
 		3, {INT8OID, TEXTOID, INT8OID}, NULL
 	};
 	static OwnedQuery take_all = {
-		"DELETE FROM tidal.session_held WHERE tenant = $1 AND session = $2 AND $3 < 0 "
-		"RETURNING hlc_wall_ns, hlc_logical, hlc_node, record, seqno",
-		3, {INT8OID, TEXTOID, INT8OID}, NULL
+		"DELETE FROM tidal.session_held WHERE tenant = $1 AND session = $2 "
+		"RETURNING seqno, hlc_wall_ns, hlc_logical, hlc_node, record",
+		2, {INT8OID, TEXTOID}, NULL
 	};
 	Datum		args[3] = {Int64GetDatum(tenant), session, Int64GetDatum(seqno)};
 	MemoryContext caller = CurrentMemoryContext;
 	TidalSavedUser saved;
 	HeldWrite  *out = NULL;
-	int64	   *seqnos = NULL;
 	uint64		i;
 
 	query_begin(&saved);
-	query_exec(seqno < 0 ? &take_all : &take_one, args, NULL, false, SPI_OK_DELETE_RETURNING);
+	query_exec(seqno > 0 ? &take_one : &take_all, args, NULL, false, SPI_OK_DELETE_RETURNING);
 	*n = (int) SPI_processed;
 	if (*n > 0)
-	{
 		out = MemoryContextAlloc(caller, sizeof(HeldWrite) * *n);
-		seqnos = MemoryContextAlloc(caller, sizeof(int64) * *n);
-	}
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		bytea	   *rec = DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull));
+		bytea	   *rec = DatumGetByteaPP(SPI_getbinval(tup, desc, 5, &isnull));
 
-		out[i].hlc.wall_ns = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		out[i].hlc.logical = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
-		out[i].hlc.node = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		out[i].seqno = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		out[i].hlc.wall_ns = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		out[i].hlc.logical = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		out[i].hlc.node = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
 		out[i].record = MemoryContextAlloc(caller, VARHDRSZ + VARSIZE_ANY_EXHDR(rec));
 		SET_VARSIZE(out[i].record, VARHDRSZ + VARSIZE_ANY_EXHDR(rec));
 		memcpy(VARDATA(out[i].record), VARDATA_ANY(rec), VARSIZE_ANY_EXHDR(rec));
-		seqnos[i] = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 	}
 	query_end(&saved);
-
 	if (*n > 1)
-	{
-		if (seqno >= 0)
-			qsort(out, *n, sizeof(HeldWrite), held_cmp);
-		else
-		{
-			/* by seqno, then HLC: a simple insertion sort, the held writes of one session are few */
-			int			a,
-						b;
-
-			for (a = 1; a < *n; a++)
-				for (b = a; b > 0; b--)
-				{
-					bool		before = seqnos[b] < seqnos[b - 1] ||
-						(seqnos[b] == seqnos[b - 1] && hlc_compare(&out[b].hlc, &out[b - 1].hlc) < 0);
-					HeldWrite	tw;
-					int64		ts;
-
-					if (!before)
-						break;
-					tw = out[b];
-					out[b] = out[b - 1];
-					out[b - 1] = tw;
-					ts = seqnos[b];
-					seqnos[b] = seqnos[b - 1];
-					seqnos[b - 1] = ts;
-				}
-		}
-	}
-	if (seqnos != NULL)
-		pfree(seqnos);
+		qsort(out, *n, sizeof(HeldWrite), held_cmp);
 	return out;
 }
 
@@ -455,7 +426,7 @@ expire_sessions(void)
 	for (i = 0; i < n; i++)
 	{
 		int			nheld;
-		HeldWrite  *held = take_held(tenants[i], sessions[i], -1, &nheld);
+		HeldWrite  *held = take_held(tenants[i], sessions[i], 0, &nheld);
 
 		if (nheld == 0)
 			continue;

@@ -313,6 +313,7 @@ get_session(Reader *r, LogRecord *rec)
 	rec->session = get_str(r, &rec->session_len);
 	rec->session_seqno = (int64) get_u64(r);
 	if (rec->session_len == 0 || rec->session_len > LOG_SESSION_MAXLEN || rec->session_seqno < 1 ||
+		rec->session_seqno > LOG_SESSION_MAX_SEQNO ||
 		memchr(rec->session, '\0', rec->session_len) != NULL)
 		r->ok = false;
 }

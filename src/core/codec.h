@@ -50,6 +50,7 @@ typedef enum LogRecordKind
 #define LOG_HAS_SESSION			0x10	/* flag (signal, hide and elided records): a session and its seqno
 										 * end the record's fixed part (0.8) */
 #define LOG_SESSION_MAXLEN		128		/* bytes of a session id */
+#define LOG_SESSION_MAX_SEQNO	(PG_INT64_MAX / 2)	/* a seqno's range: 1 to this (its next never overflows) */
 #define LOG_MAX_SHARD			1023	/* the largest shard a record may name (tidal.shard_id's range) */
 #define LOG_ITEM_HAS_CREATOR	0x01	/* flag: the item record names a creator */
 

@@ -306,11 +306,12 @@ validate_session(const char *session, int len)
 void
 validate_session_seqno(int64 seqno)
 {
-	if (seqno < 1)
+	if (seqno < 1 || seqno > LOG_SESSION_MAX_SEQNO)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("session_seqno " INT64_FORMAT " is out of range", seqno),
-				 errdetail("A session numbers its writes 1, 2, 3, ...")));
+				 errdetail("A session numbers its writes 1, 2, 3, ..., up to " INT64_FORMAT ".",
+						   LOG_SESSION_MAX_SEQNO)));
 }
 
 /* a session write's place, and for its signal event the key it implies */
