@@ -76,11 +76,27 @@ ok(converged($r0, $r1, $r2), 'three regions converge');
 like($r0->safe_psql('postgres', $state_sql), qr/^1=$total,.*100=$total t7:1=$total,.*10=$total items:3 hidden:1 profiles:1$/,
 	"every entity's score is the sum of every region's writes ($total)");
 
+# an agent's session (entity 200): seqno n weighs n
+sub session_write
+{
+	my ($node, $n) = @_;
+	$node->safe_psql('postgres', qq{SELECT tidal.signal('view', 200, $n, $T, session => 'agent', session_seqno => $n)});
+}
+my $session_sql = qq{SELECT applied_seqno || '/' || held || ' ' || tidal.decay_score(200, 'view', $T)
+                       FROM tidal.session_status('agent')};
+session_write($r0, 1);
+ok($c->wait_until(30, sub { $r2->safe_psql('postgres', $session_sql) eq '1/0 1' }), 'region 2 applied seqno 1 of the session');
+
 # (c) region 2 goes down; the others write, snapshot and compact
 $r0->safe_psql('postgres', 'SELECT tidal.compact()');    # region 2 heard: it holds the log from now on
 $r2->stop('fast');
 write_in($r0, 8);
 write_in($r1, 16);
+# the session goes on meanwhile: 2-5, and 7 before 6
+session_write($r0, $_) for 2 .. 5;
+session_write($r1, 7);
+ok($c->wait_until(30, sub { $r0->safe_psql('postgres', $session_sql) eq '5/1 15' }),
+	'region 0 applied seqnos 2-5 and holds 7');
 for my $n ($r0, $r1)
 {
 	$n->safe_psql('postgres', 'SELECT tidal.seal(); SELECT tidal.snapshot(); SELECT tidal.snapshot()');
@@ -109,6 +125,13 @@ my $log = slurp_file($r2->logfile, $offset);
 like($log, qr/needs batch \d+ of origin \d:0, which region \d has compacted/,
 	'its receiver was told that the peer compacted what it needed');
 like($log, qr/had compacted batches this region needed; received its state/, 'and it received the state');
+# the session's marks and held writes came with the state
+is($r2->safe_psql('postgres', $session_sql), '5/1 15',
+	"region 2 took the session's mark (5) and its held write (7) with the state");
+session_write($r1, 6);
+ok($c->wait_until(30, sub { !grep { $_->safe_psql('postgres', $session_sql) ne '7/0 28' } $r0, $r1, $r2 }),
+	'seqno 6 fills the gap in every region: 1-7 applied once')
+  or diag(join ' | ', map { $_->safe_psql('postgres', $session_sql) } $r0, $r1, $r2);
 write_in($r1, 32);    # the cluster writes on
 ok(converged($r0, $r1, $r2), 'region 2 keeps up after the transfer');
 like($r2->safe_psql('postgres', $state_sql), qr/^1=$total,.*100=$total t7:1=$total,/,
@@ -147,12 +170,17 @@ like($r3->safe_psql('postgres', $state_sql),
 	qr/^1=$total,.*100=$total t7:1=$total,.*10=$total items:3 hidden:1 profiles:1$/,
 	"region 3 counts every event once ($total), with the items, hides and profiles");
 is($r3->safe_psql('postgres', q{SELECT tidal.is_hidden(42, 2)}), 't', 'the hide arrived with the state');
+is($r3->safe_psql('postgres', $session_sql), '7/0 28', "the session's mark arrived with the state");
+session_write($r3, 8);
+ok($c->wait_until(30, sub { !grep { $_->safe_psql('postgres', $session_sql) ne '8/0 36' } $r0, $r1, $r2, $r3 }),
+	'the agent goes on through region 3: seqno 8 applied once everywhere');
 
 # after a restart, region 3 rebuilds from the received snapshot and its log
 $r3->stop('immediate');
 $r3->start;
 is($r3->safe_psql('postgres', $state_sql), $r0->safe_psql('postgres', $state_sql),
 	'region 3 serves the same after kill -9 and a restart');
+is($r3->safe_psql('postgres', $session_sql), '8/0 36', 'and the same session');
 
 $r3->stop;
 $c->stop;

@@ -89,6 +89,14 @@ refused('an hlc far in the future',
 	q{INSERT INTO tidal.served (part, origin_region, origin_shard, batch_no, last_seq, data) VALUES
 	  (2, 0, 7, (extract(epoch FROM now() + interval '1 day') * 1e9)::bigint, 1, NULL);},
 	qr/max_clock_offset|ahead/);
+refused('a session mark with a control character in its id',
+	$head . q{INSERT INTO tidal.served (part, origin_region, origin_shard, batch_no, last_seq, data)
+	          VALUES (6, 0, 0, 0, 0, NULL), (4, 0, 0, 0, 3, E'a\\x01b'::bytea);},
+	qr/a session id has no control characters/);
+refused('a held session write that is no record',
+	$head . q{INSERT INTO tidal.served (part, origin_region, origin_shard, batch_no, last_seq, data)
+	          VALUES (6, 0, 0, 0, 0, NULL), (5, 0, 0, 0, 3, 'hello');},
+	qr/sent a held session write that is not one/);
 refused('an unknown part',
 	$head . q{INSERT INTO tidal.served (part, origin_region, origin_shard, batch_no, last_seq, data)
 	          VALUES (9, 0, 0, 0, 0, NULL);},

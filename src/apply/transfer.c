@@ -40,12 +40,14 @@
 #include "apply/apply.h"
 #include "apply/snapshot.h"
 #include "apply/transfer.h"
+#include "cluster/session.h"
 #include "core/hlc.h"
 #include "core/snapfmt.h"
 #include "log/log.h"
 #include "pg/query.h"
 #include "pg/remote.h"
 #include "pg/settings.h"
+#include "pg/validate.h"
 #include "replication/peer.h"
 #include "state/catalog.h"
 #include "state/clock.h"
@@ -58,10 +60,34 @@ PG_FUNCTION_INFO_V1(tidal_transfer_state);
 #define PART_MARK		1
 #define PART_HLC		2
 #define PART_CHUNK		3
+#define PART_SESSION_MARK	4	/* batch_no: tenant, last_seq: the mark, data: the session */
+#define PART_SESSION_HELD	5	/* batch_no: tenant, last_seq: its seqno, data: the held record */
+#define PART_SESSIONS	6		/* the sender exports sessions (0.8): the receiver's are replaced */
 
 #define TRANSFER_MIN_TIMEOUT_MS	300000	/* a whole state takes longer than a pull */
 #define TRANSFER_MAX_BYTES		((Size) 1 << 30)
 #define TRANSFER_MAX_ROWS		10000000
+
+/* a session's mark or held write, as one row of tidal._transfer's answer */
+static void
+put_session_row(SessionExportKind kind, int64 tenant, int64 seqno, const char *data, Size len, void *arg)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) arg;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+	bytea	   *b = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	memcpy(VARDATA(b), data, len);
+	values[0] = Int32GetDatum(kind == SESSION_EXPORT_MARK ? PART_SESSION_MARK : PART_SESSION_HELD);
+	values[1] = Int32GetDatum(0);
+	values[2] = Int32GetDatum(0);
+	values[3] = Int64GetDatum(tenant);
+	values[4] = Int64GetDatum(seqno);
+	values[5] = PointerGetDatum(b);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	pfree(b);
+}
 
 /*
  * tidal._transfer(requester int) RETURNS TABLE(part int, origin_region int,
@@ -153,6 +179,17 @@ tidal_transfer_serve(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	query_end(&saved);
+
+	/* the sessions' marks and held writes, as they are now (cluster/session.h) */
+	if (query_has_column("session_held", NULL))
+	{
+		memset(values, 0, sizeof(values));
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int32GetDatum(PART_SESSIONS);
+		nulls[5] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		session_export(requester, put_session_row, rsinfo);
+	}
 	return (Datum) 0;
 }
 
@@ -292,6 +329,85 @@ apply_chunk_records(const SnapChunk *c)
 	}
 }
 
+/* a session's mark or held write received in a state transfer */
+typedef struct SessionRow
+{
+	int			part;
+	int64		tenant;
+	int64		seqno;
+	char	   *data;
+	int			len;
+} SessionRow;
+
+/* checked before anything is written: a held write is a valid record of its session */
+static void
+check_session_row(const SessionRow *row, int32 region)
+{
+	if (row->tenant < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("region %d sent a session of a negative tenant in its state transfer", region)));
+	if (row->part == PART_SESSION_MARK)
+		validate_session(row->data, row->len);
+	else
+	{
+		LogRecord	rec;
+		Size		consumed;
+		const char *why;
+
+		if (!codec_read_record(row->data, row->len, &consumed, &rec, &why) ||
+			consumed != (Size) row->len || rec.session == NULL ||
+			rec.tenant != row->tenant || rec.session_seqno != row->seqno)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("region %d sent a held session write that is not one in its state transfer", region)));
+		hlc_check_offset(&rec.hlc, "a transferred session write's hlc");
+		validate_record(&rec);
+	}
+}
+
+static void
+readmit_record(const LogRecord *rec, void *arg pg_attribute_unused())
+{
+	session_readmit(rec);
+}
+
+/*
+ * The sender's sessions replace ours; then the session writes of our log
+ * after the snapshot's marks (which the sender may not have yet) move the
+ * marks and hold what follows a gap, as their arrival would have.  The
+ * rebuild after the transfer counts every session write not held here.
+ */
+static void
+import_sessions(List *rows, const LogMarks *marks)
+{
+	ListCell   *lc;
+	LogMarks	reached;
+
+	session_import_begin();
+	foreach(lc, rows)
+	{
+		SessionRow *row = lfirst(lc);
+
+		if (row->part == PART_SESSION_MARK)
+			session_import_mark(row->tenant, row->data, row->len, row->seqno);
+	}
+	foreach(lc, rows)
+	{
+		SessionRow *row = lfirst(lc);
+		LogRecord	rec;
+		Size		consumed;
+		const char *why;
+
+		if (row->part != PART_SESSION_HELD)
+			continue;
+		(void) codec_read_record(row->data, row->len, &consumed, &rec, &why);
+		session_readmit(&rec);
+	}
+	memset(&reached, 0, sizeof(reached));
+	log_replay_after(marks, true, readmit_record, NULL, &reached);
+}
+
 int64
 transfer_state_from(int32 region)
 {
@@ -301,6 +417,8 @@ transfer_state_from(int32 region)
 	bool		have_hlc = false;
 	List	   *chunks = NIL;
 	List	   *records = NIL;
+	List	   *session_rows = NIL;
+	bool		sessions = false;
 	int64		entries = 0;
 	int64		id;
 	int			r;
@@ -358,6 +476,22 @@ transfer_state_from(int32 region)
 				entries += c.count;
 			chunks = lappend(chunks, b);
 		}
+		else if (part == PART_SESSIONS)
+			sessions = true;
+		else if ((part == PART_SESSION_MARK || part == PART_SESSION_HELD) && !PQgetisnull(res, r, 5))
+		{
+			SessionRow *row = palloc(sizeof(SessionRow));
+
+			row->part = part;
+			row->tenant = get_i64(res, r, 3);
+			row->seqno = get_i64(res, r, 4);
+			row->len = PQgetlength(res, r, 5);
+			row->data = palloc(row->len + 1);
+			memcpy(row->data, PQgetvalue(res, r, 5), row->len);
+			row->data[row->len] = '\0';
+			check_session_row(row, region);
+			session_rows = lappend(session_rows, row);
+		}
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
@@ -401,6 +535,8 @@ transfer_state_from(int32 region)
 
 	move_origins_to(&marks);
 	id = snapshot_install(&marks, &max_hlc, chunks, entries);
+	if (sessions)
+		import_sessions(session_rows, &marks);
 	PopActiveSnapshot();
 	hlc_clock_observe(&max_hlc);
 

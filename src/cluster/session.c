@@ -230,8 +230,9 @@ set_mark(int64 tenant, Datum session, int64 mark)
 	query_end(&saved);
 }
 
-void
-session_applied(const LogRecord *rec)
+/* move the mark past rec and the held writes that follow it, applying them or (a re-admission) not */
+static void
+advance_mark(const LogRecord *rec, bool apply)
 {
 	Datum		session = session_datum(rec);
 	int64		mark = rec->session_seqno;
@@ -243,10 +244,112 @@ session_applied(const LogRecord *rec)
 
 		if (n == 0)
 			break;
-		release(held, n);
+		if (apply)
+			release(held, n);
 		mark++;
 	}
 	set_mark(rec->tenant, session, mark);
+}
+
+void
+session_applied(const LogRecord *rec)
+{
+	advance_mark(rec, true);
+}
+
+/* ---- state transfer ---- */
+
+/* the sessions of the tenants a region stores (and tenant 0's), as the sessions' rows */
+void
+session_export(int32 region, session_export_fn fn, void *arg)
+{
+	static OwnedQuery marks_q = {
+		"SELECT m.tenant, m.applied_seqno, m.session FROM tidal.session_marks m "
+		" WHERE m.tenant = 0 OR EXISTS (SELECT FROM tidal.tenant_defs t WHERE t.tenant_id = m.tenant "
+		"       AND (t.required_regions IS NULL OR $1 = ANY (t.required_regions)))",
+		1, {INT4OID}, NULL
+	};
+	static OwnedQuery held_q = {
+		"SELECT h.tenant, h.seqno, h.record FROM tidal.session_held h "
+		" WHERE h.tenant = 0 OR EXISTS (SELECT FROM tidal.tenant_defs t WHERE t.tenant_id = h.tenant "
+		"       AND (t.required_regions IS NULL OR $1 = ANY (t.required_regions)))",
+		1, {INT4OID}, NULL
+	};
+	Datum		args[1] = {Int32GetDatum(region)};
+	TidalSavedUser saved;
+	int			pass;
+
+	if (!query_has_column("session_held", NULL))
+		return;
+	query_begin(&saved);
+	for (pass = 0; pass < 2; pass++)
+	{
+		uint64		i;
+
+		query_exec(pass == 0 ? &marks_q : &held_q, args, NULL, true, SPI_OK_SELECT);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			bytea	   *data = DatumGetByteaPP(SPI_getbinval(tup, desc, 3, &isnull));
+
+			CHECK_FOR_INTERRUPTS();
+			fn(pass == 0 ? SESSION_EXPORT_MARK : SESSION_EXPORT_HELD,
+			   DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+			   DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
+			   VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), arg);
+		}
+	}
+	query_end(&saved);
+}
+
+void
+session_import_begin(void)
+{
+	static OwnedQuery held_q = {"DELETE FROM tidal.session_held", 0, {InvalidOid}, NULL};
+	static OwnedQuery marks_q = {"DELETE FROM tidal.session_marks", 0, {InvalidOid}, NULL};
+	TidalSavedUser saved;
+
+	query_begin(&saved);
+	query_exec(&held_q, NULL, NULL, false, SPI_OK_DELETE);
+	query_exec(&marks_q, NULL, NULL, false, SPI_OK_DELETE);
+	query_end(&saved);
+}
+
+void
+session_import_mark(int64 tenant, const char *session, int len, int64 applied)
+{
+	static OwnedQuery q = {
+		"INSERT INTO tidal.session_marks (tenant, session, applied_seqno) VALUES ($1, $2, $3) "
+		"ON CONFLICT (tenant, session) DO UPDATE SET applied_seqno = excluded.applied_seqno",
+		3, {INT8OID, TEXTOID, INT8OID}, NULL
+	};
+	Datum		args[3];
+	TidalSavedUser saved;
+
+	validate_session(session, len);
+	if (applied < 0 || applied > LOG_SESSION_MAX_SEQNO)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("a transferred session mark is out of range")));
+	args[0] = Int64GetDatum(tenant);
+	args[1] = PointerGetDatum(cstring_to_text_with_len(session, len));
+	args[2] = Int64GetDatum(applied);
+	query_begin(&saved);
+	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
+	query_end(&saved);
+}
+
+void
+session_readmit(const LogRecord *rec)
+{
+	int64		mark;
+
+	if (rec->session == NULL)
+		return;
+	if (session_admit(rec, &mark) == SESSION_NEXT)
+		advance_mark(rec, false);
 }
 
 /* ---- a rebuild's question ---- */

@@ -55,6 +55,26 @@ extern SessionAdmit session_admit(const LogRecord *rec, int64 *mark);
 /* after a SESSION_NEXT record was applied: move the mark, release what follows */
 extern void session_applied(const LogRecord *rec);
 
+/*
+ * State transfer (apply/transfer.c): the serving side exports the marks
+ * and held writes of the tenants the requester's region stores; the
+ * receiving side replaces its own with them, then re-admits the session
+ * records its log holds after the snapshot's marks (session_readmit: the
+ * marks move and gaps are held, nothing is applied -- the rebuild that
+ * follows counts every session record not held).
+ */
+typedef enum SessionExportKind
+{
+	SESSION_EXPORT_MARK,		/* seqno: the mark; data: the session id */
+	SESSION_EXPORT_HELD			/* seqno: the held write's; data: its record */
+} SessionExportKind;
+typedef void (*session_export_fn) (SessionExportKind kind, int64 tenant, int64 seqno,
+								   const char *data, Size len, void *arg);
+extern void session_export(int32 region, session_export_fn fn, void *arg);
+extern void session_import_begin(void);
+extern void session_import_mark(int64 tenant, const char *session, int len, int64 applied);
+extern void session_readmit(const LogRecord *rec);
+
 /* a rebuild's question: is this session record held here (not counted)? */
 typedef struct SessionHeldSet SessionHeldSet;
 extern bool session_held_here(SessionHeldSet **set, const LogRecord *rec);
