@@ -18,7 +18,11 @@
  *     or a registration that drops this region), its records are left out
  *     of every stored batch at once -- this origin's own once every peer
  *     has acknowledged them, the rest by the tick -- after tidal.pending is
- *     sealed (residency_move_out);
+ *     sealed (residency_move_out).  Not from the copies of this region's
+ *     other shards' batches: this node relays them to its shard in the
+ *     other regions, one of which may be the tenant's new home and not have
+ *     them yet; residency_tick_siblings leaves the records out once every
+ *     region peer has applied the batch;
  *   - when a tenant moves into this region (a migration's `preparing`, or a
  *     registration that adds it), the records our copies left out are
  *     fetched from the peers (tidal._ship_tenant) and put back, before the
@@ -275,7 +279,7 @@ residency_move_out(int64 tenant)
 {
 	static OwnedQuery stored_q = {
 		"SELECT origin_region, origin_shard, batch_no, batch FROM tidal.batches "
-		" WHERE NOT (origin_region = $1 AND origin_shard = $2) OR batch_no <= $3",
+		" WHERE origin_region <> $1 OR (origin_shard = $2 AND batch_no <= $3)",
 		3, {INT4OID, INT4OID, INT8OID}, NULL
 	};
 	Placement  *placement;
