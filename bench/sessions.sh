@@ -19,7 +19,7 @@
 #    all), noting clock_timestamp() in the statement of seqno 5, before its
 #    commit (t_ins). In region 1 a poller (a PL/pgSQL procedure: no client
 #    round trip) waits for each agent's session in turn:
-#      tidal:  tidal.await_session(session, 5, '10 s')      (polls every 10 ms)
+#      tidal:  tidal.await_session(session, 5, '10 s')      (polls every 2 ms)
 #      native: max(seqno) FROM session_events WHERE session = ... >= 5,
 #              committing and sleeping 1 ms between looks
 #    and notes clock_timestamp() when it returns (t_seen). Lag = t_seen - t_ins.

@@ -14,6 +14,8 @@ CREATE TABLE tidal.session_marks (
     tenant        bigint NOT NULL,
     session       text NOT NULL,
     applied_seqno bigint NOT NULL DEFAULT 0,   -- every write up to it is applied here
+    held          int NOT NULL DEFAULT 0,      -- its writes in tidal.session_held
+    prev_seqno    bigint NOT NULL DEFAULT 0,   -- the mark before the last write arrived
     updated_at    timestamptz NOT NULL DEFAULT now(),  -- the session's last write seen here
     PRIMARY KEY (tenant, session)
 );

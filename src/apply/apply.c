@@ -111,7 +111,7 @@ static void
 apply_session_record(const LogRecord *rec)
 {
 	TenantInfo	tenant;
-	int64		mark;
+	int64		held;
 
 	if (!tenant_lookup(rec->tenant, &tenant))
 		ereport(ERROR,
@@ -124,7 +124,7 @@ apply_session_record(const LogRecord *rec)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("signal \"%.*s\" is not defined here yet", rec->name_len, rec->name),
 				 errdetail("The batch is applied once its definition has arrived.")));
-	switch (session_admit(rec, &mark))
+	switch (session_admit(rec, &held))
 	{
 		case SESSION_HELD:
 			break;
@@ -133,7 +133,7 @@ apply_session_record(const LogRecord *rec)
 			break;
 		case SESSION_NEXT:
 			apply_replicated_record(rec);
-			session_applied(rec);
+			session_applied(rec, held);
 			break;
 	}
 }

@@ -34,7 +34,7 @@ PG_FUNCTION_INFO_V1(tidal_session_status);
 PG_FUNCTION_INFO_V1(tidal_await_session);
 
 /* how often tidal.await_session looks at the mark again */
-#define AWAIT_POLL_MS	10
+#define AWAIT_POLL_MS	2
 /* sessions the sealer expires in one tick */
 #define EXPIRE_PER_TICK	100
 
@@ -74,34 +74,46 @@ session_datum(const LogRecord *rec)
 }
 
 SessionAdmit
-session_admit(const LogRecord *rec, int64 *mark)
+session_admit(const LogRecord *rec, int64 *held)
 {
-	/* the session's row, created or locked: its writes are admitted one at a time */
-	static OwnedQuery lock_mark = {
-		"INSERT INTO tidal.session_marks AS m (tenant, session) VALUES ($1, $2) "
-		"ON CONFLICT (tenant, session) DO UPDATE SET updated_at = pg_catalog.now() "
-		"RETURNING m.applied_seqno",
-		2, {INT8OID, TEXTOID}, NULL
+	/*
+	 * The session's row, created or locked (its writes are admitted one at a
+	 * time), with the mark moved on if rec is its next: prev_seqno keeps the
+	 * mark before, so that one statement decides.
+	 */
+	static OwnedQuery admit_q = {
+		"INSERT INTO tidal.session_marks AS m (tenant, session, applied_seqno, prev_seqno) "
+		"VALUES ($1, $2, CASE WHEN $3 = 1 THEN 1 ELSE 0 END, 0) "
+		"ON CONFLICT (tenant, session) DO UPDATE SET updated_at = pg_catalog.now(), "
+		"       prev_seqno = m.applied_seqno, "
+		"       applied_seqno = CASE WHEN m.applied_seqno + 1 = $3 THEN $3 ELSE m.applied_seqno END "
+		"RETURNING m.prev_seqno, m.held",
+		3, {INT8OID, TEXTOID, INT8OID}, NULL
 	};
-	static OwnedQuery hold = {
-		"INSERT INTO tidal.session_held (tenant, session, seqno, hlc_wall_ns, hlc_logical, hlc_node, record) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+	static OwnedQuery hold_q = {
+		"WITH h AS (INSERT INTO tidal.session_held (tenant, session, seqno, hlc_wall_ns, hlc_logical, hlc_node, record) "
+		"           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1) "
+		"UPDATE tidal.session_marks SET held = held + (SELECT pg_catalog.count(*) FROM h) "
+		" WHERE tenant = $1 AND session = $2",
 		7, {INT8OID, TEXTOID, INT8OID, INT8OID, INT4OID, INT4OID, BYTEAOID}, NULL
 	};
 	Datum		args[7];
 	TidalSavedUser saved;
 	bool		isnull;
+	int64		before;
 	SessionAdmit admit;
 
 	Assert(rec->session != NULL);
 	args[0] = Int64GetDatum(rec->tenant);
 	args[1] = session_datum(rec);
+	args[2] = Int64GetDatum(rec->session_seqno);
 	query_begin(&saved);
-	query_exec(&lock_mark, args, NULL, false, SPI_OK_INSERT_RETURNING);
-	*mark = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (rec->session_seqno <= *mark)
+	query_exec(&admit_q, args, NULL, false, SPI_OK_INSERT_RETURNING);
+	before = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*held = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (rec->session_seqno <= before)
 		admit = SESSION_SEEN;
-	else if (rec->session_seqno == *mark + 1)
+	else if (rec->session_seqno == before + 1)
 		admit = SESSION_NEXT;
 	else
 	{
@@ -109,12 +121,11 @@ session_admit(const LogRecord *rec, int64 *mark)
 
 		SET_VARSIZE(raw, VARHDRSZ + rec->raw_len);
 		memcpy(VARDATA(raw), rec->raw, rec->raw_len);
-		args[2] = Int64GetDatum(rec->session_seqno);
 		args[3] = Int64GetDatum(rec->hlc.wall_ns);
 		args[4] = Int32GetDatum(rec->hlc.logical);
 		args[5] = Int32GetDatum(rec->hlc.node);
 		args[6] = PointerGetDatum(raw);
-		query_exec(&hold, args, NULL, false, SPI_OK_INSERT);
+		query_exec(&hold_q, args, NULL, false, SPI_OK_UPDATE);
 		admit = SESSION_HELD;
 	}
 	query_end(&saved);
@@ -214,15 +225,17 @@ release(HeldWrite *held, int n)
 	}
 }
 
+/* the mark, and the held writes left, after a release */
 static void
-set_mark(int64 tenant, Datum session, int64 mark)
+set_mark(int64 tenant, Datum session, int64 mark, int64 released)
 {
 	static OwnedQuery q = {
-		"UPDATE tidal.session_marks SET applied_seqno = $3, updated_at = pg_catalog.now() "
+		"UPDATE tidal.session_marks SET applied_seqno = $3, held = GREATEST(held - $4, 0), "
+		"       updated_at = pg_catalog.now() "
 		" WHERE tenant = $1 AND session = $2",
-		3, {INT8OID, TEXTOID, INT8OID}, NULL
+		4, {INT8OID, TEXTOID, INT8OID, INT4OID}, NULL
 	};
-	Datum		args[3] = {Int64GetDatum(tenant), session, Int64GetDatum(mark)};
+	Datum		args[4] = {Int64GetDatum(tenant), session, Int64GetDatum(mark), Int32GetDatum((int32) released)};
 	TidalSavedUser saved;
 
 	query_begin(&saved);
@@ -236,6 +249,7 @@ advance_mark(const LogRecord *rec, bool apply)
 {
 	Datum		session = session_datum(rec);
 	int64		mark = rec->session_seqno;
+	int64		released = 0;
 
 	for (;;)
 	{
@@ -246,15 +260,19 @@ advance_mark(const LogRecord *rec, bool apply)
 			break;
 		if (apply)
 			release(held, n);
+		released += n;
 		mark++;
 	}
-	set_mark(rec->tenant, session, mark);
+	if (released > 0)
+		set_mark(rec->tenant, session, mark, released);
 }
 
 void
-session_applied(const LogRecord *rec)
+session_applied(const LogRecord *rec, int64 held)
 {
-	advance_mark(rec, true);
+	/* the mark is at rec already (session_admit); nothing else to do unless writes wait */
+	if (held > 0)
+		advance_mark(rec, true);
 }
 
 /* ---- state transfer ---- */
@@ -344,11 +362,11 @@ session_import_mark(int64 tenant, const char *session, int len, int64 applied)
 void
 session_readmit(const LogRecord *rec)
 {
-	int64		mark;
+	int64		held;
 
 	if (rec->session == NULL)
 		return;
-	if (session_admit(rec, &mark) == SESSION_NEXT)
+	if (session_admit(rec, &held) == SESSION_NEXT && held > 0)
 		advance_mark(rec, false);
 }
 

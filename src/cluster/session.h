@@ -48,12 +48,14 @@ extern void session_set_release(session_release_fn fn);
 
 /*
  * rec (a session write: rec->session set) arrives here: lock its session's
- * mark, hold it if a gap is before it.  *mark: the mark before it.
+ * mark, in one statement, and move it to rec's seqno if rec is its next (the
+ * caller applies rec in the same transaction); hold rec if a gap is before
+ * it.  *held: how many writes of the session are held here.
  */
-extern SessionAdmit session_admit(const LogRecord *rec, int64 *mark);
+extern SessionAdmit session_admit(const LogRecord *rec, int64 *held);
 
-/* after a SESSION_NEXT record was applied: move the mark, release what follows */
-extern void session_applied(const LogRecord *rec);
+/* after a SESSION_NEXT record was applied: release the held writes that now follow */
+extern void session_applied(const LogRecord *rec, int64 held);
 
 /*
  * State transfer (apply/transfer.c): the serving side exports the marks

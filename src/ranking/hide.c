@@ -79,6 +79,7 @@ write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
 	LogRecord	decoded;
 	TenantInfo	tenant;
 	LogSessionMark mark;
+	int64		held = 0;
 
 	tidal_require_preload();
 	if (PG_ARGISNULL(0))
@@ -110,11 +111,10 @@ write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
 	{
 		Size		consumed;
 		const char *why;
-		int64		applied;
 
 		if (!codec_read_record(rec.data, rec.len, &consumed, &decoded, &why))
 			elog(ERROR, "tidal: a session write's own record does not decode: %s", why);
-		switch (session_admit(&decoded, &applied))
+		switch (session_admit(&decoded, &held))
 		{
 			case SESSION_SEEN:
 				PG_RETURN_NULL();
@@ -130,7 +130,7 @@ write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
 	if (tenant_stored_here(decoded.tenant))
 		hide_apply_record(&decoded);
 	if (mark.session != NULL)
-		session_applied(&decoded);
+		session_applied(&decoded, held);
 
 	PG_RETURN_HLC_P(hlc);
 }

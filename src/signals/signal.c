@@ -179,13 +179,13 @@ tidal_signal(PG_FUNCTION_ARGS)
 		LogRecord	decoded;
 		Size		consumed;
 		const char *why;
-		int64		applied;
+		int64		held;
 
 		codec_begin_session_signal_record(&rec, hlc, tenant.tenant, def->name, routed, with_user, &mark);
 		codec_add_signal_event(&rec, with_user, entity, weight, at_us, with_user ? PG_GETARG_INT64(4) : 0);
 		if (!codec_read_record(rec.data, rec.len, &consumed, &decoded, &why))
 			elog(ERROR, "tidal: a session write's own record does not decode: %s", why);
-		switch (session_admit(&decoded, &applied))
+		switch (session_admit(&decoded, &held))
 		{
 			case SESSION_SEEN:
 				{
@@ -215,7 +215,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 		}
 		tenant_admit_events(&tenant, 1);
 		write_record(&rec, def, tenant.tenant, owned, shard == tidal_shard_id ? -1 : shard);
-		session_applied(&decoded);
+		session_applied(&decoded, held);
 		PG_RETURN_HLC_P(hlc);
 	}
 
