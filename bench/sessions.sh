@@ -29,6 +29,7 @@
 # 2. The cost of a session write. pgbench -T $BENCH_SECONDS (15) -c 4 -j 2, one
 #    session per client numbered by a sequence per client, unthrottled:
 #      tidal.signal(...)                                   (no session)
+#      tidal.signal(..., idempotency_key => ...)           (a key, as a session has)
 #      tidal.signal(..., session => 'c' || :client_id, session_seqno => nextval(...))
 #      INSERT INTO session_events ... ON CONFLICT DO NOTHING  (n0, published)
 #
@@ -199,6 +200,10 @@ cat >"$BENCH_WORK/plain.sql" <<'SQL'
 \set e random(1, 100000)
 SELECT tidal.signal('view', :e, 1, now());
 SQL
+cat >"$BENCH_WORK/keyed.sql" <<'SQL'
+\set e random(1, 100000)
+SELECT tidal.signal('view', :e, 1, now(), idempotency_key => 'k' || :client_id || '-' || nextval(('public.seq_' || :client_id)::regclass));
+SQL
 cat >"$BENCH_WORK/session.sql" <<'SQL'
 \set e random(1, 100000)
 SELECT tidal.signal('view', :e, 1, now(), session => 'c' || :client_id, session_seqno => nextval(('public.seq_' || :client_id)::regclass));
@@ -209,7 +214,7 @@ INSERT INTO session_events VALUES ('c' || :client_id, nextval(('public.seq_' || 
 SQL
 chmod a+r "$BENCH_WORK"/*.sql
 declare -A TPS
-for kind in plain session native; do
+for kind in plain keyed session native; do
 	inst=t0
 	[ "$kind" = native ] && inst=n0
 	pgi "$inst" "PGDATABASE=bench" pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_RUN" \
@@ -239,6 +244,7 @@ done
 	{
 		echo "write|tps|vs tidal.signal"
 		echo "tidal.signal, no session|${TPS[plain]}|1.00"
+		echo "tidal.signal with an idempotency key|${TPS[keyed]}|$(fdiv "${TPS[keyed]}" "${TPS[plain]}")"
 		echo "tidal.signal with session and seqno|${TPS[session]}|$(fdiv "${TPS[session]}" "${TPS[plain]}")"
 		echo "INSERT into a published session_events table|${TPS[native]}|$(fdiv "${TPS[native]}" "${TPS[plain]}")"
 	} | print_table
