@@ -158,6 +158,12 @@ refused('a negative tenant', qr/invalid tenant/);
 
 serve(batch(records => [ $view->(tenant => 424242) ]));
 refused('an unregistered tenant', qr/tenant 424242 is not registered/);
+serve(batch(records => [ TidalBatch::session_signal(name => 'view', key => "\x1eagent\x1f2", session => 'agent',
+				seqno => 1, events => [ [ 1, 1, 1795996800000000 ] ]) ]));
+refused("a session's write whose key is another seqno's", qr/keyed by its session and seqno/);
+serve(batch(records => [ TidalBatch::session_signal(name => 'view', key => "\x1eagent\x1f0", session => 'agent',
+				seqno => 0, events => [ [ 1, 1, 1795996800000000 ] ]) ]));
+refused("a session's write with seqno 0", qr/malformed record/);
 
 serve(batch(records => [ TidalBatch::item(item => 1, metadata => '{"a": ') ]));
 refused('item metadata that is not JSON', qr/json/i);

@@ -87,6 +87,21 @@ replay_record(const LogRecord *whole, void *arg)
 			reshard_handoff_entries(rec, replay_handoff_states, replay_handoff_key, r);
 		return;
 	}
+	/*
+	 * A session's write held here, after a gap in its session, counts once
+	 * the gap fills (cluster/session.c): a rebuild skips it, and a fold
+	 * keeps it in the snapshot as it is, to be asked again when the
+	 * snapshot loads (a held hide is not a winner of its target yet).
+	 */
+	if (rec->session != NULL && rec->kind != LOG_RECORD_ELIDED && session_held_here(&r->held, rec))
+	{
+		if (r->sink.defer != NULL)
+		{
+			r->deferred++;
+			r->sink.defer(rec, r->sink.arg);
+		}
+		return;
+	}
 	if (rec->kind != LOG_RECORD_SIGNAL)
 	{
 		/* definitions, items, ... live in tables; a snapshot keeps their winners */
@@ -103,20 +118,6 @@ replay_record(const LogRecord *whole, void *arg)
 		return;
 	}
 
-	/*
-	 * A session's write held here, after a gap in its session, counts once
-	 * the gap fills (cluster/session.c): a rebuild skips it, and a fold
-	 * keeps it in the snapshot, to be asked again when the snapshot loads.
-	 */
-	if (rec->session != NULL && session_held_here(&r->held, rec))
-	{
-		if (r->sink.defer != NULL)
-		{
-			r->deferred++;
-			r->sink.defer(rec, r->sink.arg);
-		}
-		return;
-	}
 	if (rec->tenant != 0)
 	{
 		TenantInfo	tenant;

@@ -49,6 +49,16 @@ sub signal
 	return record(%o, kind => 1, body => $body);
 }
 
+# kind 1, a session's write (flags 0x02 | 0x10): key, then session and seqno
+sub session_signal
+{
+	my (%o) = @_;
+	my $body = pack('v/a*', $o{name}) . pack('v/a*', $o{key}) . pack('v/a*', $o{session})
+	  . pack('q<', $o{seqno}) . pack('V', scalar @{ $o{events} });
+	$body .= pack('q< d< q<', @$_) for @{ $o{events} };
+	return record(%o, kind => 1, flags => 0x12, body => $body);
+}
+
 # kind 2
 sub define_signal
 {
