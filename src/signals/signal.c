@@ -62,6 +62,15 @@ require_arg(FunctionCallInfo fcinfo, int n, const char *what)
 				 errmsg("%s must not be NULL", what)));
 }
 
+/* a keyed write's key, the event it stands for, and whether its key was claimed before it was logged */
+typedef struct KeyedWrite
+{
+	const char *key;
+	IdemEvent	ev;
+	bool		claimed;
+	IdemEvent	first;			/* set when write_record finds the key another write's */
+} KeyedWrite;
+
 /*
  * Write one encoded record to the log and stage it for commit.  A tenant
  * this region does not store is only logged: replication takes the record
@@ -74,10 +83,14 @@ require_arg(FunctionCallInfo fcinfo, int n, const char *what)
  * waits for the transactions writing to the log, and they for it, so either
  * the move has committed and this lookup sees it, or the move comes after
  * this transaction and carries its record along.  The caller's earlier
- * lookup may predate a move and must not decide.
+ * lookup may predate a move and must not decide -- also not whether a keyed
+ * write claims its key: one whose tenant moved in meanwhile claims it now,
+ * and is not counted if the move brought the write that counts (false; the
+ * record stays in the log, where every replay finds the same winner).
  */
-static void
-write_record(StringInfo rec, const SignalDef *def, int64 tenant, bool owned, int32 owner_shard)
+static bool
+write_record(StringInfo rec, const SignalDef *def, int64 tenant, bool owned, int32 owner_shard,
+			 KeyedWrite *kw)
 {
 	int32		signal_id = def->id;
 	DecaySpec	spec = def->spec;
@@ -86,9 +99,14 @@ write_record(StringInfo rec, const SignalDef *def, int64 tenant, bool owned, int
 	log_append(rec->data, rec->len);
 	tenant_require(tenant, &placement);
 	if (placement.stored_here && owned)
+	{
+		if (kw != NULL && !kw->claimed && idem_claim_local(kw->key, &kw->ev, &kw->first) == IDEM_DUPLICATE)
+			return false;
 		stage_signal_record(rec->data, rec->len, signal_id, &spec, true);
+	}
 	else if (owner_shard >= 0)
 		route_note_forwarded(owner_shard);	/* the session's next read there waits for it */
+	return true;
 }
 
 /*
@@ -135,6 +153,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 	int32		routed;
 	bool		owned;
 	LogSessionMark mark;
+	KeyedWrite	kw;
 
 	require_arg(fcinfo, 0, "signal name");
 	require_arg(fcinfo, 1, "entity");
@@ -169,6 +188,9 @@ tidal_signal(PG_FUNCTION_ARGS)
 	*hlc = hlc_clock_now();
 
 	ownership_lock_for_events();	/* no cut of a moved range while this write is routed and counted */
+	kw.key = key;
+	kw.ev = (IdemEvent) {*hlc, def->name, entity, weight, at_us, tenant.tenant};
+	kw.claimed = false;
 	shard = entity_shard(&tenant, entity);
 	owned = tenant.tenant != 0 || shard == tidal_shard_id;
 	routed = tenant.tenant == 0 && ownership_map()->count > 1 ? shard : -1;
@@ -204,29 +226,34 @@ tidal_signal(PG_FUNCTION_ARGS)
 			case SESSION_NEXT:
 				break;
 		}
+		/*
+		 * The key of the mark's next seqno can be taken already only by a
+		 * session of the same name that expired here (tidal.session_ttl)
+		 * within tidal.idempotency_window: that write counts.
+		 */
 		if (tenant.stored_here && owned)
 		{
-			IdemEvent	ev = {*hlc, def->name, entity, weight, at_us, tenant.tenant};
-			IdemEvent	first;
-
-			if (idem_claim_local(key, &ev, &first) == IDEM_DUPLICATE)
-				elog(ERROR, "tidal: seqno " INT64_FORMAT " of session \"%s\" counts already, above its mark",
-					 mark.seqno, mark.session);
+			kw.claimed = true;
+			if (idem_claim_local(key, &kw.ev, &kw.first) == IDEM_DUPLICATE)
+			{
+				session_applied(&decoded, held);
+				*hlc = kw.first.hlc;
+				PG_RETURN_HLC_P(hlc);
+			}
 		}
 		tenant_admit_events(&tenant, 1);
-		write_record(&rec, def, tenant.tenant, owned, shard == tidal_shard_id ? -1 : shard);
+		if (!write_record(&rec, def, tenant.tenant, owned, shard == tidal_shard_id ? -1 : shard, &kw))
+			*hlc = kw.first.hlc;
 		session_applied(&decoded, held);
 		PG_RETURN_HLC_P(hlc);
 	}
 
 	if (key != NULL && tenant.stored_here && owned)
 	{
-		IdemEvent	ev = {*hlc, def->name, entity, weight, at_us, tenant.tenant};
-		IdemEvent	first;
-
-		if (idem_claim_local(key, &ev, &first) == IDEM_DUPLICATE)
+		kw.claimed = true;
+		if (idem_claim_local(key, &kw.ev, &kw.first) == IDEM_DUPLICATE)
 		{
-			*hlc = first.hlc;
+			*hlc = kw.first.hlc;
 			PG_RETURN_HLC_P(hlc);
 		}
 	}
@@ -235,7 +262,9 @@ tidal_signal(PG_FUNCTION_ARGS)
 	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key, routed, with_user, 1);
 	codec_add_signal_event(&rec, with_user, entity, weight, at_us,
 						   with_user ? PG_GETARG_INT64(4) : 0);
-	write_record(&rec, def, tenant.tenant, owned, shard == tidal_shard_id ? -1 : shard);
+	if (!write_record(&rec, def, tenant.tenant, owned, shard == tidal_shard_id ? -1 : shard,
+					  key != NULL ? &kw : NULL))
+		*hlc = kw.first.hlc;	/* the tenant moved in with the write that counts */
 
 	PG_RETURN_HLC_P(hlc);
 }
@@ -338,8 +367,8 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 								   weight_v ? weight_v[i] : 1.0,
 								   at_v ? at_v[i] + TIDAL_UNIX_EPOCH_OFFSET_US : now_us,
 								   0);
-		write_record(&rec, def, tenant.tenant, tenant.tenant != 0 || tidal_shard_id == 0,
-					 tenant.tenant == 0 ? 0 : (tenant.stored_here ? -1 : tenant.region_shard));
+		(void) write_record(&rec, def, tenant.tenant, tenant.tenant != 0 || tidal_shard_id == 0,
+					 tenant.tenant == 0 ? 0 : (tenant.stored_here ? -1 : tenant.region_shard), NULL);
 		PG_RETURN_INT64(n);
 	}
 
@@ -363,7 +392,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 									   weight_v ? weight_v[i] : 1.0,
 									   at_v ? at_v[i] + TIDAL_UNIX_EPOCH_OFFSET_US : now_us,
 									   0);
-		write_record(&rec, def, 0, s == tidal_shard_id, s);
+		(void) write_record(&rec, def, 0, s == tidal_shard_id, s, NULL);
 		pfree(rec.data);
 	}
 	PG_RETURN_INT64(n);
