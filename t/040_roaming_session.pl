@@ -118,6 +118,20 @@ write_seqno($entry0, 62, weight => 2);
 $c->wait_until(1, sub { 0 });
 is(scores($_), $want, $_->name . ': late retries anywhere change nothing') for @all;
 
+# tidal.await_session waits for every shard of the region: here shard 1 of
+# region 1 cannot pull shard 0's log, so it does not have a write taken there
+my $s10 = $c->node_of(1, 0);
+$c->link('1:1', '1:0')->set('refuse');
+$s10->safe_psql('postgres', qq{SELECT tidal.signal('rs_view', 11, 1, '$T', session => 'agent-8', session_seqno => 1)});
+is($s10->safe_psql('postgres', q{SELECT applied_seqno FROM tidal.session_status('agent-8')}), '1',
+	'shard 0 of region 1 applied the write it took');
+my ($rc, $got, $stderr) = $s10->psql('postgres', q{SELECT tidal.await_session('agent-8', 1, '300 ms')});
+like($stderr, qr/shard 1 of this region has not yet.*\n.*DETAIL:  Shard 1 has applied the session up to seqno 0/s,
+	'but its await_session waits for shard 1, which has not, and says so');
+$c->link('1:1', '1:0')->set('pass');
+is($s10->safe_psql('postgres', q{SELECT tidal.await_session('agent-8', 1, '10 s')}), '1',
+	'once shard 1 has it too, await_session returns');
+
 # An agent that never sends seqno 1: region 2 reports the gap after
 # tidal.session_gap_timeout, and after tidal.session_ttl forgets the session
 # and counts what it held, past the gap -- also after a restart.

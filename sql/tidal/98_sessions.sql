@@ -100,7 +100,16 @@ CREATE FUNCTION tidal.await_session(session text, seqno bigint, timeout interval
     AS 'MODULE_PATHNAME', 'tidal_await_session'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION tidal.await_session(text, bigint, interval, bigint) IS
-    'wait until every write of the session up to seqno is applied here (an error after timeout); returns the seqno reached';
+    'wait until every write of the session up to seqno is applied here and on the other shards of this region (an error after timeout); returns the seqno reached here';
+
+-- A shard sibling's question, for its tidal.await_session: this node's mark
+-- of a session. Grant EXECUTE to the role peers connect as, as for
+-- tidal._read_owned.
+CREATE FUNCTION tidal._session_mark(session text, tenant bigint)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'tidal_session_mark'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION tidal._session_mark(text, bigint) FROM PUBLIC;
 
 -- Every session this node knows, for the operator (every tenant's: not
 -- granted to PUBLIC).

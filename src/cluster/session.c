@@ -25,6 +25,9 @@
 #include "cluster/access.h"
 #include "cluster/session.h"
 #include "log/log.h"
+#include "pg/remote.h"
+#include "replication/peer.h"
+#include "state/ownership.h"
 #include "pg/query.h"
 #include "pg/settings.h"
 #include "pg/subxact.h"
@@ -32,9 +35,11 @@
 
 PG_FUNCTION_INFO_V1(tidal_session_status);
 PG_FUNCTION_INFO_V1(tidal_await_session);
+PG_FUNCTION_INFO_V1(tidal_session_mark);
 
-/* how often tidal.await_session looks at the mark again */
+/* how often tidal.await_session looks at the mark again (here; at a shard sibling, every 5th time) */
 #define AWAIT_POLL_MS	2
+#define AWAIT_SIBLING_EVERY 5
 /* sessions the sealer expires in one tick */
 #define EXPIRE_PER_TICK	100
 
@@ -687,11 +692,96 @@ tidal_session_status(PG_FUNCTION_ARGS)
 }
 
 /*
+ * tidal._session_mark(session text, tenant bigint) RETURNS bigint
+ *    This node's mark of a session, for a shard sibling's
+ *    tidal.await_session (the peer role's, as tidal._read_owned).
+ */
+Datum
+tidal_session_mark(PG_FUNCTION_ARGS)
+{
+	Datum		session = session_argument(fcinfo, 0);
+	int64		tenant;
+	SessionView v;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tenant must not be NULL")));
+	tenant = PG_GETARG_INT64(1);
+	validate_tenant_id(tenant);
+	read_session(tenant, session, &v);
+	PG_RETURN_INT64(v.applied);
+}
+
+/* the other shards of this region, as a shard sibling is asked for its mark */
+typedef struct SiblingMark
+{
+	int32		shard;
+	PGconn	   *conn;
+	int64		mark;			/* -1: not asked yet */
+	bool		reached;
+} SiblingMark;
+
+/* ask a sibling for its mark of the session (-1 and *why if it does not answer) */
+static int64
+sibling_mark(SiblingMark *s, Datum session, int64 tenant, char **why)
+{
+	char	   *conninfo;
+	char		tenant_text[32];
+	const char *params[2];
+	PGresult   *res;
+	int64		mark;
+
+	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK)
+	{
+		if (s->conn != NULL)
+			PQfinish(s->conn);
+		conninfo = peer_conninfo((PeerId) {tidal_region_id, s->shard});
+		s->conn = conninfo != NULL ? remote_connect(conninfo, tidal_peer_timeout_ms) : NULL;
+		if (s->conn == NULL)
+		{
+			*why = conninfo != NULL ? "could not connect within tidal.peer_timeout" : "it is not a peer of this node";
+			return -1;
+		}
+	}
+	snprintf(tenant_text, sizeof(tenant_text), INT64_FORMAT, tenant);
+	params[0] = TextDatumGetCString(session);
+	params[1] = tenant_text;
+	res = remote_query(s->conn, "SELECT tidal._session_mark($1, $2::pg_catalog.int8)",
+					   2, params, 0, tidal_peer_timeout_ms, 1, 1024, why);
+	if (res == NULL || PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		if (res != NULL)
+			PQclear(res);
+		PQfinish(s->conn);
+		s->conn = NULL;
+		if (*why == NULL)
+			*why = "it answered with something else than one mark";
+		return -1;
+	}
+	mark = strtoi64(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return mark;
+}
+
+static void
+close_siblings(SiblingMark *siblings, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (siblings[i].conn != NULL)
+			PQfinish(siblings[i].conn);
+}
+
+/*
  * tidal.await_session(session text, seqno bigint, timeout interval DEFAULT
  * '5s', tenant bigint DEFAULT 0) RETURNS bigint
  *
- * Waits until every write of the session up to seqno is applied here, and
- * returns the mark reached; after timeout, an error says what is missing.
+ * Waits until every write of the session up to seqno is applied here and,
+ * in a region of several shards, on every other shard of this region (its
+ * writes may be counted there), and returns this node's mark; after
+ * timeout, an error says what is missing where.
  */
 Datum
 tidal_await_session(PG_FUNCTION_ARGS)
@@ -703,6 +793,12 @@ tidal_await_session(PG_FUNCTION_ARGS)
 	TenantInfo	tenant;
 	TimestampTz start = GetCurrentTimestamp();
 	SessionView v;
+	SiblingMark siblings[TIDAL_MAX_PEERS];
+	int			nsiblings = 0;
+	SiblingMark *behind = NULL;
+	char	   *why = NULL;
+	int			look;
+	int32		s;
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -718,12 +814,45 @@ tidal_await_session(PG_FUNCTION_ARGS)
 				 errmsg("the timeout of tidal.await_session is from 0 to 1 hour")));
 	timeout_ms = timeout->time / 1000;
 	(void) tenant_argument(fcinfo, 3, &tenant);
+	for (s = 0; s < ownership_map()->count && nsiblings < TIDAL_MAX_PEERS; s++)
+		if (s != tidal_shard_id)
+		{
+			siblings[nsiblings].shard = s;
+			siblings[nsiblings].conn = NULL;
+			siblings[nsiblings].mark = -1;
+			siblings[nsiblings].reached = false;
+			nsiblings++;
+		}
 
-	for (;;)
+	for (look = 0;; look++)
 	{
 		read_session(tenant.tenant, session, &v);
 		if (v.applied >= seqno)
-			PG_RETURN_INT64(v.applied);
+		{
+			int			i;
+
+			behind = NULL;
+			for (i = 0; i < nsiblings && behind == NULL; i++)
+			{
+				if (siblings[i].reached)
+					continue;
+				if (siblings[i].mark >= 0 && look % AWAIT_SIBLING_EVERY != 0)
+				{
+					behind = &siblings[i];
+					continue;
+				}
+				why = NULL;
+				siblings[i].mark = sibling_mark(&siblings[i], session, tenant.tenant, &why);
+				siblings[i].reached = siblings[i].mark >= seqno;
+				if (!siblings[i].reached)
+					behind = &siblings[i];
+			}
+			if (behind == NULL)
+			{
+				close_siblings(siblings, nsiblings);
+				PG_RETURN_INT64(v.applied);
+			}
+		}
 		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), (int) timeout_ms))
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -731,6 +860,16 @@ tidal_await_session(PG_FUNCTION_ARGS)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
+	close_siblings(siblings, nsiblings);
+	if (behind != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("session \"%s\" reached seqno " INT64_FORMAT " here, and shard %d of this region has not yet, within the timeout",
+						TextDatumGetCString(session), v.applied, behind->shard),
+				 behind->mark >= 0 ?
+				 errdetail("Shard %d has applied the session up to seqno " INT64_FORMAT ".", behind->shard, behind->mark) :
+				 errdetail("Shard %d did not answer: %s.", behind->shard, why ? why : "no answer"),
+				 errhint("A shard gets this region's other shards' writes from their logs (tidal.replication_status).")));
 	ereport(ERROR,
 			(errcode(ERRCODE_QUERY_CANCELED),
 			 errmsg("session \"%s\" reached seqno " INT64_FORMAT " here, not " INT64_FORMAT ", within the timeout",

@@ -119,6 +119,14 @@ sub links
 	  : map { $self->{proxies}{$_} } grep { /^$a:\d+>$b:\d+$/ } keys %{ $self->{proxies} };
 }
 
+# the proxy of the link from one instance to another ("region:shard" each),
+# for a cut inside a region: TidalCluster::link('1:1', '1:0')->set('refuse')
+sub link
+{
+	my ($self, $from, $to) = @_;
+	return $self->{proxies}{ $self->{shards} > 1 ? "$from>$to" : ((split /:/, $from)[0] . '>' . (split /:/, $to)[0]) };
+}
+
 # Cut the link between regions a and b: both ways unless oneway (then only
 # a -> b).  mode: 'refuse' (default) or 'blackhole'.
 sub cut
