@@ -138,7 +138,7 @@ bench_common_settings() {
 }
 
 # Several instances in one script (apply_rate.sh, replication_lag.sh,
-# failover.sh): each under $BENCH_DIR/NAME, on the port the script puts in
+# failover.sh, sessions.sh): each under $BENCH_DIR/NAME, on the port the script puts in
 # its associative array PORT[NAME]; the script lists them all in INSTANCES.
 #   inst_fresh_dirs [more dirs...]   stop leftovers of INSTANCES, check their
 #                                    ports are free, then bench_fresh_dir
@@ -150,6 +150,7 @@ bench_common_settings() {
 #   inst_start NAME / inst_stop NAME [mode]
 #   tidal_add_peers N [star]         regions t0..tN-1 (database bench) each a
 #                                    peer of every other; star: of region 0 only
+#   trap instances_cleanup EXIT      stop them all (and the jobs in BG_PIDS)
 inst_fresh_dirs() {
 	local n
 	mkdir -p "$BENCH_DIR"
@@ -202,6 +203,24 @@ inst_stop() {
 		pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -m "${2:-fast}" -w -t 60 stop >/dev/null 2>&1 ||
 			pgi "$1" pg_ctl -D "$BENCH_DIR/$1" -m immediate stop >/dev/null 2>&1 || true
 	fi
+}
+
+# An EXIT trap for scripts of several instances (INSTANCES, and the
+# background jobs they started in BG_PIDS): kill the jobs, stop every
+# instance, and after a failure show the end of each server log.
+instances_cleanup() {
+	local rc=$? n p
+	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for n in "${INSTANCES[@]}"; do inst_stop "$n"; done
+	if [ "$rc" -ne 0 ]; then
+		for n in "${INSTANCES[@]}"; do
+			[ -s "$BENCH_DIR/$n.log" ] || continue
+			blog "last lines of $n's server log:"
+			tail -8 "$BENCH_DIR/$n.log" >&2 || true
+		done
+	fi
+	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$BENCH_WORK"
+	return "$rc"
 }
 
 tidal_add_peers() {

@@ -99,20 +99,6 @@ qi() { pgi "$1" psql -X -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 qiscript() { local n=$1; shift; pgi "$n" psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 BG_PIDS=()
-lag_cleanup() {
-	local rc=$? n p
-	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for n in "${INSTANCES[@]}"; do inst_stop "$n"; done
-	if [ "$rc" -ne 0 ]; then
-		for n in "${INSTANCES[@]}"; do
-			[ -s "$BENCH_DIR/$n.log" ] || continue
-			blog "last lines of $n's server log:"
-			tail -8 "$BENCH_DIR/$n.log" >&2 || true
-		done
-	fi
-	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$BENCH_WORK"
-	return "$rc"
-}
 
 # CPU seconds used so far by an instance: the postmaster, its live children,
 # and (cutime/cstime) the children it has reaped
@@ -139,7 +125,7 @@ cluster_cpu() {	# NAME... -> total CPU seconds
 bench_check_prereqs
 SO_MD5=$(so_md5)   # the build the instances load
 inst_fresh_dirs
-trap lag_cleanup EXIT
+trap instances_cleanup EXIT
 
 blog "replication_lag: starting 3 tidal regions and 3 stock instances on ports ${PORT[t0]}-${PORT[n2]}"
 for i in 0 1 2; do

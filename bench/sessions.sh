@@ -56,25 +56,11 @@ qi() { pgi "$1" "PGDATABASE=bench" psql -X -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 qif() { local n=$1; shift; pgi "$n" "PGDATABASE=bench" psql -X -qAt -v ON_ERROR_STOP=1 "$@"; }
 
 BG_PIDS=()
-sessions_cleanup() {
-	local rc=$? n p
-	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for n in "${INSTANCES[@]}"; do inst_stop "$n"; done
-	if [ "$rc" -ne 0 ]; then
-		for n in "${INSTANCES[@]}"; do
-			[ -s "$BENCH_DIR/$n.log" ] || continue
-			blog "last lines of $n's server log:"
-			tail -8 "$BENCH_DIR/$n.log" >&2 || true
-		done
-	fi
-	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$BENCH_WORK"
-	return "$rc"
-}
 
 bench_check_prereqs
 SO_MD5=$(so_md5)
 inst_fresh_dirs
-trap sessions_cleanup EXIT
+trap instances_cleanup EXIT
 mkdir -p "$OUT" "$BENCH_WORK"
 chown "$TIDAL_USER" "$BENCH_WORK" 2>/dev/null || true
 
