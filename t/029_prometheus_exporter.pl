@@ -247,6 +247,9 @@ ok($c->wait_until(60, sub {
 			$n0->safe_psql('postgres', q{SELECT lag_seqno = 0 FROM tidal.replication_status WHERE region = 1}) eq 't' }),
 	'region 1 has caught up');
 
+# a session with a gap: seqno 2 held here behind seqno 1
+$n0->safe_psql('postgres', q{SELECT tidal.signal('views', 2001, session => 'agent', session_seqno => 2)});
+
 $m = clean_scrape('two regions with data');
 my @missing = grep { !$m->{$_} } sort keys %$docs;
 is("@missing", '', 'every metric the docs list is exported');
@@ -282,6 +285,9 @@ is(value($m, 'tidal_tenant_entities', tenant_id => '5'), '200', "tenant 5's entr
 cmp_ok(value($m, 'tidal_tenant_storage_bytes', tenant_id => '5'), '>', 0, "tenant 5's bytes");
 is(value($m, 'tidal_tenant_quota_limit', tenant_id => '5', resource => 'entities'), '1000', "tenant 5's entity quota");
 is(value($m, 'tidal_tenant_quota_used_ratio', tenant_id => '5', resource => 'entities'), '0.2', 'used at 20 %');
+# sessions
+is(value($m, 'tidal_sessions_count'), '1', 'one session');
+is(value($m, 'tidal_sessions_held_writes'), '1', 'with one write held behind its gap');
 # leadership
 is(value($m, 'tidal_cluster_is_leader', region => '0'), '1', 'region 0 leads');
 is(value($m, 'tidal_cluster_leader_region', region => '0'), '0', 'and names itself');

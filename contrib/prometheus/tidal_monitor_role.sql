@@ -30,7 +30,7 @@ GRANT USAGE ON SCHEMA tidal TO tidal_monitor;
 
 -- the views the queries read
 GRANT SELECT ON tidal.replication_status, tidal.log_status, tidal.snapshots,
-                tidal.tenants, tidal.cluster
+                tidal.tenants, tidal.cluster, tidal.sessions
    TO tidal_monitor;
 
 -- the functions those views call (a view runs its functions with the
