@@ -241,14 +241,13 @@ $c->node(1)->safe_psql('postgres', q{
 ok($c->wait_until(60, sub {
 			$n0->safe_psql('postgres', q{SELECT tidal.applied_seqno(1) >= 10}) eq 't' }),
 	'region 0 has applied region 1\'s events');
+# a session with a gap: seqno 2 held here behind seqno 1 (shipped before region 1 is caught up, below)
+$n0->safe_psql('postgres', q{SELECT tidal.signal('views', 2001, session => 'agent', session_seqno => 2)});
 is($n0->safe_psql('postgres', 'SELECT tidal.snapshot() > 0'), 't', 'a snapshot is taken');
 $n0->safe_psql('postgres', 'SELECT tidal.compact()');
 ok($c->wait_until(60, sub {
 			$n0->safe_psql('postgres', q{SELECT lag_seqno = 0 FROM tidal.replication_status WHERE region = 1}) eq 't' }),
 	'region 1 has caught up');
-
-# a session with a gap: seqno 2 held here behind seqno 1
-$n0->safe_psql('postgres', q{SELECT tidal.signal('views', 2001, session => 'agent', session_seqno => 2)});
 
 $m = clean_scrape('two regions with data');
 my @missing = grep { !$m->{$_} } sort keys %$docs;
