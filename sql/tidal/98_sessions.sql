@@ -103,13 +103,15 @@ COMMENT ON FUNCTION tidal.await_session(text, bigint, interval, bigint) IS
     'wait until every write of the session up to seqno is applied here and on the other shards of this region (an error after timeout); returns the seqno reached here';
 
 -- A shard sibling's question, for its tidal.await_session: this node's mark
--- of a session. Grant EXECUTE to the role peers connect as, as for
+-- of a session, once it has the caller's own writes for it (as
+-- tidal._read_owned waits for them). Grant EXECUTE to the role peers connect as, as for
 -- tidal._read_owned.
-CREATE FUNCTION tidal._session_mark(session text, tenant bigint)
+CREATE FUNCTION tidal._session_mark(session text, tenant bigint, caller_region int, caller_shard int,
+                                    after_seq bigint)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'tidal_session_mark'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-REVOKE ALL ON FUNCTION tidal._session_mark(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tidal._session_mark(text, bigint, int, int, bigint) FROM PUBLIC;
 
 -- Every session this node knows, for the operator (every tenant's: not
 -- granted to PUBLIC).

@@ -38,7 +38,6 @@
 #include "ranking/profile.h"
 #include "signals/define.h"
 #include "signals/signal.h"
-#include "state/catalog.h"
 #include "state/clock.h"
 #include "state/recovery.h"
 #include "state/state.h"
@@ -53,15 +52,21 @@
  * (tenant_refresh), record by record, as if they arrived now.
  */
 static void
-apply_replicated_record(const LogRecord *rec)
+require_tenant(const LogRecord *rec, TenantInfo *tenant)
 {
-	TenantInfo	tenant;
-
-	if (!tenant_lookup(rec->tenant, &tenant))
+	if (!tenant_lookup(rec->tenant, tenant))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("tenant " INT64_FORMAT " is not registered here yet", rec->tenant),
 				 errdetail("The batch is applied once the tenant's registration has arrived.")));
+}
+
+static void
+apply_replicated_record(const LogRecord *rec)
+{
+	TenantInfo	tenant;
+
+	require_tenant(rec, &tenant);
 	if (rec->kind == LOG_RECORD_ELIDED)
 	{
 		/*
@@ -113,17 +118,9 @@ apply_session_record(const LogRecord *rec)
 	TenantInfo	tenant;
 	int64		held;
 
-	if (!tenant_lookup(rec->tenant, &tenant))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("tenant " INT64_FORMAT " is not registered here yet", rec->tenant),
-				 errdetail("The batch is applied once the tenant's registration has arrived.")));
-	if (rec->kind == LOG_RECORD_SIGNAL && tenant.stored_here &&
-		catalog_signal_n(rec->name, rec->name_len, true) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("signal \"%.*s\" is not defined here yet", rec->name_len, rec->name),
-				 errdetail("The batch is applied once its definition has arrived.")));
+	require_tenant(rec, &tenant);
+	if (rec->kind == LOG_RECORD_SIGNAL && tenant.stored_here)
+		(void) signal_require_defined(rec);
 	switch (session_admit(rec, &held))
 	{
 		case SESSION_HELD:

@@ -1,6 +1,7 @@
 /*
  * cluster/route.c
- *    Calls answered by the shard of this region that owns an entity
+ *    Calls answered by other shards of this region: the shard that owns an
+ *    entity, every shard for a retrieve's parts and a session's marks
  *    (route.h).  Each backend keeps one libpq connection per shard sibling
  *    it has called, for the rest of its session (dropped on an error and
  *    made again on the next call); every wait on it is bounded by

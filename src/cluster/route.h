@@ -1,7 +1,8 @@
 /*
  * cluster/route.h
- *    Calls answered by the shard of this region that owns an entity
- *    (route.c): a connection per shard sibling, kept for the session, and
+ *    Calls answered by another shard of this region -- the one that owns an
+ *    entity, or every one (a retrieve's parts, a session's marks) -- (route.c):
+ *    a connection per shard sibling, kept for the session, and
  *    read-your-writes for the writes this session sent to a sibling's log.
  *    May call: core/, pg/, log/, state/, replication/, cluster/.
  */

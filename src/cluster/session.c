@@ -23,15 +23,15 @@
 #include "utils/wait_event.h"
 
 #include "cluster/access.h"
+#include "cluster/route.h"
 #include "cluster/session.h"
 #include "log/log.h"
-#include "pg/remote.h"
-#include "replication/peer.h"
-#include "state/ownership.h"
 #include "pg/query.h"
 #include "pg/settings.h"
 #include "pg/subxact.h"
 #include "pg/validate.h"
+#include "replication/peer.h"
+#include "state/ownership.h"
 
 PG_FUNCTION_INFO_V1(tidal_session_status);
 PG_FUNCTION_INFO_V1(tidal_await_session);
@@ -692,9 +692,12 @@ tidal_session_status(PG_FUNCTION_ARGS)
 }
 
 /*
- * tidal._session_mark(session text, tenant bigint) RETURNS bigint
+ * tidal._session_mark(session text, tenant bigint, caller_region int,
+ *                     caller_shard int, after_seq bigint) RETURNS bigint
  *    This node's mark of a session, for a shard sibling's
- *    tidal.await_session (the peer role's, as tidal._read_owned).
+ *    tidal.await_session (cluster/route.c's routed call: once this node
+ *    has the caller's own writes for it; the peer role's, as
+ *    tidal._read_owned).
  */
 Datum
 tidal_session_mark(PG_FUNCTION_ARGS)
@@ -702,76 +705,64 @@ tidal_session_mark(PG_FUNCTION_ARGS)
 	Datum		session = session_argument(fcinfo, 0);
 	int64		tenant;
 	SessionView v;
+	int			i;
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("tenant must not be NULL")));
+	for (i = 1; i < 5; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("tidal._session_mark arguments must not be NULL")));
 	tenant = PG_GETARG_INT64(1);
 	validate_tenant_id(tenant);
+	route_await_applied(PG_GETARG_INT32(2), PG_GETARG_INT32(3), PG_GETARG_INT64(4),
+						Max(tidal_peer_timeout_ms / 2, 1));
 	read_session(tenant, session, &v);
 	PG_RETURN_INT64(v.applied);
 }
 
-/* the other shards of this region, as a shard sibling is asked for its mark */
+/* the other shards of this region, and what each said of the session */
 typedef struct SiblingMark
 {
-	int32		shard;
-	PGconn	   *conn;
-	int64		mark;			/* -1: not asked yet */
+	RouteScatter call;
+	int64		mark;			/* -1: not answered */
 	bool		reached;
 } SiblingMark;
 
-/* ask a sibling for its mark of the session (-1 and *why if it does not answer) */
-static int64
-sibling_mark(SiblingMark *s, Datum session, int64 tenant, char **why)
-{
-	char	   *conninfo;
-	char		tenant_text[32];
-	const char *params[2];
-	PGresult   *res;
-	int64		mark;
-
-	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK)
-	{
-		if (s->conn != NULL)
-			PQfinish(s->conn);
-		conninfo = peer_conninfo((PeerId) {tidal_region_id, s->shard});
-		s->conn = conninfo != NULL ? remote_connect(conninfo, tidal_peer_timeout_ms) : NULL;
-		if (s->conn == NULL)
-		{
-			*why = conninfo != NULL ? "could not connect within tidal.peer_timeout" : "it is not a peer of this node";
-			return -1;
-		}
-	}
-	snprintf(tenant_text, sizeof(tenant_text), INT64_FORMAT, tenant);
-	params[0] = TextDatumGetCString(session);
-	params[1] = tenant_text;
-	res = remote_query(s->conn, "SELECT tidal._session_mark($1, $2::pg_catalog.int8)",
-					   2, params, 0, tidal_peer_timeout_ms, 1, 1024, why);
-	if (res == NULL || PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0))
-	{
-		if (res != NULL)
-			PQclear(res);
-		PQfinish(s->conn);
-		s->conn = NULL;
-		if (*why == NULL)
-			*why = "it answered with something else than one mark";
-		return -1;
-	}
-	mark = strtoi64(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return mark;
-}
-
+/* ask every sibling not yet at seqno for its mark, all at once; each answers or says why not */
 static void
-close_siblings(SiblingMark *siblings, int n)
+ask_siblings(SiblingMark *siblings, int n, Datum session, int64 tenant, int64 seqno)
 {
+	const char *params[2] = {TextDatumGetCString(session), psprintf(INT64_FORMAT, tenant)};
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), tidal_peer_timeout_ms);
 	int			i;
 
 	for (i = 0; i < n; i++)
-		if (siblings[i].conn != NULL)
-			PQfinish(siblings[i].conn);
+	{
+		if (siblings[i].reached)
+			continue;
+		siblings[i].call.deadline = deadline;
+		(void) route_scatter_send(&siblings[i].call,
+								  "SELECT tidal._session_mark($1, $2::pg_catalog.int8, $3::pg_catalog.int4, "
+								  "$4::pg_catalog.int4, $5::pg_catalog.int8)",
+								  2, params);
+	}
+	for (i = 0; i < n; i++)
+	{
+		PGresult   *res;
+
+		if (siblings[i].reached)
+			continue;
+		siblings[i].mark = -1;
+		res = route_scatter_collect(&siblings[i].call, 1, 1024);
+		if (res == NULL)
+			continue;			/* call.why says why */
+		if (PQntuples(res) == 1 && PQnfields(res) == 1 && !PQgetisnull(res, 0, 0))
+			siblings[i].mark = strtoi64(PQgetvalue(res, 0, 0), NULL, 10);
+		else
+			siblings[i].call.why = "it answered with something else than one mark";
+		PQclear(res);
+		siblings[i].reached = siblings[i].mark >= seqno;
+	}
 }
 
 /*
@@ -796,7 +787,6 @@ tidal_await_session(PG_FUNCTION_ARGS)
 	SiblingMark siblings[TIDAL_MAX_PEERS];
 	int			nsiblings = 0;
 	SiblingMark *behind = NULL;
-	char	   *why = NULL;
 	int			look;
 	int32		s;
 
@@ -817,10 +807,10 @@ tidal_await_session(PG_FUNCTION_ARGS)
 	for (s = 0; s < ownership_map()->count && nsiblings < TIDAL_MAX_PEERS; s++)
 		if (s != tidal_shard_id)
 		{
-			siblings[nsiblings].shard = s;
-			siblings[nsiblings].conn = NULL;
+			memset(&siblings[nsiblings], 0, sizeof(SiblingMark));
+			siblings[nsiblings].call.shard = s;
+			siblings[nsiblings].call.what = "tidal.await_session";
 			siblings[nsiblings].mark = -1;
-			siblings[nsiblings].reached = false;
 			nsiblings++;
 		}
 
@@ -831,27 +821,15 @@ tidal_await_session(PG_FUNCTION_ARGS)
 		{
 			int			i;
 
+			/* the other shards: asked now and then, all at once */
+			if (look % AWAIT_SIBLING_EVERY == 0)
+				ask_siblings(siblings, nsiblings, session, tenant.tenant, seqno);
 			behind = NULL;
 			for (i = 0; i < nsiblings && behind == NULL; i++)
-			{
-				if (siblings[i].reached)
-					continue;
-				if (siblings[i].mark >= 0 && look % AWAIT_SIBLING_EVERY != 0)
-				{
-					behind = &siblings[i];
-					continue;
-				}
-				why = NULL;
-				siblings[i].mark = sibling_mark(&siblings[i], session, tenant.tenant, &why);
-				siblings[i].reached = siblings[i].mark >= seqno;
 				if (!siblings[i].reached)
 					behind = &siblings[i];
-			}
 			if (behind == NULL)
-			{
-				close_siblings(siblings, nsiblings);
 				PG_RETURN_INT64(v.applied);
-			}
 		}
 		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), (int) timeout_ms))
 			break;
@@ -860,15 +838,15 @@ tidal_await_session(PG_FUNCTION_ARGS)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-	close_siblings(siblings, nsiblings);
 	if (behind != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("session \"%s\" reached seqno " INT64_FORMAT " here, and shard %d of this region has not yet, within the timeout",
-						TextDatumGetCString(session), v.applied, behind->shard),
+						TextDatumGetCString(session), v.applied, behind->call.shard),
 				 behind->mark >= 0 ?
-				 errdetail("Shard %d has applied the session up to seqno " INT64_FORMAT ".", behind->shard, behind->mark) :
-				 errdetail("Shard %d did not answer: %s.", behind->shard, why ? why : "no answer"),
+				 errdetail("Shard %d has applied the session up to seqno " INT64_FORMAT ".", behind->call.shard, behind->mark) :
+				 errdetail("Shard %d did not answer: %s.", behind->call.shard,
+						   behind->call.why ? behind->call.why : "no answer"),
 				 errhint("A shard gets this region's other shards' writes from their logs (tidal.replication_status).")));
 	ereport(ERROR,
 			(errcode(ERRCODE_QUERY_CANCELED),

@@ -416,10 +416,23 @@ unstage_counted(const IdemEvent *old)
 	stage_signal_record(buf.data, buf.len, def->id, &def->spec, false);
 }
 
+const SignalDef *
+signal_require_defined(const LogRecord *rec)
+{
+	const SignalDef *def = catalog_signal_n(rec->name, rec->name_len, true);
+
+	if (def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("signal \"%.*s\" is not defined here yet", rec->name_len, rec->name),
+				 errdetail("The batch is applied once its definition has arrived.")));
+	return def;
+}
+
 void
 signal_apply_replicated(const LogRecord *whole)
 {
-	const SignalDef *def = catalog_signal_n(whole->name, whole->name_len, true);
+	const SignalDef *def;
 	StringInfoData buf;
 	LogRecord	part;
 	const LogRecord *rec = &part;
@@ -434,11 +447,7 @@ signal_apply_replicated(const LogRecord *whole)
 	initStringInfo(&buf);
 	if (!ownership_owned_part(whole, &buf, &part))
 		return;
-	if (def == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("signal \"%.*s\" is not defined here yet", rec->name_len, rec->name),
-				 errdetail("The batch is applied once its definition has arrived.")));
+	def = signal_require_defined(rec);
 	if (rec->key != NULL)
 	{
 		IdemEvent	old;

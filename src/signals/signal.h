@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "core/codec.h"
+#include "state/catalog.h"
 
 /*
  * A signal record (kind 1) of another origin, of a tenant this region
@@ -19,5 +20,7 @@
  * dropped, and one that wins takes back the write it replaces.
  */
 extern void signal_apply_replicated(const LogRecord *rec);
+/* a replicated signal record's definition; an error (the batch waits) until it has arrived */
+extern const SignalDef *signal_require_defined(const LogRecord *rec);
 
 #endif							/* TIDAL_SIGNAL_H */
