@@ -242,22 +242,30 @@ wait_for_peers() {
 	done
 }
 
-# Wait until every region follows the same leader: definitions are leader-only
-# calls (a fresh cluster elects region 0 once its peers are wired).
+# Wait until every region follows the same leader, in the same term, for a
+# second: definitions are leader-only calls (a fresh cluster elects region 0
+# once its peers are wired).
 wait_for_leader() {
-	local r l leaders deadline=$((SECONDS + 30))
+	local r l leaders previous="" steady=0 deadline=$((SECONDS + 30))
 	log "waiting for the regions to elect a leader"
 	while :; do
 		leaders=""
 		for r in "${REGIONS[@]}"; do
-			l=$(psql_region "$r" -A -t -c "SELECT coalesce(leader_region::text, '-') FROM tidal.cluster WHERE is_local")
+			l=$(psql_region "$r" -A -t -c "SELECT coalesce(leader_region || ':' || term, '-') FROM tidal.cluster WHERE is_local")
 			leaders="$leaders $l"
 		done
 		# shellcheck disable=SC2086
 		if [[ $leaders != *-* ]] && [ "$(printf '%s\n' $leaders | sort -u | wc -l)" -eq 1 ]; then
-			log "region ${leaders##* } leads"
-			return 0
+			[ "$leaders" = "$previous" ] && steady=$((steady + 1)) || steady=0
+			if [ "$steady" -ge 5 ]; then
+				l=${leaders##* }
+				log "region ${l%%:*} leads (term ${l##*:})"
+				return 0
+			fi
+		else
+			steady=0
 		fi
+		previous=$leaders
 		[ "$SECONDS" -lt "$deadline" ] ||
 			die "no leader that every region follows after 30 s (leaders seen:$leaders; see tidal.cluster)"
 		sleep 0.2

@@ -2,7 +2,8 @@
 # within seconds by a leader that accepts leader-only calls; restarted, it
 # rejoins as a follower.  A leader cut off from the majority steps down,
 # exactly one leader leads the new term, and leader-only calls at the old
-# one fail meanwhile with 25006 and a hint naming the leader.
+# one fail meanwhile with 25006 and a hint naming the leader.  A member cut
+# off from the leader alone cannot depose it (Raft's pre-vote).
 use strict;
 use warnings;
 
@@ -68,6 +69,23 @@ ok($c->wait_until(10, sub {
 			keys %seen == 1 && !exists $seen{''} }),
 	'after the heal every region agrees on the leader');
 like($c->leaders, qr/^\d:\d+$/, 'and there is one');
+
+# A member that alone loses the leader's heartbeats (a slow machine, a cut
+# between two regions only) must not depose the leader the third region
+# still hears: its pre-votes are refused, so no new term begins.
+($lead) = $c->leaders =~ /^(\d):/;
+my ($term) = $c->leaders =~ /:(\d+)$/;
+my ($lonely, $third) = grep { $_ != $lead } 0 .. 2;
+$c->cut($lead, $lonely, mode => 'blackhole');
+ok($c->wait_until(10, sub { $c->leader_of($lonely) eq '' }),
+	"region $lonely, cut off from the leader only, loses it");
+sleep 3;	# several election timeouts (500 ms to 1 s each)
+is($c->leaders, "$lead:$term", "region $lead still leads term $term: region $lonely could not depose it");
+is($c->leader_of($third), "$lead", "region $third still follows it");
+$c->heal_all;
+ok($c->wait_until(10, sub { $c->leader_of($lonely) eq "$lead" }),
+	"after the heal region $lonely follows region $lead again");
+is($c->leaders, "$lead:$term", 'in the same term');
 
 $c->stop;
 done_testing();

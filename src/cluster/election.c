@@ -10,7 +10,9 @@
  * make it vote twice.  A vote is granted only to a candidate whose log is
  * at least as complete as the voter's (the sum of its per-origin applied
  * sequence numbers), so a new leader has what a majority had.  A follower
- * that hears no heartbeat for a randomized election timeout stands; a
+ * that hears no heartbeat for a randomized election timeout first asks for
+ * pre-votes (tidal._request_prevote: would a majority vote for it, with no
+ * state changed anywhere), and stands only if a majority would; a
  * candidate with a majority of votes leads and sends heartbeats every
  * tidal.heartbeat_interval; a leader that cannot reach a majority for an
  * election timeout steps down.  At most one leader per term follows from
@@ -80,6 +82,7 @@ check_peer_term(int64 term, int32 region, const char *what)
 PGDLLEXPORT void tidal_election_main(Datum main_arg);
 
 PG_FUNCTION_INFO_V1(tidal_request_vote);
+PG_FUNCTION_INFO_V1(tidal_request_prevote);
 PG_FUNCTION_INFO_V1(tidal_heartbeat);
 PG_FUNCTION_INFO_V1(tidal_election_status);
 
@@ -259,6 +262,44 @@ tidal_request_vote(PG_FUNCTION_ARGS)
 	}
 
 	PG_RETURN_DATUM(peer_call_answer(desc, current, granted));
+}
+
+/*
+ * tidal._request_prevote(term bigint, candidate int, progress bigint)
+ *    RETURNS TABLE(term bigint, granted boolean)
+ * Would this node vote for the candidate in that term?  Raft's pre-vote
+ * (Ongaro's thesis, 9.6): yes only if the term is newer than ours, the
+ * candidate's log is at least as complete, and we neither lead nor heard
+ * our leader within an election timeout.  Nothing is written and no state
+ * changes, so asking cannot disrupt a working leader.
+ */
+Datum
+tidal_request_prevote(PG_FUNCTION_ARGS)
+{
+	int64		term = PG_GETARG_INT64(0);
+	int32		candidate = PG_GETARG_INT32(1);
+	int64		progress = PG_GETARG_INT64(2);
+	TupleDesc	desc = peer_call_begin(fcinfo);
+	ElectionShared copy;
+	bool		hears_leader;
+	bool		granted = false;
+	TidalSavedUser saved;
+
+	check_peer_term(term, candidate, "candidate");
+	SpinLockAcquire(&election->mutex);
+	copy = *election;
+	SpinLockRelease(&election->mutex);
+
+	hears_leader = copy.role == ROLE_LEADER ||
+		(copy.leader >= 0 &&
+		 !TimestampDifferenceExceeds(copy.last_heartbeat, GetCurrentTimestamp(), tidal_election_timeout_ms));
+	if (term > copy.term && !hears_leader)
+	{
+		query_begin(&saved);
+		granted = progress >= log_progress();
+		query_end(&saved);
+	}
+	PG_RETURN_DATUM(peer_call_answer(desc, copy.term, granted));
 }
 
 /*
@@ -544,6 +585,25 @@ ask_all(const char *sql, int nparams, const char *const *params, int64 *highest)
 	return yes;
 }
 
+/*
+ * Whether this node's SQL objects have tidal._request_prevote (0.8).  Until
+ * ALTER EXTENSION UPDATE has run here, a node stands without asking first,
+ * as before, so a cluster halfway through a rolling upgrade still elects:
+ * its updated majority by pre-votes, or its older majority without them.
+ */
+static bool
+has_prevote(void)
+{
+	static OwnedQuery q = {
+		"SELECT pg_catalog.to_regprocedure('tidal._request_prevote(bigint, integer, bigint)') IS NOT NULL",
+		0, {InvalidOid}, NULL
+	};
+	bool		isnull;
+
+	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 /* a randomized election timeout in [T, 2T) */
 static int
 election_timeout(void)
@@ -589,11 +649,53 @@ stand(void)
 	int64		progress;
 	int			votes;
 	int64		highest;
+	bool		prevote;
 	char		term_s[32];
 	char		region_s[16];
 	char		progress_s[32];
 	const char *params[3] = {term_s, region_s, progress_s};
 	TidalSavedUser saved;
+
+	/*
+	 * First the pre-vote: would a majority vote for us in the next term?
+	 * Nothing changes here or there unless it would, so a node that only
+	 * missed some heartbeats of a leader the others still hear stays a
+	 * follower instead of starting a term that deposes it.
+	 */
+	query_worker_begin(NULL);
+	query_begin(&saved);
+	term = current_term() + 1;
+	progress = log_progress();
+	prevote = has_prevote();
+	query_end(&saved);
+	query_worker_commit();
+	snprintf(term_s, sizeof(term_s), INT64_FORMAT, term);
+	snprintf(region_s, sizeof(region_s), "%d", tidal_region_id);
+	snprintf(progress_s, sizeof(progress_s), INT64_FORMAT, progress);
+	if (prevote)
+	{
+		votes = ask_all("SELECT term, granted FROM tidal._request_prevote($1, $2, $3)", 3, params, &highest);
+		if (highest >= term)
+		{
+			adopt_term(highest);
+			return;
+		}
+		if (votes <= (nmembers + 1) / 2)
+		{
+			/*
+			 * We no longer hear a leader, but the majority may: wait for
+			 * it, and meanwhile name none (unless it was heard again while
+			 * we asked).
+			 */
+			SpinLockAcquire(&election->mutex);
+			if (election->term == term - 1 && election->role == ROLE_FOLLOWER &&
+				TimestampDifferenceExceeds(election->last_heartbeat, GetCurrentTimestamp(),
+										   tidal_election_timeout_ms))
+				election->leader = -1;
+			SpinLockRelease(&election->mutex);
+			return;
+		}
+	}
 
 	/* a new term, and our vote in it, durable before we ask anyone */
 	query_worker_begin(NULL);
@@ -607,7 +709,6 @@ stand(void)
 	set_state(ROLE_CANDIDATE, term, -1);
 
 	snprintf(term_s, sizeof(term_s), INT64_FORMAT, term);
-	snprintf(region_s, sizeof(region_s), "%d", tidal_region_id);
 	snprintf(progress_s, sizeof(progress_s), INT64_FORMAT, progress);
 	votes = ask_all("SELECT term, granted FROM tidal._request_vote($1, $2, $3)", 3, params, &highest);
 	if (highest > term)
