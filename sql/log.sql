@@ -27,8 +27,11 @@ SELECT tidal.seal() AS events_sealed;
 SELECT tidal.seal() AS nothing_left;
 SELECT count(*) AS pending_records FROM tidal.pending;
 
--- batches are numbered 1, 2, ... and their sequence numbers follow each other
-SELECT b.segment_id = format('0:0:%s', b.first_seq) AS segment_id_ok,
+-- batches are numbered 1, 2, ... and their sequence numbers follow each other;
+-- an origin is this node (region:shard:node:first_seq; node 0 leaves its id out)
+SELECT b.origin_node = current_setting('tidal.node_id')::int AS this_node,
+       b.segment_id = CASE WHEN b.origin_node = 0 THEN format('0:0:%s', b.first_seq)
+                           ELSE format('0:0:%s:%s', b.origin_node, b.first_seq) END AS segment_id_ok,
        b.batch_no - base.last_batch AS new_batch, b.first_seq - base.last_seq AS first,
        b.last_seq - base.last_seq AS last, b.event_count
   FROM tidal.log_batches b, base WHERE b.batch_no > base.last_batch ORDER BY b.batch_no;
@@ -36,7 +39,8 @@ SELECT min(batch_no) AS first_batch,
        bool_and(first_seq = prev_last + 1) AS gapless
   FROM (SELECT batch_no, first_seq, lag(last_seq, 1, 0::bigint) OVER (ORDER BY batch_no) AS prev_last
           FROM tidal.log_batches) b;
-SELECT s.origin_region, s.origin_shard, s.last_seq - base.last_seq AS new_events,
+SELECT s.origin_region, s.origin_shard, s.origin_node = current_setting('tidal.node_id')::int AS this_node,
+       s.last_seq - base.last_seq AS new_events,
        s.last_batch - base.last_batch AS new_batches, s.is_local
   FROM tidal.log_status s, base;
 

@@ -34,15 +34,16 @@ $fake->append_conf('postgresql.conf', "listen_addresses = '127.0.0.1'\n");
 $fake->start;
 $fake->safe_psql('postgres', q{
 	CREATE SCHEMA tidal;
-	CREATE TABLE tidal.served (ord serial, origin_region int, origin_shard int, batch_no bigint,
-	                           last_seq bigint, batch bytea);});
+	CREATE TABLE tidal.served (ord serial, origin_region int, origin_shard int, origin_node int DEFAULT 0,
+	                           batch_no bigint, last_seq bigint, batch bytea);});
 
 # the shape of a real tidal._ship, serving tidal.served
-my $ship_args = 'int, int, int[], int[], bigint[], bigint[], int';
+my $ship_args = 'int, int, int, int[], int[], int[], bigint[], bigint[], int';
 my $real_ship = qq{
 	CREATE FUNCTION tidal._ship($ship_args)
-	RETURNS TABLE (origin_region int, origin_shard int, batch_no bigint, last_seq bigint, batch bytea)
-	LANGUAGE sql AS \$\$ SELECT origin_region, origin_shard, batch_no, last_seq, batch
+	RETURNS TABLE (origin_region int, origin_shard int, origin_node int, batch_no bigint, last_seq bigint,
+	               batch bytea)
+	LANGUAGE sql AS \$\$ SELECT origin_region, origin_shard, origin_node, batch_no, last_seq, batch
 	                      FROM tidal.served ORDER BY ord \$\$};
 sub ship_as
 {
@@ -175,27 +176,30 @@ serve(batch(records => [ $view->(hlc => [ TidalBatch::now_ns() + 3600e9, 0, 9 ])
 refused('an HLC an hour ahead', qr/ahead of the local clock/, quarantined => 1);
 
 # ---- answers of the wrong shape ----
-# (the receiver names the 5 columns it selects, so a PostgreSQL peer answers
+# (the receiver names the 6 columns it selects, so a PostgreSQL peer answers
 # this with an error; a server that is not PostgreSQL could send 3 columns,
 # which remote_check_shape refuses the same way)
 ship_as(qq{CREATE FUNCTION tidal._ship($ship_args)
            RETURNS TABLE (origin_region int, origin_shard int, batch_no bigint)
            LANGUAGE sql AS \$\$ SELECT 1, 2, 3::bigint \$\$});
-refused('an answer with 3 columns', qr/answered with an error.*last_seq|malformed answer.*columns/);
+refused('an answer with 3 columns', qr/answered with an error.*(origin_node|last_seq)|malformed answer.*columns/);
 
 ship_as(qq{CREATE FUNCTION tidal._ship($ship_args)
-           RETURNS TABLE (origin_region text, origin_shard text, batch_no text, last_seq text, batch text)
-           LANGUAGE sql AS \$\$ SELECT 'x', 'y', 'z', 'w', 'v' \$\$});
+           RETURNS TABLE (origin_region text, origin_shard text, origin_node text, batch_no text, last_seq text,
+                          batch text)
+           LANGUAGE sql AS \$\$ SELECT 'x', 'y', 'u', 'z', 'w', 'v' \$\$});
 refused('an answer with columns of the wrong types', qr/malformed answer.*type/);
 
 ship_as(qq{CREATE FUNCTION tidal._ship($ship_args)
-           RETURNS TABLE (origin_region int, origin_shard int, batch_no bigint, last_seq bigint, batch bytea)
-           LANGUAGE sql AS \$\$ SELECT NULL::int, 0, 1::bigint, 1::bigint, '\\x00'::bytea \$\$});
+           RETURNS TABLE (origin_region int, origin_shard int, origin_node int, batch_no bigint, last_seq bigint,
+                          batch bytea)
+           LANGUAGE sql AS \$\$ SELECT NULL::int, 0, 0, 1::bigint, 1::bigint, '\\x00'::bytea \$\$});
 refused('an answer with NULLs', qr/malformed answer.*NULL/);
 
 ship_as(qq{CREATE FUNCTION tidal._ship($ship_args)
-           RETURNS TABLE (origin_region int, origin_shard int, batch_no bigint, last_seq bigint, batch bytea)
-           LANGUAGE sql AS \$\$ SELECT 7, 0, 1::bigint, i::bigint, NULL::bytea FROM generate_series(1, 200000) i \$\$});
+           RETURNS TABLE (origin_region int, origin_shard int, origin_node int, batch_no bigint, last_seq bigint,
+                          batch bytea)
+           LANGUAGE sql AS \$\$ SELECT 7, 0, 0, 1::bigint, i::bigint, NULL::bytea FROM generate_series(1, 200000) i \$\$});
 refused('an answer of 200,000 rows', qr/malformed answer.*rows/);
 
 ship_as($real_ship);

@@ -116,14 +116,14 @@ is(join(',', answers($c, q{SELECT sum(event_count) FROM tidal.log_batches})),
 	'every region holds the same batches, event counts included');
 
 # -- what a peer is served
-is(sql($r0, qq{SELECT count(*) FROM tidal._ship(1, 0, '{}', '{}', '{}', '{}', 1000) s,
+is(sql($r0, qq{SELECT count(*) FROM tidal._ship(1, 0, 0, '{}', '{}', '{}', '{}', '{}', 1000) s,
                     tidal._log_records(s.batch, true) r
               WHERE s.batch IS NOT NULL AND r.tenant = $T AND r.$DATA AND NOT r.elided}),
 	'0', "region 0 serves region 1 no record of tenant $T");
 my $first_gap = sql($r1, qq{SELECT coalesce(min(batch_no), 0) FROM tidal.log_records()
                             WHERE origin_region = 0 AND tenant = $U AND elided});
 cmp_ok($first_gap, '>', 0, "region 1 holds batches of origin 0 without tenant ${U}'s records");
-my $served = qq{tidal._ship(2, 0, '{}', '{}', '{}', '{}', 1000) s};
+my $served = qq{tidal._ship(2, 0, 0, '{}', '{}', '{}', '{}', '{}', 1000) s};
 is(sql($r1, qq{SELECT coalesce(max(s.batch_no), 0) < $first_gap FROM $served
                 WHERE s.batch IS NOT NULL AND s.origin_region = 0}),
 	't', "region 1 stops origin 0 for region 2 (which stores $U) at the first batch whose copy lacks ${U}'s records");

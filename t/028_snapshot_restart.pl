@@ -80,7 +80,8 @@ write_events(1, $N1);
 $node->safe_psql('postgres', 'SELECT tidal.seal()');
 is($node->safe_psql('postgres', 'SELECT tidal.snapshot()'), '1', 'the first snapshot is taken');
 is($node->safe_psql('postgres', 'SELECT entries, covers FROM tidal.snapshots'),
-	"$ENTITIES|0:0:" . $node->safe_psql('postgres', 'SELECT last_batch FROM tidal.log_status WHERE is_local'),
+	"$ENTITIES|" . $node->safe_psql('postgres',
+		q{SELECT format('0:0:%s:%s', origin_node, last_batch) FROM tidal.log_status WHERE is_local}),
 	'it holds every entity and covers every sealed batch');
 write_events($N1 + 1, $N1 + $N2);
 $node->safe_psql('postgres', q{
@@ -102,7 +103,7 @@ ok(defined $replayed && $replayed <= $N2,
 is($node->safe_psql('postgres', 'SELECT tidal.snapshot()'), '2', 'a second snapshot is taken');
 cmp_ok($node->safe_psql('postgres', 'SELECT tidal.compact()'), '>', 0, 'compaction removes batches');
 is($node->safe_psql('postgres', q{
-	SELECT s.covers = '0:0:' || l.compacted_batch AND l.held_by = 'snapshot'
+	SELECT s.covers = format('0:0:%s:%s', l.origin_node, l.compacted_batch) AND l.held_by = 'snapshot'
 	  FROM tidal.log_status l, tidal.snapshots s WHERE l.is_local AND s.snapshot_id = 1}), 't',
 	'it removed exactly what snapshot 1 covers, and says the snapshot holds the rest');
 

@@ -41,10 +41,11 @@ $fake->start;
 $fake->safe_psql('postgres', q{
 	CREATE SCHEMA tidal;
 	CREATE TABLE tidal.served (ord serial, part int, origin_region int, origin_shard int,
-	                           batch_no bigint, last_seq bigint, data bytea);
+	                           batch_no bigint, last_seq bigint, data bytea, origin_node int NOT NULL DEFAULT 0);
 	CREATE FUNCTION tidal._transfer(int)
-	RETURNS TABLE (part int, origin_region int, origin_shard int, batch_no bigint, last_seq bigint, data bytea)
-	LANGUAGE sql AS $$ SELECT part, origin_region, origin_shard, batch_no, last_seq, data
+	RETURNS TABLE (part int, origin_region int, origin_shard int, batch_no bigint, last_seq bigint, data bytea,
+	               origin_node int)
+	LANGUAGE sql AS $$ SELECT part, origin_region, origin_shard, batch_no, last_seq, data, origin_node
 	                     FROM tidal.served ORDER BY ord $$;});
 $node->safe_psql('postgres', sprintf(q{SELECT tidal.add_peer(%d, 'host=127.0.0.1 port=%d dbname=postgres')},
 		$FAKE, $fake->port));
@@ -77,6 +78,10 @@ refused('a mark with a negative batch',
 	q{INSERT INTO tidal.served (part, origin_region, origin_shard, batch_no, last_seq, data) VALUES
 	  (1, 7, 0, -5, 50, NULL), (2, 0, 7, 1, 1, NULL);},
 	qr/sent a malformed mark/);
+refused('a mark of a node out of range',
+	q{INSERT INTO tidal.served (part, origin_region, origin_shard, batch_no, last_seq, data, origin_node) VALUES
+	  (1, 7, 0, 5, 50, NULL, 70000), (2, 0, 7, 1, 1, NULL, 0);},
+	qr/sent a malformed mark/);
 refused('an origin marked twice',
 	q{INSERT INTO tidal.served (part, origin_region, origin_shard, batch_no, last_seq, data) VALUES
 	  (1, 7, 0, 5, 50, NULL), (1, 7, 0, 6, 60, NULL), (2, 0, 7, 1, 1, NULL);},
@@ -106,8 +111,9 @@ refused('an unknown part',
 $fake->safe_psql('postgres', q{
 	DROP FUNCTION tidal._transfer(int);
 	CREATE FUNCTION tidal._transfer(int)
-	RETURNS TABLE (part text, origin_region text, origin_shard text, batch_no text, last_seq text, data text)
-	LANGUAGE sql AS $$ SELECT '1', '7', '0', '5', '50', 'x' $$;});
+	RETURNS TABLE (part text, origin_region text, origin_shard text, batch_no text, last_seq text, data text,
+	               origin_node text)
+	LANGUAGE sql AS $$ SELECT '1', '7', '0', '5', '50', 'x', '0' $$;});
 my ($ret, $out, $err) = $node->psql('postgres', "SELECT tidal.transfer_state($FAKE)");
 like($err, qr/malformed result/, 'an answer of the wrong shape is refused');
 is($node->safe_psql('postgres', $state_sql), $before, 'the region still serves its scores');

@@ -195,8 +195,9 @@ record_error_context(void *arg)
 {
 	RecordContext *c = (RecordContext *) arg;
 
-	errcontext("record %d (kind %d) of batch " INT64_FORMAT " of origin %d:%d",
-			   c->index + 1, c->kind, c->hdr->batch_no, c->hdr->origin_region, c->hdr->origin_shard);
+	errcontext("record %d (kind %d) of batch " INT64_FORMAT " of origin %d:%d:%d",
+			   c->index + 1, c->kind, c->hdr->batch_no, c->hdr->origin_region, c->hdr->origin_shard,
+			   c->hdr->origin_node);
 }
 
 /*
@@ -267,7 +268,8 @@ apply_remote_batch(const char *data, Size len, LogBatchHeader *hdr)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("rejected a tidal batch: %s", why)));
-	if (hdr->origin_region == tidal_region_id && hdr->origin_shard == tidal_shard_id)
+	if (hdr->origin_region == tidal_region_id && hdr->origin_shard == tidal_shard_id &&
+		hdr->origin_node == tidal_node_id)
 		return false;			/* our own, come back round */
 	check_remote_records(hdr, payload);
 

@@ -42,18 +42,19 @@ typedef struct PeerProgress
 	PeerId		peer;
 	int32		region;
 	int32		shard;
+	int32		node;
 	int64		batch_no;
 } PeerProgress;
 
 /*
- * Do the SQL objects know shards (0.7 on)?  Until ALTER EXTENSION UPDATE
- * the library may be newer than tidal.peer_progress: then the compactor
- * waits rather than fail every round.
+ * Do the SQL objects know origin nodes (0.8 on)?  Until ALTER EXTENSION
+ * UPDATE the library may be newer than tidal.peer_progress: then the
+ * compactor waits rather than fail every round.
  */
 static bool
-progress_knows_shards(void)
+progress_knows_nodes(void)
 {
-	return query_has_column("peer_progress", "peer_shard");
+	return query_has_column("peer_progress", "origin_node");
 }
 
 /* store what peers said they applied (and that they were heard), in a transaction */
@@ -61,21 +62,26 @@ static void
 store_progress(const PeerId *heard, int nheard, List *progress)
 {
 	static OwnedQuery heard_q = {
-		"INSERT INTO tidal.peer_progress AS p (peer_region, peer_shard, origin_region, origin_shard, applied_batch, heard_at) "
-		"SELECT $1, $2, o.region, o.shard, 0, pg_catalog.now() FROM tidal.origins o "
-		"ON CONFLICT (peer_region, peer_shard, origin_region, origin_shard) DO UPDATE SET heard_at = excluded.heard_at",
+		"INSERT INTO tidal.peer_progress AS p (peer_region, peer_shard, origin_region, origin_shard, origin_node, "
+		"       applied_batch, heard_at) "
+		"SELECT $1, $2, o.region, o.shard, o.node, 0, pg_catalog.now() FROM tidal.origins o "
+		"ON CONFLICT (peer_region, peer_shard, origin_region, origin_shard, origin_node) "
+		"DO UPDATE SET heard_at = excluded.heard_at",
 		2, {INT4OID, INT4OID}, NULL
 	};
 	static OwnedQuery upsert_q = {
-		"INSERT INTO tidal.peer_progress AS p (peer_region, peer_shard, origin_region, origin_shard, applied_batch, heard_at) "
-		"VALUES ($1, $2, $3, $4, $5, pg_catalog.now()) "
-		"ON CONFLICT (peer_region, peer_shard, origin_region, origin_shard) DO UPDATE "
+		"INSERT INTO tidal.peer_progress AS p (peer_region, peer_shard, origin_region, origin_shard, origin_node, "
+		"       applied_batch, heard_at) "
+		"VALUES ($1, $2, $3, $4, $6, $5, pg_catalog.now()) "
+		"ON CONFLICT (peer_region, peer_shard, origin_region, origin_shard, origin_node) DO UPDATE "
 		"   SET applied_batch = excluded.applied_batch, heard_at = excluded.heard_at",
-		5, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID}, NULL
+		6, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID, INT4OID}, NULL
 	};
 	static OwnedQuery first_seen_q = {
-		"INSERT INTO tidal.peer_progress (peer_region, peer_shard, origin_region, origin_shard, applied_batch, heard_at) "
-		"SELECT d.region_id, d.shard_id, o.region, o.shard, 0, pg_catalog.now() FROM tidal.peer_defs d, tidal.origins o "
+		"INSERT INTO tidal.peer_progress (peer_region, peer_shard, origin_region, origin_shard, origin_node, "
+		"       applied_batch, heard_at) "
+		"SELECT d.region_id, d.shard_id, o.region, o.shard, o.node, 0, pg_catalog.now() "
+		"  FROM tidal.peer_defs d, tidal.origins o "
 		"ON CONFLICT DO NOTHING",
 		0, {InvalidOid}, NULL
 	};
@@ -102,8 +108,9 @@ store_progress(const PeerId *heard, int nheard, List *progress)
 	foreach(lc, progress)
 	{
 		PeerProgress *p = lfirst(lc);
-		Datum		args[5] = {Int32GetDatum(p->peer.region), Int32GetDatum(p->peer.shard),
-		Int32GetDatum(p->region), Int32GetDatum(p->shard), Int64GetDatum(p->batch_no)};
+		Datum		args[6] = {Int32GetDatum(p->peer.region), Int32GetDatum(p->peer.shard),
+			Int32GetDatum(p->region), Int32GetDatum(p->shard), Int64GetDatum(p->batch_no),
+		Int32GetDatum(p->node)};
 
 		query_exec(&upsert_q, args, NULL, false, SPI_OK_INSERT);
 	}
@@ -118,8 +125,8 @@ store_progress(const PeerId *heard, int nheard, List *progress)
 void
 compact_poll_peers(void)
 {
-	static const Oid types[3] = {INT4OID, INT4OID, INT8OID};
-	static const int lengths[3] = {REMOTE_ANY_LENGTH, REMOTE_ANY_LENGTH, REMOTE_ANY_LENGTH};
+	static const Oid types[4] = {INT4OID, INT4OID, INT8OID, INT4OID};
+	static const int lengths[4] = {REMOTE_ANY_LENGTH, REMOTE_ANY_LENGTH, REMOTE_ANY_LENGTH, REMOTE_ANY_LENGTH};
 	PeerId		peers[COMPACT_MAX_PEERS];
 	PeerId		heard[COMPACT_MAX_PEERS];
 	int			nheard = 0;
@@ -131,7 +138,7 @@ compact_poll_peers(void)
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 
-	if (!progress_knows_shards())
+	if (!progress_knows_nodes())
 	{
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(cxt);
@@ -157,9 +164,13 @@ compact_poll_peers(void)
 		conn = remote_connect(conninfo[i], tidal_peer_timeout_ms);
 		if (conn == NULL)
 			continue;
-		res = remote_query(conn, "SELECT origin_region, origin_shard, last_batch FROM tidal.log_status",
+		/* a peer before 0.8 has no origin_node: its origins are node 0 */
+		res = remote_query(conn,
+						   "SELECT origin_region, origin_shard, last_batch, "
+						   "       coalesce((pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'origin_node')::pg_catalog.int4, 0) "
+						   "  FROM tidal.log_status s",
 						   0, NULL, 0, tidal_peer_timeout_ms, PROGRESS_MAX_ROWS, 1024 * 1024, &why);
-		if (res != NULL && remote_check_shape(res, 3, types, lengths) == NULL)
+		if (res != NULL && remote_check_shape(res, 4, types, lengths) == NULL)
 		{
 			int			r;
 
@@ -172,6 +183,7 @@ compact_poll_peers(void)
 				p->region = pg_strtoint32(PQgetvalue(res, r, 0));
 				p->shard = pg_strtoint32(PQgetvalue(res, r, 1));
 				p->batch_no = pg_strtoint64(PQgetvalue(res, r, 2));
+				p->node = pg_strtoint32(PQgetvalue(res, r, 3));
 				progress = lappend(progress, p);
 			}
 		}
@@ -200,20 +212,21 @@ compact_log(void)
 	 */
 	static OwnedQuery decide_q = {
 		"WITH snap AS ( "
-		"  SELECT m.r, m.s, m.b FROM (SELECT * FROM tidal.snapshot_heads ORDER BY snapshot_id LIMIT 1) h, "
-		"       ROWS FROM (pg_catalog.unnest(h.origin_region), pg_catalog.unnest(h.origin_shard), "
-		"                  pg_catalog.unnest(h.origin_batch)) AS m(r, s, b)), "
+		"  SELECT m.r, m.s, coalesce(m.n, 0) AS n, m.b "
+		"    FROM (SELECT * FROM tidal.snapshot_heads ORDER BY snapshot_id LIMIT 1) h, "
+		"         ROWS FROM (pg_catalog.unnest(h.origin_region), pg_catalog.unnest(h.origin_shard), "
+		"                    pg_catalog.unnest(h.origin_batch), pg_catalog.unnest(h.origin_node)) AS m(r, s, b, n)), "
 		"bounds AS ( "
-		"  SELECT o.region, o.shard, 'snapshot'::pg_catalog.text AS what, coalesce(snap.b, 0) AS upto "
-		"    FROM tidal.origins o LEFT JOIN snap ON snap.r = o.region AND snap.s = o.shard "
+		"  SELECT o.region, o.shard, o.node, 'snapshot'::pg_catalog.text AS what, coalesce(snap.b, 0) AS upto "
+		"    FROM tidal.origins o LEFT JOIN snap ON snap.r = o.region AND snap.s = o.shard AND snap.n = o.node "
 		"  UNION ALL "
-		"  SELECT o.region, o.shard, 'retention', "
+		"  SELECT o.region, o.shard, o.node, 'retention', "
 		"         CASE WHEN $1 < 0 THEN 0 ELSE coalesce((SELECT pg_catalog.max(b.batch_no) FROM tidal.batches b "
-		"              WHERE b.origin_region = o.region AND b.origin_shard = o.shard "
+		"              WHERE b.origin_region = o.region AND b.origin_shard = o.shard AND b.origin_node = o.node "
 		"                AND b.sealed_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1)), 0) END "
 		"    FROM tidal.origins o "
 		"  UNION ALL "
-		"  SELECT p.origin_region, p.origin_shard, "
+		"  SELECT p.origin_region, p.origin_shard, p.origin_node, "
 		"         'peer ' || p.peer_region || CASE WHEN p.peer_shard = o.shard THEN '' ELSE ':' || p.peer_shard END, "
 		"         p.applied_batch "
 		"    FROM tidal.peer_progress p, "
@@ -221,11 +234,11 @@ compact_log(void)
 		"   WHERE p.heard_at > pg_catalog.now() - pg_catalog.make_interval(secs => $2) "
 		"     AND (p.peer_region, p.peer_shard) <> (p.origin_region, p.origin_shard)), "
 		"decided AS ( "
-		"  SELECT DISTINCT ON (region, shard) region, shard, upto, what FROM bounds "
-		"   ORDER BY region, shard, upto, what) "
-		"INSERT INTO tidal.log_holds AS h (origin_region, origin_shard, compact_upto, held_by, decided_at) "
-		"SELECT region, shard, upto, what, pg_catalog.now() FROM decided "
-		"ON CONFLICT (origin_region, origin_shard) DO UPDATE "
+		"  SELECT DISTINCT ON (region, shard, node) region, shard, node, upto, what FROM bounds "
+		"   ORDER BY region, shard, node, upto, what) "
+		"INSERT INTO tidal.log_holds AS h (origin_region, origin_shard, origin_node, compact_upto, held_by, decided_at) "
+		"SELECT region, shard, node, upto, what, pg_catalog.now() FROM decided "
+		"ON CONFLICT (origin_region, origin_shard, origin_node) DO UPDATE "
 		"   SET compact_upto = excluded.compact_upto, held_by = excluded.held_by, decided_at = excluded.decided_at",
 		2, {INT4OID, INT4OID}, NULL
 	};
@@ -233,13 +246,14 @@ compact_log(void)
 		"WITH gone AS ( "
 		"  DELETE FROM tidal.batches b USING tidal.log_holds h "
 		"   WHERE b.origin_region = h.origin_region AND b.origin_shard = h.origin_shard "
-		"     AND b.batch_no <= h.compact_upto "
-		"  RETURNING b.origin_region, b.origin_shard, b.batch_no), "
+		"     AND b.origin_node = h.origin_node AND b.batch_no <= h.compact_upto "
+		"  RETURNING b.origin_region, b.origin_shard, b.origin_node, b.batch_no), "
 		"marked AS ( "
 		"  UPDATE tidal.origins o SET compacted_batch = g.upto "
-		"    FROM (SELECT origin_region, origin_shard, pg_catalog.max(batch_no) AS upto FROM gone "
-		"           GROUP BY origin_region, origin_shard) g "
-		"   WHERE o.region = g.origin_region AND o.shard = g.origin_shard AND o.compacted_batch < g.upto) "
+		"    FROM (SELECT origin_region, origin_shard, origin_node, pg_catalog.max(batch_no) AS upto FROM gone "
+		"           GROUP BY origin_region, origin_shard, origin_node) g "
+		"   WHERE o.region = g.origin_region AND o.shard = g.origin_shard AND o.node = g.origin_node "
+		"     AND o.compacted_batch < g.upto) "
 		"SELECT pg_catalog.count(*) FROM gone",
 		0, {InvalidOid}, NULL
 	};
@@ -248,7 +262,7 @@ compact_log(void)
 	int64		removed;
 	TidalSavedUser saved;
 
-	if (!progress_knows_shards())
+	if (!progress_knows_nodes())
 		return 0;
 	args[0] = Int32GetDatum(tidal_log_retention_s);
 	args[1] = Int32GetDatum(tidal_max_peer_holdback_s);

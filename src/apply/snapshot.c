@@ -105,8 +105,12 @@ read_heads(void)
 {
 	static OwnedQuery q = {
 		"SELECT snapshot_id, origin_region, origin_shard, origin_batch, origin_seq, "
-		"       tidal.hlc_wall_ns(max_hlc), tidal.hlc_logical(max_hlc), tidal.hlc_node(max_hlc), chunks "
-		"  FROM tidal.snapshot_heads ORDER BY snapshot_id DESC",
+		"       tidal.hlc_wall_ns(max_hlc), tidal.hlc_logical(max_hlc), tidal.hlc_node(max_hlc), chunks, "
+		/* origin_node (0.8; NULL before, and in a head taken before: every origin is node 0) */
+		"       CASE WHEN pg_catalog.jsonb_typeof(pg_catalog.to_jsonb(h) OPERATOR(pg_catalog.->) 'origin_node') = 'array' "
+		"            THEN ARRAY(SELECT n::pg_catalog.int4 FROM pg_catalog.jsonb_array_elements_text("
+		"                 pg_catalog.to_jsonb(h) OPERATOR(pg_catalog.->) 'origin_node') n) END "
+		"  FROM tidal.snapshot_heads h ORDER BY snapshot_id DESC",
 		0, {InvalidOid}, NULL
 	};
 	MemoryContext caller = CurrentMemoryContext;
@@ -125,7 +129,9 @@ read_heads(void)
 		bool		isnull;
 		MemoryContext old = MemoryContextSwitchTo(caller);
 		SnapHead   *h = palloc0(sizeof(SnapHead));
-		int			n[4];
+		int			n[5];
+		Datum		node_d = SPI_getbinval(tup, desc, 10, &isnull);
+		int32	   *nodes = isnull ? NULL : int4_array(DatumGetArrayTypeP(node_d), &n[4]);
 		int32	   *regions = int4_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)), &n[0]);
 		int32	   *shards = int4_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)), &n[1]);
 		int64	   *batches = int8_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)), &n[2]);
@@ -137,12 +143,12 @@ read_heads(void)
 		h->max_hlc.logical = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
 		h->max_hlc.node = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
 		h->chunks = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
-		if (n[0] != n[1] || n[0] != n[2] || n[0] != n[3])
+		if (n[0] != n[1] || n[0] != n[2] || n[0] != n[3] || (nodes != NULL && n[0] != n[4]))
 			h->chunks = -1;		/* malformed marks: never usable */
 		else
 			for (i = 0; i < n[0]; i++)
 			{
-				LogMark    *m = log_marks_add(&h->marks, regions[i], shards[i]);
+				LogMark    *m = log_marks_add(&h->marks, regions[i], shards[i], nodes ? nodes[i] : 0);
 
 				m->batch_no = batches[i];
 				m->last_seq = seqs[i];
@@ -818,12 +824,20 @@ insert_head(const LogMarks *marks, const TidalHlc *max_hlc)
 	};
 	static OwnedQuery head_q = {
 		"INSERT INTO tidal.snapshot_heads (snapshot_id, origin_region, origin_shard, origin_batch, "
+		"       origin_seq, max_hlc, chunks, entries, bytes, origin_node) "
+		"VALUES ($1, $2, $3, $4, $5, tidal.hlc($6, $7, $8), 0, 0, 0, $9)",
+		9, {INT8OID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+		INT8OID, INT4OID, INT4OID, INT4ARRAYOID}, NULL
+	};
+	/* SQL objects before 0.8: every origin a snapshot covers is node 0 */
+	static OwnedQuery head_before_nodes_q = {
+		"INSERT INTO tidal.snapshot_heads (snapshot_id, origin_region, origin_shard, origin_batch, "
 		"       origin_seq, max_hlc, chunks, entries, bytes) "
 		"VALUES ($1, $2, $3, $4, $5, tidal.hlc($6, $7, $8), 0, 0, 0)",
 		8, {INT8OID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
 		INT8OID, INT4OID, INT4OID}, NULL
 	};
-	Datum		args[8];
+	Datum		args[9];
 	bool		isnull;
 	int64		id;
 	TidalSavedUser saved;
@@ -839,7 +853,8 @@ insert_head(const LogMarks *marks, const TidalHlc *max_hlc)
 	args[5] = Int64GetDatum(max_hlc->wall_ns);
 	args[6] = Int32GetDatum(max_hlc->logical);
 	args[7] = Int32GetDatum(max_hlc->node);
-	query_exec(&head_q, args, NULL, false, SPI_OK_INSERT);
+	args[8] = log_marks_array(marks, LOG_MARK_NODE);
+	query_exec(log_knows_nodes() ? &head_q : &head_before_nodes_q, args, NULL, false, SPI_OK_INSERT);
 	query_end(&saved);
 	return id;
 }
@@ -995,7 +1010,7 @@ marks_equal(const LogMarks *a, const LogMarks *b)
 		return false;
 	for (i = 0; i < a->n; i++)
 	{
-		LogMark    *m = log_marks_find((LogMarks *) b, a->m[i].region, a->m[i].shard);
+		LogMark    *m = log_marks_find((LogMarks *) b, a->m[i].region, a->m[i].shard, a->m[i].node);
 
 		if (m == NULL || m->batch_no != a->m[i].batch_no)
 			return false;

@@ -73,8 +73,8 @@ static void
 put_session_row(SessionExportKind kind, int64 tenant, int64 seqno, const char *data, Size len, void *arg)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) arg;
-	Datum		values[6];
-	bool		nulls[6] = {false, false, false, false, false, false};
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
 	bytea	   *b = palloc(VARHDRSZ + len);
 
 	SET_VARSIZE(b, VARHDRSZ + len);
@@ -85,13 +85,16 @@ put_session_row(SessionExportKind kind, int64 tenant, int64 seqno, const char *d
 	values[3] = Int64GetDatum(tenant);
 	values[4] = Int64GetDatum(seqno);
 	values[5] = PointerGetDatum(b);
+	values[6] = Int32GetDatum(0);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	pfree(b);
 }
 
 /*
  * tidal._transfer(requester int) RETURNS TABLE(part int, origin_region int,
- *     origin_shard int, batch_no bigint, last_seq bigint, data bytea)
+ *     origin_shard int, batch_no bigint, last_seq bigint, data bytea,
+ *     origin_node int)
+ * origin_node (0.8): a mark's node; 0 in the other parts.
  */
 Datum
 tidal_transfer_serve(PG_FUNCTION_ARGS)
@@ -109,14 +112,19 @@ tidal_transfer_serve(PG_FUNCTION_ARGS)
 	int64		id;
 	LogMarks	marks;
 	TidalHlc	max_hlc;
-	Datum		values[6];
-	bool		nulls[6];
+	Datum		values[7];
+	bool		nulls[7];
 	Datum		args[2];
 	TidalSavedUser saved;
 	uint64		r;
 	int			i;
 
 	tidal_require_preload();
+	if (!log_knows_nodes())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tidal._transfer is not served until ALTER EXTENSION tidal UPDATE has run on this node"),
+				 errhint("Run ALTER EXTENSION tidal UPDATE here.")));
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -149,6 +157,7 @@ tidal_transfer_serve(PG_FUNCTION_ARGS)
 		values[2] = Int32GetDatum(marks.m[i].shard);
 		values[3] = Int64GetDatum(marks.m[i].batch_no);
 		values[4] = Int64GetDatum(marks.m[i].last_seq);
+		values[6] = Int32GetDatum(marks.m[i].node);
 		nulls[5] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -158,6 +167,7 @@ tidal_transfer_serve(PG_FUNCTION_ARGS)
 	values[2] = Int32GetDatum(max_hlc.node);
 	values[3] = Int64GetDatum(max_hlc.wall_ns);
 	values[4] = Int64GetDatum(id);
+	values[6] = Int32GetDatum(0);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 
 	args[0] = Int64GetDatum(id);
@@ -217,8 +227,8 @@ get_i64(const PGresult *res, int row, int col)
 static PGresult *
 fetch_state(int32 region)
 {
-	static const Oid types[6] = {INT4OID, INT4OID, INT4OID, INT8OID, INT8OID, BYTEAOID};
-	static const int lengths[6] = {4, 4, 4, 8, 8, REMOTE_NULLABLE};
+	static const Oid types[7] = {INT4OID, INT4OID, INT4OID, INT8OID, INT8OID, BYTEAOID, INT4OID};
+	static const int lengths[7] = {4, 4, 4, 8, 8, REMOTE_NULLABLE, 4};
 	char	   *conninfo = peer_conninfo((PeerId) {region, tidal_shard_id});
 	char		requester[16];
 	const char *params[1] = {requester};
@@ -240,7 +250,7 @@ fetch_state(int32 region)
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("could not connect to region %d for a state transfer", region)));
 	res = remote_query(conn,
-					   "SELECT part, origin_region, origin_shard, batch_no, last_seq, data "
+					   "SELECT part, origin_region, origin_shard, batch_no, last_seq, data, origin_node "
 					   "FROM tidal._transfer($1::pg_catalog.int4)",
 					   1, params, 1, timeout, TRANSFER_MAX_ROWS, TRANSFER_MAX_BYTES, &why);
 	PQfinish(conn);
@@ -248,7 +258,7 @@ fetch_state(int32 region)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("region %d did not answer the state transfer: %s", region, why ? why : "no answer")));
-	if ((shape = remote_check_shape(res, 6, types, lengths)) != NULL)
+	if ((shape = remote_check_shape(res, 7, types, lengths)) != NULL)
 	{
 		PQclear(res);
 		ereport(ERROR,
@@ -263,21 +273,23 @@ static void
 move_origins_to(const LogMarks *marks)
 {
 	static OwnedQuery behind_q = {
-		"SELECT pg_catalog.count(*) FROM tidal.origins WHERE region = $1 AND shard = $2 AND compacted_batch > $3",
-		3, {INT4OID, INT4OID, INT8OID}, NULL
+		"SELECT pg_catalog.count(*) FROM tidal.origins "
+		" WHERE region = $1 AND shard = $2 AND node = $5 AND compacted_batch > $3",
+		5, {INT4OID, INT4OID, INT8OID, INT8OID, INT4OID}, NULL
 	};
 	static OwnedQuery drop_q = {
-		"DELETE FROM tidal.batches WHERE origin_region = $1 AND origin_shard = $2 AND batch_no <= $3",
-		3, {INT4OID, INT4OID, INT8OID}, NULL
+		"DELETE FROM tidal.batches "
+		" WHERE origin_region = $1 AND origin_shard = $2 AND origin_node = $5 AND batch_no <= $3",
+		5, {INT4OID, INT4OID, INT8OID, INT8OID, INT4OID}, NULL
 	};
 	static OwnedQuery mark_q = {
-		"INSERT INTO tidal.origins AS o (region, shard, last_seq, last_batch, compacted_batch) "
-		"VALUES ($1, $2, $4, $3, $3) "
-		"ON CONFLICT (region, shard) DO UPDATE "
+		"INSERT INTO tidal.origins AS o (region, shard, node, last_seq, last_batch, compacted_batch) "
+		"VALUES ($1, $2, $5, $4, $3, $3) "
+		"ON CONFLICT (region, shard, node) DO UPDATE "
 		"   SET last_batch = GREATEST(o.last_batch, excluded.last_batch), "
 		"       last_seq = GREATEST(o.last_seq, excluded.last_seq), "
 		"       compacted_batch = GREATEST(o.compacted_batch, excluded.compacted_batch)",
-		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
+		5, {INT4OID, INT4OID, INT8OID, INT8OID, INT4OID}, NULL
 	};
 	TidalSavedUser saved;
 	int			i;
@@ -286,18 +298,18 @@ move_origins_to(const LogMarks *marks)
 	for (i = 0; i < marks->n; i++)
 	{
 		const LogMark *m = &marks->m[i];
-		Datum		args[4] = {Int32GetDatum(m->region), Int32GetDatum(m->shard),
-		Int64GetDatum(m->batch_no), Int64GetDatum(m->last_seq)};
+		Datum		args[5] = {Int32GetDatum(m->region), Int32GetDatum(m->shard),
+			Int64GetDatum(m->batch_no), Int64GetDatum(m->last_seq), Int32GetDatum(m->node)};
 		bool		isnull;
 
 		if (m->region == tidal_region_id && m->shard == tidal_shard_id)
-			continue;			/* our own log stays; the rebuild replays it after the mark */
+			continue;			/* our shard's own log stays; the rebuild replays it after the mark */
 		query_exec(&behind_q, args, NULL, true, SPI_OK_SELECT);
 		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the peer's snapshot is older than what this region has compacted of origin %d:%d",
-							m->region, m->shard),
+					 errmsg("the peer's snapshot is older than what this region has compacted of origin %d:%d:%d",
+							m->region, m->shard, m->node),
 					 errhint("Transfer from a peer that is further ahead, or wait for its next snapshot.")));
 		query_exec(&drop_q, args, NULL, false, SPI_OK_DELETE);
 		query_exec(&mark_q, args, NULL, false, SPI_OK_INSERT);
@@ -442,12 +454,13 @@ transfer_state_from(int32 region)
 		{
 			LogMark    *m;
 
-			if (log_marks_find(&marks, get_i32(res, r, 1), get_i32(res, r, 2)) != NULL ||
-				get_i64(res, r, 3) < 0 || get_i64(res, r, 4) < 0)
+			if (log_marks_find(&marks, get_i32(res, r, 1), get_i32(res, r, 2), get_i32(res, r, 6)) != NULL ||
+				get_i64(res, r, 3) < 0 || get_i64(res, r, 4) < 0 ||
+				get_i32(res, r, 6) < 0 || get_i32(res, r, 6) > TIDAL_MAX_NODE_ID)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROTOCOL_VIOLATION),
 						 errmsg("region %d sent a malformed mark in its state transfer", region)));
-			m = log_marks_add(&marks, get_i32(res, r, 1), get_i32(res, r, 2));
+			m = log_marks_add(&marks, get_i32(res, r, 1), get_i32(res, r, 2), get_i32(res, r, 6));
 			m->batch_no = get_i64(res, r, 3);
 			m->last_seq = get_i64(res, r, 4);
 		}

@@ -144,6 +144,7 @@ cutover_reached(const char *cutover)
 		"SELECT coalesce(pg_catalog.bool_and(coalesce(o.last_seq, 0) >= (c->>2)::pg_catalog.int8), true) "
 		"  FROM pg_catalog.jsonb_array_elements($1::pg_catalog.jsonb) c "
 		"  LEFT JOIN tidal.origins o ON o.region = (c->>0)::pg_catalog.int4 AND o.shard = (c->>1)::pg_catalog.int4 "
+		"                          AND o.node = coalesce((c->>3)::pg_catalog.int4, 0) "
 		" WHERE NOT ((c->>0)::pg_catalog.int4 = $2 AND (c->>1)::pg_catalog.int4 = $3)",
 		3, {TEXTOID, INT4OID, INT4OID}, NULL
 	};
@@ -479,8 +480,8 @@ tidal_migration_finalize(PG_FUNCTION_ARGS)
 	static OwnedQuery marks_q = {
 		"SELECT pg_catalog.jsonb_build_object('from_regions', d.from_regions, 'to_region', d.to_region, "
 		"                          'to_shard', d.to_shard, 'cutover', "
-		"         (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(o.region, o.shard, o.last_seq) "
-		"                                    ORDER BY o.region, o.shard), '[]') FROM tidal.origins o))::pg_catalog.text "
+		"         (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(o.region, o.shard, o.last_seq, o.node) "
+		"                                    ORDER BY o.region, o.shard, o.node), '[]') FROM tidal.origins o))::pg_catalog.text "
 		"  FROM tidal.migration_defs d WHERE d.id = $1",
 		1, {INT8OID}, NULL
 	};

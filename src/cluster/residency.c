@@ -57,19 +57,20 @@ typedef struct BatchKey
 {
 	int32		region;
 	int32		shard;
+	int32		node;
 	int64		batch_no;
 	bool		filled;
 } BatchKey;
 
 typedef struct Rewrite
 {
-	Datum		args[4];		/* origin_region, origin_shard, batch_no, batch */
+	Datum		args[5];		/* origin_region, origin_shard, batch_no, batch, origin_node */
 } Rewrite;
 
 static OwnedQuery update_q = {
 	"UPDATE tidal.batches SET batch = $4 "
-	" WHERE origin_region = $1 AND origin_shard = $2 AND batch_no = $3",
-	4, {INT4OID, INT4OID, INT8OID, BYTEAOID}, NULL
+	" WHERE origin_region = $1 AND origin_shard = $2 AND batch_no = $3 AND origin_node = $5",
+	5, {INT4OID, INT4OID, INT8OID, BYTEAOID, INT4OID}, NULL
 };
 
 /* the highest batch of our origin that every peer (shard siblings too) has acknowledged; 0 without peers */
@@ -100,7 +101,8 @@ to_bytea(const StringInfo s)
 
 /*
  * Leave the records of tenants this region does not store out of the
- * stored batches q yields (origin_region, origin_shard, batch_no, batch).
+ * stored batches q yields (origin_region, origin_shard, batch_no, batch,
+ * origin_node).
  * Returns how many batches were rewritten; *last_batch: the batch_no of the
  * last row seen.
  */
@@ -150,10 +152,11 @@ elide_stored(OwnedQuery *q, Datum *args, const Placement *placement, int64 *last
 			if (elided < 0)
 				ereport(WARNING,
 						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("tidal: batch " INT64_FORMAT " of origin %d:%d is corrupt and keeps its records: %s",
+						 errmsg("tidal: batch " INT64_FORMAT " of origin %d:%d:%d is corrupt and keeps its records: %s",
 								DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)),
 								DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)),
-								DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)), why)));
+								DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)),
+								DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull)), why)));
 			if (elided > 0)
 			{
 				Rewrite    *rw = palloc(sizeof(Rewrite));
@@ -162,6 +165,7 @@ elide_stored(OwnedQuery *q, Datum *args, const Placement *placement, int64 *last
 				rw->args[1] = SPI_getbinval(tup, desc, 2, &isnull);
 				rw->args[2] = Int64GetDatum(DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)));
 				rw->args[3] = PointerGetDatum(to_bytea(&copy));
+				rw->args[4] = SPI_getbinval(tup, desc, 5, &isnull);
 				rewrites = lappend(rewrites, rw);
 			}
 		}
@@ -216,7 +220,7 @@ residency_store_copy(const LogBatchHeader *hdr, const char *data, Size len)
 	StringInfoData copy;
 	const char *why;
 	int			elided;
-	Datum		args[4];
+	Datum		args[5];
 	TidalSavedUser saved;
 
 	if (!holds_tenant_data(data, len))
@@ -247,6 +251,7 @@ residency_store_copy(const LogBatchHeader *hdr, const char *data, Size len)
 	args[1] = Int32GetDatum(hdr->origin_shard);
 	args[2] = Int64GetDatum(hdr->batch_no);
 	args[3] = PointerGetDatum(to_bytea(&copy));
+	args[4] = Int32GetDatum(hdr->origin_node);
 	query_begin(&saved);
 	query_exec(&update_q, args, NULL, false, SPI_OK_UPDATE);
 	query_end(&saved);
@@ -278,12 +283,12 @@ void
 residency_move_out(int64 tenant)
 {
 	static OwnedQuery stored_q = {
-		"SELECT origin_region, origin_shard, batch_no, batch FROM tidal.batches "
-		" WHERE origin_region <> $1 OR (origin_shard = $2 AND batch_no <= $3)",
-		3, {INT4OID, INT4OID, INT8OID}, NULL
+		"SELECT origin_region, origin_shard, batch_no, batch, origin_node FROM tidal.batches "
+		" WHERE origin_region <> $1 OR (origin_shard = $2 AND origin_node = $4 AND batch_no <= $3)",
+		4, {INT4OID, INT4OID, INT8OID, INT4OID}, NULL
 	};
 	Placement  *placement;
-	Datum		args[3];
+	Datum		args[4];
 	int64		rewritten;
 
 	/* the tenant's records still in tidal.pending go into batches first */
@@ -298,6 +303,7 @@ residency_move_out(int64 tenant)
 	args[0] = Int32GetDatum(tidal_region_id);
 	args[1] = Int32GetDatum(tidal_shard_id);
 	args[2] = Int64GetDatum(acked_by_every_peer());
+	args[3] = Int32GetDatum(tidal_node_id);
 	rewritten = elide_stored(&stored_q, args, placement, NULL);
 	ereport(LOG,
 			(errmsg("tidal: tenant " INT64_FORMAT " left this region: its records were left out of " INT64_FORMAT " stored batches",
@@ -348,17 +354,20 @@ void
 residency_tick(void)
 {
 	static OwnedQuery own_q = {
-		"SELECT origin_region, origin_shard, batch_no, batch FROM tidal.batches "
-		" WHERE origin_region = $1 AND origin_shard = $2 AND batch_no > $3 AND batch_no <= $4 "
+		"SELECT origin_region, origin_shard, batch_no, batch, origin_node FROM tidal.batches "
+		" WHERE origin_region = $1 AND origin_shard = $2 AND origin_node = $5 "
+		"   AND batch_no > $3 AND batch_no <= $4 "
 		" ORDER BY batch_no LIMIT 256",
-		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
+		5, {INT4OID, INT4OID, INT8OID, INT8OID, INT4OID}, NULL
 	};
 	int64		acked = acked_by_every_peer();
 	Placement  *placement;
-	Datum		args[4];
+	Datum		args[5];
 	int64		last = tick_done_upto;
 
 	StaticAssertStmt(RESIDENCY_TICK_BATCHES == 256, "own_q's LIMIT");
+	if (!log_knows_nodes())
+		return;					/* SQL objects before 0.8: the log is paused */
 	placement = placement_read(tidal_region_id, tidal_shard_id);
 	if (placement_grew(placement))
 		tick_done_upto = last = 0;
@@ -373,13 +382,38 @@ residency_tick(void)
 	args[1] = Int32GetDatum(tidal_shard_id);
 	args[2] = Int64GetDatum(tick_done_upto);
 	args[3] = Int64GetDatum(acked);
+	args[4] = Int32GetDatum(tidal_node_id);
 	(void) elide_stored(&own_q, args, placement, &last);
 	/* up to the last batch looked at (at most 256 a tick); all of the range if it held none */
 	tick_done_upto = (last == tick_done_upto) ? acked : last;
 }
 
-/* per shard sibling: its batches this process's ticks have looked at (0 after a start) */
-static int64 sibling_done_upto[TIDAL_MAX_SHARD_ID + 1];
+/* per origin of a shard sibling: its batches this process's ticks have looked at (0 after a start) */
+typedef struct SiblingDone
+{
+	int32		shard;
+	int32		node;
+	int64		upto;
+} SiblingDone;
+
+#define SIBLING_MAX_ORIGINS	1024
+static SiblingDone sibling_done[SIBLING_MAX_ORIGINS];
+static int	nsibling_done = 0;
+
+/* the entry of a sibling's origin (a new one at 0), or NULL when the table is full */
+static SiblingDone *
+sibling_done_of(int32 shard, int32 node)
+{
+	int			i;
+
+	for (i = 0; i < nsibling_done; i++)
+		if (sibling_done[i].shard == shard && sibling_done[i].node == node)
+			return &sibling_done[i];
+	if (nsibling_done == SIBLING_MAX_ORIGINS)
+		return NULL;
+	sibling_done[nsibling_done] = (SiblingDone) {shard, node, 0};
+	return &sibling_done[nsibling_done++];
+}
 
 /*
  * The copies of shard siblings' batches keep every record of this shard's
@@ -392,23 +426,25 @@ void
 residency_tick_siblings(void)
 {
 	static OwnedQuery upto_q = {
-		"SELECT o.shard, pg_catalog.min(coalesce(p.applied_batch, 0)) "
+		"SELECT o.shard, o.node, pg_catalog.min(coalesce(p.applied_batch, 0)) "
 		"  FROM tidal.origins o "
 		"  CROSS JOIN tidal.peer_defs d "
 		"  LEFT JOIN tidal.peer_progress p ON p.peer_region = d.region_id AND p.peer_shard = d.shard_id "
-		"       AND p.origin_region = o.region AND p.origin_shard = o.shard "
+		"       AND p.origin_region = o.region AND p.origin_shard = o.shard AND p.origin_node = o.node "
 		" WHERE o.region = $1 AND o.shard <> $2 AND d.shard_id = $2 AND d.region_id <> $1 "
-		" GROUP BY o.shard",
+		" GROUP BY o.shard, o.node",
 		2, {INT4OID, INT4OID}, NULL
 	};
 	static OwnedQuery sibling_q = {
-		"SELECT origin_region, origin_shard, batch_no, batch FROM tidal.batches "
-		" WHERE origin_region = $1 AND origin_shard = $2 AND batch_no > $3 AND batch_no <= $4 "
+		"SELECT origin_region, origin_shard, batch_no, batch, origin_node FROM tidal.batches "
+		" WHERE origin_region = $1 AND origin_shard = $2 AND origin_node = $5 "
+		"   AND batch_no > $3 AND batch_no <= $4 "
 		" ORDER BY batch_no LIMIT 256",
-		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
+		5, {INT4OID, INT4OID, INT8OID, INT8OID, INT4OID}, NULL
 	};
-	Datum		args[4];
+	Datum		args[5];
 	int32		shards[TIDAL_MAX_PEERS];
+	int32		nodes[TIDAL_MAX_PEERS];
 	int64		upto[TIDAL_MAX_PEERS];
 	int			n = 0;
 	Placement  *placement;
@@ -416,8 +452,8 @@ residency_tick_siblings(void)
 	uint64		r;
 	int			i;
 
-	if (!query_has_column("peer_progress", "peer_shard"))
-		return;					/* SQL objects before 0.7 */
+	if (!query_has_column("peer_progress", "origin_node"))
+		return;					/* SQL objects before 0.8 */
 	args[0] = Int32GetDatum(tidal_region_id);
 	args[1] = Int32GetDatum(tidal_shard_id);
 	query_begin(&saved);
@@ -427,7 +463,8 @@ residency_tick_siblings(void)
 		bool		isnull;
 
 		shards[n] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
-		upto[n] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+		nodes[n] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+		upto[n] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &isnull));
 		if (shards[n] >= 0 && shards[n] <= TIDAL_MAX_SHARD_ID)
 			n++;
 	}
@@ -437,21 +474,26 @@ residency_tick_siblings(void)
 	placement = placement_read(tidal_region_id, tidal_shard_id);
 	for (i = 0; i < n; i++)
 	{
-		int64		done = sibling_done_upto[shards[i]];
-		int64		last = done;
+		SiblingDone *d = sibling_done_of(shards[i], nodes[i]);
+		int64		done;
+		int64		last;
 
+		if (d == NULL)
+			break;				/* more origins than the table: the next start looks again */
+		done = last = d->upto;
 		if (upto[i] <= done)
 			continue;
 		if (placement->naway == 0)
 		{
-			sibling_done_upto[shards[i]] = upto[i];
+			d->upto = upto[i];
 			continue;
 		}
 		args[1] = Int32GetDatum(shards[i]);
 		args[2] = Int64GetDatum(done);
 		args[3] = Int64GetDatum(upto[i]);
+		args[4] = Int32GetDatum(nodes[i]);
 		(void) elide_stored(&sibling_q, args, placement, &last);
-		sibling_done_upto[shards[i]] = (last == done) ? upto[i] : last;
+		d->upto = (last == done) ? upto[i] : last;
 	}
 }
 
@@ -511,6 +553,7 @@ lacking_row(HeapTuple tup, TupleDesc desc, void *arg)
 		k->region = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 		k->shard = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
 		k->batch_no = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		k->node = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
 		scan->out = lappend(scan->out, k);
 		MemoryContextSwitchTo(row);
 	}
@@ -522,8 +565,8 @@ static List *
 batches_lacking(int64 tenant)
 {
 	static OwnedQuery all_q = {
-		"SELECT origin_region, origin_shard, batch_no, batch FROM tidal.batches "
-		" ORDER BY origin_region, origin_shard, batch_no",
+		"SELECT origin_region, origin_shard, batch_no, batch, origin_node FROM tidal.batches "
+		" ORDER BY origin_region, origin_shard, origin_node, batch_no",
 		0, {InvalidOid}, NULL
 	};
 	LackingScan scan = {tenant, CurrentMemoryContext, NIL};
@@ -564,10 +607,11 @@ static bool
 fill_one(const BatchKey *k, int64 tenant, const char *full, Size full_len, const char **why)
 {
 	static OwnedQuery local_q = {
-		"SELECT batch FROM tidal.batches WHERE origin_region = $1 AND origin_shard = $2 AND batch_no = $3",
-		3, {INT4OID, INT4OID, INT8OID}, NULL
+		"SELECT batch FROM tidal.batches "
+		" WHERE origin_region = $1 AND origin_shard = $2 AND batch_no = $3 AND origin_node = $5",
+		5, {INT4OID, INT4OID, INT8OID, BYTEAOID, INT4OID}, NULL
 	};
-	Datum		args[4];
+	Datum		args[5];
 	MemoryContext caller = CurrentMemoryContext;
 	TidalSavedUser saved;
 	StringInfoData merged;
@@ -582,8 +626,10 @@ fill_one(const BatchKey *k, int64 tenant, const char *full, Size full_len, const
 	args[0] = Int32GetDatum(k->region);
 	args[1] = Int32GetDatum(k->shard);
 	args[2] = Int64GetDatum(k->batch_no);
+	args[3] = (Datum) 0;
+	args[4] = Int32GetDatum(k->node);
 	query_begin(&saved);
-	query_exec(&local_q, args, NULL, false, SPI_OK_SELECT);
+	query_exec(&local_q, args, (const char[]) {' ', ' ', ' ', 'n', ' '}, false, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 	{
 		query_end(&saved);
@@ -637,14 +683,16 @@ fill_one(const BatchKey *k, int64 tenant, const char *full, Size full_len, const
 	return true;
 }
 
-/* append "{a,b,...}" of the keys from start (at most n) to the three arrays */
+/* append "{a,b,...}" of the keys from start (at most n) to the four arrays */
 static void
-key_arrays(BatchKey **keys, int n, StringInfo regions, StringInfo shards, StringInfo batches)
+key_arrays(BatchKey **keys, int n, StringInfo regions, StringInfo shards, StringInfo nodes,
+		   StringInfo batches)
 {
 	int			i;
 
 	appendStringInfoChar(regions, '{');
 	appendStringInfoChar(shards, '{');
+	appendStringInfoChar(nodes, '{');
 	appendStringInfoChar(batches, '{');
 	for (i = 0; i < n; i++)
 	{
@@ -652,30 +700,33 @@ key_arrays(BatchKey **keys, int n, StringInfo regions, StringInfo shards, String
 
 		appendStringInfo(regions, "%s%d", sep, keys[i]->region);
 		appendStringInfo(shards, "%s%d", sep, keys[i]->shard);
+		appendStringInfo(nodes, "%s%d", sep, keys[i]->node);
 		appendStringInfo(batches, "%s" INT64_FORMAT, sep, keys[i]->batch_no);
 	}
 	appendStringInfoChar(regions, '}');
 	appendStringInfoChar(shards, '}');
+	appendStringInfoChar(nodes, '}');
 	appendStringInfoChar(batches, '}');
 }
 
 /*
  * Call tidal._ship_tenant on a peer for n batches: its answer, checked
- * (four binary columns of the right types and lengths, at most n rows), or
+ * (five binary columns of the right types and lengths, at most n rows), or
  * NULL (logged) if it did not come or is malformed.  The caller PQclears it.
  */
 static PGresult *
 ship_tenant_call(PGconn *conn, int32 peer, int64 tenant, BatchKey **keys, int n)
 {
-	static const Oid types[4] = {INT4OID, INT4OID, INT8OID, BYTEAOID};
-	static const int lengths[4] = {4, 4, 8, REMOTE_ANY_LENGTH};
+	static const Oid types[5] = {INT4OID, INT4OID, INT4OID, INT8OID, BYTEAOID};
+	static const int lengths[5] = {4, 4, 4, 8, REMOTE_ANY_LENGTH};
 	StringInfoData regions;
 	StringInfoData shards;
+	StringInfoData nodes;
 	StringInfoData batches;
 	char		requester[16];
 	char		shard[16];
 	char		tenant_s[32];
-	const char *params[6];
+	const char *params[7];
 	PGresult   *res;
 	char	   *why = NULL;
 	const char *bad;
@@ -684,8 +735,9 @@ ship_tenant_call(PGconn *conn, int32 peer, int64 tenant, BatchKey **keys, int n)
 	CHECK_FOR_INTERRUPTS();
 	initStringInfo(&regions);
 	initStringInfo(&shards);
+	initStringInfo(&nodes);
 	initStringInfo(&batches);
-	key_arrays(keys, n, &regions, &shards, &batches);
+	key_arrays(keys, n, &regions, &shards, &nodes, &batches);
 	snprintf(requester, sizeof(requester), "%d", tidal_region_id);
 	snprintf(shard, sizeof(shard), "%d", tidal_shard_id);
 	snprintf(tenant_s, sizeof(tenant_s), INT64_FORMAT, tenant);
@@ -694,9 +746,10 @@ ship_tenant_call(PGconn *conn, int32 peer, int64 tenant, BatchKey **keys, int n)
 	params[2] = tenant_s;
 	params[3] = regions.data;
 	params[4] = shards.data;
-	params[5] = batches.data;
-	res = remote_query(conn, "SELECT origin_region, origin_shard, batch_no, batch "
-					   "FROM tidal._ship_tenant($1, $2, $3, $4, $5, $6)", 6, params, 1,
+	params[5] = nodes.data;
+	params[6] = batches.data;
+	res = remote_query(conn, "SELECT origin_region, origin_shard, origin_node, batch_no, batch "
+					   "FROM tidal._ship_tenant($1, $2, $3, $4, $5, $6, $7)", 7, params, 1,
 					   tidal_peer_timeout_ms, n, RESIDENCY_MAX_ANSWER_BYTES, &why);
 	if (res == NULL)
 	{
@@ -705,7 +758,7 @@ ship_tenant_call(PGconn *conn, int32 peer, int64 tenant, BatchKey **keys, int n)
 						peer, tenant, why ? why : "no answer")));
 		return NULL;
 	}
-	bad = remote_check_shape(res, 4, types, lengths);
+	bad = remote_check_shape(res, 5, types, lengths);
 	for (i = 0; bad == NULL && i < PQnfields(res); i++)
 		if (PQfformat(res, i) != 1)
 			bad = "malformed answer: not in binary format";
@@ -748,7 +801,8 @@ fill_from_peer(PGconn *conn, int32 peer, int64 tenant, List *missing)
 			{
 				int64		region = answer_int(res, i, 0);
 				int64		origin_shard = answer_int(res, i, 1);
-				int64		batch_no = answer_int(res, i, 2);
+				int64		origin_node = answer_int(res, i, 2);
+				int64		batch_no = answer_int(res, i, 3);
 				ListCell   *mc;
 
 				foreach(mc, missing)
@@ -757,17 +811,17 @@ fill_from_peer(PGconn *conn, int32 peer, int64 tenant, List *missing)
 					const char *fwhy;
 
 					if (m->filled || m->region != region || m->shard != origin_shard ||
-						m->batch_no != batch_no)
+						m->node != origin_node || m->batch_no != batch_no)
 						continue;
-					if (fill_one(m, tenant, PQgetvalue(res, i, 3), PQgetlength(res, i, 3), &fwhy))
+					if (fill_one(m, tenant, PQgetvalue(res, i, 4), PQgetlength(res, i, 4), &fwhy))
 					{
 						m->filled = true;
 						filled++;
 					}
 					else
 						ereport(LOG,
-								(errmsg("tidal: region %d's copy of batch " INT64_FORMAT " of origin %d:%d does not fit this region's: %s",
-										peer, m->batch_no, m->region, m->shard, fwhy)));
+								(errmsg("tidal: region %d's copy of batch " INT64_FORMAT " of origin %d:%d:%d does not fit this region's: %s",
+										peer, m->batch_no, m->region, m->shard, m->node, fwhy)));
 					break;
 				}
 			}
@@ -818,13 +872,14 @@ complete_from(const char *conninfo, int32 peer, int64 tenant, BatchKey *key, Str
 		PGresult   *res = ship_tenant_call(conn, peer, tenant, &key, 1);
 
 		if (res != NULL && PQntuples(res) == 1 && answer_int(res, 0, 0) == key->region &&
-			answer_int(res, 0, 1) == key->shard && answer_int(res, 0, 2) == key->batch_no)
+			answer_int(res, 0, 1) == key->shard && answer_int(res, 0, 2) == key->node &&
+			answer_int(res, 0, 3) == key->batch_no)
 		{
 			StringInfoData out;
 			const char *why;
 
 			initStringInfo(&out);
-			if (codec_fill_batch(cur->data, cur->len, PQgetvalue(res, 0, 3), PQgetlength(res, 0, 3),
+			if (codec_fill_batch(cur->data, cur->len, PQgetvalue(res, 0, 4), PQgetlength(res, 0, 4),
 								 tenant, &out, &why) > 0)
 			{
 				resetStringInfo(cur);
@@ -833,8 +888,8 @@ complete_from(const char *conninfo, int32 peer, int64 tenant, BatchKey *key, Str
 			}
 			else
 				ereport(LOG,
-						(errmsg("tidal: region %d's copy of batch " INT64_FORMAT " of origin %d:%d does not fit the one received: %s",
-								peer, key->batch_no, key->region, key->shard, why)));
+						(errmsg("tidal: region %d's copy of batch " INT64_FORMAT " of origin %d:%d:%d does not fit the one received: %s",
+								peer, key->batch_no, key->region, key->shard, key->node, why)));
 		}
 		if (res != NULL)
 			PQclear(res);
@@ -897,6 +952,7 @@ residency_complete_batch(const LogBatchHeader *hdr, const char *data, Size len)
 	appendBinaryStringInfo(cur, data, len);
 	key.region = hdr->origin_region;
 	key.shard = hdr->origin_shard;
+	key.node = hdr->origin_node;
 	key.batch_no = hdr->batch_no;
 	key.filled = false;
 	npeers = peer_list(peers, TIDAL_MAX_PEERS, PEERS_REGIONS);
@@ -912,8 +968,8 @@ residency_complete_batch(const LogBatchHeader *hdr, const char *data, Size len)
 			if (conninfo != NULL && complete_from(conninfo, peers[i].region, tenant, &key, cur))
 			{
 				ereport(LOG,
-						(errmsg("tidal: batch " INT64_FORMAT " of origin %d:%d came without tenant " INT64_FORMAT "'s records, which this region stores; region %d sent them",
-								key.batch_no, key.region, key.shard, tenant, peers[i].region)));
+						(errmsg("tidal: batch " INT64_FORMAT " of origin %d:%d:%d came without tenant " INT64_FORMAT "'s records, which this region stores; region %d sent them",
+								key.batch_no, key.region, key.shard, key.node, tenant, peers[i].region)));
 				break;
 			}
 		}
@@ -956,8 +1012,8 @@ residency_move_in(int64 tenant)
 				 errmsg("tenant " INT64_FORMAT " cannot move into this region yet: %d batches held here lack its records, "
 						"and no reachable peer sent them",
 						tenant, left),
-				 errdetail("The first is batch " INT64_FORMAT " of origin %d:%d.",
-						   first->batch_no, first->region, first->shard),
+				 errdetail("The first is batch " INT64_FORMAT " of origin %d:%d:%d.",
+						   first->batch_no, first->region, first->shard, first->node),
 				 errhint("This region does not keep records of tenants it does not store; it fetches them from a region "
 						 "that stores the tenant. The move is retried when the record that caused it is applied again.")));
 	}

@@ -507,7 +507,13 @@ codec_write_batch_header(char *out, LogBatchHeader *hdr, const char *payload, Si
 {
 	StringInfoData h;
 
-	hdr->version = LOG_BATCH_VERSION;
+	/*
+	 * Version 2 unless asked for 1: a copy of a version-1 batch stays one
+	 * (its origin is node 0), and so does a batch sealed on SQL objects
+	 * before 0.8 (log.c).
+	 */
+	if (hdr->version != LOG_BATCH_VERSION_NODE0)
+		hdr->version = LOG_BATCH_VERSION;
 	hdr->payload_len = payload_len;
 	hdr->payload_crc = crc32c(payload, payload_len);
 
@@ -556,7 +562,8 @@ codec_read_batch(const char *buf, Size len, LogBatchHeader *hdr,
 	r.p += 4;
 	hdr->version = get_u16(&r);
 	header_len = get_u16(&r);
-	if (hdr->version != LOG_BATCH_VERSION || header_len != LOG_BATCH_HEADER_LEN)
+	if ((hdr->version != LOG_BATCH_VERSION && hdr->version != LOG_BATCH_VERSION_NODE0) ||
+		header_len != LOG_BATCH_HEADER_LEN)
 	{
 		*why = "unsupported batch format version";
 		return false;
@@ -564,6 +571,9 @@ codec_read_batch(const char *buf, Size len, LogBatchHeader *hdr,
 	hdr->origin_region = (int32) get_u32(&r);
 	hdr->origin_shard = (int32) get_u32(&r);
 	hdr->origin_node = (int32) get_u32(&r);
+	/* before 0.8 (version 1) every batch of a region and shard is node 0's origin */
+	if (hdr->version == LOG_BATCH_VERSION_NODE0)
+		hdr->origin_node = 0;
 	hdr->record_count = get_u32(&r);
 	hdr->batch_no = (int64) get_u64(&r);
 	hdr->first_seq = (int64) get_u64(&r);

@@ -18,7 +18,13 @@
 
 #define LOG_RECORD_HEADER_LEN	32
 #define LOG_BATCH_MAGIC			"TDLB"
-#define LOG_BATCH_VERSION		1
+/*
+ * Version 2 (0.8): the header's node is part of the batch's origin,
+ * (region, shard, node).  Version 1: the origin is (region, shard, 0),
+ * whatever node the header names; a reader sets origin_node to 0.
+ */
+#define LOG_BATCH_VERSION		2
+#define LOG_BATCH_VERSION_NODE0	1
 #define LOG_BATCH_HEADER_LEN	72
 
 typedef enum LogRecordKind

@@ -254,43 +254,71 @@ seal_item_cmp(const void *a, const void *b)
 	return hlc_compare(&((const SealItem *) a)->hlc, &((const SealItem *) b)->hlc);
 }
 
-/* lock an origin's row and read its counters, creating the row if needed */
+/*
+ * Lock an origin's row and read its counters, creating the row if needed.
+ * A new origin's sequence continues after the highest of its region and
+ * shard (the shard's other nodes, and node 0 before 0.8), so that the
+ * shard's sequence, tidal.local_seqno(), never goes back when another of
+ * its nodes starts writing.
+ *
+ * node LOG_NODE_BEFORE_0_8: SQL objects before 0.8, whose origins are
+ * (region, shard); see log_seal_through.
+ */
+#define LOG_NODE_BEFORE_0_8	(-1)
+
 static void
-lock_origin(int32 region, int32 shard, int64 *last_seq, int64 *last_batch)
+lock_origin(int32 region, int32 shard, int32 node, int64 *last_seq, int64 *last_batch)
 {
+	static OwnedQuery lock_before_q = {
+		"SELECT last_seq, last_batch FROM tidal.origins WHERE region = $1 AND shard = $2 FOR UPDATE",
+		2, {INT4OID, INT4OID}, NULL
+	};
+	static OwnedQuery create_before_q = {
+		"INSERT INTO tidal.origins(region, shard) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+		2, {INT4OID, INT4OID}, NULL
+	};
 	static OwnedQuery lock_q = {
 		"SELECT last_seq, last_batch FROM tidal.origins "
-		"WHERE region = $1 AND shard = $2 FOR UPDATE",
-		2, {INT4OID, INT4OID}, NULL
+		"WHERE region = $1 AND shard = $2 AND node = $3 FOR UPDATE",
+		3, {INT4OID, INT4OID, INT4OID}, NULL
 	};
 	static OwnedQuery create_q = {
-		"INSERT INTO tidal.origins(region, shard) VALUES ($1, $2) "
+		"INSERT INTO tidal.origins(region, shard, node, last_seq) "
+		"SELECT $1, $2, $3, coalesce(pg_catalog.max(o.last_seq), 0) FROM tidal.origins o "
+		" WHERE o.region = $1 AND o.shard = $2 "
 		"ON CONFLICT DO NOTHING",
-		2, {INT4OID, INT4OID}, NULL
+		3, {INT4OID, INT4OID, INT4OID}, NULL
 	};
-	Datum		args[2] = {Int32GetDatum(region), Int32GetDatum(shard)};
+	Datum		args[3] = {Int32GetDatum(region), Int32GetDatum(shard), Int32GetDatum(node)};
 	int			attempt;
 
 	for (attempt = 0; attempt < 2; attempt++)
 	{
 		bool		isnull;
 
-		query_exec(&lock_q, args, NULL, false, SPI_OK_SELECT);
+		query_exec(node == LOG_NODE_BEFORE_0_8 ? &lock_before_q : &lock_q, args, NULL, false, SPI_OK_SELECT);
 		if (SPI_processed == 1)
 		{
 			*last_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 			*last_batch = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 			return;
 		}
-		query_exec(&create_q, args, NULL, false, SPI_OK_INSERT);
+		query_exec(node == LOG_NODE_BEFORE_0_8 ? &create_before_q : &create_q, args, NULL, false, SPI_OK_INSERT);
 	}
-	elog(ERROR, "could not lock tidal origin %d:%d", region, shard);
+	elog(ERROR, "could not lock tidal origin %d:%d:%d", region, shard, node);
 }
 
-/* add a batch to tidal.batches and advance its origin; caller holds the origin's row lock */
+/*
+ * Add a batch to tidal.batches and advance its origin; caller holds the
+ * origin's row lock.  before_0_8: SQL objects before 0.8 (see lock_origin).
+ */
 static void
-insert_batch(const LogBatchHeader *hdr, bytea *batch)
+insert_batch(const LogBatchHeader *hdr, bytea *batch, bool before_0_8)
 {
+	static OwnedQuery advance_before_q = {
+		"UPDATE tidal.origins SET last_seq = $3, last_batch = $4 WHERE region = $1 AND shard = $2",
+		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
+	};
 	static OwnedQuery insert_q = {
 		"INSERT INTO tidal.batches(origin_region, origin_shard, batch_no, "
 		"first_seq, last_seq, event_count, origin_node, batch) "
@@ -299,8 +327,8 @@ insert_batch(const LogBatchHeader *hdr, bytea *batch)
 	};
 	static OwnedQuery advance_q = {
 		"UPDATE tidal.origins SET last_seq = $3, last_batch = $4 "
-		"WHERE region = $1 AND shard = $2",
-		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
+		"WHERE region = $1 AND shard = $2 AND node = $5",
+		5, {INT4OID, INT4OID, INT8OID, INT8OID, INT4OID}, NULL
 	};
 	Datum		ins_args[8];
 
@@ -313,7 +341,8 @@ insert_batch(const LogBatchHeader *hdr, bytea *batch)
 	ins_args[6] = Int32GetDatum(hdr->origin_node);
 	ins_args[7] = PointerGetDatum(batch);
 	query_exec(&insert_q, ins_args, NULL, false, SPI_OK_INSERT);
-	query_exec(&advance_q, (Datum[]) {ins_args[0], ins_args[1], ins_args[4], ins_args[2]},
+	query_exec(before_0_8 ? &advance_before_q : &advance_q,
+			   (Datum[]) {ins_args[0], ins_args[1], ins_args[4], ins_args[2], ins_args[6]},
 			   NULL, false, SPI_OK_UPDATE);
 }
 
@@ -323,7 +352,7 @@ insert_batch(const LogBatchHeader *hdr, bytea *batch)
  * it did not, the batch took every record this snapshot could see.
  */
 static int64
-seal_one_batch(bool *full)
+seal_one_batch(bool *full, bool before_0_8)
 {
 	static OwnedQuery sizes_q = {
 		"SELECT ctid, pg_catalog.octet_length(record) FROM tidal.pending LIMIT "
@@ -348,7 +377,8 @@ seal_one_batch(bool *full)
 	Datum		del_args[1];
 
 	*full = false;
-	lock_origin(tidal_region_id, tidal_shard_id, &last_seq, &last_batch);
+	lock_origin(tidal_region_id, tidal_shard_id, before_0_8 ? LOG_NODE_BEFORE_0_8 : tidal_node_id,
+				&last_seq, &last_batch);
 
 	/* choose the records of this batch by size, without reading them */
 	query_exec(&sizes_q, NULL, NULL, false, SPI_OK_SELECT);
@@ -408,6 +438,8 @@ seal_one_batch(bool *full)
 		p += len;
 	}
 	memset(&hdr, 0, sizeof(hdr));
+	/* before 0.8's SQL objects: a version-1 batch, as 0.7 sealed it (origin node 0) */
+	hdr.version = before_0_8 ? LOG_BATCH_VERSION_NODE0 : LOG_BATCH_VERSION;
 	hdr.origin_region = tidal_region_id;
 	hdr.origin_shard = tidal_shard_id;
 	hdr.origin_node = tidal_node_id;
@@ -418,8 +450,14 @@ seal_one_batch(bool *full)
 	hdr.event_count = (uint32) nevents;
 	codec_write_batch_header(VARDATA(batch), &hdr, VARDATA(batch) + LOG_BATCH_HEADER_LEN, bytes);
 
-	insert_batch(&hdr, batch);
+	insert_batch(&hdr, batch, before_0_8);
 	return (int64) nevents;
+}
+
+bool
+log_knows_nodes(void)
+{
+	return query_has_column("origins", "node");
 }
 
 int64
@@ -434,6 +472,14 @@ log_seal_through(int64 *last_seq)
 	int64		total = 0;
 	bool		full;
 	TidalSavedUser saved;
+
+	/*
+	 * A 0.8 library on SQL objects before 0.8 (a rolling upgrade, before
+	 * ALTER EXTENSION UPDATE here): origins have no node yet, and this node
+	 * seals as 0.7 did, version-1 batches of origin (region, shard), which
+	 * the update then files under node 0.
+	 */
+	bool		before_0_8 = !log_knows_nodes();
 
 	/*
 	 * Lock order: tidal.pending before the origin's row, as a rebuild
@@ -451,13 +497,14 @@ log_seal_through(int64 *last_seq)
 	do
 	{
 		CHECK_FOR_INTERRUPTS();
-		total += seal_one_batch(&full);
+		total += seal_one_batch(&full, before_0_8);
 	} while (full);
 	if (last_seq != NULL)
 	{
 		int64		last_batch;
 
-		lock_origin(tidal_region_id, tidal_shard_id, last_seq, &last_batch);
+		lock_origin(tidal_region_id, tidal_shard_id, before_0_8 ? LOG_NODE_BEFORE_0_8 : tidal_node_id,
+					last_seq, &last_batch);
 	}
 	query_end(&saved);
 	return total;
@@ -471,23 +518,35 @@ log_store_remote_batch(const LogBatchHeader *hdr, const char *data, Size len)
 	bytea	   *batch;
 	TidalSavedUser saved;
 
+	if (hdr->origin_node < 0 || hdr->origin_node > TIDAL_MAX_NODE_ID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("tidal batch %lld names origin node %d, which is out of range",
+						(long long) hdr->batch_no, hdr->origin_node),
+				 errdetail("Node ids are 0 to %d.", TIDAL_MAX_NODE_ID)));
 	query_begin(&saved);
-	lock_origin(hdr->origin_region, hdr->origin_shard, &last_seq, &last_batch);
+	lock_origin(hdr->origin_region, hdr->origin_shard, hdr->origin_node, &last_seq, &last_batch);
 	if (hdr->batch_no <= last_batch)
 	{
 		query_end(&saved);
 		return false;			/* applied before: at-least-once delivery, exactly-once apply */
 	}
-	if (hdr->batch_no != last_batch + 1 || hdr->first_seq != last_seq + 1)
+
+	/*
+	 * Gapless per origin.  An origin's first batch may start anywhere: a
+	 * node that begins writing continues its shard's sequence (lock_origin).
+	 */
+	if (hdr->batch_no != last_batch + 1 ||
+		(last_batch > 0 && hdr->first_seq != last_seq + 1))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("tidal batch %lld of origin %d:%d does not follow batch %lld (sequence %lld)",
-						(long long) hdr->batch_no, hdr->origin_region, hdr->origin_shard,
+				 errmsg("tidal batch %lld of origin %d:%d:%d does not follow batch %lld (sequence %lld)",
+						(long long) hdr->batch_no, hdr->origin_region, hdr->origin_shard, hdr->origin_node,
 						(long long) last_batch, (long long) last_seq)));
 	batch = palloc(VARHDRSZ + len);
 	SET_VARSIZE(batch, VARHDRSZ + len);
 	memcpy(VARDATA(batch), data, len);
-	insert_batch(hdr, batch);
+	insert_batch(hdr, batch, false);
 	query_end(&saved);
 	return true;
 }
@@ -514,20 +573,20 @@ replay_payload(const char *p, Size len, log_record_fn fn, void *arg)
 
 /* the mark of an origin in marks, or NULL */
 LogMark *
-log_marks_find(LogMarks *marks, int32 region, int32 shard)
+log_marks_find(LogMarks *marks, int32 region, int32 shard, int32 node)
 {
 	int			i;
 
 	for (i = 0; marks != NULL && i < marks->n; i++)
-		if (marks->m[i].region == region && marks->m[i].shard == shard)
+		if (marks->m[i].region == region && marks->m[i].shard == shard && marks->m[i].node == node)
 			return &marks->m[i];
 	return NULL;
 }
 
 LogMark *
-log_marks_add(LogMarks *marks, int32 region, int32 shard)
+log_marks_add(LogMarks *marks, int32 region, int32 shard, int32 node)
 {
-	LogMark    *m = log_marks_find(marks, region, shard);
+	LogMark    *m = log_marks_find(marks, region, shard, node);
 
 	if (m != NULL)
 		return m;
@@ -540,6 +599,7 @@ log_marks_add(LogMarks *marks, int32 region, int32 shard)
 	m = &marks->m[marks->n++];
 	m->region = region;
 	m->shard = shard;
+	m->node = node;
 	m->batch_no = 0;
 	m->last_seq = 0;
 	return m;
@@ -555,9 +615,10 @@ log_marks_array(const LogMarks *marks, LogMarkField field)
 	for (i = 0; i < n; i++)
 		d[i] = field == LOG_MARK_REGION ? Int32GetDatum(marks->m[i].region)
 			: field == LOG_MARK_SHARD ? Int32GetDatum(marks->m[i].shard)
+			: field == LOG_MARK_NODE ? Int32GetDatum(marks->m[i].node)
 			: field == LOG_MARK_BATCH ? Int64GetDatum(marks->m[i].batch_no)
 			: Int64GetDatum(marks->m[i].last_seq);
-	if (field == LOG_MARK_REGION || field == LOG_MARK_SHARD)
+	if (field == LOG_MARK_REGION || field == LOG_MARK_SHARD || field == LOG_MARK_NODE)
 		return PointerGetDatum(construct_array(d, n, INT4OID, 4, true, TYPALIGN_INT));
 	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
@@ -597,7 +658,8 @@ replay_row(HeapTuple tup, TupleDesc desc, void *arg)
 			MemoryContext row = MemoryContextSwitchTo(scan->caller);
 			LogMark    *mark = log_marks_add(scan->reached,
 											 DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull)),
-											 DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull)));
+											 DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull)),
+											 DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull)));
 
 			MemoryContextSwitchTo(row);
 			mark->batch_no = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
@@ -623,7 +685,28 @@ log_replay_after(const LogMarks *after, bool with_pending, log_record_fn fn, voi
 				 LogMarks *reached)
 {
 	static OwnedQuery q = {
-		"SELECT b.batch, true, b.origin_region, b.origin_shard, b.batch_no, b.last_seq "
+		"SELECT b.batch, true, b.origin_region, b.origin_shard, b.batch_no, b.last_seq, b.origin_node "
+		"  FROM tidal.origins o "
+		"  LEFT JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.int4[]), pg_catalog.unnest($2::pg_catalog.int4[]), "
+		"                      pg_catalog.unnest($3::pg_catalog.int8[]), pg_catalog.unnest($5::pg_catalog.int4[])) "
+		"         AS m(region, shard, batch_no, node) "
+		"         ON m.region = o.region AND m.shard = o.shard AND m.node = o.node "
+		" CROSS JOIN LATERAL (SELECT * FROM tidal.batches b "
+		"                      WHERE b.origin_region = o.region AND b.origin_shard = o.shard "
+		"                        AND b.origin_node = o.node "
+		"                        AND b.batch_no > coalesce(m.batch_no, 0) "
+		"                      ORDER BY b.batch_no) b "
+		"UNION ALL "
+		"SELECT record, false, NULL, NULL, NULL, NULL, NULL FROM tidal.pending WHERE $4",
+		5, {INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, BOOLOID, INT4ARRAYOID}, NULL
+	};
+	/*
+	 * The same on SQL objects before 0.8 (a newer library before ALTER
+	 * EXTENSION UPDATE): an origin is (region, shard), its node is 0.  The
+	 * hot state is rebuilt from the log whatever the version of its tables.
+	 */
+	static OwnedQuery before_nodes_q = {
+		"SELECT b.batch, true, b.origin_region, b.origin_shard, b.batch_no, b.last_seq, 0 "
 		"  FROM tidal.origins o "
 		"  LEFT JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.int4[]), pg_catalog.unnest($2::pg_catalog.int4[]), "
 		"                      pg_catalog.unnest($3::pg_catalog.int8[])) "
@@ -633,11 +716,11 @@ log_replay_after(const LogMarks *after, bool with_pending, log_record_fn fn, voi
 		"                        AND b.batch_no > coalesce(m.batch_no, 0) "
 		"                      ORDER BY b.batch_no) b "
 		"UNION ALL "
-		"SELECT record, false, NULL, NULL, NULL, NULL FROM tidal.pending WHERE $4",
-		4, {INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, BOOLOID}, NULL
+		"SELECT record, false, NULL, NULL, NULL, NULL, NULL FROM tidal.pending WHERE $4",
+		5, {INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, BOOLOID, INT4ARRAYOID}, NULL
 	};
 
-	Datum		args[4];
+	Datum		args[5];
 	ReplayScan	scan = {fn, arg, reached, CurrentMemoryContext};
 	TidalSavedUser saved;
 	int			i;
@@ -646,16 +729,17 @@ log_replay_after(const LogMarks *after, bool with_pending, log_record_fn fn, voi
 	{
 		memset(reached, 0, sizeof(*reached));
 		for (i = 0; after != NULL && i < after->n; i++)
-			*log_marks_add(reached, after->m[i].region, after->m[i].shard) = after->m[i];
+			*log_marks_add(reached, after->m[i].region, after->m[i].shard, after->m[i].node) = after->m[i];
 	}
 	args[0] = log_marks_array(after, LOG_MARK_REGION);
 	args[1] = log_marks_array(after, LOG_MARK_SHARD);
 	args[2] = log_marks_array(after, LOG_MARK_BATCH);
 	args[3] = BoolGetDatum(with_pending);
+	args[4] = log_marks_array(after, LOG_MARK_NODE);
 
 	query_begin(&saved);
 	PushActiveSnapshot(GetLatestSnapshot());
-	query_each_row(&q, args, NULL, true, replay_row, &scan);
+	query_each_row(log_knows_nodes() ? &q : &before_nodes_q, args, NULL, true, replay_row, &scan);
 	PopActiveSnapshot();
 	query_end(&saved);
 }

@@ -56,6 +56,12 @@ extern uint32 log_take_commits_waiting(void);
 extern uint32 log_commits_waiting(void);
 extern bool log_group_full(void);
 
+/*
+ * Do the SQL objects know origin nodes (0.8)?  Until ALTER EXTENSION
+ * UPDATE, a newer library pauses sealing, shipping and applying.
+ */
+extern bool log_knows_nodes(void);
+
 /* seal committed records of this origin into batches; returns events sealed */
 extern int64 log_seal(void);
 
@@ -82,6 +88,7 @@ typedef struct LogMark
 {
 	int32		region;
 	int32		shard;
+	int32		node;			/* 0 for every origin before 0.8 */
 	int64		batch_no;
 	int64		last_seq;
 } LogMark;
@@ -93,14 +100,15 @@ typedef struct LogMarks
 	LogMark    *m;
 } LogMarks;
 
-extern LogMark *log_marks_find(LogMarks *marks, int32 region, int32 shard);
-extern LogMark *log_marks_add(LogMarks *marks, int32 region, int32 shard);
+extern LogMark *log_marks_find(LogMarks *marks, int32 region, int32 shard, int32 node);
+extern LogMark *log_marks_add(LogMarks *marks, int32 region, int32 shard, int32 node);
 
-/* one field of every mark, as an int4[] (region, shard) or int8[] (batch, seq) Datum */
+/* one field of every mark, as an int4[] (region, shard, node) or int8[] (batch, seq) Datum */
 typedef enum LogMarkField
 {
 	LOG_MARK_REGION,
 	LOG_MARK_SHARD,
+	LOG_MARK_NODE,
 	LOG_MARK_BATCH,
 	LOG_MARK_SEQ
 } LogMarkField;

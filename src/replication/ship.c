@@ -45,6 +45,7 @@ typedef struct ShipOrigin
 {
 	int32		region;
 	int32		shard;
+	int32		node;
 	int64		last_batch;		/* ours */
 	int64		last_seq;
 	int64		known;			/* the caller's */
@@ -97,25 +98,49 @@ residency_copy(Placement *placement, Datum *batch, Datum *len)
 }
 
 /*
- * tidal._ship(requester int, requester_shard int, regions int[], shards int[],
+ * A 0.8 library called through SQL objects of 0.7 (before ALTER EXTENSION
+ * UPDATE) has fewer arguments than it reads: refuse, so that replication
+ * pauses until the update, instead of reading arguments that are not there.
+ */
+static void
+require_updated(FunctionCallInfo fcinfo, int nargs, const char *what)
+{
+	if (PG_NARGS() != nargs)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s is not served until ALTER EXTENSION tidal UPDATE has run on this node", what),
+				 errdetail("This node's library is 0.8 or later, and its SQL objects are older."),
+				 errhint("Run ALTER EXTENSION tidal UPDATE here; replication resumes by itself.")));
+}
+
+/* the element of an int4 array at i, or 0 */
+static int32
+int4_at(ArrayType *a, int i)
+{
+	return i < ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)) ? ((int32 *) ARR_DATA_PTR(a))[i] : 0;
+}
+
+/*
+ * tidal._ship(requester int, requester_shard int, requester_node int,
+ *             regions int[], shards int[], nodes int[],
  *             batches bigint[], seqs bigint[], max_batches int)
- *    RETURNS TABLE(origin_region int, origin_shard int, batch_no bigint,
- *                  last_seq bigint, batch bytea)
+ *    RETURNS TABLE(origin_region int, origin_shard int, origin_node int,
+ *                  batch_no bigint, last_seq bigint, batch bytea)
  */
 Datum
 tidal_ship(PG_FUNCTION_ARGS)
 {
 	/* one origin's next batches: a range scan of the primary key */
 	static OwnedQuery batches_q = {
-		"SELECT origin_region, origin_shard, batch_no, last_seq, batch, pg_catalog.octet_length(batch) "
+		"SELECT origin_region, origin_shard, origin_node, batch_no, last_seq, batch, "
+		"       pg_catalog.octet_length(batch) "
 		"  FROM tidal.batches "
-		" WHERE origin_region = $1 AND origin_shard = $2 AND batch_no > $3 "
+		" WHERE origin_region = $1 AND origin_shard = $2 AND origin_node = $5 AND batch_no > $3 "
 		" ORDER BY batch_no LIMIT $4",
-		4, {INT4OID, INT4OID, INT8OID, INT8OID}, NULL
+		5, {INT4OID, INT4OID, INT8OID, INT8OID, INT4OID}, NULL
 	};
 	static OwnedQuery marks_q = {
-		"SELECT region, shard, last_batch, last_seq, "
-		"       coalesce((pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'compacted_batch')::pg_catalog.int8, 0) "
+		"SELECT region, shard, node, last_batch, last_seq, compacted_batch "
 		"  FROM tidal.origins o WHERE last_batch > 0",
 		0, {InvalidOid}, NULL
 	};
@@ -124,11 +149,12 @@ tidal_ship(PG_FUNCTION_ARGS)
 	bool		sibling;
 	ArrayType  *regions;
 	ArrayType  *shards;
+	ArrayType  *nodes;
 	ArrayType  *batches;
 	ArrayType  *seqs;
 	int			nknown;
 	int64		max_batches;
-	Datum		args[4];
+	Datum		args[5];
 	int64		sent = 0;
 	int64		bytes = 0;
 	ShipOrigin *origins;
@@ -141,13 +167,19 @@ tidal_ship(PG_FUNCTION_ARGS)
 	TidalSavedUser saved;
 
 	tidal_require_preload();
-	for (i = 0; i < 7; i++)
+	require_updated(fcinfo, 9, "tidal._ship");
+	for (i = 0; i < 9; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("tidal._ship arguments must not be NULL")));
 	requester.region = PG_GETARG_INT32(0);
 	requester.shard = PG_GETARG_INT32(1);
+	if (PG_GETARG_INT32(2) < 0 || PG_GETARG_INT32(2) > TIDAL_MAX_NODE_ID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tidal._ship: node %d is out of range", PG_GETARG_INT32(2)),
+				 errdetail("Node ids are 0 to %d.", TIDAL_MAX_NODE_ID)));
 	if (requester.region < 0 || requester.region > TIDAL_MAX_REGION_ID ||
 		requester.shard < 0 || requester.shard > TIDAL_MAX_SHARD_ID)
 		ereport(ERROR,
@@ -160,25 +192,27 @@ tidal_ship(PG_FUNCTION_ARGS)
 						requester.region, requester.shard, tidal_region_id, tidal_shard_id),
 				 errhint("A shard pulls from the same shard of other regions and from the other shards of its own region.")));
 	sibling = requester.region == tidal_region_id;
-	regions = PG_GETARG_ARRAYTYPE_P(2);
-	shards = PG_GETARG_ARRAYTYPE_P(3);
-	batches = PG_GETARG_ARRAYTYPE_P(4);
-	seqs = PG_GETARG_ARRAYTYPE_P(5);
+	regions = PG_GETARG_ARRAYTYPE_P(3);
+	shards = PG_GETARG_ARRAYTYPE_P(4);
+	nodes = PG_GETARG_ARRAYTYPE_P(5);
+	batches = PG_GETARG_ARRAYTYPE_P(6);
+	seqs = PG_GETARG_ARRAYTYPE_P(7);
 	nknown = ArrayGetNItems(ARR_NDIM(regions), ARR_DIMS(regions));
-	if (array_contains_nulls(regions) || array_contains_nulls(shards) ||
+	if (array_contains_nulls(regions) || array_contains_nulls(shards) || array_contains_nulls(nodes) ||
 		array_contains_nulls(batches) || array_contains_nulls(seqs) ||
 		ArrayGetNItems(ARR_NDIM(shards), ARR_DIMS(shards)) != nknown ||
+		ArrayGetNItems(ARR_NDIM(nodes), ARR_DIMS(nodes)) != nknown ||
 		ArrayGetNItems(ARR_NDIM(batches), ARR_DIMS(batches)) != nknown ||
 		ArrayGetNItems(ARR_NDIM(seqs), ARR_DIMS(seqs)) != nknown)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("tidal._ship needs four arrays of the same length, without NULLs")));
-	max_batches = Min(Max(PG_GETARG_INT32(6), 1), SHIP_MAX_BATCHES);
+				 errmsg("tidal._ship needs five arrays of the same length, without NULLs")));
+	max_batches = Min(Max(PG_GETARG_INT32(8), 1), SHIP_MAX_BATCHES);
 
-	/* what the caller has of our origin is its acknowledgement */
+	/* what the caller has of the origin we write is its acknowledgement */
 	for (i = 0; i < nknown; i++)
-		if (((int32 *) ARR_DATA_PTR(regions))[i] == tidal_region_id &&
-			((int32 *) ARR_DATA_PTR(shards))[i] == tidal_shard_id)
+		if (int4_at(regions, i) == tidal_region_id && int4_at(shards, i) == tidal_shard_id &&
+			int4_at(nodes, i) == tidal_node_id)
 		{
 			acked_batch = int8_at(batches, i);
 			acked_seq = int8_at(seqs, i);
@@ -203,13 +237,14 @@ tidal_ship(PG_FUNCTION_ARGS)
 
 		origins[r].region = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
 		origins[r].shard = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
-		origins[r].last_batch = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
-		origins[r].last_seq = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull));
-		origins[r].compacted = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 5, &isnull));
+		origins[r].node = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+		origins[r].last_batch = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull));
+		origins[r].last_seq = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 5, &isnull));
+		origins[r].compacted = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 6, &isnull));
 		origins[r].known = 0;
 		for (i = 0; i < nknown; i++)
-			if (((int32 *) ARR_DATA_PTR(regions))[i] == origins[r].region &&
-				((int32 *) ARR_DATA_PTR(shards))[i] == origins[r].shard)
+			if (int4_at(regions, i) == origins[r].region && int4_at(shards, i) == origins[r].shard &&
+				int4_at(nodes, i) == origins[r].node)
 				origins[r].known = int8_at(batches, i);
 	}
 
@@ -230,49 +265,51 @@ tidal_ship(PG_FUNCTION_ARGS)
 		if (o->known < o->compacted && !sibling)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("region %d needs batch " INT64_FORMAT " of origin %d:%d, which region %d " LOG_COMPACTED_TOKEN,
-							requester.region, o->known + 1, o->region, o->shard, tidal_region_id),
+					 errmsg("region %d needs batch " INT64_FORMAT " of origin %d:%d:%d, which region %d " LOG_COMPACTED_TOKEN,
+							requester.region, o->known + 1, o->region, o->shard, o->node, tidal_region_id),
 					 errhint("Bring region %d back by state transfer: SELECT tidal.transfer_state(%d) there.",
 							 requester.region, tidal_region_id)));
 		if (o->known < o->compacted)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("shard %d needs batch " INT64_FORMAT " of origin %d:%d, which shard %d of region %d " LOG_COMPACTED_TOKEN,
-							requester.shard, o->known + 1, o->region, o->shard, tidal_shard_id, tidal_region_id),
+					 errmsg("shard %d needs batch " INT64_FORMAT " of origin %d:%d:%d, which shard %d of region %d " LOG_COMPACTED_TOKEN,
+							requester.shard, o->known + 1, o->region, o->shard, o->node, tidal_shard_id, tidal_region_id),
 					 errhint("A region peer of shard %d relays the batch, if one still holds it.", requester.shard)));
 		args[0] = Int32GetDatum(o->region);
 		args[1] = Int32GetDatum(o->shard);
 		args[2] = Int64GetDatum(o->known);
 		args[3] = Int64GetDatum(max_batches);
+		args[4] = Int32GetDatum(o->node);
 		query_exec(&batches_q, args, NULL, true, SPI_OK_SELECT);
 		for (b = 0; b < SPI_processed; b++)
 		{
-			Datum		values[6];
-			bool		nulls[6];
+			Datum		values[7];
+			bool		nulls[7];
 
 			heap_deform_tuple(SPI_tuptable->vals[b], SPI_tuptable->tupdesc, values, nulls);
-			if (!residency_copy(placement, &values[4], &values[5]))
+			if (!residency_copy(placement, &values[5], &values[6]))
 				break;			/* the rest of this origin comes from elsewhere */
-			if (sent > 0 && bytes + DatumGetInt32(values[5]) > SHIP_MAX_BYTES)
+			if (sent > 0 && bytes + DatumGetInt32(values[6]) > SHIP_MAX_BYTES)
 				break;
-			bytes += DatumGetInt32(values[5]);
+			bytes += DatumGetInt32(values[6]);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			sent++;
 		}
 	}
 	for (r = 0; r < (uint64) norigins; r++)
 	{
-		Datum		values[5];
-		bool		nulls[5] = {false, false, false, false, true};
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, true};
 
 		if (sibling && !(origins[r].region == tidal_region_id && origins[r].shard == tidal_shard_id))
 			continue;			/* a sibling is behind on our own origin only */
 
 		values[0] = Int32GetDatum(origins[r].region);
 		values[1] = Int32GetDatum(origins[r].shard);
-		values[2] = Int64GetDatum(origins[r].last_batch);
-		values[3] = Int64GetDatum(origins[r].last_seq);
-		values[4] = (Datum) 0;
+		values[2] = Int32GetDatum(origins[r].node);
+		values[3] = Int64GetDatum(origins[r].last_batch);
+		values[4] = Int64GetDatum(origins[r].last_seq);
+		values[5] = (Datum) 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	query_end(&saved);
@@ -283,8 +320,9 @@ tidal_ship(PG_FUNCTION_ARGS)
 
 /*
  * tidal._ship_tenant(requester int, requester_shard int, tenant bigint,
- *                    regions int[], shards int[], batch_nos bigint[])
- *    RETURNS TABLE(origin_region int, origin_shard int, batch_no bigint, batch bytea)
+ *                    regions int[], shards int[], nodes int[], batch_nos bigint[])
+ *    RETURNS TABLE(origin_region int, origin_shard int, origin_node int,
+ *                  batch_no bigint, batch bytea)
  *
  * For a region that starts storing a tenant (cluster/residency.c): the
  * batches it names (at most SHIP_TENANT_MAX), as tidal._ship would serve
@@ -298,13 +336,15 @@ Datum
 tidal_ship_tenant(PG_FUNCTION_ARGS)
 {
 	static OwnedQuery batch_q = {
-		"SELECT origin_region, origin_shard, batch_no, batch, pg_catalog.octet_length(batch) "
-		"  FROM tidal.batches WHERE origin_region = $1 AND origin_shard = $2 AND batch_no = $3",
-		3, {INT4OID, INT4OID, INT8OID}, NULL
+		"SELECT origin_region, origin_shard, origin_node, batch_no, batch, pg_catalog.octet_length(batch) "
+		"  FROM tidal.batches "
+		" WHERE origin_region = $1 AND origin_shard = $2 AND origin_node = $4 AND batch_no = $3",
+		4, {INT4OID, INT4OID, INT8OID, INT4OID}, NULL
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ArrayType  *regions;
 	ArrayType  *shards;
+	ArrayType  *nodes;
 	ArrayType  *batch_nos;
 	int			n;
 	int			i;
@@ -312,21 +352,25 @@ tidal_ship_tenant(PG_FUNCTION_ARGS)
 	TidalSavedUser saved;
 
 	tidal_require_preload();
-	for (i = 0; i < 6; i++)
+	require_updated(fcinfo, 7, "tidal._ship_tenant");
+	for (i = 0; i < 7; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("tidal._ship_tenant arguments must not be NULL")));
 	regions = PG_GETARG_ARRAYTYPE_P(3);
 	shards = PG_GETARG_ARRAYTYPE_P(4);
-	batch_nos = PG_GETARG_ARRAYTYPE_P(5);
+	nodes = PG_GETARG_ARRAYTYPE_P(5);
+	batch_nos = PG_GETARG_ARRAYTYPE_P(6);
 	n = ArrayGetNItems(ARR_NDIM(regions), ARR_DIMS(regions));
-	if (array_contains_nulls(regions) || array_contains_nulls(shards) || array_contains_nulls(batch_nos) ||
+	if (array_contains_nulls(regions) || array_contains_nulls(shards) || array_contains_nulls(nodes) ||
+		array_contains_nulls(batch_nos) ||
 		ArrayGetNItems(ARR_NDIM(shards), ARR_DIMS(shards)) != n ||
+		ArrayGetNItems(ARR_NDIM(nodes), ARR_DIMS(nodes)) != n ||
 		ArrayGetNItems(ARR_NDIM(batch_nos), ARR_DIMS(batch_nos)) != n)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("tidal._ship_tenant needs three arrays of the same length, without NULLs")));
+				 errmsg("tidal._ship_tenant needs four arrays of the same length, without NULLs")));
 	if (n > SHIP_TENANT_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -340,19 +384,20 @@ tidal_ship_tenant(PG_FUNCTION_ARGS)
 	query_begin(&saved);
 	for (i = 0; i < n; i++)
 	{
-		Datum		args[3];
-		Datum		values[5];
-		bool		nulls[5];
+		Datum		args[4];
+		Datum		values[6];
+		bool		nulls[6];
 
 		CHECK_FOR_INTERRUPTS();
 		args[0] = Int32GetDatum(((int32 *) ARR_DATA_PTR(regions))[i]);
 		args[1] = Int32GetDatum(((int32 *) ARR_DATA_PTR(shards))[i]);
 		args[2] = Int64GetDatum(((int64 *) ARR_DATA_PTR(batch_nos))[i]);
+		args[3] = Int32GetDatum(((int32 *) ARR_DATA_PTR(nodes))[i]);
 		query_exec(&batch_q, args, NULL, true, SPI_OK_SELECT);
 		if (SPI_processed != 1)
 			continue;
 		heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, values, nulls);
-		if (!residency_copy(placement, &values[3], &values[4]))
+		if (!residency_copy(placement, &values[4], &values[5]))
 			continue;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -85,9 +85,15 @@ get_int64(const PGresult *res, int row, int col)
 	return (int64) pg_ntoh64(v);
 }
 
-/* the columns of tidal._ship's answer (binary): origin_region, origin_shard, batch_no, last_seq, batch */
-static const Oid ship_types[5] = {INT4OID, INT4OID, INT8OID, INT8OID, BYTEAOID};
-static const int ship_lengths[5] = {4, 4, 8, 8, REMOTE_NULLABLE};
+/*
+ * the columns of tidal._ship's answer (binary): origin_region, origin_shard,
+ * origin_node, batch_no, last_seq, batch
+ */
+#define SHIP_COL_NODE	2
+#define SHIP_COL_SEQ	4
+#define SHIP_COL_BATCH	5
+static const Oid ship_types[6] = {INT4OID, INT4OID, INT4OID, INT8OID, INT8OID, BYTEAOID};
+static const int ship_lengths[6] = {4, 4, 4, 8, 8, REMOTE_NULLABLE};
 
 static PeerId peer;
 static char peer_name[64];		/* "region 1", or "region 0 shard 1" for a shard sibling */
@@ -97,6 +103,7 @@ typedef struct Marks
 {
 	StringInfoData regions;
 	StringInfoData shards;
+	StringInfoData nodes;
 	StringInfoData batches;
 	StringInfoData seqs;
 } Marks;
@@ -112,7 +119,7 @@ static void
 read_marks(Marks *m, bool own_writes)
 {
 	static OwnedQuery q = {
-		"SELECT region, shard, last_batch, last_seq FROM tidal.origins ORDER BY region, shard",
+		"SELECT region, shard, last_batch, last_seq, node FROM tidal.origins ORDER BY region, shard, node",
 		0, {InvalidOid}, NULL
 	};
 	TidalSavedUser saved;
@@ -120,6 +127,7 @@ read_marks(Marks *m, bool own_writes)
 
 	initStringInfo(&m->regions);
 	initStringInfo(&m->shards);
+	initStringInfo(&m->nodes);
 	initStringInfo(&m->batches);
 	initStringInfo(&m->seqs);
 	query_begin(&saved);
@@ -133,10 +141,11 @@ read_marks(Marks *m, bool own_writes)
 		int32		shard = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
 		int64		batch = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
 		int64		seq = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull));
+		int32		node = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 5, &isnull));
 		const char *sep = r == 0 ? "" : ",";
 
 		if (region == peer.region && shard == peer.shard)
-			;					/* the peer's own origin: our acknowledgement */
+			;					/* the peer's shard's own origins: our acknowledgement */
 		else if (!peer_is_region_peer(peer))
 			batch = PG_INT64_MAX;	/* a shard sibling sends only its own origin */
 		else if (!(region == tidal_region_id && shard == tidal_shard_id))
@@ -148,15 +157,16 @@ read_marks(Marks *m, bool own_writes)
 		}
 		appendStringInfo(&m->regions, "%s%d", sep, region);
 		appendStringInfo(&m->shards, "%s%d", sep, shard);
+		appendStringInfo(&m->nodes, "%s%d", sep, node);
 		appendStringInfo(&m->batches, "%s" INT64_FORMAT, sep, batch);
 		appendStringInfo(&m->seqs, "%s" INT64_FORMAT, sep, seq);
 	}
 	query_end(&saved);
 	{
-		StringInfo	out[4] = {&m->regions, &m->shards, &m->batches, &m->seqs};
+		StringInfo	out[5] = {&m->regions, &m->shards, &m->nodes, &m->batches, &m->seqs};
 		int			i;
 
-		for (i = 0; i < 4; i++)
+		for (i = 0; i < 5; i++)
 		{
 			char	   *body = pstrdup(out[i]->data);
 
@@ -176,6 +186,7 @@ read_marks(Marks *m, bool own_writes)
  * hold already, which log_store_remote_batch skips.
  */
 static MemoryContext next_marks_cxt = NULL;
+static bool sql_knows_nodes = false;	/* once true, stays: updates only go forward */
 static Marks next_marks;
 static bool have_next_marks = false;
 
@@ -199,8 +210,8 @@ static int64
 behind_seq(PGresult *res)
 {
 	static OwnedQuery q = {
-		"SELECT last_seq FROM tidal.origins WHERE region = $1 AND shard = $2",
-		2, {INT4OID, INT4OID}, NULL
+		"SELECT last_seq FROM tidal.origins WHERE region = $1 AND shard = $2 AND node = $3",
+		3, {INT4OID, INT4OID, INT4OID}, NULL
 	};
 	int64		behind = 0;
 	int			i;
@@ -213,18 +224,19 @@ behind_seq(PGresult *res)
 		int32		shard;
 		int64		peer_seq;
 		int64		ours = 0;
-		Datum		args[2];
+		Datum		args[3];
 
-		if (!PQgetisnull(res, i, 4))
+		if (!PQgetisnull(res, i, SHIP_COL_BATCH))
 			continue;			/* a batch, not a marks row */
 		/* the shape was checked (check_ship_answer): 4 and 8 bytes, not NULL */
 		region = get_int32(res, i, 0);
 		shard = get_int32(res, i, 1);
-		peer_seq = get_int64(res, i, 3);
+		peer_seq = get_int64(res, i, SHIP_COL_SEQ);
 		if (region == tidal_region_id && shard == tidal_shard_id)
 			continue;
 		args[0] = Int32GetDatum(region);
 		args[1] = Int32GetDatum(shard);
+		args[2] = Int32GetDatum(get_int32(res, i, SHIP_COL_NODE));
 		query_exec(&q, args, NULL, true, SPI_OK_SELECT);
 		if (SPI_processed == 1)
 		{
@@ -287,14 +299,14 @@ apply_one(const char *data, Size len, bool *applied, char **why)
 
 /*
  * The shape of tidal._ship's answer, checked before any value is read:
- * five binary columns of the expected types, fixed-length integers, no
+ * six binary columns of the expected types, fixed-length integers, no
  * NULL but in the batch column, and a bounded batch.  NULL if it is well
  * formed, else why not.
  */
 static const char *
 check_ship_answer(const PGresult *res)
 {
-	const char *why = remote_check_shape(res, 5, ship_types, ship_lengths);
+	const char *why = remote_check_shape(res, 6, ship_types, ship_lengths);
 	int			i;
 
 	if (why != NULL)
@@ -306,9 +318,9 @@ check_ship_answer(const PGresult *res)
 		return psprintf("malformed answer from the peer: %d rows, more than %d",
 						PQntuples(res), SHIP_MAX_ROWS);
 	for (i = 0; i < PQntuples(res); i++)
-		if (!PQgetisnull(res, i, 4) && (Size) PQgetlength(res, i, 4) > SHIP_MAX_BATCH_BYTES)
+		if (!PQgetisnull(res, i, SHIP_COL_BATCH) && (Size) PQgetlength(res, i, SHIP_COL_BATCH) > SHIP_MAX_BATCH_BYTES)
 			return psprintf("malformed answer from the peer: row %d holds a batch of %d bytes",
-							i + 1, PQgetlength(res, i, 4));
+							i + 1, PQgetlength(res, i, SHIP_COL_BATCH));
 	return NULL;
 }
 
@@ -374,18 +386,30 @@ pull(PGconn *conn)
 	Marks		m;
 	char		requester[16];
 	char		shard[16];
+	char		node[16];
 	char		max_batches[16];
-	const char *params[7];
+	const char *params[9];
 	PGresult   *res;
 	int64		applied = 0;
 	int64		behind;
 	int32		failed_region = -1;
 	int32		failed_shard = -1;
+	int32		failed_node = -1;
 	MemoryContext pull_cxt = CurrentMemoryContext;	/* the receiver's loop context */
 	char	   *held = NULL;
 	char	   *why = NULL;
 	const char *malformed;
 	int			i;
+
+	/* SQL objects older than the library (a rolling upgrade): pull after the update */
+	if (!sql_knows_nodes)
+	{
+		query_worker_begin("checking tidal's SQL objects");
+		sql_knows_nodes = log_knows_nodes();
+		query_worker_commit();
+		if (!sql_knows_nodes)
+			return 0;
+	}
 
 	if (have_next_marks)
 		m = next_marks;			/* in next_marks_cxt: reset only after the query is sent */
@@ -399,16 +423,19 @@ pull(PGconn *conn)
 
 	snprintf(requester, sizeof(requester), "%d", tidal_region_id);
 	snprintf(shard, sizeof(shard), "%d", tidal_shard_id);
+	snprintf(node, sizeof(node), "%d", tidal_node_id);
 	snprintf(max_batches, sizeof(max_batches), "%d", PULL_MAX_BATCHES);
 	params[0] = requester;
 	params[1] = shard;
-	params[2] = m.regions.data;
-	params[3] = m.shards.data;
-	params[4] = m.batches.data;
-	params[5] = m.seqs.data;
-	params[6] = max_batches;
-	res = remote_query(conn, "SELECT origin_region, origin_shard, batch_no, last_seq, batch "
-					   "FROM tidal._ship($1, $2, $3, $4, $5, $6, $7)", 7, params, 1,
+	params[2] = node;
+	params[3] = m.regions.data;
+	params[4] = m.shards.data;
+	params[5] = m.nodes.data;
+	params[6] = m.batches.data;
+	params[7] = m.seqs.data;
+	params[8] = max_batches;
+	res = remote_query(conn, "SELECT origin_region, origin_shard, origin_node, batch_no, last_seq, batch "
+					   "FROM tidal._ship($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9, params, 1,
 					   tidal_peer_timeout_ms, SHIP_MAX_ROWS, SHIP_MAX_BYTES, &why);
 	if (res == NULL)
 	{
@@ -441,23 +468,27 @@ pull(PGconn *conn)
 	{
 		int32		region;
 		int32		origin_shard;
+		int32		origin_node;
 		bool		was_applied;
 
 		CHECK_FOR_INTERRUPTS();
-		if (PQgetisnull(res, i, 4))
+		if (PQgetisnull(res, i, SHIP_COL_BATCH))
 			continue;			/* marks row */
 		/* the shape was checked (check_ship_answer) */
 		region = get_int32(res, i, 0);
 		origin_shard = get_int32(res, i, 1);
-		if (region == failed_region && origin_shard == failed_shard)
+		origin_node = get_int32(res, i, SHIP_COL_NODE);
+		if (region == failed_region && origin_shard == failed_shard && origin_node == failed_node)
 			continue;			/* later batches of an origin wait for the failed one */
-		if (!apply_one(PQgetvalue(res, i, 4), PQgetlength(res, i, 4), &was_applied, &why))
+		if (!apply_one(PQgetvalue(res, i, SHIP_COL_BATCH), PQgetlength(res, i, SHIP_COL_BATCH),
+					   &was_applied, &why))
 		{
 			failed_region = region;
 			failed_shard = origin_shard;
+			failed_node = origin_node;
 			if (held == NULL)	/* outlives the transaction: reported after it */
-				held = MemoryContextStrdup(pull_cxt, psprintf("batch of origin %d:%d: %s",
-															  region, origin_shard, why));
+				held = MemoryContextStrdup(pull_cxt, psprintf("batch of origin %d:%d:%d: %s",
+															  region, origin_shard, origin_node, why));
 			continue;
 		}
 		if (was_applied)

@@ -5,6 +5,7 @@
 #
 #   my $c = TidalCluster->new(3);              # name => 'x': nodes xregion0...
 #   my $c = TidalCluster->new(3, shards => 2); # + the map: hash over 2 shards
+#   my $c = TidalCluster->new(3, version => '0.7'); # an older extension, this library
 #   my $c = TidalCluster->new(3, shards => 2,  # or another map (set_shard_map's arguments)
 #       map => q{'ranges', ranges => ARRAY['(,1000)', '[1000,)']::int8range[]});
 #   $c->node(0)->safe_psql('postgres', ...);
@@ -44,7 +45,7 @@ sub new
 				extra => [ "listen_addresses = '127.0.0.1'", "tidal.shard_id = $s", @{ $opts{extra} // [] } ]);
 			$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
 			$node->start;
-			$node->safe_psql('postgres', 'CREATE EXTENSION tidal');
+			$node->safe_psql('postgres', 'CREATE EXTENSION tidal' . ($opts{version} ? " VERSION '$opts{version}'" : ''));
 			$self->{grid}{"$i:$s"} = $node;
 			push @{ $self->{nodes} }, $node if $s == 0;
 		}
