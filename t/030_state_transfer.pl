@@ -122,7 +122,7 @@ my $offset = -s $r2->logfile;
 $r2->start;
 ok(converged($r0, $r1, $r2), 'region 2 converges when it returns');
 my $log = slurp_file($r2->logfile, $offset);
-like($log, qr/needs batch \d+ of origin \d:0, which region \d has compacted/,
+like($log, qr/needs batch \d+ of origin \d:0:\d+, which region \d has compacted/,
 	'its receiver was told that the peer compacted what it needed');
 like($log, qr/had compacted batches this region needed; received its state/, 'and it received the state');
 # the session's marks and held writes came with the state
