@@ -95,35 +95,6 @@ CREATE OR REPLACE VIEW tidal.snapshots AS
                    AS m(r, s, b, n)) AS covers
       FROM tidal.snapshot_heads h;
 
--- The instances this node knows: one row per region and shard, as before
--- (the nodes of a shard are summed up by the highest sequence applied).
-CREATE OR REPLACE VIEW tidal.topology AS
-    WITH me AS (
-        SELECT pg_catalog.current_setting('tidal.region_id')::int AS region,
-               pg_catalog.current_setting('tidal.shard_id')::int AS shard),
-    known AS (
-        SELECT region, shard FROM me
-        UNION SELECT region_id, shard_id FROM tidal.peer_defs
-        UNION SELECT region, shard FROM tidal.origins),
-    applied AS (
-        SELECT region, shard, pg_catalog.max(last_seq) AS last_seq FROM tidal.origins GROUP BY region, shard)
-    SELECT k.region, k.shard,
-           CASE WHEN (k.region, k.shard) = (me.region, me.shard)
-                THEN pg_catalog.current_setting('tidal.node_id')::int END AS node,
-           CASE WHEN k.shard = 0 AND k.region = e.leader_region THEN 'leader' ELSE 'primary' END AS role,
-           CASE WHEN (k.region, k.shard) = (me.region, me.shard) THEN 'self'
-                WHEN r.region IS NULL THEN 'relayed'
-                WHEN k.shard = me.shard THEN 'region peer'
-                ELSE 'shard sibling' END AS link,
-           CASE WHEN (k.region, k.shard) = (me.region, me.shard) THEN 'healthy' ELSE r.health END AS health,
-           r.lag_seqno, r.lag_ms,
-           coalesce(o.last_seq, 0) AS applied_seq,
-           r.last_contact
-      FROM known k CROSS JOIN me CROSS JOIN tidal._election_status() e
-      LEFT JOIN tidal.replication_status r ON r.region = k.region AND r.shard = k.shard
-      LEFT JOIN applied o ON o.region = k.region AND o.shard = k.shard
-     ORDER BY k.region, k.shard;
-
 -- The peer calls name origins by node: what the caller has of each
 -- (nodes, beside regions and shards), and the node of every batch served.
 -- requester_node: the calling node. Grant EXECUTE to the peer role again.

@@ -47,14 +47,14 @@ typedef struct PeerProgress
 } PeerProgress;
 
 /*
- * Do the SQL objects know origin nodes (0.8 on)?  Until ALTER EXTENSION
+ * Do the SQL objects know origin nodes and members (0.8 on)?  Until ALTER EXTENSION
  * UPDATE the library may be newer than tidal.peer_progress: then the
  * compactor waits rather than fail every round.
  */
 static bool
 progress_knows_nodes(void)
 {
-	return query_has_column("peer_progress", "origin_node");
+	return query_has_column("peer_progress", "peer_node");
 }
 
 /* store what peers said they applied (and that they were heard), in a transaction */
@@ -62,25 +62,25 @@ static void
 store_progress(const PeerId *heard, int nheard, List *progress)
 {
 	static OwnedQuery heard_q = {
-		"INSERT INTO tidal.peer_progress AS p (peer_region, peer_shard, origin_region, origin_shard, origin_node, "
-		"       applied_batch, heard_at) "
-		"SELECT $1, $2, o.region, o.shard, o.node, 0, pg_catalog.now() FROM tidal.origins o "
-		"ON CONFLICT (peer_region, peer_shard, origin_region, origin_shard, origin_node) "
+		"INSERT INTO tidal.peer_progress AS p (peer_region, peer_shard, peer_node, origin_region, origin_shard, "
+		"       origin_node, applied_batch, heard_at) "
+		"SELECT $1, $2, $3, o.region, o.shard, o.node, 0, pg_catalog.now() FROM tidal.origins o "
+		"ON CONFLICT (peer_region, peer_shard, peer_node, origin_region, origin_shard, origin_node) "
 		"DO UPDATE SET heard_at = excluded.heard_at",
-		2, {INT4OID, INT4OID}, NULL
+		3, {INT4OID, INT4OID, INT4OID}, NULL
 	};
 	static OwnedQuery upsert_q = {
-		"INSERT INTO tidal.peer_progress AS p (peer_region, peer_shard, origin_region, origin_shard, origin_node, "
-		"       applied_batch, heard_at) "
-		"VALUES ($1, $2, $3, $4, $6, $5, pg_catalog.now()) "
-		"ON CONFLICT (peer_region, peer_shard, origin_region, origin_shard, origin_node) DO UPDATE "
+		"INSERT INTO tidal.peer_progress AS p (peer_region, peer_shard, peer_node, origin_region, origin_shard, "
+		"       origin_node, applied_batch, heard_at) "
+		"VALUES ($1, $2, $7, $3, $4, $6, $5, pg_catalog.now()) "
+		"ON CONFLICT (peer_region, peer_shard, peer_node, origin_region, origin_shard, origin_node) DO UPDATE "
 		"   SET applied_batch = excluded.applied_batch, heard_at = excluded.heard_at",
-		6, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID, INT4OID}, NULL
+		7, {INT4OID, INT4OID, INT4OID, INT4OID, INT8OID, INT4OID, INT4OID}, NULL
 	};
 	static OwnedQuery first_seen_q = {
-		"INSERT INTO tidal.peer_progress (peer_region, peer_shard, origin_region, origin_shard, origin_node, "
-		"       applied_batch, heard_at) "
-		"SELECT d.region_id, d.shard_id, o.region, o.shard, o.node, 0, pg_catalog.now() "
+		"INSERT INTO tidal.peer_progress (peer_region, peer_shard, peer_node, origin_region, origin_shard, "
+		"       origin_node, applied_batch, heard_at) "
+		"SELECT d.region_id, d.shard_id, coalesce(d.node_id, -1), o.region, o.shard, o.node, 0, pg_catalog.now() "
 		"  FROM tidal.peer_defs d, tidal.origins o "
 		"ON CONFLICT DO NOTHING",
 		0, {InvalidOid}, NULL
@@ -88,7 +88,8 @@ store_progress(const PeerId *heard, int nheard, List *progress)
 	static OwnedQuery forget_q = {
 		"DELETE FROM tidal.peer_progress p "
 		" WHERE NOT EXISTS (SELECT FROM tidal.peer_defs d "
-		"                    WHERE d.region_id = p.peer_region AND d.shard_id = p.peer_shard)",
+		"                    WHERE d.region_id = p.peer_region AND d.shard_id = p.peer_shard "
+		"                      AND coalesce(d.node_id, -1) = p.peer_node)",
 		0, {InvalidOid}, NULL
 	};
 	TidalSavedUser saved;
@@ -101,16 +102,17 @@ store_progress(const PeerId *heard, int nheard, List *progress)
 	query_exec(&forget_q, NULL, NULL, false, SPI_OK_DELETE);
 	for (i = 0; i < nheard; i++)
 	{
-		Datum		args[2] = {Int32GetDatum(heard[i].region), Int32GetDatum(heard[i].shard)};
+		Datum		args[3] = {Int32GetDatum(heard[i].region), Int32GetDatum(heard[i].shard),
+		Int32GetDatum(heard[i].node)};
 
 		query_exec(&heard_q, args, NULL, false, SPI_OK_INSERT);
 	}
 	foreach(lc, progress)
 	{
 		PeerProgress *p = lfirst(lc);
-		Datum		args[6] = {Int32GetDatum(p->peer.region), Int32GetDatum(p->peer.shard),
+		Datum		args[7] = {Int32GetDatum(p->peer.region), Int32GetDatum(p->peer.shard),
 			Int32GetDatum(p->region), Int32GetDatum(p->shard), Int64GetDatum(p->batch_no),
-		Int32GetDatum(p->node)};
+		Int32GetDatum(p->node), Int32GetDatum(p->peer.node)};
 
 		query_exec(&upsert_q, args, NULL, false, SPI_OK_INSERT);
 	}
@@ -227,12 +229,16 @@ compact_log(void)
 		"    FROM tidal.origins o "
 		"  UNION ALL "
 		"  SELECT p.origin_region, p.origin_shard, p.origin_node, "
-		"         'peer ' || p.peer_region || CASE WHEN p.peer_shard = o.shard THEN '' ELSE ':' || p.peer_shard END, "
+		"         CASE WHEN p.peer_node >= 0 THEN 'member ' || p.peer_node "
+		"              ELSE 'peer ' || p.peer_region || CASE WHEN p.peer_shard = o.shard THEN '' ELSE ':' || p.peer_shard END "
+		"         END, "
 		"         p.applied_batch "
 		"    FROM tidal.peer_progress p, "
 		"         (SELECT pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4 AS shard) o "
 		"   WHERE p.heard_at > pg_catalog.now() - pg_catalog.make_interval(secs => $2) "
-		"     AND (p.peer_region, p.peer_shard) <> (p.origin_region, p.origin_shard)), "
+		/* a peer has its own writes: a member its own origin, a node of another shard or region its shard's */
+		"     AND NOT ((p.peer_region, p.peer_shard) = (p.origin_region, p.origin_shard) "
+		"              AND (p.peer_node < 0 OR p.peer_node = p.origin_node))), "
 		"decided AS ( "
 		"  SELECT DISTINCT ON (region, shard, node) region, shard, node, upto, what FROM bounds "
 		"   ORDER BY region, shard, node, upto, what) "

@@ -135,7 +135,7 @@ tidal_transfer_serve(PG_FUNCTION_ARGS)
 	 * As _ship does, the caller names its region; it must at least be a
 	 * region peer: the state of this shard is of no use to another shard.
 	 */
-	if (peer_conninfo((PeerId) {requester, tidal_shard_id}) == NULL)
+	if (peer_conninfo((PeerId) {requester, tidal_shard_id, PEER_ANY_NODE}) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("region %d is not a peer of region %d", requester, tidal_region_id),
@@ -229,7 +229,7 @@ fetch_state(int32 region)
 {
 	static const Oid types[7] = {INT4OID, INT4OID, INT4OID, INT8OID, INT8OID, BYTEAOID, INT4OID};
 	static const int lengths[7] = {4, 4, 4, 8, 8, REMOTE_NULLABLE, 4};
-	char	   *conninfo = peer_conninfo((PeerId) {region, tidal_shard_id});
+	char	   *conninfo = peer_conninfo((PeerId) {region, tidal_shard_id, PEER_ANY_NODE});
 	char		requester[16];
 	const char *params[1] = {requester};
 	PGconn	   *conn;

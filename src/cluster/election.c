@@ -344,13 +344,15 @@ tidal_heartbeat(PG_FUNCTION_ARGS)
 
 /*
  * Elections run among the region peers of a node: the same shard in the
- * other regions (a shard sibling of this region has its own group).  Before
+ * other regions (a shard sibling of this region has its own group, and
+ * the members of this node's shard, 0.8, are not regions).  Before
  * 0.7 peer_defs had no shard_id: every peer was a region peer.
  */
 #define REGION_PEER_CONDITION \
 	"coalesce((pg_catalog.to_jsonb(d) OPERATOR(pg_catalog.->>) 'shard_id')::pg_catalog.int4, " \
 	"         pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4) " \
-	"  = pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4"
+	"  = pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4 " \
+	"  AND d.region_id <> pg_catalog.current_setting('tidal.region_id')::pg_catalog.int4"
 
 static int64
 peer_count(void)

@@ -430,6 +430,7 @@ residency_tick_siblings(void)
 		"  FROM tidal.origins o "
 		"  CROSS JOIN tidal.peer_defs d "
 		"  LEFT JOIN tidal.peer_progress p ON p.peer_region = d.region_id AND p.peer_shard = d.shard_id "
+		"       AND p.peer_node = coalesce(d.node_id, -1) "
 		"       AND p.origin_region = o.region AND p.origin_shard = o.shard AND p.origin_node = o.node "
 		" WHERE o.region = $1 AND o.shard <> $2 AND d.shard_id = $2 AND d.region_id <> $1 "
 		" GROUP BY o.shard, o.node",
@@ -452,7 +453,7 @@ residency_tick_siblings(void)
 	uint64		r;
 	int			i;
 
-	if (!query_has_column("peer_progress", "origin_node"))
+	if (!query_has_column("peer_progress", "peer_node"))
 		return;					/* SQL objects before 0.8 */
 	args[0] = Int32GetDatum(tidal_region_id);
 	args[1] = Int32GetDatum(tidal_shard_id);

@@ -140,7 +140,7 @@ static SiblingConn *
 conn_for(int32 shard, const char *what, char **why)
 {
 	SiblingConn *c = NULL;
-	PeerId		peer = {tidal_region_id, shard};
+	PeerId		peer = {tidal_region_id, shard, PEER_ANY_NODE};
 	char	   *conninfo;
 	int			i;
 

@@ -42,11 +42,10 @@ wait_socket(PGconn *conn, int events, TimestampTz deadline)
 	}
 }
 
-PGconn *
-remote_connect(const char *conninfo, int timeout_ms)
+/* finish a connection started by libpq, bounded by deadline; NULL (and freed) on failure */
+static PGconn *
+connect_poll(PGconn *conn, TimestampTz deadline)
 {
-	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-	PGconn	   *conn = PQconnectStart(conninfo);
 	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
 
 	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
@@ -71,6 +70,101 @@ fail:
 	if (conn)
 		PQfinish(conn);
 	return NULL;
+}
+
+/* the n-th comma-separated item of list (the last one if it has fewer), palloc'd */
+static char *
+list_item(const char *list, int n)
+{
+	const char *start = list;
+	const char *comma;
+
+	while (n-- > 0 && (comma = strchr(start, ',')) != NULL)
+		start = comma + 1;
+	comma = strchr(start, ',');
+	return comma ? pnstrdup(start, comma - start) : pstrdup(start);
+}
+
+/*
+ * Connect within timeout_ms.  A connection string may list several hosts
+ * (the nodes of a shard, 0.8): each is tried in turn, with a share of the
+ * time (connect_timeout if it sets one), so that a host that accepts and
+ * then hangs or drops the connection (a black-holed link, a dead server
+ * behind a live proxy) does not keep the next one from being tried.
+ * libpq tries the next host only when a connection fails outright, and
+ * enforces connect_timeout only in its blocking calls.
+ */
+PGconn *
+remote_connect(const char *conninfo, int timeout_ms)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	PQconninfoOption *o;
+	int			nopts = 0;
+	int			nhosts = 1;
+	int			host_opt = -1;
+	int			hostaddr_opt = -1;
+	int			port_opt = -1;
+	int			per_host_ms = timeout_ms;
+	const char **keywords;
+	const char **values;
+	PGconn	   *conn = NULL;
+	int			i;
+
+	if (opts == NULL)
+		return connect_poll(PQconnectStart(conninfo), deadline);	/* reports the error */
+	for (o = opts; o->keyword != NULL; o++)
+		nopts++;
+	keywords = palloc0(sizeof(char *) * (nopts + 1));
+	values = palloc0(sizeof(char *) * (nopts + 1));
+	for (i = 0, o = opts; o->keyword != NULL; o++, i++)
+	{
+		keywords[i] = o->keyword;
+		values[i] = o->val;
+		if (o->val == NULL)
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			host_opt = i;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr_opt = i;
+		else if (strcmp(o->keyword, "port") == 0)
+			port_opt = i;
+		else if (strcmp(o->keyword, "connect_timeout") == 0 && atoi(o->val) > 0)
+			per_host_ms = Min(per_host_ms, atoi(o->val) * 1000);
+	}
+	{
+		const char *list = host_opt >= 0 ? values[host_opt] : hostaddr_opt >= 0 ? values[hostaddr_opt] : "";
+		const char *c;
+
+		for (c = list; *c; c++)
+			nhosts += (*c == ',');
+	}
+	if (nhosts == 1)
+		conn = connect_poll(PQconnectStartParams(keywords, values, 0), deadline);
+	else
+	{
+		if (per_host_ms == timeout_ms)
+			per_host_ms = Max(timeout_ms / nhosts, 1);
+		for (i = 0; i < nhosts && conn == NULL; i++)
+		{
+			TimestampTz now = GetCurrentTimestamp();
+			TimestampTz host_deadline = TimestampTzPlusMilliseconds(now, per_host_ms);
+
+			if (now >= deadline)
+				break;
+			if (host_opt >= 0)
+				values[host_opt] = list_item(opts[host_opt].val, i);
+			if (hostaddr_opt >= 0)
+				values[hostaddr_opt] = list_item(opts[hostaddr_opt].val, i);
+			if (port_opt >= 0)
+				values[port_opt] = list_item(opts[port_opt].val, i);
+			conn = connect_poll(PQconnectStartParams(keywords, values, 0), Min(host_deadline, deadline));
+		}
+	}
+	pfree(keywords);
+	pfree(values);
+	PQconninfoFree(opts);
+	return conn;
 }
 
 /* note why a query failed, for the caller (if it asked) */

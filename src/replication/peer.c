@@ -109,17 +109,30 @@ peer_is_region_peer(PeerId peer)
 	return peer.shard == tidal_shard_id && peer.region != tidal_region_id;
 }
 
+bool
+peer_is_member(PeerId peer)
+{
+	return peer.shard == tidal_shard_id && peer.region == tidal_region_id;
+}
+
+bool
+peer_shares_shard(PeerId peer)
+{
+	return peer.shard == tidal_shard_id;
+}
+
+/* region (16 bits), shard (16 bits) and node + 1 (17 bits) in one Datum */
 Datum
 peer_to_datum(PeerId peer)
 {
-	return UInt32GetDatum(((uint32) peer.region << 16) | (uint32) peer.shard);
+	return UInt64GetDatum(((uint64) (peer.node + 1) << 32) | ((uint64) peer.region << 16) | (uint64) peer.shard);
 }
 
 PeerId
 peer_from_datum(Datum d)
 {
-	uint32		v = DatumGetUInt32(d);
-	PeerId		peer = {(int32) (v >> 16), (int32) (v & 0xFFFF)};
+	uint64		v = DatumGetUInt64(d);
+	PeerId		peer = {(int32) ((v >> 16) & 0xFFFF), (int32) (v & 0xFFFF), (int32) (v >> 32) - 1};
 
 	return peer;
 }
@@ -127,7 +140,7 @@ peer_from_datum(Datum d)
 static inline bool
 same_peer(PeerId a, PeerId b)
 {
-	return a.region == b.region && a.shard == b.shard;
+	return a.region == b.region && a.shard == b.shard && a.node == b.node;
 }
 
 static int	peer_defs_shape(void);
@@ -395,20 +408,27 @@ char *
 peer_conninfo(PeerId peer)
 {
 	static OwnedQuery q = {
-		"SELECT conninfo FROM tidal.peer_defs WHERE region_id = $1 AND shard_id = $2", 2, {INT4OID, INT4OID}, NULL
+		"SELECT conninfo FROM tidal.peer_defs "
+		" WHERE region_id = $1 AND shard_id = $2 AND coalesce(node_id, -1) = $3",
+		3, {INT4OID, INT4OID, INT4OID}, NULL
+	};
+	static OwnedQuery q_before_nodes = {
+		"SELECT conninfo FROM tidal.peer_defs WHERE region_id = $1 AND shard_id = $2 AND $3 = -1",
+		3, {INT4OID, INT4OID, INT4OID}, NULL
 	};
 	static OwnedQuery q_before_shards = {
-		"SELECT conninfo FROM tidal.peer_defs WHERE region_id = $1 AND $2 = "
-		"       pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4", 2, {INT4OID, INT4OID}, NULL
+		"SELECT conninfo FROM tidal.peer_defs WHERE region_id = $1 AND $3 = -1 AND $2 = "
+		"       pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4", 3, {INT4OID, INT4OID, INT4OID}, NULL
 	};
-	Datum		args[2] = {Int32GetDatum(peer.region), Int32GetDatum(peer.shard)};
+	Datum		args[3] = {Int32GetDatum(peer.region), Int32GetDatum(peer.shard), Int32GetDatum(peer.node)};
 	char	   *conninfo = NULL;
 	TidalSavedUser saved;
+	int			shape = peer_defs_shape();
 
-	if (peer_defs_shape() == 0)
+	if (shape == 0)
 		return NULL;
 	query_begin(&saved);
-	query_exec(peer_defs_shape() == 2 ? &q : &q_before_shards, args, NULL, true, SPI_OK_SELECT);
+	query_exec(shape == 3 ? &q : shape == 2 ? &q_before_nodes : &q_before_shards, args, NULL, true, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
 		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -459,14 +479,16 @@ peer_unclaim_launch(PeerId peer)
 /*
  * Which shape tidal.peer_defs has: 0 none (the extension is at 0.1), 1
  * without shard_id (before 0.7: every peer is a region peer of this node's
- * shard), 2 with it.  The library may be newer than the SQL objects until
- * ALTER EXTENSION UPDATE.
+ * shard), 2 with it, 3 with node_id too (0.8: members).  The library may be
+ * newer than the SQL objects until ALTER EXTENSION UPDATE.
  */
 static int
 peer_defs_shape(void)
 {
 	if (!query_has_column("peer_defs", NULL))
 		return 0;
+	if (query_has_column("peer_defs", "node_id"))
+		return 3;
 	return query_has_column("peer_defs", "shard_id") ? 2 : 1;
 }
 
@@ -474,10 +496,14 @@ int
 peer_list(PeerId *list, int max, PeerScope scope)
 {
 	static OwnedQuery q = {
-		"SELECT region_id, shard_id FROM tidal.peer_defs ORDER BY region_id, shard_id", 0, {InvalidOid}, NULL
+		"SELECT region_id, shard_id, coalesce(node_id, -1) FROM tidal.peer_defs "
+		" ORDER BY region_id, shard_id, node_id", 0, {InvalidOid}, NULL
+	};
+	static OwnedQuery q_before_nodes = {
+		"SELECT region_id, shard_id, -1 FROM tidal.peer_defs ORDER BY region_id, shard_id", 0, {InvalidOid}, NULL
 	};
 	static OwnedQuery q_before_shards = {
-		"SELECT region_id, pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4 "
+		"SELECT region_id, pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4, -1 "
 		"  FROM tidal.peer_defs ORDER BY region_id", 0, {InvalidOid}, NULL
 	};
 	int			n = 0;
@@ -489,7 +515,7 @@ peer_list(PeerId *list, int max, PeerScope scope)
 		return -1;				/* an extension still at 0.1 has no peers */
 
 	query_begin(&saved);
-	query_exec(shape == 2 ? &q : &q_before_shards, NULL, NULL, true, SPI_OK_SELECT);
+	query_exec(shape == 3 ? &q : shape == 2 ? &q_before_nodes : &q_before_shards, NULL, NULL, true, SPI_OK_SELECT);
 	for (r = 0; r < SPI_processed && n < max; r++)
 	{
 		bool		isnull;
@@ -497,7 +523,9 @@ peer_list(PeerId *list, int max, PeerScope scope)
 
 		p.region = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
 		p.shard = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
-		if (scope == PEERS_ALL || peer_is_region_peer(p))
+		p.node = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &isnull));
+		if (scope == PEERS_ALL || (scope == PEERS_REGIONS && peer_is_region_peer(p)) ||
+			(scope == PEERS_MEMBERS && peer_is_member(p)))
 			list[n++] = p;
 	}
 	query_end(&saved);
@@ -547,17 +575,30 @@ shard_argument(FunctionCallInfo fcinfo, int n)
 }
 
 /*
- * A node may peer with the nodes of its shard in other regions, and with
- * the other shards of its own region; nothing else.
+ * A node may peer with the nodes of its shard in other regions, with the
+ * other shards of its own region, and with the other nodes of its own
+ * shard (members, named by node); nothing else.
  */
 static void
 check_peer_allowed(PeerId peer)
 {
-	if (peer.region == tidal_region_id && peer.shard == tidal_shard_id)
+	if (peer.region == tidal_region_id && peer.shard == tidal_shard_id && peer.node == PEER_ANY_NODE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("region %d, shard %d is this node", peer.region, peer.shard),
-				 errhint("tidal.region_id and tidal.shard_id are set in postgresql.conf.")));
+				 errmsg("region %d, shard %d is this node's own shard", peer.region, peer.shard),
+				 errhint("Name the node_id of the other node of this shard to add it as a member; "
+						 "tidal.region_id and tidal.shard_id are set in postgresql.conf.")));
+	if (peer.node != PEER_ANY_NODE && !(peer.region == tidal_region_id && peer.shard == tidal_shard_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("node_id names a member of this node's own shard, and shard %d of region %d is another",
+						peer.shard, peer.region),
+				 errhint("Leave node_id NULL for a node of another region or shard.")));
+	if (peer.node == tidal_node_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("node %d is this node", peer.node),
+				 errhint("tidal.node_id is set in postgresql.conf.")));
 	if (peer.region != tidal_region_id && peer.shard != tidal_shard_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -568,14 +609,37 @@ check_peer_allowed(PeerId peer)
 						 tidal_shard_id, peer.region, peer.shard)));
 }
 
-/* tidal.add_peer(region_id int, conninfo text, shard_id int DEFAULT NULL) RETURNS void */
+/*
+ * The node a peer call names: its argument n, PEER_ANY_NODE when it is
+ * NULL or the SQL function predates node_id (0.7 and before).
+ */
+static int32
+node_argument(FunctionCallInfo fcinfo, int n)
+{
+	int32		node;
+
+	if (PG_NARGS() <= n || PG_ARGISNULL(n))
+		return PEER_ANY_NODE;
+	node = PG_GETARG_INT32(n);
+	if (node < 0 || node > TIDAL_MAX_NODE_ID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("node_id must be between 0 and %d", TIDAL_MAX_NODE_ID)));
+	return node;
+}
+
+/*
+ * tidal.add_peer(region_id int, conninfo text, shard_id int DEFAULT NULL,
+ *                node_id int DEFAULT NULL) RETURNS void
+ */
 Datum
 tidal_add_peer(PG_FUNCTION_ARGS)
 {
 	static OwnedQuery q = {
-		"INSERT INTO tidal.peer_defs (region_id, shard_id, conninfo) VALUES ($1, $2, $3) "
-		"ON CONFLICT (region_id, shard_id) DO UPDATE SET conninfo = excluded.conninfo",
-		3, {INT4OID, INT4OID, TEXTOID}, NULL
+		"INSERT INTO tidal.peer_defs (region_id, shard_id, node_id, conninfo) "
+		"VALUES ($1, $2, CASE WHEN $4 >= 0 THEN $4 END, $3) "
+		"ON CONFLICT (region_id, shard_id, (coalesce(node_id, -1))) DO UPDATE SET conninfo = excluded.conninfo",
+		4, {INT4OID, INT4OID, TEXTOID, INT4OID}, NULL
 	};
 	static OwnedQuery count_q = {
 		"SELECT pg_catalog.count(*) FROM tidal.peer_defs", 0, {InvalidOid}, NULL
@@ -584,7 +648,7 @@ tidal_add_peer(PG_FUNCTION_ARGS)
 	char	   *conninfo;
 	char	   *err = NULL;
 	PQconninfoOption *opts;
-	Datum		args[3];
+	Datum		args[4];
 	TidalSavedUser saved;
 
 	tidal_require_preload();
@@ -592,7 +656,7 @@ tidal_add_peer(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("tidal.add_peer's region_id and conninfo must not be NULL")));
-	if (peer_defs_shape() != 2)
+	if (peer_defs_shape() != 3)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tidal's SQL objects are older than its library"),
@@ -604,6 +668,7 @@ tidal_add_peer(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("region_id must be between 0 and %d", TIDAL_MAX_REGION_ID)));
 	peer.shard = shard_argument(fcinfo, 2);
+	peer.node = node_argument(fcinfo, 3);
 	check_peer_allowed(peer);
 	opts = PQconninfoParse(conninfo, &err);
 	if (opts == NULL)
@@ -616,6 +681,7 @@ tidal_add_peer(PG_FUNCTION_ARGS)
 	args[0] = Int32GetDatum(peer.region);
 	args[1] = Int32GetDatum(peer.shard);
 	args[2] = CStringGetTextDatum(conninfo);
+	args[3] = Int32GetDatum(peer.node);
 	query_begin(&saved);
 	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
 	query_exec(&count_q, NULL, NULL, true, SPI_OK_SELECT);
@@ -632,28 +698,39 @@ tidal_add_peer(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* tidal.drop_peer(region_id int, shard_id int DEFAULT NULL) RETURNS boolean: whether it was a peer */
+/*
+ * tidal.drop_peer(region_id int, shard_id int DEFAULT NULL, node_id int
+ * DEFAULT NULL) RETURNS boolean: whether it was a peer
+ */
 Datum
 tidal_drop_peer(PG_FUNCTION_ARGS)
 {
 	static OwnedQuery q = {
-		"DELETE FROM tidal.peer_defs WHERE region_id = $1 AND shard_id = $2", 2, {INT4OID, INT4OID}, NULL
+		"DELETE FROM tidal.peer_defs WHERE region_id = $1 AND shard_id = $2 AND coalesce(node_id, -1) = $3",
+		3, {INT4OID, INT4OID, INT4OID}, NULL
+	};
+	static OwnedQuery q_before_nodes = {
+		"DELETE FROM tidal.peer_defs WHERE region_id = $1 AND shard_id = $2 AND $3 = -1",
+		3, {INT4OID, INT4OID, INT4OID}, NULL
 	};
 	static OwnedQuery q_before_shards = {
-		"DELETE FROM tidal.peer_defs WHERE region_id = $1 AND $2 = "
-		"       pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4", 2, {INT4OID, INT4OID}, NULL
+		"DELETE FROM tidal.peer_defs WHERE region_id = $1 AND $3 = -1 AND $2 = "
+		"       pg_catalog.current_setting('tidal.shard_id')::pg_catalog.int4", 3, {INT4OID, INT4OID, INT4OID}, NULL
 	};
-	Datum		args[2];
+	Datum		args[3];
 	bool		dropped;
 	TidalSavedUser saved;
+	int			shape;
 
 	tidal_require_preload();
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	args[0] = PG_GETARG_DATUM(0);
 	args[1] = Int32GetDatum(shard_argument(fcinfo, 1));
+	args[2] = Int32GetDatum(node_argument(fcinfo, 2));
+	shape = peer_defs_shape();
 	query_begin(&saved);
-	query_exec(peer_defs_shape() == 2 ? &q : &q_before_shards, args, NULL, false, SPI_OK_DELETE);
+	query_exec(shape == 3 ? &q : shape == 2 ? &q_before_nodes : &q_before_shards, args, NULL, false, SPI_OK_DELETE);
 	dropped = SPI_processed > 0;
 	query_end(&saved);
 	PG_RETURN_BOOL(dropped);
@@ -690,8 +767,8 @@ tidal_peer_status(PG_FUNCTION_ARGS)
 	for (i = 0; i < TIDAL_MAX_PEERS; i++)
 	{
 		PeerSlot   *s = &copy[i];
-		Datum		values[10];
-		bool		nulls[10] = {false};
+		Datum		values[11];
+		bool		nulls[11] = {false};
 		static const char *const states[] = {"disconnected", "connecting", "connected"};
 
 		if (!s->used)
@@ -708,8 +785,12 @@ tidal_peer_status(PG_FUNCTION_ARGS)
 		values[8] = TimestampTzGetDatum(s->last_pull);
 		nulls[8] = (s->last_pull == 0);
 		values[9] = Int32GetDatum(s->peer.shard);
+		values[10] = Int32GetDatum(s->peer.node);
+		nulls[10] = s->peer.node == PEER_ANY_NODE;
 		if (rsinfo->setDesc->natts < 10 && s->peer.shard != tidal_shard_id)
 			continue;			/* SQL objects before 0.7: region peers only */
+		if (rsinfo->setDesc->natts < 11 && s->peer.node != PEER_ANY_NODE)
+			continue;			/* SQL objects before 0.8: no members */
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -733,13 +814,15 @@ tidal_peer_errors(PG_FUNCTION_ARGS)
 	for (i = 0; i < TIDAL_MAX_PEERS; i++)
 	{
 		PeerSlot   *s = &copy[i];
-		Datum		values[5];
-		bool		nulls[5] = {false};
+		Datum		values[6];
+		bool		nulls[6] = {false};
 
 		if (!s->used)
 			continue;
 		if (rsinfo->setDesc->natts < 5 && s->peer.shard != tidal_shard_id)
 			continue;			/* SQL objects before 0.7: region peers only */
+		if (rsinfo->setDesc->natts < 6 && s->peer.node != PEER_ANY_NODE)
+			continue;			/* SQL objects before 0.8: no members */
 		s->last_error[PEER_ERROR_LEN - 1] = '\0';
 		values[0] = Int32GetDatum(s->peer.region);
 		values[1] = BoolGetDatum(s->quarantined);
@@ -748,6 +831,8 @@ tidal_peer_errors(PG_FUNCTION_ARGS)
 		values[3] = TimestampTzGetDatum(s->last_error_at);
 		nulls[3] = nulls[2];
 		values[4] = Int32GetDatum(s->peer.shard);
+		values[5] = Int32GetDatum(s->peer.node);
+		nulls[5] = s->peer.node == PEER_ANY_NODE;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -7,7 +7,10 @@
  *    everything of their shard, relay for each other, elect the leader and
  *    acknowledge quorum commits), or a node of this region with another
  *    shard (a *shard sibling*: each pulls the other's own writes of the
- *    entities it owns).  May call: core/, pg/, log/, state/, replication/.
+ *    entities it owns), or (0.8) another node of this node's region and
+ *    shard (a *shard member*: members pull everything from each other, so
+ *    each holds the shard's whole log).  May call: core/, pg/, log/,
+ *    state/, replication/.
  */
 #ifndef TIDAL_PEER_H
 #define TIDAL_PEER_H
@@ -20,22 +23,39 @@
 #define TIDAL_MAX_PEERS 16
 #define PEER_ERROR_LEN 256
 
-/* a peer: a node of another region and this shard, or of this region and another shard */
+/*
+ * a peer: a node of another region and this shard, or of this region and
+ * another shard (node PEER_ANY_NODE: whichever node its connection string
+ * reaches), or a member of this node's shard (node: its tidal.node_id)
+ */
+#define PEER_ANY_NODE	(-1)
+
 typedef struct PeerId
 {
 	int32		region;
 	int32		shard;
+	int32		node;
 } PeerId;
 
 /* which peers a caller means */
 typedef enum PeerScope
 {
 	PEERS_ALL,					/* region peers and shard siblings */
-	PEERS_REGIONS				/* region peers only: this shard in other regions */
+	PEERS_REGIONS,				/* region peers only: this shard in other regions */
+	PEERS_MEMBERS				/* members only: the other nodes of this shard */
 } PeerScope;
 
 /* is the peer a region peer (this shard, another region)? */
 extern bool peer_is_region_peer(PeerId peer);
+
+/* is the peer a member of this node's shard (this region and shard, another node)? */
+extern bool peer_is_member(PeerId peer);
+
+/*
+ * does the peer replicate this node's whole shard (a region peer or a
+ * member), rather than a sibling's share of it?
+ */
+extern bool peer_shares_shard(PeerId peer);
 
 /* a peer as a background worker's argument, and back */
 extern Datum peer_to_datum(PeerId peer);

@@ -146,6 +146,7 @@ tidal_ship(PG_FUNCTION_ARGS)
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PeerId		requester;
+	int32		requester_node;
 	bool		sibling;
 	ArrayType  *regions;
 	ArrayType  *shards;
@@ -190,8 +191,20 @@ tidal_ship(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("tidal._ship: region %d, shard %d is not a peer of this node (region %d, shard %d)",
 						requester.region, requester.shard, tidal_region_id, tidal_shard_id),
-				 errhint("A shard pulls from the same shard of other regions and from the other shards of its own region.")));
-	sibling = requester.region == tidal_region_id;
+				 errhint("A shard pulls from the same shard of other regions, from the other shards of its own region, "
+						 "and from the other nodes of its own shard.")));
+	/* a member of this node's shard is known by its node; other peers by their region and shard */
+	requester_node = PG_GETARG_INT32(2);
+	requester.node = PEER_ANY_NODE;
+	if (requester.region == tidal_region_id && requester.shard == tidal_shard_id)
+	{
+		requester.node = requester_node;
+		if (requester.node == tidal_node_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("tidal._ship: node %d is this node", requester.node)));
+	}
+	sibling = requester.region == tidal_region_id && requester.shard != tidal_shard_id;
 	regions = PG_GETARG_ARRAYTYPE_P(3);
 	shards = PG_GETARG_ARRAYTYPE_P(4);
 	nodes = PG_GETARG_ARRAYTYPE_P(5);
@@ -258,7 +271,9 @@ tidal_ship(PG_FUNCTION_ARGS)
 		ShipOrigin *o = &origins[r];
 		uint64		b;
 
-		if ((o->region == requester.region && o->shard == requester.shard) || o->last_batch <= o->known)
+		/* every origin the requester lacks but its own, even one of its shard that it lost */
+		if ((o->region == requester.region && o->shard == requester.shard && o->node == requester_node) ||
+			o->last_batch <= o->known)
 			continue;
 		if (sibling && !(o->region == tidal_region_id && o->shard == tidal_shard_id))
 			continue;			/* a shard sibling gets our own origin only */

@@ -96,7 +96,7 @@ static const Oid ship_types[6] = {INT4OID, INT4OID, INT4OID, INT8OID, INT8OID, B
 static const int ship_lengths[6] = {4, 4, 4, 8, 8, REMOTE_NULLABLE};
 
 static PeerId peer;
-static char peer_name[64];		/* "region 1", or "region 0 shard 1" for a shard sibling */
+static char peer_name[64];		/* "region 1", "region 0 shard 1" for a shard sibling, "node 3 of this shard" */
 
 /* this node's marks, as the text arrays tidal._ship takes */
 typedef struct Marks
@@ -146,11 +146,11 @@ read_marks(Marks *m, bool own_writes)
 
 		if (region == peer.region && shard == peer.shard)
 			;					/* the peer's shard's own origins: our acknowledgement */
-		else if (!peer_is_region_peer(peer))
+		else if (!peer_shares_shard(peer))
 			batch = PG_INT64_MAX;	/* a shard sibling sends only its own origin */
 		else if (!(region == tidal_region_id && shard == tidal_shard_id))
 		{
-			PeerId		origin = {region, shard};
+			PeerId		origin = {region, shard, PEER_ANY_NODE};
 
 			if (peer_pulls_directly(origin))
 				batch = PG_INT64_MAX;
@@ -542,6 +542,8 @@ tidal_receiver_main(Datum main_arg)
 	peer = peer_from_datum(main_arg);
 	if (peer_is_region_peer(peer))
 		snprintf(peer_name, sizeof(peer_name), "region %d", peer.region);
+	else if (peer_is_member(peer))
+		snprintf(peer_name, sizeof(peer_name), "node %d of this shard", peer.node);
 	else
 		snprintf(peer_name, sizeof(peer_name), "region %d shard %d", peer.region, peer.shard);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
