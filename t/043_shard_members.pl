@@ -1,11 +1,12 @@
 # The nodes of one shard (0.8): region 0 has two nodes of shard 0, A (node
 # 1) and B (node 2), members of each other; region 1 has one, C, which
-# reaches region 0 by a connection string that lists A, then B.  Every node
-# writes under its own origin, and members pull everything from each other,
-# so A and B each hold the whole shard and C counts every write once.  When
-# A is killed, C pulls from B, which relays A's batches C lacked.  Writes A
-# committed while cut off from everyone reach B and C once A returns, and
-# count once.
+# reaches region 0 by a connection string that lists A, then B.  A, the
+# lowest node, leads the shard; B follows: it refuses writes, naming A, and
+# holds everything A has, as members pull every origin from each other.
+# When A is killed, C pulls region 0 from B, which relays A's batches C
+# lacked (a shard of two nodes and no witness elects no new leader: B
+# stays a follower).  Writes A committed while cut off reach B and C once A
+# returns, and count once.
 use strict;
 use warnings;
 
@@ -39,6 +40,7 @@ for my $to ([ 'B', $B ], [ 'C', $C ])
 		PostgreSQL::Test::Cluster::get_free_port(), $A->port);
 }
 sub conn { return "host=127.0.0.1 port=$_[0] dbname=postgres"; }
+my ($ret, $out, $err);
 $A->safe_psql('postgres', sprintf(q{SELECT tidal.add_peer(0, '%s', 0, 2), tidal.add_peer(1, '%s')},
 		conn($proxy{'A>B'}->{port}), conn($proxy{'A>C'}->{port})));
 $B->safe_psql('postgres', sprintf(q{SELECT tidal.add_peer(0, '%s', 0, 1), tidal.add_peer(1, '%s')},
@@ -50,7 +52,7 @@ $C->safe_psql('postgres', sprintf(
 
 is($A->safe_psql('postgres', q{SELECT string_agg(region_id || ':' || shard_id || ':' || coalesce(node_id::text, '-'), ' ' ORDER BY region_id, node_id) FROM tidal.peers}),
 	'0:0:2 1:0:-', 'A has B as a member of its shard, and region 1');
-my ($ret, $out, $err) = $A->psql('postgres', q{SELECT tidal.add_peer(0, 'host=x', 0)});
+($ret, $out, $err) = $A->psql('postgres', q{SELECT tidal.add_peer(0, 'host=x', 0)});
 like($err, qr/is this node's own shard.*\n.*HINT:  Name the node_id/s, 'its own shard without a node is refused, with a hint');
 ($ret, $out, $err) = $A->psql('postgres', q{SELECT tidal.add_peer(1, 'host=x', 0, 5)});
 like($err, qr/node_id names a member of this node's own shard/, 'a node of another region is not named by node');
@@ -89,16 +91,25 @@ sub write_on
 	$n->safe_psql('postgres', qq{SELECT tidal.signal('view', $e, 1, $T) FROM generate_series(1, $k); SELECT tidal.seal()});
 }
 
-write_on($A, 10, 100);
-write_on($B, 20, 50);
-write_on($C, 30, 20);
-ok(converged(10 => 100, 20 => 50, 30 => 20), 'the writes of both members and of region 1 count once on every node');
-is($A->safe_psql('postgres', q{SELECT string_agg(origin_node || ':' || is_local, ' ' ORDER BY origin_node) FROM tidal.log_status WHERE origin_region = 0 AND last_batch > 0}),
-	'1:true 2:false', "A holds its own origin and B's");
-is($A->safe_psql('postgres', q{SELECT link || ' ' || coalesce(health, '-') FROM tidal.topology WHERE node = 2}),
-	'shard member healthy', 'tidal.topology shows B as a shard member of A');
+ok(wait_until(30, sub { $B->safe_psql('postgres', q{SELECT leader_node FROM tidal.shard_nodes WHERE is_local}) eq '1' }),
+	'B follows A, the lowest node of the shard');
+is($A->safe_psql('postgres', q{SELECT string_agg(node || ' ' || role, ', ' ORDER BY node) FROM tidal.shard_nodes}),
+	'1 leader, 2 follower', 'tidal.shard_nodes on A: A leads, B follows');
+($ret, $out, $err) = $B->psql('postgres', qq{SELECT tidal.signal('view', 20, 1, $T)},
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/25006.*tidal.signal writes only on its shard's leader, and this node \(2\) is a follower.*\n.*HINT:  The shard's leader is node 1/s,
+	'a write on the follower is refused with 25006 and a hint naming the leader');
 
-# A, cut off from everyone, commits writes nobody else has
+write_on($A, 10, 100);
+write_on($C, 30, 20);
+ok(converged(10 => 100, 30 => 20), 'the writes of the leader and of region 1 count once on every node');
+is($A->safe_psql('postgres', q{SELECT string_agg(origin_node || ':' || is_local, ' ' ORDER BY origin_node) FROM tidal.log_status WHERE origin_region = 0 AND last_batch > 0}),
+	'1:true', 'only the leader writes an origin of region 0');
+is($A->safe_psql('postgres', q{SELECT link || ' ' || role || ' ' || coalesce(health, '-') FROM tidal.topology WHERE node = 2}),
+	'shard member follower healthy', 'tidal.topology on A shows B as a follower');
+
+# A, cut off from everyone, commits writes nobody else has (within an
+# election timeout: then it steps down, having no majority)
 $_->set('blackhole') for values %proxy;
 write_on($A, 10, 7);
 sleep 1;
@@ -106,19 +117,25 @@ is(score($B, 10), '100', 'B does not have the writes A made while cut off');
 $A->stop('immediate');
 $_->set('pass') for values %proxy;
 
-# B goes on; C now pulls region 0 from B
-write_on($B, 20, 5);
-ok(converged_on([ $B, $C ], 20 => 55), 'with A dead, B writes on and C gets it from B');
+# B, alone, cannot win its shard's election (two nodes, no witness): it
+# still serves reads, and gets region 1's writes
+ok(wait_until(10, sub {
+			($ret, $out, $err) = $B->psql('postgres', qq{SELECT tidal.signal('view', 20, 1, $T)});
+			$err =~ /shard 0 of region 0 has none right now/ }),
+	'with A dead, B soon refuses writes saying its shard has no leader');
+is($ret, 3, 'nothing was written');
+write_on($C, 30, 5);
+ok(converged_on([ $B, $C ], 10 => 100, 30 => 25), 'B serves reads, and gets what region 1 writes');
 
 # A returns: what it committed alone reaches B and C, and counts once
 $A->start;
-ok(wait_until(30, sub { score($B, 10) eq '107' && score($C, 10) eq '107' && score($A, 20) eq '55' }),
-	"A's 7 writes made alone reach B and C after it returns, and A gets what B wrote meanwhile");
-ok(converged(10 => 107, 20 => 55, 30 => 20), 'every node counts every write once');
+ok(wait_until(30, sub { score($B, 10) eq '107' && score($C, 10) eq '107' && score($A, 30) eq '25' }),
+	"A's 7 writes made alone reach B and C after it returns, and A gets what C wrote meanwhile");
+ok(converged(10 => 107, 30 => 25), 'every node counts every write once');
 
 # a restart of B rebuilds the same state from its log of every origin
 $B->restart;
-is(join(' ', map { score($B, $_) } 10, 20, 30), '107 55 20', 'B rebuilt from its log: the same scores');
+is(join(' ', map { score($B, $_) } 10, 30), '107 25', 'B rebuilt from its log: the same scores');
 
 $_->stop for values %proxy;
 $_->stop for $A, $B, $C;

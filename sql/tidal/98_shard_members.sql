@@ -127,6 +127,64 @@ COMMENT ON VIEW tidal.cluster IS
     'the regions of the cluster: this node''s role and term, the leader, and each region''s health';
 GRANT SELECT ON tidal.cluster TO PUBLIC;
 
+
+-- The shard's election (src/cluster/election.c): this node's durable term
+-- and vote in its own shard's group, and, as a witness (a node of another
+-- shard of the region, for a shard of an even number of nodes), in that
+-- shard's.
+CREATE TABLE tidal.shard_raft_state (
+    shard        int PRIMARY KEY CHECK (shard BETWEEN 0 AND 1023),
+    current_term bigint NOT NULL DEFAULT 0,
+    voted_for    int
+);
+REVOKE ALL ON tidal.shard_raft_state FROM PUBLIC;
+
+-- Called by the election workers of the shard's nodes over libpq; grant
+-- EXECUTE to the peer role.
+CREATE FUNCTION tidal._shard_request_vote(shard int, term bigint, candidate int, progress bigint)
+    RETURNS TABLE (term bigint, granted boolean)
+    AS 'MODULE_PATHNAME', 'tidal_shard_request_vote'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+CREATE FUNCTION tidal._shard_request_prevote(shard int, term bigint, candidate int, progress bigint)
+    RETURNS TABLE (term bigint, granted boolean)
+    AS 'MODULE_PATHNAME', 'tidal_shard_request_prevote'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+CREATE FUNCTION tidal._shard_heartbeat(shard int, term bigint, leader int)
+    RETURNS TABLE (term bigint, ok boolean)
+    AS 'MODULE_PATHNAME', 'tidal_shard_heartbeat'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION tidal._shard_request_vote(int, bigint, int, bigint),
+                       tidal._shard_request_prevote(int, bigint, int, bigint),
+                       tidal._shard_heartbeat(int, bigint, int) FROM PUBLIC;
+
+CREATE FUNCTION tidal._shard_election_status()
+    RETURNS TABLE (role text, term bigint, leader_node int, last_heartbeat timestamptz,
+                   leader_since timestamptz, members int)
+    AS 'MODULE_PATHNAME', 'tidal_shard_election_status'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+-- This node's shard: its nodes (this one and its members), which leads
+-- it, and each node's lag (from this node's view). role: 'leader' or
+-- 'follower'; a shard of one node leads itself.
+CREATE VIEW tidal.shard_nodes AS
+    WITH me AS (
+        SELECT pg_catalog.current_setting('tidal.node_id')::int AS node),
+    e AS (SELECT * FROM tidal._shard_election_status())
+    SELECT me.node, true AS is_local,
+           CASE WHEN e.leader_node = me.node THEN 'leader' ELSE 'follower' END AS role,
+           e.term, e.leader_node, 'healthy'::text AS health, 0::bigint AS lag_seqno, 0::bigint AS lag_ms,
+           NULL::timestamptz AS last_contact
+      FROM me, e
+    UNION ALL
+    SELECT r.node, false,
+           CASE WHEN e.leader_node = r.node THEN 'leader' ELSE 'follower' END,
+           e.term, e.leader_node, r.health, r.lag_seqno, r.lag_ms, r.last_contact
+      FROM tidal.replication_status r, e
+     WHERE r.node IS NOT NULL;
+COMMENT ON VIEW tidal.shard_nodes IS
+    'the nodes of this node''s shard: which leads it (tidal.node_id), the term, and each node''s health and lag as this node sees it';
+GRANT SELECT ON tidal.shard_nodes TO PUBLIC;
+
 -- Every instance this node knows of: one row per region and shard, and one
 -- per member of this node's own shard (node given: this node and its
 -- members). applied_seq: the highest sequence applied here of the writes
@@ -146,8 +204,9 @@ CREATE VIEW tidal.topology AS
         UNION ALL
         SELECT region, shard, NULL, pg_catalog.max(last_seq) FROM tidal.origins GROUP BY region, shard)
     SELECT k.region, k.shard, k.node,
-           CASE WHEN k.shard = 0 AND k.region = e.leader_region AND (k.node IS NULL OR k.node = me.node)
-                THEN 'leader' ELSE 'primary' END AS role,
+           CASE WHEN k.node IS NOT NULL AND k.node IS DISTINCT FROM se.leader_node THEN 'follower'
+                WHEN k.shard = 0 AND k.region = e.leader_region THEN 'leader'
+                ELSE 'primary' END AS role,
            CASE WHEN k.node = me.node AND (k.region, k.shard) = (me.region, me.shard) THEN 'self'
                 WHEN k.node IS NOT NULL THEN 'shard member'
                 WHEN r.region IS NULL THEN 'relayed'
@@ -159,11 +218,12 @@ CREATE VIEW tidal.topology AS
            coalesce(o.last_seq, 0) AS applied_seq,
            r.last_contact
       FROM known k CROSS JOIN me CROSS JOIN tidal._election_status() e
+      CROSS JOIN tidal._shard_election_status() se
       LEFT JOIN tidal.replication_status r
              ON r.region = k.region AND r.shard = k.shard AND r.node IS NOT DISTINCT FROM k.node
       LEFT JOIN applied o
              ON o.region = k.region AND o.shard = k.shard AND o.node IS NOT DISTINCT FROM k.node
      ORDER BY k.region, k.shard, k.node NULLS FIRST;
 COMMENT ON VIEW tidal.topology IS
-    'every instance this node knows of: region, shard, node (this one''s and its shard''s members), role, how it is reached, health, lag, and how much of its writes is applied here';
+    'every instance this node knows of: region, shard, node (this one''s and its shard''s members), role (leader, primary, or follower of its shard), how it is reached, health, lag, and how much of its writes is applied here';
 GRANT SELECT ON tidal.topology TO PUBLIC;

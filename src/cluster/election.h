@@ -1,6 +1,7 @@
 /*
  * cluster/election.h
- *    Leader election with Raft's rules among this node and its peers.
+ *    The elections a node takes part in (cluster/raft.c's rules): the
+ *    cluster's, among regions, and its shard's, among the shard's nodes.
  *
  *    May call: cluster/.
  */
@@ -9,21 +10,21 @@
 
 #include "postgres.h"
 
-typedef enum ElectionRole
-{
-	ROLE_FOLLOWER = 0,
-	ROLE_CANDIDATE,
-	ROLE_LEADER
-} ElectionRole;
-
 extern Size election_shmem_size(void);
 extern void election_shmem_init(void);
 extern void election_register(void);
 
 /*
- * Error (25006, with a hint naming the leader) unless this node leads, or
- * has no peers (a cluster of one).  what: the call, for the message.
+ * Error (25006, with a hint naming the leader) unless this node leads the
+ * cluster, or has no peers (a cluster of one).  what: the call, for the
+ * message.
  */
 extern void election_require_leader(const char *what);
+
+/* does this node lead its shard (or is it the shard's only node)? */
+extern bool election_shard_leads(void);
+
+/* error (25006, with a hint naming the shard's leader) unless it does */
+extern void election_require_shard_leader(const char *what);
 
 #endif							/* TIDAL_ELECTION_H */

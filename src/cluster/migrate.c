@@ -267,10 +267,11 @@ migration_tick(void)
 	}
 	query_end(&saved);
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && election_shard_leads(); i++)
 	{
 		Migration	m;
 
+		/* a target's reports are derived writes: its shard leader's */
 		if (read_migration(ids[i], &m))
 			act_as_target(&m);
 	}

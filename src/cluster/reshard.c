@@ -148,6 +148,12 @@ append_handoff(const RangeMove *m, bool last, const char *chunk, Size chunk_len)
 	TidalHlc	hlc = hlc_clock_now();
 	LogRecord	decoded;
 
+	/*
+	 * Derived writes are the shard leader's: a follower applies its
+	 * leader's handoff records instead (docs/design/followers.md).
+	 */
+	if (!election_shard_leads())
+		return;
 	initStringInfo(&rec);
 	codec_handoff_record(&rec, &hlc, m->version, tidal_region_id, m->from_shard, m->to_shard, last,
 						 chunk, chunk_len);
@@ -593,8 +599,8 @@ reshard_hand_on(const LogRecord *whole)
 	int			i;
 	StringInfoData buf;
 
-	if (whole->tenant != 0 || whole->shard != tidal_shard_id)
-		return;
+	if (whole->tenant != 0 || whole->shard != tidal_shard_id || !election_shard_leads())
+		return;					/* a follower applies its leader's hand-on instead */
 	moves = ownership_moves(&n);
 	buf.data = NULL;
 	for (i = 0; i < n; i++)

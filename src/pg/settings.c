@@ -46,6 +46,7 @@ static bool tidal_shmem_ready = false;
 static const struct config_enum_entry commit_ack_options[] = {
 	{"local", TIDAL_COMMIT_ACK_LOCAL, false},
 	{"quorum", TIDAL_COMMIT_ACK_QUORUM, false},
+	{"shard", TIDAL_COMMIT_ACK_SHARD, false},
 	{NULL, 0, false}
 };
 
@@ -168,11 +169,12 @@ settings_define(void)
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomEnumVariable("tidal.commit_ack",
 							 "When COMMIT of a transaction that wrote tidal events returns.",
-							 "local: once committed here; quorum: once a majority of the regions have applied it.",
+							 "local: once committed here; quorum: once a majority of the regions have applied it; "
+							 "shard: once another node of this node's shard (a follower) has applied it.",
 							 &tidal_commit_ack, TIDAL_COMMIT_ACK_LOCAL, commit_ack_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("tidal.commit_ack_timeout",
-							"How long COMMIT waits for a quorum with tidal.commit_ack = quorum.",
+							"How long COMMIT waits for a quorum with tidal.commit_ack = quorum, or a follower with shard.",
 							"After it, COMMIT returns with a WARNING (the transaction is committed locally).",
 							&tidal_commit_ack_timeout_ms, 5000, 1, 3600 * 1000,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);

@@ -39,6 +39,7 @@ extern int	tidal_commit_ack_timeout_ms;
 
 #define TIDAL_COMMIT_ACK_LOCAL	0
 #define TIDAL_COMMIT_ACK_QUORUM	1
+#define TIDAL_COMMIT_ACK_SHARD	2	/* 0.8: once another node of this shard has applied it */
 extern int	tidal_election_timeout_ms;
 extern int	tidal_snapshot_interval_s;
 extern int	tidal_snapshot_keep;

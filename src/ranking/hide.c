@@ -14,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "cluster/election.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -82,6 +83,9 @@ write_hide(FunctionCallInfo fcinfo, uint8 action, uint8 target_kind)
 	int64		held = 0;
 
 	tidal_require_preload();
+	election_require_shard_leader(action == LOG_HIDE_ACTION_HIDE
+								  ? (target_kind == LOG_HIDE_TARGET_ITEM ? "tidal.hide_item" : "tidal.block_creator")
+								  : (target_kind == LOG_HIDE_TARGET_ITEM ? "tidal.unhide_item" : "tidal.unblock_creator"));
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "cluster/election.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -91,6 +92,7 @@ tidal_upsert_item(PG_FUNCTION_ARGS)
 	TenantInfo	info;
 
 	tidal_require_preload();
+	election_require_shard_leader("tidal.upsert_item");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

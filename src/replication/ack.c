@@ -2,8 +2,9 @@
  * replication/ack.c
  *    Commit acknowledgement: with tidal.commit_ack = quorum, a transaction
  *    that wrote to tidal's log (log_xact_written) waits after its commit
- *    until a majority of this node and its peers have applied it (see
- *    ack.h).  May call: core/, pg/, log/, state/, replication/.
+ *    until a majority of this node and its region peers have applied it;
+ *    with shard (0.8), until another node of its shard has (see ack.h).
+ *    May call: core/, pg/, log/, state/, replication/.
  *
  * At PRE_COMMIT the transaction seals its own records (log_seal_through),
  * which tells the sequence number a majority must apply, and queues a
@@ -28,15 +29,28 @@
 
 static int64 quorum_seq = 0;	/* the sequence number to await, from PRE_COMMIT */
 static int64 awaited_seq = 0;	/* ... from commit until the locks are released */
+static int	quorum_mode = TIDAL_COMMIT_ACK_LOCAL;	/* tidal.commit_ack at PRE_COMMIT */
 
-/* after commit: wait for a majority, or say that we did not get one */
+/* after commit: wait for a majority (quorum) or a follower (shard), or say that we did not get it */
 static void
-await_quorum(int64 seq)
+await_acks(int64 seq, int mode)
 {
 	int			acked;
 	int			members;
 
-	if (!peer_await_quorum(seq, tidal_commit_ack_timeout_ms, &acked, &members))
+	if (mode == TIDAL_COMMIT_ACK_SHARD)
+	{
+		if (!peer_await_acks(seq, PEERS_MEMBERS, tidal_commit_ack_timeout_ms, &acked, &members))
+			ereport(WARNING,
+					(errcode(ERRCODE_WARNING),
+					 errmsg("tidal.commit_ack = shard: committed locally, but none of the other %d nodes of this shard has applied it",
+							members - 1),
+					 errdetail("tidal.commit_ack_timeout (%d ms) passed, or the wait was canceled; the write stays "
+							   "committed here and reaches the shard's other nodes when they can pull it.",
+							   tidal_commit_ack_timeout_ms)));
+		return;
+	}
+	if (!peer_await_acks(seq, PEERS_REGIONS, tidal_commit_ack_timeout_ms, &acked, &members))
 		ereport(WARNING,
 				(errcode(ERRCODE_WARNING),
 				 errmsg("tidal.commit_ack = quorum: committed locally, but only %d of %d regions have applied it",
@@ -56,8 +70,9 @@ ack_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			 * Seal this transaction's records in it, so that we know the
 			 * sequence number a majority must apply.
 			 */
-			if (log_xact_written() && tidal_commit_ack == TIDAL_COMMIT_ACK_QUORUM)
+			if (log_xact_written() && tidal_commit_ack != TIDAL_COMMIT_ACK_LOCAL)
 			{
+				quorum_mode = tidal_commit_ack;
 				PushActiveSnapshot(GetTransactionSnapshot());
 				(void) log_seal_through(&quorum_seq);
 				PopActiveSnapshot();
@@ -102,7 +117,7 @@ ack_resource_release(ResourceReleasePhase phase, bool isCommit, bool isTopLevel,
 		return;
 	awaited_seq = 0;
 	if (isCommit)
-		await_quorum(seq);
+		await_acks(seq, quorum_mode);
 }
 
 void

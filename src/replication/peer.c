@@ -297,7 +297,7 @@ peer_attach_receiver(PeerId peer)
 }
 
 bool
-peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members)
+peer_await_acks(int64 seq, PeerScope scope, int timeout_ms, int *acked, int *members)
 {
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 	bool		reached = false;
@@ -312,7 +312,9 @@ peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members)
 
 		LWLockAcquire(peers->lock, LW_SHARED);
 		for (i = 0; i < TIDAL_MAX_PEERS; i++)
-			if (peers->slots[i].used && peer_is_region_peer(peers->slots[i].peer))
+			if (peers->slots[i].used &&
+				(scope == PEERS_MEMBERS ? peer_is_member(peers->slots[i].peer)
+				 : peer_is_region_peer(peers->slots[i].peer)))
 			{
 				n++;
 				if (peers->slots[i].acked_seq >= seq)
@@ -321,7 +323,7 @@ peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members)
 		LWLockRelease(peers->lock);
 		*acked = ok;
 		*members = n;
-		if (ok > n / 2)
+		if (scope == PEERS_MEMBERS ? (n == 1 || ok >= 2) : ok > n / 2)
 		{
 			reached = true;
 			break;
@@ -641,6 +643,11 @@ tidal_add_peer(PG_FUNCTION_ARGS)
 		"ON CONFLICT (region_id, shard_id, (coalesce(node_id, -1))) DO UPDATE SET conninfo = excluded.conninfo",
 		4, {INT4OID, INT4OID, TEXTOID, INT4OID}, NULL
 	};
+	static OwnedQuery q_before_nodes = {
+		"INSERT INTO tidal.peer_defs (region_id, shard_id, conninfo) VALUES ($1, $2, $3) "
+		"ON CONFLICT (region_id, shard_id) DO UPDATE SET conninfo = excluded.conninfo",
+		3, {INT4OID, INT4OID, TEXTOID}, NULL
+	};
 	static OwnedQuery count_q = {
 		"SELECT pg_catalog.count(*) FROM tidal.peer_defs", 0, {InvalidOid}, NULL
 	};
@@ -650,13 +657,15 @@ tidal_add_peer(PG_FUNCTION_ARGS)
 	PQconninfoOption *opts;
 	Datum		args[4];
 	TidalSavedUser saved;
+	int			shape;
 
 	tidal_require_preload();
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("tidal.add_peer's region_id and conninfo must not be NULL")));
-	if (peer_defs_shape() != 3)
+	shape = peer_defs_shape();
+	if (shape < 2 || (shape == 2 && !PG_ARGISNULL(3) && PG_NARGS() > 3))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tidal's SQL objects are older than its library"),
@@ -683,7 +692,7 @@ tidal_add_peer(PG_FUNCTION_ARGS)
 	args[2] = CStringGetTextDatum(conninfo);
 	args[3] = Int32GetDatum(peer.node);
 	query_begin(&saved);
-	query_exec(&q, args, NULL, false, SPI_OK_INSERT);
+	query_exec(shape == 3 ? &q : &q_before_nodes, args, NULL, false, SPI_OK_INSERT);
 	query_exec(&count_q, NULL, NULL, true, SPI_OK_SELECT);
 	{
 		bool		isnull;

@@ -105,11 +105,13 @@ extern bool peer_pulls_directly(PeerId peer);
 extern int	peer_unreachable_regions(int32 *regions, int max);
 
 /*
- * Wait (without erroring: it runs after commit) until a majority of this
- * node and its region peers have applied this origin up to seq; false on
- * timeout or cancel.
+ * Wait (without erroring: it runs after commit) until this origin is
+ * applied up to seq by a majority of this node and its region peers (scope
+ * PEERS_REGIONS), or by one of the other nodes of its shard (PEERS_MEMBERS;
+ * at once if it has none); false on timeout or cancel.  *acked of *members
+ * have it, counting this node.
  */
-extern bool peer_await_quorum(int64 seq, int timeout_ms, int *acked, int *members);
+extern bool peer_await_acks(int64 seq, PeerScope scope, int timeout_ms, int *acked, int *members);
 
 /* the peers of tidal.peer_defs in scope (at most max); -1 if the extension has no peers yet (0.1) */
 extern int	peer_list(PeerId *peers, int max, PeerScope scope);

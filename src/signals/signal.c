@@ -17,6 +17,7 @@
 
 #include <math.h>
 
+#include "cluster/election.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -155,6 +156,7 @@ tidal_signal(PG_FUNCTION_ARGS)
 	LogSessionMark mark;
 	KeyedWrite	kw;
 
+	election_require_shard_leader("tidal.signal");
 	require_arg(fcinfo, 0, "signal name");
 	require_arg(fcinfo, 1, "entity");
 	require_arg(fcinfo, 2, "weight");
@@ -313,6 +315,7 @@ tidal_signal_batch(PG_FUNCTION_ARGS)
 	int32		s;
 	int			i;
 
+	election_require_shard_leader("tidal.signal_batch");
 	require_arg(fcinfo, 0, "signal name");
 	require_arg(fcinfo, 1, "entities");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
