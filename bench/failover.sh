@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Failover and acknowledged writes: how long after kill -9 of the leader a
-# new leader accepts a write, tidal against pg_auto_failover (and streaming
-# replication promoted by hand), and what tidal.commit_ack = quorum costs per
-# commit against synchronous_commit = remote_apply, side by side in one run.
+# new leader accepts a write -- a tidal shard's follower promoted (0.8),
+# tidal's cluster leader failing over to another region, pg_auto_failover,
+# and streaming replication promoted by hand -- and what tidal.commit_ack =
+# quorum and shard cost per commit against synchronous_commit =
+# remote_apply, side by side in one run.
 #
 #   bash bench/failover.sh
 #
@@ -18,6 +20,9 @@
 #   pa pb     +6, +7  pg_auto_failover nodes    (pg_autoctl create postgres),
 #                     a primary and a secondary; TCP on localhost (its health
 #                     checks need it), --auth trust --no-ssl
+#   fa fb fw  +8..+10 tidal 0.8, one region: shard 0 on fa (node 21) and fb
+#                     (node 22), members of each other (a leader and its
+#                     follower), shard 1 on fw (node 23), shard 0's witness
 # pg_auto_failover is Debian's postgresql-15-auto-failover (pg_autoctl 2.0);
 # run as root, the script installs it with apt-get when it is missing, and
 # leaves it out (saying so) when that fails.
@@ -26,6 +31,7 @@
 # -c $BENCH_ACK_CLIENTS (4) -T $BENCH_ACK_DURATION (10) s, $BENCH_ACK_ROUNDS (2)
 # rounds, the four runs in a different order in each round:
 #   tidal  (region 0)  SELECT tidal.signal('view', :id, 1)        tidal.commit_ack = local | quorum
+#   tidal  (fa, shard 0's leader)  the same                       tidal.commit_ack = shard
 #   native (primary)   INSERT INTO events (...) VALUES (:id, ...) synchronous_commit = local | remote_apply
 # with :id uniform in 1..100,000; synchronous_standby_names = '*' on the
 # primary (remote_apply: COMMIT returns once the standby has replayed it; a
@@ -38,6 +44,8 @@
 # survivor, opened before the kill as an application's connections would
 # be, starts right after it to try a write every $BENCH_POLL_MS (20) ms, all
 # at once, until one is accepted:
+#   follower          SELECT tidal.signal('view', <n>, 1) on the shard's other
+#                     node (25006 until it is promoted)
 #   tidal             SELECT tidal.define_signal('fo_<round>_<port>_<n>', '1 day')
 #                     (leader-only: 25006 on a follower or while no leader is known)
 #   pg_auto_failover  INSERT INTO fo_probe ...   (read-only until promoted)
@@ -66,7 +74,7 @@
 #
 # Knobs: BENCH_ROUNDS (5), BENCH_POLL_MS (20), BENCH_FO_TIMEOUT (120 s, per
 #        failover), BENCH_ACK_CLIENTS (4), BENCH_ACK_DURATION (10 s),
-#        BENCH_ACK_ROUNDS (2), BENCH_SYSTEMS ("tidal pgaf native": which
+#        BENCH_ACK_ROUNDS (2), BENCH_SYSTEMS ("follower tidal pgaf native": which
 #        failovers to measure; empty: only the commit_ack part),
 #        BENCH_PGAF_PROFILE (fast), BENCH_NATIVE_DETECT_MS (500),
 #        BENCH_TIDAL_PEER_TIMEOUT (unset: tidal.peer_timeout's default, 2s;
@@ -74,7 +82,8 @@
 #        BENCH_PORT_BASE (56510), BENCH_SHARED_BUFFERS (256MB; the
 #        pg_auto_failover nodes keep the settings pg_autoctl gives them),
 #        BENCH_DIR (/tmp/tidal-bench-failover).
-# Goal: tidal's median failover under 3 s.
+# Goals: tidal's median failover under 3 s; a follower's promotion under 1 s
+# (median of 5, issue 15).
 : "${BENCH_DIR:=/tmp/tidal-bench-failover}"
 : "${BENCH_SHARED_BUFFERS:=256MB}"
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -85,15 +94,16 @@ FO_TIMEOUT=${BENCH_FO_TIMEOUT:-120}
 ACK_CLIENTS=${BENCH_ACK_CLIENTS:-4}
 ACK_DURATION=${BENCH_ACK_DURATION:-10}
 ACK_ROUNDS=${BENCH_ACK_ROUNDS:-2}
-SYSTEMS=${BENCH_SYSTEMS-tidal pgaf native}
+SYSTEMS=${BENCH_SYSTEMS-follower tidal pgaf native}
 PGAF_PROFILE=${BENCH_PGAF_PROFILE:-fast}
 NATIVE_DETECT_MS=${BENCH_NATIVE_DETECT_MS:-500}
 TIDAL_PEER_TIMEOUT=${BENCH_TIDAL_PEER_TIMEOUT:-}   # what-if: tidal.peer_timeout (default 2s)
 PORT_BASE=${BENCH_PORT_BASE:-56510}
 ENTITIES=100000
 GOAL_MS=3000
+FOLLOWER_GOAL_MS=1000
 
-INSTANCES=(t0 t1 t2 n0 n1 pm pa pb)
+INSTANCES=(t0 t1 t2 n0 n1 pm pa pb fa fb fw)
 declare -A PORT INST_OF
 for i in "${!INSTANCES[@]}"; do PORT[${INSTANCES[$i]}]=$((PORT_BASE + i)); INST_OF[$((PORT_BASE + i))]=${INSTANCES[$i]}; done
 OUT=$BENCH_RESULTS/failover
@@ -292,6 +302,43 @@ for i in 0 1 2; do
 done
 qi t0 "SELECT tidal.define_signal('view', '7 days')" >/dev/null
 tidal_add_peers 3
+
+# tidal followers (0.8): shard 0 of region 0 on fa (node 21) and fb (node
+# 22), members of each other; shard 1 on fw (node 23), the shard's witness
+for n in fa fb fw; do
+	case $n in fa) id=21 shard=0 ;; fb) id=22 shard=0 ;; fw) id=23 shard=1 ;; esac
+	inst_init "$n" "shared_preload_libraries = 'tidal'" "tidal.node_id = $id" "tidal.region_id = 0" \
+		"tidal.shard_id = $shard" "tidal.database = 'bench'" "tidal.max_entities = $((ENTITIES + 100000))"
+	inst_start "$n"
+	pgi "$n" createdb bench
+	qi "$n" "CREATE EXTENSION tidal" >/dev/null
+done
+conn_of() { echo "host=$BENCH_DIR port=${PORT[$1]} dbname=bench"; }
+qi fa "SELECT tidal.add_peer(0, '$(conn_of fb)', 0, 22), tidal.add_peer(0, '$(conn_of fw)', 1)" >/dev/null
+qi fb "SELECT tidal.add_peer(0, '$(conn_of fa)', 0, 21), tidal.add_peer(0, '$(conn_of fw)', 1)" >/dev/null
+qi fw "SELECT tidal.add_peer(0, 'host=$BENCH_DIR,$BENCH_DIR port=${PORT[fa]},${PORT[fb]} dbname=bench', 0)" >/dev/null
+# the shard's leader as both its nodes see it: "instance node term", or nothing
+follower_view() {
+	local a b
+	a=$(qi fa "SELECT coalesce(leader_node::text, '-') || ' ' || term FROM tidal._shard_election_status()" 2>/dev/null) || return 0
+	b=$(qi fb "SELECT coalesce(leader_node::text, '-') || ' ' || term FROM tidal._shard_election_status()" 2>/dev/null) || return 0
+	[ "$a" = "$b" ] && [ "${a% *}" != - ] || return 0
+	case ${a% *} in 21) echo "fa $a" ;; 22) echo "fb $a" ;; esac
+}
+follower_stable() {	# STABLE_S: the same leader and term on both nodes for that long
+	local want=$1 t0 v first=""
+	t0=$(now_s)
+	while :; do
+		v=$(follower_view)
+		[ -n "$v" ] || return 1
+		[ -z "$first" ] && first=$v
+		[ "$v" = "$first" ] || return 1
+		awk -v a="$t0" -v b="$(now_s)" -v s="$want" 'BEGIN { exit !(b - a >= s) }' && { FOLLOWER_LEADER=$v; return 0; }
+		sleep 0.2
+	done
+}
+wait_until 60 "fa to lead shard 0, followed by fb" follower_stable 1
+qi "${FOLLOWER_LEADER%% *}" "SELECT tidal.define_signal('view', '7 days')" >/dev/null
 # one leader, and every region agrees on it and on its term, for STABLE_S s
 tidal_view() {	# -> "leader term" if the three regions agree on one leader, else nothing
 	local n v views=()
@@ -426,6 +473,7 @@ ack_run() {	# MODE ROUND
 	case $mode in
 		tidal-local) inst=t0 opts="-c tidal.commit_ack=local" script=tidal ;;
 		tidal-quorum) inst=t0 opts="-c tidal.commit_ack=quorum" script=tidal ;;
+		tidal-shard) inst=${FOLLOWER_LEADER%% *} opts="-c tidal.commit_ack=shard" script=tidal ;;
 		native-local) inst=n0 opts="-c synchronous_commit=local" script=native ;;
 		native-remote_apply) inst=n0 opts="-c synchronous_commit=remote_apply" script=native ;;
 	esac
@@ -436,9 +484,9 @@ ack_run() {	# MODE ROUND
 	ACK_WARN[$mode.$round]=$(grep -c 'WARNING' "$f" || true)
 	blog "failover: commit_ack round $round, $mode: $(fmt0 "${ACK_TPS[$mode.$round]}") commits/s, ${ACK_LAT[$mode.$round]} ms mean latency"
 }
-ACK_MODES=(tidal-local tidal-quorum native-local native-remote_apply)
+ACK_MODES=(tidal-local tidal-quorum tidal-shard native-local native-remote_apply)
 for round in $(seq 1 "$ACK_ROUNDS"); do
-	if [ $((round % 2)) -eq 1 ]; then order=(0 1 2 3); else order=(3 2 1 0); fi
+	if [ $((round % 2)) -eq 1 ]; then order=(0 1 2 3 4); else order=(4 3 2 1 0); fi
 	for k in "${order[@]}"; do ack_run "${ACK_MODES[$k]}" "$round"; done
 done
 qi n0 "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null
@@ -490,6 +538,31 @@ tidal_round() {	# ROUND
 	[ -z "$note" ] || blog "failover: tidal round $r:$note"
 }
 
+# tidal followers: kill shard 0's leader, a write on its follower until it is promoted
+follower_round() {	# ROUND
+	local r=$1 victim survivor node term pids tag t_restart rejoin line elected="?"
+	read -r victim node term <<<"$FOLLOWER_LEADER"
+	if [ "$victim" = fa ]; then survivor=fb; else survivor=fa; fi
+	tag=follower.$r
+	wc -l <"$BENCH_DIR/$survivor.log" >"$BENCH_WORK/$survivor.loglines"
+	attempts_open "$tag" bench "SELECT 1 AS ok FROM tidal.signal('view', @N@, 1)" "${PORT[$survivor]}"
+	pids=$(proc_tree "$(postmaster_pid "$victim")")
+	# shellcheck disable=SC2086
+	kill_now $pids
+	attempts_run
+	FO[$tag]=$FO_MS
+	line=$(tail -n +"$(($(cat "$BENCH_WORK/$survivor.loglines") + 1))" "$BENCH_DIR/$survivor.log" | grep -m1 'tidal: node [0-9]* leads its shard in term' || true)
+	[ -n "$line" ] && elected="node $(sed -E 's/.*tidal: node ([0-9]+) leads its shard in term ([0-9]+).*/\1 in term \2/' <<<"$line") at $(ms_since_kill "$(log_epoch "$line")") ms"
+	wait_until 60 "the killed processes of $victim to be reaped" killed_gone
+	pgi "$victim" pg_ctl -D "$BENCH_DIR/$victim" -l "$BENCH_DIR/$victim.log" -w -t 120 start >/dev/null 2>&1 ||
+		bdie "round $r: $victim did not restart"
+	t_restart=$(now_s)
+	wait_until 60 "round $r: one shard leader again, $victim back as a follower" follower_stable 2
+	rejoin=$(elapsed "$t_restart" "$(now_s)")
+	DETAIL[$tag]="killed $victim (node $node, term $term); write accepted by $survivor after $FO_TRIES refused attempts (one every $FO_CADENCE ms); promotion (server log): $elected; $victim back as a follower of ${FOLLOWER_LEADER% *} after ${rejoin} s"
+	blog "failover: follower round $r: killed $victim, a write was accepted on $survivor after $FO_MS ms"
+}
+
 pgaf_round() {	# ROUND
 	local r=$1 victim survivor pids tag t_restart rejoin ev
 	victim=$(pgaf_primary)
@@ -539,6 +612,7 @@ native_round() {	# ROUND
 for sys in $SYSTEMS; do
 	for r in $(seq 1 "$ROUNDS"); do
 		case $sys in
+			follower) wait_until 60 "shard 0 to be stable before round $r" follower_stable 1; follower_round "$r" ;;
 			tidal) wait_until 60 "tidal to be stable before round $r" tidal_stable 1; tidal_round "$r" ;;
 			pgaf) wait_until 120 "pg_auto_failover to be settled before round $r" pgaf_settled; sleep 1; pgaf_round "$r" ;;
 			native) native_round "$r" ;;
@@ -551,7 +625,8 @@ done
 fo_values() { local r out=(); for r in $(seq 1 "$ROUNDS"); do out+=("${FO[$1.$r]}"); done; echo "${out[*]}"; }
 sys_label() {
 	case $1 in
-		tidal) echo "tidal, 3 regions (election_timeout 500ms, heartbeat 100ms)" ;;
+		follower) echo "tidal 0.8, a shard's follower promoted (leader + follower + witness; election_timeout 500ms)" ;;
+		tidal) echo "tidal, 3 regions: the cluster leader's region fails over (election_timeout 500ms, heartbeat 100ms)" ;;
 		pgaf) echo "pg_auto_failover 2.0, monitor + 2 nodes ($PGAF_PROFILE settings)" ;;
 		native) echo "streaming replication, pg_ctl promote ${NATIVE_DETECT_MS} ms after the kill" ;;
 	esac
@@ -583,6 +658,14 @@ done
 			echo "tidal median failover ${MEDIAN[tidal]} ms; goal under $GOAL_MS ms: $(met "${MEDIAN[tidal]}" "<=" "$GOAL_MS")"
 			echo
 		fi
+		if [[ " $SYSTEMS " == *" follower "* ]]; then
+			read -r -a v <<<"$(fo_values follower)"
+			echo "follower promotion: median ${MEDIAN[follower]} ms, worst $(printf '%s\n' "${v[@]}" | sort -g | tail -1) ms; goal median under $FOLLOWER_GOAL_MS ms: $(met "${MEDIAN[follower]}" "<=" "$FOLLOWER_GOAL_MS")"
+			for other in tidal pgaf native; do
+				[[ " $SYSTEMS " == *" $other "* ]] && echo "  follower / $other median: $(fdiv "${MEDIAN[follower]}" "${MEDIAN[$other]}")x"
+			done
+			echo
+		fi
 		echo "per round:"
 		for sys in $SYSTEMS; do
 			for r in $(seq 1 "$ROUNDS"); do echo "  $sys $r: ${FO[$sys.$r]} ms; ${DETAIL[$sys.$r]}"; done
@@ -605,5 +688,6 @@ done
 	echo "quorum / local: tidal $(fdiv "$(ack_mean ACK_LAT tidal-quorum)" "$(ack_mean ACK_LAT tidal-local)")x latency, $(fdiv "$(ack_mean ACK_TPS tidal-quorum)" "$(ack_mean ACK_TPS tidal-local)")x commits/s;" \
 		"remote_apply / local: native $(fdiv "$(ack_mean ACK_LAT native-remote_apply)" "$(ack_mean ACK_LAT native-local)")x latency, $(fdiv "$(ack_mean ACK_TPS native-remote_apply)" "$(ack_mean ACK_TPS native-local)")x commits/s"
 	echo "tidal quorum latency / native remote_apply latency: $(fdiv "$(ack_mean ACK_LAT tidal-quorum)" "$(ack_mean ACK_LAT native-remote_apply)")x"
+	echo "tidal shard latency / native remote_apply latency: $(fdiv "$(ack_mean ACK_LAT tidal-shard)" "$(ack_mean ACK_LAT native-remote_apply)")x (shard: a follower of the same shard has applied it; remote_apply: the standby has replayed it)"
 	echo "load average: $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 } | tee "$BENCH_RESULTS/failover.txt"

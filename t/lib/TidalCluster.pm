@@ -6,6 +6,8 @@
 #   my $c = TidalCluster->new(3);              # name => 'x': nodes xregion0...
 #   my $c = TidalCluster->new(3, shards => 2); # + the map: hash over 2 shards
 #   my $c = TidalCluster->new(3, version => '0.7'); # an older extension, this library
+#   my $c = TidalCluster->new(3, shards => 2, followers => 1); # + a follower per shard
+#   $c->shard_leader(0, 1);                   # the node leading shard 1 of region 0
 #   my $c = TidalCluster->new(3, shards => 2,  # or another map (set_shard_map's arguments)
 #       map => q{'ranges', ranges => ARRAY['(,1000)', '[1000,)']::int8range[]});
 #   $c->node(0)->safe_psql('postgres', ...);
@@ -16,6 +18,10 @@
 #
 # Link i -> j carries the connections region i opens to region j: its
 # receiver pulling j's log.  Cutting it one way leaves j able to pull from i.
+# With followers every node of a shard is reached through a proxy of its
+# own: a shard's siblings and region peers list all of them in one
+# connection string (the shard's first node first), and its members reach
+# each other through proxies too, so that a test can cut any node off.
 package TidalCluster;
 
 use strict;
@@ -32,40 +38,76 @@ sub new
 {
 	my ($class, $n, %opts) = @_;
 	my $shards = $opts{shards} // 1;
-	my $self = bless { n => $n, shards => $shards, nodes => [], grid => {}, proxies => {} }, $class;
+	my $followers = $opts{followers} // 0;
+	my $self = bless { n => $n, shards => $shards, followers => $followers, nodes => [], grid => {},
+		proxies => {} }, $class;
 	my $dir = PostgreSQL::Test::Utils::tempdir('proxies');
 
 	for my $i (0 .. $n - 1)
 	{
 		for my $s (0 .. $shards - 1)
 		{
-			my $node = TidalNode->new(($opts{name} // '') . "region$i" . ($shards > 1 ? "shard$s" : ''),
-				node_id => $i * $shards + $s + 1,
-				region_id => $i,
-				extra => [ "listen_addresses = '127.0.0.1'", "tidal.shard_id = $s", @{ $opts{extra} // [] } ]);
-			$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
-			$node->start;
-			$node->safe_psql('postgres', 'CREATE EXTENSION tidal' . ($opts{version} ? " VERSION '$opts{version}'" : ''));
-			$self->{grid}{"$i:$s"} = $node;
-			push @{ $self->{nodes} }, $node if $s == 0;
+			for my $f (0 .. $followers)
+			{
+				my $node = TidalNode->new(($opts{name} // '') . "region$i" . ($shards > 1 ? "shard$s" : '')
+					  . ($f > 0 ? "f$f" : ''),
+					node_id => ($i * $shards + $s) * ($followers + 1) + $f + 1,
+					region_id => $i,
+					extra => [ "listen_addresses = '127.0.0.1'", "tidal.shard_id = $s", @{ $opts{extra} // [] } ]);
+				$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
+				$node->start;
+				$node->safe_psql('postgres', 'CREATE EXTENSION tidal' . ($opts{version} ? " VERSION '$opts{version}'" : ''));
+				$self->{grid}{ $f > 0 ? "$i:$s:$f" : "$i:$s" } = $node;
+				push @{ $self->{nodes} }, $node if $s == 0 && $f == 0;
+			}
 		}
 	}
 
-	# peers: the same shard of every other region, and the other shards of the same region
+	# peers: the same shard of every other region, and the other shards of
+	# the same region (through one proxy per link and node of the target
+	# shard); and the other nodes of the same shard (members)
+	my $proxy_to = sub {
+		my ($key, $name, $target) = @_;
+		$self->{proxies}{$key} //= TidalProxy->start($dir, $name, PostgreSQL::Test::Cluster::get_free_port(),
+			$target->port);
+		return $self->{proxies}{$key}->port;
+	};
 	for my $from (sort keys %{ $self->{grid} })
 	{
-		my ($i, $s) = split /:/, $from;
-		for my $to (sort keys %{ $self->{grid} })
+		my ($i, $s, $f) = split /:/, $from;
+		$f //= 0;
+		for my $j (0 .. $n - 1)
 		{
-			my ($j, $t) = split /:/, $to;
-			next if $from eq $to || ($i != $j && $s != $t);
-			my $key = $shards > 1 ? "$from>$to" : "$i>$j";
-			my $proxy = TidalProxy->start($dir, "link_${i}_${s}_to_${j}_$t",
-				PostgreSQL::Test::Cluster::get_free_port(), $self->{grid}{$to}->port);
-			$self->{proxies}{$key} = $proxy;
-			$self->{grid}{$from}->safe_psql('postgres', sprintf(
-					q{SELECT tidal.add_peer(%d, 'host=127.0.0.1 port=%d dbname=postgres', %d)},
-					$j, $proxy->port, $t));
+			for my $t (0 .. $shards - 1)
+			{
+				next if ($i != $j && $s != $t);
+				if ($i == $j && $s == $t)
+				{
+					for my $g (0 .. $followers)
+					{
+						next if $g == $f;
+						my $to = $g > 0 ? "$j:$t:$g" : "$j:$t";
+						my $port = $proxy_to->("$from>$to", "member_${i}_${s}_${f}_to_$g", $self->{grid}{$to});
+						$self->{grid}{$from}->safe_psql('postgres', sprintf(
+								q{SELECT tidal.add_peer(%d, 'host=127.0.0.1 port=%d dbname=postgres', %d, %d)},
+								$j, $port, $t, $self->node_id_of($j, $t, $g)));
+					}
+					next;
+				}
+				my @ports;
+				for my $g (0 .. $followers)
+				{
+					my $to = $g > 0 ? "$j:$t:$g" : "$j:$t";
+					my $key = $shards > 1 ? "$i:$s>$to" : ($g > 0 ? "$i>$j:$g" : "$i>$j");
+					push @ports, $proxy_to->($key, "link_${i}_${s}_to_${j}_${t}_$g", $self->{grid}{$to});
+				}
+				my $conninfo = @ports > 1
+				  ? sprintf('host=%s port=%s dbname=postgres connect_timeout=2', join(',', ('127.0.0.1') x @ports),
+					join(',', @ports))
+				  : "host=127.0.0.1 port=$ports[0] dbname=postgres";
+				$self->{grid}{$from}->safe_psql('postgres',
+					sprintf(q{SELECT tidal.add_peer(%d, '%s', %d)}, $j, $conninfo, $t));
+			}
 		}
 	}
 	# region 0 stands first in a fresh cluster; definitions are leader-only
@@ -103,8 +145,24 @@ sub leaders
 }
 
 # region i's node (shard 0 of it); node_of(i, s): shard s of region i
+# (node_of(i, s, f): its follower f, with followers)
 sub node { return $_[0]->{nodes}[ $_[1] ]; }
-sub node_of { return $_[0]->{grid}{"$_[1]:$_[2]"}; }
+sub node_of { return $_[0]->{grid}{ $_[3] ? "$_[1]:$_[2]:$_[3]" : "$_[1]:$_[2]" }; }
+sub node_id_of { my ($self, $i, $s, $f) = @_; return ($i * $self->{shards} + $s) * ($self->{followers} + 1) + ($f // 0) + 1; }
+sub followers { return $_[0]->{followers}; }
+
+# the node that leads shard s of region i now (asking its nodes), or undef
+sub shard_leader
+{
+	my ($self, $i, $s) = @_;
+	for my $f (0 .. $self->{followers})
+	{
+		my $node = $self->node_of($i, $s, $f);
+		my ($rc, $role) = $node->psql('postgres', q{SELECT role FROM tidal.shard_nodes WHERE is_local});
+		return $node if $rc == 0 && $role eq 'leader';
+	}
+	return undef;
+}
 # one node per region (shard 0 of each); all_nodes: every instance
 sub nodes { return @{ $_[0]->{nodes} }; }
 sub all_nodes { my ($self) = @_; return map { $self->{grid}{$_} } sort keys %{ $self->{grid} }; }
@@ -115,9 +173,8 @@ sub shards { return $_[0]->{shards}; }
 sub links
 {
 	my ($self, $a, $b) = @_;
-	return $self->{shards} == 1
-	  ? ($self->{proxies}{"$a>$b"})
-	  : map { $self->{proxies}{$_} } grep { /^$a:\d+>$b:\d+$/ } keys %{ $self->{proxies} };
+	return map { $self->{proxies}{$_} }
+	  grep { $self->{shards} == 1 ? /^$a>$b(:\d+)?$/ : /^$a:\d+(:\d+)?>$b:\d+(:\d+)?$/ } keys %{ $self->{proxies} };
 }
 
 # the proxy of the link from one instance to another ("region:shard" each),
