@@ -180,6 +180,23 @@ election_require_shard_leader(const char *what)
 					 "try again in a moment.")));
 }
 
+/*
+ * Election calls of the cluster (and a witness's calls) are for a shard's
+ * leader: a follower, reached by a connection string that lists every node
+ * of its shard, refuses them, and the caller tries the next node.  Were it
+ * to answer, a region could vote twice in a term, and a leader would count
+ * a follower's answer as its region's.
+ */
+static void
+require_shard_leader_for_call(const char *what)
+{
+	if (!election_shard_leads())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("%s is answered by its shard's leader, and this node (%d) follows it", what, tidal_node_id),
+				 errhint("The caller tries the next node of the shard's connection string.")));
+}
+
 /* ---- the cluster's calls: tidal._request_vote, _request_prevote, _heartbeat ---- */
 
 /*
@@ -195,18 +212,16 @@ tidal_request_vote(PG_FUNCTION_ARGS)
 	int64		term = PG_GETARG_INT64(0);
 	int32		candidate = PG_GETARG_INT32(1);
 	int64		progress = PG_GETARG_INT64(2);
-	int64		current = raft_status(RAFT_CLUSTER).term;
-	bool		granted = false;
+	int64		current;
+	bool		granted;
 	TupleDesc	desc = peer_call_begin(fcinfo);
 	TidalSavedUser saved;
 
 	check_peer_term(term, candidate, TIDAL_MAX_REGION_ID, "candidate region");
-	if (election_shard_leads())
-	{
-		query_begin(&saved);
-		granted = raft_answer_vote(RAFT_CLUSTER, 0, term, candidate, progress, true, &current);
-		query_end(&saved);
-	}
+	require_shard_leader_for_call("tidal._request_vote");
+	query_begin(&saved);
+	granted = raft_answer_vote(RAFT_CLUSTER, 0, term, candidate, progress, true, &current);
+	query_end(&saved);
 	PG_RETURN_DATUM(peer_call_answer(desc, current, granted));
 }
 
@@ -225,18 +240,16 @@ tidal_request_prevote(PG_FUNCTION_ARGS)
 	int64		term = PG_GETARG_INT64(0);
 	int32		candidate = PG_GETARG_INT32(1);
 	int64		progress = PG_GETARG_INT64(2);
-	int64		current = raft_status(RAFT_CLUSTER).term;
-	bool		granted = false;
+	int64		current;
+	bool		granted;
 	TupleDesc	desc = peer_call_begin(fcinfo);
 	TidalSavedUser saved;
 
 	check_peer_term(term, candidate, TIDAL_MAX_REGION_ID, "candidate region");
-	if (election_shard_leads())
-	{
-		query_begin(&saved);
-		granted = raft_answer_prevote(RAFT_CLUSTER, term, progress, &current);
-		query_end(&saved);
-	}
+	require_shard_leader_for_call("tidal._request_prevote");
+	query_begin(&saved);
+	granted = raft_answer_prevote(RAFT_CLUSTER, term, progress, &current);
+	query_end(&saved);
 	PG_RETURN_DATUM(peer_call_answer(desc, current, granted));
 }
 
@@ -254,6 +267,7 @@ tidal_heartbeat(PG_FUNCTION_ARGS)
 	TidalSavedUser saved;
 
 	check_peer_term(term, leader, TIDAL_MAX_REGION_ID, "leader region");
+	require_shard_leader_for_call("tidal._heartbeat");
 	query_begin(&saved);
 	ok = raft_answer_heartbeat(RAFT_CLUSTER, 0, term, leader, &current);
 	query_end(&saved);
@@ -270,7 +284,10 @@ shard_call_is_witness(int32 shard)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid shard %d", shard)));
-	return shard != tidal_shard_id;
+	if (shard == tidal_shard_id)
+		return false;
+	require_shard_leader_for_call("a witness's election call");
+	return true;
 }
 
 /* does this node, as a witness, hear that shard's leader? */
@@ -548,6 +565,9 @@ load_cluster_members(RaftRunner *r)
 	query_end(&saved);
 }
 
+/* this node's place among its shard's nodes by node id (0: the lowest), which stands first */
+static int	shard_rank = 0;
+
 /*
  * The other nodes of this shard (peers of this region and shard with a
  * node), and for an even number of nodes a witness: the lowest other shard
@@ -591,6 +611,10 @@ load_shard_members(RaftRunner *r)
 	}
 	raft_set_members(r, fresh, n);
 	query_end(&saved);
+	shard_rank = 0;
+	for (i = 0; i < (uint64) n; i++)
+		if (!fresh[i].witness && fresh[i].id < tidal_node_id)
+			shard_rank++;
 }
 
 /*
@@ -708,7 +732,7 @@ tidal_election_main(Datum main_arg pg_attribute_unused())
 			 * election.  The lowest node of a fresh shard and the lowest
 			 * region of a fresh cluster stand first.
 			 */
-			raft_round(shard, true, tidal_election_timeout_ms * (1 + tidal_node_id % 8));
+			raft_round(shard, true, tidal_election_timeout_ms * (1 + Min(shard_rank, 7)));
 			raft_round(cluster, election_shard_leads(),
 					   tidal_election_timeout_ms * (1 + tidal_region_id % 8));
 		}

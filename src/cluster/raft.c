@@ -283,7 +283,7 @@ call_member(RaftMember *m, const char *sql, int nparams, const char *const *para
 	{
 		if (now < m->retry_after)
 			return false;
-		m->conn = remote_connect(m->conninfo, tidal_heartbeat_interval_ms);
+		m->conn = remote_connect_from(m->conninfo, tidal_heartbeat_interval_ms, &m->host);
 		if (m->conn == NULL)
 		{
 			m->retry_after = TimestampTzPlusMilliseconds(now, tidal_election_timeout_ms / 2);
@@ -302,9 +302,18 @@ call_member(RaftMember *m, const char *sql, int nparams, const char *const *para
 	}
 	if (res == NULL)
 	{
+		/*
+		 * No answer, or an error: the next attempt starts with the next host
+		 * of a multi-host connection string (a node that is not its shard's
+		 * leader refuses election calls; the leader may be the next one),
+		 * at once after a refusal, later after a silence.
+		 */
+		bool		refused = PQstatus(m->conn) == CONNECTION_OK && PQtransactionStatus(m->conn) != PQTRANS_ACTIVE;
+
 		PQfinish(m->conn);
 		m->conn = NULL;
-		m->retry_after = TimestampTzPlusMilliseconds(now, tidal_election_timeout_ms / 2);
+		m->host = (m->host + 1) % 1024;
+		m->retry_after = refused ? 0 : TimestampTzPlusMilliseconds(now, tidal_election_timeout_ms / 2);
 		return false;
 	}
 	/* text format: the shape check guarantees a NUL-terminated value of one byte or more */
@@ -524,20 +533,29 @@ raft_round(RaftRunner *r, bool participate, int first_timeout_ms)
 		r->alone = false;
 		return;
 	}
-	if (r->timeout_ms == 0)
-		r->timeout_ms = first_timeout_ms;
-	if (s.role == ROLE_LEADER)
+	if (!participate)
 	{
-		if (participate)
-			lead(r);
-		else
+		/*
+		 * Not a candidate (a follower of its shard, for the cluster's
+		 * election): step down if it led, and start the first timeout again
+		 * from the moment it may take part, so that the bias of a fresh
+		 * group (its lowest member stands first) still holds then.
+		 */
+		if (s.role == ROLE_LEADER)
 		{
 			raft_set_state(r->group, ROLE_FOLLOWER, s.term, -1);
 			ereport(LOG, (errmsg("tidal: %s %d steps down: it no longer leads its shard",
 								 r->name, r->self)));
 		}
+		r->timeout_ms = first_timeout_ms;
+		raft_note_heartbeat(r->group);
+		return;
 	}
-	else if (participate && TimestampDifferenceExceeds(s.last_heartbeat, GetCurrentTimestamp(), r->timeout_ms))
+	if (r->timeout_ms == 0)
+		r->timeout_ms = first_timeout_ms;
+	if (s.role == ROLE_LEADER)
+		lead(r);
+	else if (TimestampDifferenceExceeds(s.last_heartbeat, GetCurrentTimestamp(), r->timeout_ms))
 	{
 		stand(r);
 		r->timeout_ms = election_timeout();

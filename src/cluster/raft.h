@@ -80,6 +80,7 @@ typedef struct RaftMember
 	bool		witness;		/* votes, holds no copy of the group's log */
 	char	   *conninfo;
 	PGconn	   *conn;
+	int			host;			/* of a multi-host conninfo: the one to try first */
 	TimestampTz retry_after;	/* after a failed connection */
 } RaftMember;
 

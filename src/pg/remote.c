@@ -97,6 +97,14 @@ list_item(const char *list, int n)
 PGconn *
 remote_connect(const char *conninfo, int timeout_ms)
 {
+	int			first = 0;
+
+	return remote_connect_from(conninfo, timeout_ms, &first);
+}
+
+PGconn *
+remote_connect_from(const char *conninfo, int timeout_ms, int *first_host)
+{
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
 	PQconninfoOption *o;
@@ -149,16 +157,19 @@ remote_connect(const char *conninfo, int timeout_ms)
 		{
 			TimestampTz now = GetCurrentTimestamp();
 			TimestampTz host_deadline = TimestampTzPlusMilliseconds(now, per_host_ms);
+			int			h = ((*first_host % nhosts) + nhosts + i) % nhosts;
 
 			if (now >= deadline)
 				break;
 			if (host_opt >= 0)
-				values[host_opt] = list_item(opts[host_opt].val, i);
+				values[host_opt] = list_item(opts[host_opt].val, h);
 			if (hostaddr_opt >= 0)
-				values[hostaddr_opt] = list_item(opts[hostaddr_opt].val, i);
+				values[hostaddr_opt] = list_item(opts[hostaddr_opt].val, h);
 			if (port_opt >= 0)
-				values[port_opt] = list_item(opts[port_opt].val, i);
+				values[port_opt] = list_item(opts[port_opt].val, h);
 			conn = connect_poll(PQconnectStartParams(keywords, values, 0), Min(host_deadline, deadline));
+			if (conn != NULL)
+				*first_host = h;
 		}
 	}
 	pfree(keywords);

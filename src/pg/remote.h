@@ -16,6 +16,14 @@
 extern PGconn *remote_connect(const char *conninfo, int timeout_ms);
 
 /*
+ * The same, trying the hosts of a multi-host connection string from
+ * *first_host on (wrapping around); *first_host is then the one that
+ * answered.  A caller that finds it the wrong node (a follower, for an
+ * election call) asks again from the next one.
+ */
+extern PGconn *remote_connect_from(const char *conninfo, int timeout_ms, int *first_host);
+
+/*
  * Send one statement and collect its result within the timeout, reading it
  * row by row: NULL on timeout, a broken connection, an error answer
  * (logged), or an answer of more than max_rows rows or max_bytes bytes of

@@ -110,13 +110,27 @@ sub new
 			}
 		}
 	}
-	# region 0 stands first in a fresh cluster; definitions are leader-only
-	$self->wait_until(30, sub { $self->leader_of(0) eq '0' })
-	  or die 'region 0 did not become the leader';
+	# region 0 stands first in a fresh cluster; definitions are leader-only.
+	# With followers the region whose shard 0 first has a leader stands
+	# first: wait for the leader every region follows.
+	my $leader = 0;
+	if ($followers > 0)
+	{
+		$self->wait_until(30, sub {
+				my %seen = map { $self->leader_of($_) => 1 } 0 .. $n - 1;
+				($leader) = keys %seen;
+				keys %seen == 1 && $leader ne '' })
+		  or die 'the regions did not elect a leader';
+	}
+	else
+	{
+		$self->wait_until(30, sub { $self->leader_of(0) eq '0' })
+		  or die 'region 0 did not become the leader';
+	}
 	if ($shards > 1)
 	{
 		# the map, before any signal: the default tenant's entities spread over the shards
-		$self->{nodes}[0]->safe_psql('postgres', "SELECT tidal.set_shard_map(" . ($opts{map} // "'hash', $shards") . ")");
+		$self->{nodes}[$leader]->safe_psql('postgres', "SELECT tidal.set_shard_map(" . ($opts{map} // "'hash', $shards") . ")");
 		$self->wait_until(60, sub {
 				!grep { $_->safe_psql('postgres', q{SELECT version FROM tidal.shards}) ne '1' } $self->all_nodes
 			}) or die 'the shard map did not reach every node';

@@ -320,7 +320,8 @@ sub step1_propagation
 	is(join(',', answers($c, q{SELECT tidal.applied_seqno(0)})),
 		join(',', (sql($r0, 'SELECT tidal.local_seqno()')) x 3),
 		'step 1: every region has applied region 0 up to its last sequence number');
-	my $peers = ($c->size - 1) + ($c->shards - 1);    # region peers and shard siblings of each node
+	# region peers, shard siblings and (with followers) members of each node
+	my $peers = ($c->size - 1) + ($c->shards - 1) + ($c->can('followers') ? $c->followers : 0);
 	is(join(',', answers($c, q{SELECT string_agg(health, ',' ORDER BY region, shard) FROM tidal.replication_status})),
 		join(',', ('healthy') x ($c->size * $peers)), 'step 1: every peer is healthy everywhere');
 	return;
