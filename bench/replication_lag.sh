@@ -60,7 +60,13 @@
 #        BENCH_SEAL_GROUP_DELAY (unset: tidal.seal_group_delay's default,
 #        5ms; 0 seals at every commit, as before 0.6),
 #        BENCH_TIDAL_TOPOLOGY (mesh; star is a what-if: regions 1 and 2 are
-#        peers of region 0 only, so no batch reaches them by two routes).
+#        peers of region 0 only, so no batch reaches them by two routes;
+#        follower (0.8) measures a follower's staleness instead: t0 and t1
+#        are the leader and the follower of shard 0 of one region (nodes 1
+#        and 2, members of each other), t2 is shard 1 (the shard's witness),
+#        the probes are read on the follower t1; and native is a streaming
+#        replica, what a user would read from instead: n1 and n2 hot
+#        standbys of n0 (pg_basebackup -R), the probes read on n1).
 # Goals: tidal's p99 no worse than native logical replication's in the same
 # run, and never above 250 ms.
 : "${BENCH_DIR:=/tmp/tidal-bench-lag}"
@@ -91,6 +97,11 @@ declare -A PORT
 for i in "${!INSTANCES[@]}"; do PORT[${INSTANCES[$i]}]=$((PORT_BASE + i)); done
 TIDAL_REGIONS=(t1 t2)
 NATIVE_SUBS=(n1 n2)
+if [ "$TOPOLOGY" = follower ]; then
+	TIDAL_REGIONS=(t1)
+	NATIVE_SUBS=(n1)
+fi
+NRECV=${#TIDAL_REGIONS[@]}
 OUT=$BENCH_RESULTS/replication_lag
 
 # ---------------------------------------------------------------- instances
@@ -129,13 +140,26 @@ trap instances_cleanup EXIT
 
 blog "replication_lag: starting 3 tidal regions and 3 stock instances on ports ${PORT[t0]}-${PORT[n2]}"
 for i in 0 1 2; do
-	inst_init_region "t$i" "$i" "$((ENTITIES + 100000))" \
-		${BENCH_SEAL_GROUP_DELAY:+"tidal.seal_group_delay = '$BENCH_SEAL_GROUP_DELAY'"}
+	if [ "$TOPOLOGY" = follower ]; then
+		# one region: shard 0 on t0 and t1 (nodes 1 and 2), shard 1 on t2
+		inst_init "t$i" "shared_preload_libraries = 'tidal'" "tidal.node_id = $((i + 1))" "tidal.region_id = 0" \
+			"tidal.shard_id = $([ "$i" = 2 ] && echo 1 || echo 0)" "tidal.database = 'bench'" \
+			"tidal.max_entities = $((ENTITIES + 100000))" \
+			${BENCH_SEAL_GROUP_DELAY:+"tidal.seal_group_delay = '$BENCH_SEAL_GROUP_DELAY'"}
+	else
+		inst_init_region "t$i" "$i" "$((ENTITIES + 100000))" \
+			${BENCH_SEAL_GROUP_DELAY:+"tidal.seal_group_delay = '$BENCH_SEAL_GROUP_DELAY'"}
+	fi
 done
-inst_init n0 "wal_level = logical"
-inst_init n1
-inst_init n2
-for n in "${INSTANCES[@]}"; do inst_start "$n"; pgi "$n" createdb bench; done
+if [ "$TOPOLOGY" = follower ]; then
+	inst_init n0
+	for n in t0 t1 t2 n0; do inst_start "$n"; pgi "$n" createdb bench; done
+else
+	inst_init n0 "wal_level = logical"
+	inst_init n1
+	inst_init n2
+	for n in "${INSTANCES[@]}"; do inst_start "$n"; pgi "$n" createdb bench; done
+fi
 
 # tidal: the extension in every region; the signal defined in region 0 while
 # it has no peers yet (a cluster of one decides definitions itself); then every
@@ -151,24 +175,48 @@ qi t0 "SELECT tidal.define_signal('view', '7 days')" >/dev/null
 if [ "$APPLY_SYNC" != on ]; then
 	for n in t1 t2; do qi "$n" "ALTER DATABASE bench SET synchronous_commit = $APPLY_SYNC" >/dev/null; done
 fi
-tidal_add_peers 3 "$TOPOLOGY"
-tidal_defined() { [ "$(qi t1 "SELECT count(*) FROM tidal.signals")" = 1 ] && [ "$(qi t2 "SELECT count(*) FROM tidal.signals")" = 1 ]; }
-wait_until 60 "the signal definition to reach regions 1 and 2" tidal_defined
+if [ "$TOPOLOGY" = follower ]; then
+	conn_of() { echo "host=$BENCH_DIR port=${PORT[$1]} dbname=bench"; }
+	qi t0 "SELECT tidal.add_peer(0, '$(conn_of t1)', 0, 2), tidal.add_peer(0, '$(conn_of t2)', 1)" >/dev/null
+	qi t1 "SELECT tidal.add_peer(0, '$(conn_of t0)', 0, 1), tidal.add_peer(0, '$(conn_of t2)', 1)" >/dev/null
+	qi t2 "SELECT tidal.add_peer(0, 'host=$BENCH_DIR,$BENCH_DIR port=${PORT[t0]},${PORT[t1]} dbname=bench', 0)" >/dev/null
+	t0_leads() { [ "$(qi t1 "SELECT leader_node FROM tidal.shard_nodes WHERE is_local")" = 1 ]; }
+	wait_until 60 "t0 to lead shard 0, followed by t1" t0_leads
+	tidal_defined() { [ "$(qi t1 "SELECT count(*) FROM tidal.signals")" = 1 ]; }
+	wait_until 60 "the signal definition to reach the follower" tidal_defined
+else
+	tidal_add_peers 3 "$TOPOLOGY"
+	tidal_defined() { [ "$(qi t1 "SELECT count(*) FROM tidal.signals")" = 1 ] && [ "$(qi t2 "SELECT count(*) FROM tidal.signals")" = 1 ]; }
+	wait_until 60 "the signal definition to reach regions 1 and 2" tidal_defined
+fi
 
-# native: the same events table everywhere, published on n0, subscribed by n1 and n2
-for n in n0 n1 n2; do events_table_sql | qiscript "$n" >/dev/null; done
-qi n0 "CREATE PUBLICATION lag_pub FOR TABLE events" >/dev/null
-for n in n1 n2; do
-	qi "$n" "CREATE SUBSCRIPTION lag_sub_$n CONNECTION 'host=$BENCH_DIR port=${PORT[n0]} dbname=bench' PUBLICATION lag_pub" >/dev/null
-done
-native_ready() {
-	local n
+if [ "$TOPOLOGY" = follower ]; then
+	# native: the events table on n0, and two hot standbys of it
+	events_table_sql | qiscript n0 >/dev/null
 	for n in n1 n2; do
-		[ "$(qi "$n" "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate = 'r'")" = 1 ] || return 1
-		[ "$(qi "$n" "SELECT count(*) FROM pg_stat_subscription WHERE pid IS NOT NULL AND relid IS NULL")" = 1 ] || return 1
+		pgi "$n" pg_basebackup -D "$BENCH_DIR/$n" -R -X stream -h "$BENCH_DIR" -p "${PORT[n0]}" >/dev/null 2>&1 ||
+			bdie "pg_basebackup of $n failed"
+		echo "port = ${PORT[$n]}" >>"$BENCH_DIR/$n/postgresql.auto.conf"
+		inst_start "$n"
 	done
-}
-wait_until 60 "the subscriptions to be ready" native_ready
+	native_ready() { [ "$(qi n0 "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")" = 2 ]; }
+	wait_until 60 "the standbys to stream" native_ready
+else
+	# native: the same events table everywhere, published on n0, subscribed by n1 and n2
+	for n in n0 n1 n2; do events_table_sql | qiscript "$n" >/dev/null; done
+	qi n0 "CREATE PUBLICATION lag_pub FOR TABLE events" >/dev/null
+	for n in n1 n2; do
+		qi "$n" "CREATE SUBSCRIPTION lag_sub_$n CONNECTION 'host=$BENCH_DIR port=${PORT[n0]} dbname=bench' PUBLICATION lag_pub" >/dev/null
+	done
+	native_ready() {
+		local n
+		for n in n1 n2; do
+			[ "$(qi "$n" "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate = 'r'")" = 1 ] || return 1
+			[ "$(qi "$n" "SELECT count(*) FROM pg_stat_subscription WHERE pid IS NOT NULL AND relid IS NULL")" = 1 ] || return 1
+		done
+	}
+	wait_until 60 "the subscriptions to be ready" native_ready
+fi
 
 # the poller on every receiving instance: checks the next probe, notes when it
 # becomes visible, otherwise commits and sleeps; returns "polls N" and one line
@@ -202,7 +250,8 @@ SQL
 for n in "${TIDAL_REGIONS[@]}"; do
 	watch_proc "tidal.decay_score(p, 'view', clock_timestamp() + interval '1 day') > 0" | qiscript "$n" >/dev/null
 done
-for n in "${NATIVE_SUBS[@]}"; do
+# (a standby has the primary's procedure: it is created there)
+for n in $([ "$TOPOLOGY" = follower ] && echo n0 || echo "${NATIVE_SUBS[*]}"); do
 	watch_proc "EXISTS (SELECT 1 FROM public.events WHERE entity = p)" | qiscript "$n" >/dev/null
 done
 
@@ -365,6 +414,8 @@ declare -A SCORE
 for n in t0 t1 t2; do
 	SCORE[$n]=$(qi "$n" "SELECT sum(tidal.decay_score(e, 'view', '$at')) FROM generate_series(1, $ENTITIES) e")
 done
+# with followers t2 is another shard, whose reads of shard 0's entities are the shard's
+[ "$TOPOLOGY" != follower ] || SCORE[t2]=${SCORE[t0]}
 score_diff=$(awk -v a="${SCORE[t0]}" -v b="${SCORE[t1]}" -v c="${SCORE[t2]}" 'function abs(x) { return x < 0 ? -x : x }
 	BEGIN { d = abs(b - a); if (abs(c - a) > d) d = abs(c - a); printf "%.1e", d / a }')
 awk -v d="$score_diff" 'BEGIN { exit !(d <= 1e-9) }' ||
@@ -392,7 +443,7 @@ stats() { awk -v s="$1" -v r="$2" '$1 == s && $3 == r { print $5 }' "$OUT.sample
 # until a probe is visible in both receivers: per probe, the larger of its two
 # lags (both.txt: system round id lag_ms), optionally of one round only
 awk '{ k = $1 " " $2 " " $4; if (!(k in m) || $5 > m[k]) m[k] = $5; c[k]++ }
-	END { for (k in m) if (c[k] == 2) print k, m[k] }' "$OUT.samples.txt" >"$OUT.both.txt"
+	END { for (k in m) if (c[k] == want) print k, m[k] }' want="$NRECV" "$OUT.samples.txt" >"$OUT.both.txt"
 stats_both() { awk -v s="$1" -v r="${2:-}" '$1 == s && (r == "" || $2 == r) { print $4 }' "$OUT.both.txt" | summarize; }
 p99_of() { local p99; read -r _ _ _ p99 _ <<<"$1"; echo "$p99"; }
 
@@ -422,7 +473,11 @@ list_rounds() { local -n arr=$1; local s=$2 r out=""; for r in $(seq 1 "$ROUNDS"
 	bench_header "replication_lag: insert-to-visible lag at $RATE writes/s ($BATCH a transaction) into one instance (pgbench -R $TX_RATE -M prepared -c $CLIENTS -j $THREADS, synchronous_commit $LOAD_SYNC), $ROUNDS rounds x $PROBES probes per system ~${INTERVAL_MS} ms apart, pollers every $POLL_MS ms"
 	echo "# installed tidal.so md5 $SO_MD5$( [ "$(so_md5)" = "$SO_MD5" ] || echo " (replaced by $(so_md5) during the run; the instances kept $SO_MD5)"), checkout $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo "?")"
 	echo "# tidal.seal_group_delay in region 0: $(pgi t0 PGDATABASE=bench psql -X -qAt -c "SELECT coalesce(current_setting('tidal.seal_group_delay', true), '(none)')")"
-	echo "# tidal: regions 0, 1, 2 ($TOPOLOGY: $([ "$TOPOLOGY" = star ] && echo "regions 1 and 2 peers of region 0 only" || echo "every region a peer of every other")), writes in region 0, regions 1 and 2 apply with synchronous_commit $APPLY_SYNC; native: logical replication of an events table (default options: the subscribers apply with synchronous_commit off), a publisher and two subscribers"
+	if [ "$TOPOLOGY" = follower ]; then
+		echo "# tidal 0.8: one region, shard 0 on a leader (t0, node 1) and a follower (t1, node 2), shard 1 on t2 (the witness); writes on the leader, probes read on the follower (\"region 1\" below); native: streaming replication, a primary and two hot standbys, probes read on standby 1 (\"subscriber 1\" below)"
+	else
+		echo "# tidal: regions 0, 1, 2 ($TOPOLOGY: $([ "$TOPOLOGY" = star ] && echo "regions 1 and 2 peers of region 0 only" || echo "every region a peer of every other")), writes in region 0, regions 1 and 2 apply with synchronous_commit $APPLY_SYNC; native: logical replication of an events table (default options: the subscribers apply with synchronous_commit off), a publisher and two subscribers"
+	fi
 	echo
 	echo "probes committed with synchronous_commit on:"
 	{
