@@ -299,7 +299,7 @@ witness_hears(int32 shard)
 	SpinLockAcquire(&witness->mutex);
 	heard = witness->heard[shard];
 	SpinLockRelease(&witness->mutex);
-	return heard != 0 && !TimestampDifferenceExceeds(heard, GetCurrentTimestamp(), tidal_election_timeout_ms);
+	return heard != 0 && !TimestampDifferenceExceeds(heard, GetCurrentTimestamp(), raft_timeout_ms(RAFT_SHARD));
 }
 
 /*
@@ -732,7 +732,7 @@ tidal_election_main(Datum main_arg pg_attribute_unused())
 			 * election.  The lowest node of a fresh shard and the lowest
 			 * region of a fresh cluster stand first.
 			 */
-			raft_round(shard, true, tidal_election_timeout_ms * (1 + Min(shard_rank, 7)));
+			raft_round(shard, true, raft_timeout_ms(RAFT_SHARD) * (1 + Min(shard_rank, 7)));
 			raft_round(cluster, election_shard_leads(),
 					   tidal_election_timeout_ms * (1 + tidal_region_id % 8));
 		}

@@ -166,6 +166,12 @@ raft_log_progress(void)
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+int
+raft_timeout_ms(RaftGroup g)
+{
+	return g == RAFT_SHARD ? Max(tidal_election_timeout_ms / 2, 1) : tidal_election_timeout_ms;
+}
+
 /* ---- answers to a member's calls ---- */
 
 bool
@@ -206,7 +212,7 @@ raft_answer_prevote(RaftGroup g, int64 term, int64 progress, int64 *current)
 	*current = s.term;
 	hears_leader = s.role == ROLE_LEADER ||
 		(s.leader >= 0 &&
-		 !TimestampDifferenceExceeds(s.last_heartbeat, GetCurrentTimestamp(), tidal_election_timeout_ms));
+		 !TimestampDifferenceExceeds(s.last_heartbeat, GetCurrentTimestamp(), raft_timeout_ms(g)));
 	return term > s.term && !hears_leader && progress >= raft_log_progress();
 }
 
@@ -353,12 +359,13 @@ ask_all(RaftRunner *r, const char *sql, int nparams, const char *const *params, 
 	return yes;
 }
 
-/* a randomized election timeout in [T, 2T) */
+/* a randomized election timeout in [T, 2T), T the group's (raft_timeout_ms) */
 static int
-election_timeout(void)
+election_timeout(RaftGroup g)
 {
-	return tidal_election_timeout_ms +
-		(int) pg_prng_uint64_range(&pg_global_prng_state, 0, tidal_election_timeout_ms - 1);
+	int			t = raft_timeout_ms(g);
+
+	return t + (int) pg_prng_uint64_range(&pg_global_prng_state, 0, Max(t, 1) - 1);
 }
 
 /* a higher term seen from a member makes us a follower in it */
@@ -379,7 +386,11 @@ adopt_term(RaftRunner *r, int64 term)
 	raft_set_state(r->group, ROLE_FOLLOWER, Max(term, current), -1);
 }
 
-static void
+/*
+ * Stand for election; false if it did not get as far as a vote (the
+ * pre-vote found no majority, or a newer term was seen).
+ */
+static bool
 stand(RaftRunner *r)
 {
 	int64		term;
@@ -417,7 +428,7 @@ stand(RaftRunner *r)
 		if (highest >= term)
 		{
 			adopt_term(r, highest);
-			return;
+			return false;
 		}
 		if (votes <= (r->nmembers + 1) / 2)
 		{
@@ -431,10 +442,10 @@ stand(RaftRunner *r)
 			SpinLockAcquire(&gs->mutex);
 			if (gs->s.term == term - 1 && gs->s.role == ROLE_FOLLOWER &&
 				TimestampDifferenceExceeds(gs->s.last_heartbeat, GetCurrentTimestamp(),
-										   tidal_election_timeout_ms))
+										   raft_timeout_ms(r->group)))
 				gs->s.leader = -1;
 			SpinLockRelease(&gs->mutex);
-			return;
+			return false;
 		}
 	}
 
@@ -455,10 +466,10 @@ stand(RaftRunner *r)
 	if (highest > term)
 	{
 		adopt_term(r, highest);
-		return;
+		return true;
 	}
 	if (raft_status(r->group).term != term)
-		return;					/* someone else's term began meanwhile */
+		return true;			/* someone else's term began meanwhile */
 	if (votes > (r->nmembers + 1) / 2)
 	{
 		raft_set_state(r->group, ROLE_LEADER, term, r->self);
@@ -468,6 +479,7 @@ stand(RaftRunner *r)
 	}
 	else
 		raft_set_state(r->group, ROLE_FOLLOWER, term, -1);
+	return true;
 }
 
 /* a leader's heartbeat round; steps down when no majority answered for a timeout */
@@ -517,6 +529,14 @@ raft_round(RaftRunner *r, bool participate, int first_timeout_ms)
 {
 	RaftStatus	s = raft_status(r->group);
 
+	/*
+	 * The bias of a fresh group (its lowest member stands first) is for its
+	 * first election only: once a term has begun, a node that starts or
+	 * comes to take part waits a randomized timeout like any other.
+	 */
+	if (s.term > 0)
+		first_timeout_ms = election_timeout(r->group);
+
 	if (r->nmembers == 0)
 	{
 		/* a group of one: this node leads, in no term of a larger group */
@@ -557,8 +577,19 @@ raft_round(RaftRunner *r, bool participate, int first_timeout_ms)
 		lead(r);
 	else if (TimestampDifferenceExceeds(s.last_heartbeat, GetCurrentTimestamp(), r->timeout_ms))
 	{
-		stand(r);
-		r->timeout_ms = election_timeout();
+		/*
+		 * After a vote, wait a new randomized timeout, as Raft does.  After
+		 * a pre-vote that found no majority (the others still heard a
+		 * leader a moment ago, or had not yet stopped hearing it), ask
+		 * again sooner: a pre-vote changes nothing anywhere, so asking
+		 * often disturbs nobody, and the leader's death is noticed within
+		 * a quarter to a half of an election timeout of the others'.
+		 */
+		if (stand(r))
+			r->timeout_ms = election_timeout(r->group);
+		else
+			r->timeout_ms = raft_timeout_ms(r->group) / 4 +
+				(int) pg_prng_uint64_range(&pg_global_prng_state, 0, Max(raft_timeout_ms(r->group) / 4, 1) - 1);
 		raft_note_heartbeat(r->group);	/* wait a new timeout */
 	}
 }

@@ -57,6 +57,15 @@ extern void raft_note_heartbeat(RaftGroup g);
 extern void raft_read_state(RaftGroup g, int32 key, int64 *term, int32 *voted_for);
 extern void raft_write_state(RaftGroup g, int32 key, int64 term, int32 voted_for);
 
+/*
+ * A group's election timeout T: a follower stands after a randomized T to
+ * 2T without a heartbeat.  tidal.election_timeout for the cluster; half of
+ * it for a shard, so that a shard's follower is promoted within
+ * tidal.election_timeout of its leader's last heartbeat.  A leader steps
+ * down after tidal.election_timeout without a majority, in either group.
+ */
+extern int	raft_timeout_ms(RaftGroup g);
+
 /* how complete this node's log is: the sum of its per-origin sequence numbers */
 extern int64 raft_log_progress(void);
 
