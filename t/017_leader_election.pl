@@ -73,13 +73,23 @@ like($c->leaders, qr/^\d:\d+$/, 'and there is one');
 # A member that alone loses the leader's heartbeats (a slow machine, a cut
 # between two regions only) must not depose the leader the third region
 # still hears: its pre-votes are refused, so no new term begins.
+#
+# Longer timeouts for this part (both reload settings): the third region
+# must go on hearing the leader even on a machine busy with other work, or
+# it would rightly grant its vote.
+for my $n ($c->nodes)
+{
+	$n->safe_psql('postgres', q{ALTER SYSTEM SET tidal.election_timeout = '1500ms';
+		ALTER SYSTEM SET tidal.heartbeat_interval = '150ms'; SELECT pg_reload_conf();});
+}
+sleep 1;
 ($lead) = $c->leaders =~ /^(\d):/;
 my ($term) = $c->leaders =~ /:(\d+)$/;
 my ($lonely, $third) = grep { $_ != $lead } 0 .. 2;
 $c->cut($lead, $lonely, mode => 'blackhole');
-ok($c->wait_until(10, sub { $c->leader_of($lonely) eq '' }),
+ok($c->wait_until(15, sub { $c->leader_of($lonely) eq '' }),
 	"region $lonely, cut off from the leader only, loses it");
-sleep 3;	# several election timeouts (500 ms to 1 s each)
+sleep 7;	# several election timeouts (1.5 s to 3 s each)
 is($c->leaders, "$lead:$term", "region $lead still leads term $term: region $lonely could not depose it");
 is($c->leader_of($third), "$lead", "region $third still follows it");
 $c->heal_all;

@@ -416,6 +416,8 @@ stand(RaftRunner *r)
 	 */
 	if (r->prevote)
 	{
+		TimestampTz heard_before = raft_status(r->group).last_heartbeat;
+
 		query_worker_begin(NULL);
 		query_begin(&saved);
 		term = raft_status(r->group).term + 1;
@@ -441,8 +443,7 @@ stand(RaftRunner *r)
 
 			SpinLockAcquire(&gs->mutex);
 			if (gs->s.term == term - 1 && gs->s.role == ROLE_FOLLOWER &&
-				TimestampDifferenceExceeds(gs->s.last_heartbeat, GetCurrentTimestamp(),
-										   raft_timeout_ms(r->group)))
+				gs->s.last_heartbeat == heard_before)
 				gs->s.leader = -1;
 			SpinLockRelease(&gs->mutex);
 			return false;

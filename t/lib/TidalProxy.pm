@@ -7,7 +7,7 @@
 #   $p->set('pass');       # heal
 #   $p->stop;
 #
-# The mode lives in a file the proxy polls every 20 ms; set() waits until
+# The mode lives in a file the proxy polls every 50 ms; set() waits until
 # the proxy has taken it up.  On a cut, open connections are closed (refuse)
 # or left hanging with their bytes dropped (blackhole), as a real network
 # partition would.
@@ -152,10 +152,10 @@ sub _run
 				}
 				_write($self->{ack_file}, $mode);
 			}
-			$next_poll = time() + 0.02;
+			$next_poll = time() + 0.05;
 		}
 
-		for my $s ($select->can_read(0.02))
+		for my $s ($select->can_read(0.05))
 		{
 			if ($s == $listener)
 			{
