@@ -48,6 +48,21 @@ PG_FUNCTION_INFO_V1(tidal_peer_status);
 PG_FUNCTION_INFO_V1(tidal_wake_receivers);
 PG_FUNCTION_INFO_V1(tidal_peer_errors);
 
+/*
+ * What one node of a peer acknowledged: a peer known by its region and
+ * shard (PEER_ANY_NODE) may be several nodes, a leader and its followers,
+ * each pulling from us with its own marks.
+ */
+typedef struct PeerNodeAck
+{
+	int32		node;			/* tidal.node_id of the node that pulled; -1: unused */
+	int64		acked_batch;	/* its applied mark of our origin */
+	int64		acked_seq;
+	TimestampTz served_at;		/* when it last pulled from us */
+} PeerNodeAck;
+
+#define PEER_MAX_NODE_ACKS	8
+
 typedef struct PeerSlot
 {
 	bool		used;
@@ -56,10 +71,17 @@ typedef struct PeerSlot
 	int64		batches_applied;	/* pulled from the peer and applied here */
 	int64		behind_seq;		/* events the peer has that we lack, at the last pull */
 	int64		batches_sent;	/* served to the peer */
-	int64		acked_batch;	/* the peer's applied mark of our origin */
+	/*
+	 * The peer's applied mark of our origin: the lowest of its nodes that
+	 * pulled within tidal.peer_timeout (what every live node of it has)
+	 */
+	int64		acked_batch;
 	int64		acked_seq;
+	int64		acked_seq_any;	/* the highest: what at least one node of it has */
+	PeerNodeAck node_acks[PEER_MAX_NODE_ACKS];
 	TimestampTz last_contact;	/* either direction */
 	TimestampTz last_pull;		/* our last successful pull from it */
+	TimestampTz caught_up_at;	/* our last pull that left nothing of it behind */
 	int			receiver_procno;	/* INVALID_PGPROCNO when no receiver runs */
 	pid_t		receiver_pid;	/* 0 when no receiver runs */
 	TimestampTz launch_requested;	/* a receiver was registered and has not attached yet */
@@ -162,6 +184,8 @@ slot_for(PeerId peer, bool create)
 	if (!create || free_slot == NULL)
 		return NULL;
 	memset(free_slot, 0, sizeof(PeerSlot));
+	for (i = 0; i < PEER_MAX_NODE_ACKS; i++)
+		free_slot->node_acks[i].node = -1;
 	free_slot->used = true;
 	free_slot->peer = peer;
 	free_slot->receiver_procno = INVALID_PGPROCNO;
@@ -204,6 +228,8 @@ peer_report_pull(PeerId peer, int64 batches_applied, int64 behind_seq, const cha
 		s->batches_applied += batches_applied;
 		s->behind_seq = behind_seq;
 		s->last_pull = s->last_contact = GetCurrentTimestamp();
+		if (behind_seq == 0 && held == NULL)
+			s->caught_up_at = s->last_pull;
 		s->quarantined = held != NULL;
 		set_error_locked(s, held);
 	}
@@ -221,8 +247,74 @@ peer_report_error(PeerId peer, const char *error)
 	LWLockRelease(peers->lock);
 }
 
+/*
+ * The entry of one node of a peer in its slot: its own, a free one, or
+ * (more nodes than entries) the one that pulled least recently.
+ */
+static PeerNodeAck *
+node_ack_for(PeerSlot *s, int32 node)
+{
+	PeerNodeAck *reuse = NULL;
+	int			i;
+
+	for (i = 0; i < PEER_MAX_NODE_ACKS; i++)
+		if (s->node_acks[i].node == node)
+			return &s->node_acks[i];
+	for (i = 0; i < PEER_MAX_NODE_ACKS; i++)
+	{
+		PeerNodeAck *a = &s->node_acks[i];
+
+		if (a->node < 0)
+		{
+			reuse = a;
+			break;
+		}
+		if (reuse == NULL || a->served_at < reuse->served_at)
+			reuse = a;
+	}
+	memset(reuse, 0, sizeof(PeerNodeAck));
+	reuse->node = node;
+	return reuse;
+}
+
+/*
+ * The peer's marks from its nodes' (caller holds the lock exclusively):
+ * acked_* the lowest of the nodes heard from within tidal.peer_timeout,
+ * acked_seq_any the highest of any.  A node that stopped pulling (dead,
+ * cut off, replaced) stops holding the peer's marks back after
+ * tidal.peer_timeout, as a peer that stops pulling stops holding back
+ * tidal.await_convergence().
+ */
+static void
+merge_node_acks(PeerSlot *s, TimestampTz now)
+{
+	int64		batch = PG_INT64_MAX;
+	int64		seq = PG_INT64_MAX;
+	int64		any = 0;
+	int			i;
+
+	for (i = 0; i < PEER_MAX_NODE_ACKS; i++)
+	{
+		PeerNodeAck *a = &s->node_acks[i];
+
+		if (a->node < 0)
+			continue;
+		any = Max(any, a->acked_seq);
+		if (TimestampDifferenceExceeds(a->served_at, now, tidal_peer_timeout_ms))
+			continue;
+		batch = Min(batch, a->acked_batch);
+		seq = Min(seq, a->acked_seq);
+	}
+	if (seq != PG_INT64_MAX)
+	{
+		s->acked_batch = batch;
+		s->acked_seq = seq;
+	}
+	s->acked_seq_any = any;
+}
+
 void
-peer_report_served(PeerId peer, int64 batches_sent, int64 acked_batch, int64 acked_seq)
+peer_report_served(PeerId peer, int32 node, int64 batches_sent, int64 acked_batch, int64 acked_seq)
 {
 	PeerSlot   *s;
 	bool		more = false;
@@ -230,15 +322,35 @@ peer_report_served(PeerId peer, int64 batches_sent, int64 acked_batch, int64 ack
 	LWLockAcquire(peers->lock, LW_EXCLUSIVE);
 	if ((s = slot_for(peer, true)) != NULL)
 	{
-		more = acked_seq > s->acked_seq;
+		PeerNodeAck *a = node_ack_for(s, node);
+		int64		any_before = s->acked_seq_any;
+		int64		all_before = s->acked_seq;
+		TimestampTz now = GetCurrentTimestamp();
+
+		a->acked_batch = acked_batch;
+		a->acked_seq = acked_seq;
+		a->served_at = now;
+		merge_node_acks(s, now);
+		more = s->acked_seq_any > any_before || s->acked_seq > all_before;
 		s->batches_sent += batches_sent;
-		s->acked_batch = acked_batch;
-		s->acked_seq = acked_seq;
-		s->last_contact = GetCurrentTimestamp();
+		s->last_contact = now;
 	}
 	LWLockRelease(peers->lock);
 	if (more)
-		ConditionVariableBroadcast(&peers->acked_cv);	/* commit_ack = quorum waiters */
+		ConditionVariableBroadcast(&peers->acked_cv);	/* commit_ack waiters */
+}
+
+TimestampTz
+peer_caught_up_at(PeerId peer)
+{
+	PeerSlot   *s;
+	TimestampTz at = 0;
+
+	LWLockAcquire(peers->lock, LW_SHARED);
+	if ((s = slot_for(peer, false)) != NULL)
+		at = s->caught_up_at;
+	LWLockRelease(peers->lock);
+	return at;
 }
 
 int64
@@ -317,7 +429,8 @@ peer_await_acks(int64 seq, PeerScope scope, int timeout_ms, int *acked, int *mem
 				 : peer_is_region_peer(peers->slots[i].peer)))
 			{
 				n++;
-				if (peers->slots[i].acked_seq >= seq)
+				/* a region (or member) has it once any of its nodes has */
+				if (peers->slots[i].acked_seq_any >= seq)
 					ok++;
 			}
 		LWLockRelease(peers->lock);

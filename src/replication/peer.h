@@ -80,14 +80,28 @@ extern void peer_report_pull(PeerId peer, int64 batches_applied, int64 behind_se
 /* the peer's answer was refused (malformed): why, for tidal.replication_status */
 extern void peer_report_error(PeerId peer, const char *error);
 
-/* a peer pulled from us: it has applied our origin up to acked_seq */
-extern void peer_report_served(PeerId peer, int64 batches_sent, int64 acked_batch, int64 acked_seq);
+/*
+ * Node `node` of a peer pulled from us: it has applied our origin up to
+ * acked_seq.  The peer's marks are its live nodes' lowest (what every one
+ * of them has); a commit acknowledgement counts the peer once any of its
+ * nodes has the commit.
+ */
+extern void peer_report_served(PeerId peer, int32 node, int64 batches_sent, int64 acked_batch,
+							   int64 acked_seq);
 
 /*
- * The last batch of our origin the peer said it has applied, at its last
- * pull since this server started; 0 if it has not pulled since.
+ * The last batch of our origin every live node of the peer said it has
+ * applied, at their last pulls since this server started; 0 if none has
+ * pulled since.
  */
 extern int64 peer_acked_batch(PeerId peer);
+
+/*
+ * When this node's last pull from the peer left nothing of it behind (it
+ * had everything the peer had, when the peer answered); 0 if none has
+ * since this server started.
+ */
+extern TimestampTz peer_caught_up_at(PeerId peer);
 
 /*
  * A receiver registers itself (to be woken by tidal.reconcile); false if

@@ -28,6 +28,7 @@
 #include "access/htup_details.h"
 #include "utils/array.h"
 
+#include "core/hlc.h"
 #include "log/log.h"
 #include "replication/peer.h"
 #include "replication/placement.h"
@@ -195,6 +196,11 @@ tidal_ship(PG_FUNCTION_ARGS)
 						 "and from the other nodes of its own shard.")));
 	/* a member of this node's shard is known by its node; other peers by their region and shard */
 	requester_node = PG_GETARG_INT32(2);
+	if (requester_node < 0 || requester_node > TIDAL_MAX_NODE_ID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tidal._ship: node %d is out of range", requester_node),
+				 errdetail("tidal.node_id is between 0 and %d.", TIDAL_MAX_NODE_ID)));
 	requester.node = PEER_ANY_NODE;
 	if (requester.region == tidal_region_id && requester.shard == tidal_shard_id)
 	{
@@ -329,7 +335,7 @@ tidal_ship(PG_FUNCTION_ARGS)
 	}
 	query_end(&saved);
 
-	peer_report_served(requester, sent, acked_batch, acked_seq);
+	peer_report_served(requester, requester_node, sent, acked_batch, acked_seq);
 	return (Datum) 0;
 }
 
