@@ -29,7 +29,9 @@ for my $n ([ 'A', 1, 0, 0 ], [ 'B', 2, 0, 0 ], [ 'W', 3, 0, 1 ], [ 'C', 4, 1, 0 
 {
 	my ($name, $id, $region, $shard) = @$n;
 	$node{$name} = TidalNode->new("promo$name", node_id => $id, region_id => $region,
-		extra => [ "listen_addresses = '127.0.0.1'", "tidal.shard_id = $shard" ]);
+		# elections a busy machine does not trigger by itself (a missed heartbeat
+		# or two must not unseat A while the test expects it to lead)
+		extra => [ "listen_addresses = '127.0.0.1'", "tidal.shard_id = $shard", "tidal.election_timeout = 1500ms" ]);
 	$node{$name}->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
 	$node{$name}->start;
 	$node{$name}->safe_psql('postgres', 'CREATE EXTENSION tidal');
@@ -80,7 +82,7 @@ is(score($B, 10), $acked, "B has every write A acknowledged with commit_ack = 's
 # A, cut off from B and C (not from W, so it keeps its majority), commits
 # 7 writes nobody else has
 $proxy{$_}->set('blackhole') for keys %proxy;
-sleep 2;    # several election timeouts: A still leads with W's heartbeat answers
+sleep 4;    # several election timeouts: A still leads with W's heartbeat answers
 is($A->safe_psql('postgres', q{SELECT role FROM tidal.shard_nodes WHERE is_local}), 'leader',
 	'A, still reaching its witness, still leads');
 $A->safe_psql('postgres', qq{SELECT tidal.signal('view', 10, 1, $T) FROM generate_series(1, 7); SELECT tidal.seal()});

@@ -156,6 +156,29 @@ election_shard_leads(void)
 	return raft_status(RAFT_SHARD).role == ROLE_LEADER || !shard_has_members();
 }
 
+int64
+election_staleness_ms(int32 *leader)
+{
+	RaftStatus	s;
+	PeerId		peer;
+	TimestampTz at;
+
+	*leader = tidal_node_id;
+	if (election_shard_leads())
+		return 0;
+	s = raft_status(RAFT_SHARD);
+	*leader = s.leader;
+	if (s.leader < 0)
+		return -1;
+	peer.region = tidal_region_id;
+	peer.shard = tidal_shard_id;
+	peer.node = s.leader;
+	at = peer_caught_up_at(peer);
+	if (at == 0)
+		return -1;
+	return Max(TimestampDifferenceMilliseconds(at, GetCurrentTimestamp()), 0);
+}
+
 void
 election_require_shard_leader(const char *what)
 {

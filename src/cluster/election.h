@@ -27,4 +27,12 @@ extern bool election_shard_leads(void);
 /* error (25006, with a hint naming the shard's leader) unless it does */
 extern void election_require_shard_leader(const char *what);
 
+/*
+ * How stale this node's answers may be: 0 on the shard's leader (or its
+ * only node); on a follower, the ms since its last pull from the leader
+ * left nothing behind; -1 if it knows no leader or has not caught up with
+ * it since it started.  *leader: the leader's node, or -1.
+ */
+extern int64 election_staleness_ms(int32 *leader);
+
 #endif							/* TIDAL_ELECTION_H */

@@ -186,31 +186,17 @@ elide_stored(OwnedQuery *q, Datum *args, const Placement *placement, int64 *last
 
 /* ---- a batch of another origin, as it is stored ---- */
 
+static bool
+is_tenant_data(const LogRecord *rec, void *arg pg_attribute_unused())
+{
+	return LOG_KIND_HOLDS_TENANT_DATA(rec->kind) && rec->tenant > 0;
+}
+
 /* does the (verified) batch hold any record of a tenant's data, tenant 0's aside? */
 static bool
 holds_tenant_data(const char *data, Size len)
 {
-	LogBatchHeader hdr;
-	const char *payload;
-	const char *why;
-	const char *p;
-	const char *end;
-
-	if (!codec_read_batch(data, len, &hdr, &payload, &why))
-		return false;
-	end = payload + hdr.payload_len;
-	for (p = payload; p < end;)
-	{
-		LogRecord	rec;
-		Size		consumed;
-
-		if (!codec_read_record(p, end - p, &consumed, &rec, &why))
-			return false;
-		if (LOG_KIND_HOLDS_TENANT_DATA(rec.kind) && rec.tenant > 0)
-			return true;
-		p += consumed;
-	}
-	return false;
+	return codec_batch_has_record(data, len, is_tenant_data, NULL);
 }
 
 void

@@ -220,6 +220,13 @@ routed_answered(int32 shard, int64 after)
 char *
 route_call(int32 shard, const char *what, const char *sql, int nparams, const char *const *params)
 {
+	return route_call_within(shard, what, sql, nparams, params, tidal_peer_timeout_ms);
+}
+
+char *
+route_call_within(int32 shard, const char *what, const char *sql, int nparams, const char *const *params,
+				  int timeout_ms)
+{
 	static const int lengths[1] = {REMOTE_NULLABLE};
 	SiblingConn *c;
 	int64		after;
@@ -230,7 +237,7 @@ route_call(int32 shard, const char *what, const char *sql, int nparams, const ch
 	char	   *answer;
 
 	c = conn_for(shard, what, NULL);
-	res = remote_query(c->conn, sql, nparams + 3, all, 0, tidal_peer_timeout_ms, 1, 64 * 1024, &why);
+	res = remote_query(c->conn, sql, nparams + 3, all, 0, timeout_ms, 1, 64 * 1024, &why);
 	if (res == NULL)
 	{
 		PQfinish(c->conn);
@@ -332,4 +339,20 @@ route_await_applied(int32 region, int32 shard, int64 seq, int timeout_ms)
 					   region, shard, applied, seq),
 			 errhint("The shard pulls that log from region %d, shard %d; tidal.replication_status there shows why it lags.",
 					 region, shard)));
+}
+
+void
+route_await_write(int32 shard, const TidalHlc *write)
+{
+	const char *params[2];
+	StringInfoData stamp;
+
+	initStringInfo(&stamp);
+	hlc_append_text(&stamp, write);
+	params[0] = stamp.data;
+	params[1] = psprintf("%d", tidal_read_after_timeout_ms);
+	(void) route_call_within(shard, psprintf("waiting for the write at %s", stamp.data),
+							 "SELECT tidal._await_write($1::tidal.hlc, $2::pg_catalog.int4, $3::pg_catalog.int4, "
+							 "$4::pg_catalog.int4, $5::pg_catalog.int8)::pg_catalog.text",
+							 2, params, tidal_peer_timeout_ms + tidal_read_after_timeout_ms);
 }

@@ -14,6 +14,8 @@
 #include "datatype/timestamp.h"
 #include "libpq-fe.h"
 
+#include "core/hlc.h"
+
 /* this session wrote events that shard (of this region) owns: its next read there waits for them */
 extern void route_note_forwarded(int32 shard);
 
@@ -27,6 +29,10 @@ extern void route_note_forwarded(int32 shard);
  */
 extern char *route_call(int32 shard, const char *what, const char *sql, int nparams,
 						const char *const *params);
+
+/* the same, for a call that may itself wait: answered within timeout_ms */
+extern char *route_call_within(int32 shard, const char *what, const char *sql, int nparams,
+							   const char *const *params, int timeout_ms);
 
 /*
  * A call to several shards at once (scatter-gather): send to each, then
@@ -57,5 +63,12 @@ extern PGresult *route_scatter_collect(RouteScatter *call, int max_rows, Size ma
  * timeout_ms.
  */
 extern void route_await_applied(int32 region, int32 shard, int64 seq, int timeout_ms);
+
+/*
+ * A read's `after =>` on the shard sibling that answers it: wait until the
+ * write is visible there (tidal._await_write), after this session's writes
+ * for it; errors as route_call does, or with the sibling's error.
+ */
+extern void route_await_write(int32 shard, const TidalHlc *write);
 
 #endif							/* TIDAL_ROUTE_H */

@@ -640,6 +640,32 @@ finish_copy(const LogBatchHeader *hdr, StringInfo payload, StringInfo out)
 	appendBinaryStringInfo(out, payload->data, payload->len);
 }
 
+bool
+codec_batch_has_record(const char *batch, Size len, codec_keep_fn match, void *arg)
+{
+	LogBatchHeader hdr;
+	const char *payload;
+	const char *why;
+	const char *p;
+	const char *end;
+
+	if (!codec_read_batch(batch, len, &hdr, &payload, &why))
+		return false;
+	end = payload + hdr.payload_len;
+	for (p = payload; p < end;)
+	{
+		LogRecord	rec;
+		Size		consumed;
+
+		if (!codec_read_record(p, end - p, &consumed, &rec, &why))
+			return false;
+		if (match(&rec, arg))
+			return true;
+		p += consumed;
+	}
+	return false;
+}
+
 int
 codec_elide_batch(const char *batch, Size len, codec_keep_fn keep, void *arg,
 				  StringInfo out, const char **why)

@@ -232,6 +232,12 @@ extern int	codec_elide_batch(const char *batch, Size len, codec_keep_fn keep, vo
 							  StringInfo out, const char **why);
 
 /*
+ * Does a record of the batch satisfy match (asked of each record, in order,
+ * until one does)?  False for a batch that does not verify.
+ */
+extern bool codec_batch_has_record(const char *batch, Size len, codec_keep_fn match, void *arg);
+
+/*
  * The reverse, for a region that starts storing a tenant: local is this
  * region's copy of a batch, full another region's copy of the same batch.
  * Every elided record of tenant in local is replaced by full's record at

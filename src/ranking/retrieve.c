@@ -34,6 +34,7 @@
 #include "utils/timestamp.h"
 
 #include "cluster/access.h"
+#include "cluster/election.h"
 #include "cluster/reshard.h"
 #include "cluster/route.h"
 #include "cluster/tenant.h"
@@ -44,6 +45,7 @@
 #include "ranking/hide.h"
 #include "ranking/profile.h"
 #include "replication/peer.h"
+#include "replication/visible.h"
 #include "state/facts.h"
 #include "state/ownership.h"
 #include "pg/remote.h"
@@ -76,6 +78,11 @@ typedef struct QueryStats
 	bool		sharded;		/* every shard of the region was asked for its part */
 	int			nunreachable_shards;	/* shards that did not answer: left out */
 	int32		unreachable_shards[TIDAL_MAX_PEERS];
+	bool		waited_after;	/* after => was given: the wait for it */
+	int64		after_wait_ms;
+	int64		staleness_ms;	/* of this node's answer: 0 on a shard's leader, -1 unknown */
+	bool		follower;
+	int32		leader_node;
 } QueryStats;
 
 static QueryStats last_stats;
@@ -810,6 +817,7 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	Candidate **out;
 	int			nout;
 	int			i;
+	const TidalHlc *after;
 
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -843,6 +851,28 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	strlcpy(stats.profile, a.profile_name, sizeof(stats.profile));
 	stats.has_user = a.has_user;
 	stats.for_user = a.for_user;
+
+	/* after => a write: visible on every node that ranks (this one, and the shards asked) */
+	after = visible_after_argument(fcinfo, 8);
+	if (after != NULL)
+	{
+		TimestampTz wait_started = GetCurrentTimestamp();
+
+		stats.waited_after = true;
+		(void) visible_await_write(after, tidal_read_after_timeout_ms);
+		if (a.tenant == 0 && ownership_map()->count > 1)
+		{
+			for (i = 0; i < ownership_map()->count; i++)
+				if (i != tidal_shard_id)
+					route_await_write(i, after);
+		}
+		else if (a.tenant != 0 && tenant.registered && !tenant.stored_here && tenant.region_shard >= 0 &&
+				 tenant.region_shard != tidal_shard_id)
+			route_await_write(tenant.region_shard, after);
+		stats.after_wait_ms = TimestampDifferenceMilliseconds(wait_started, GetCurrentTimestamp());
+	}
+	stats.staleness_ms = election_staleness_ms(&stats.leader_node);
+	stats.follower = !election_shard_leads();
 
 	/* the default tenant's items are ranked by every shard of the region; a registered tenant lives on one */
 	if (a.tenant == 0 && ownership_map()->count > 1)
@@ -1004,6 +1034,19 @@ tidal_last_query_stats(PG_FUNCTION_ARGS pg_attribute_unused())
 			appendStringInfo(&s, "%s%d", i ? ", " : "", last_stats.unreachable_shards[i]);
 		appendStringInfoString(&s, "]");
 	}
+	/* how fresh the answer is: this node's role in its shard, and how far it may lag the leader */
+	appendStringInfo(&s, ", \"node\": %d, \"role\": \"%s\"", tidal_node_id,
+					 last_stats.follower ? "follower" : "leader");
+	if (last_stats.leader_node >= 0)
+		appendStringInfo(&s, ", \"leader_node\": %d", last_stats.leader_node);
+	else
+		appendStringInfoString(&s, ", \"leader_node\": null");
+	if (last_stats.staleness_ms >= 0)
+		appendStringInfo(&s, ", \"staleness_ms\": " INT64_FORMAT, last_stats.staleness_ms);
+	else
+		appendStringInfoString(&s, ", \"staleness_ms\": null");
+	if (last_stats.waited_after)
+		appendStringInfo(&s, ", \"after_wait_ms\": " INT64_FORMAT, last_stats.after_wait_ms);
 	appendStringInfoString(&s, "}");
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));

@@ -36,6 +36,7 @@
 #include "log/log.h"
 #include "pg/settings.h"
 #include "pg/validate.h"
+#include "replication/visible.h"
 #include "signals/signal.h"
 #include "state/catalog.h"
 #include "state/clock.h"
@@ -50,6 +51,7 @@ PG_FUNCTION_INFO_V1(tidal_decay_score);
 PG_FUNCTION_INFO_V1(tidal_window_count);
 PG_FUNCTION_INFO_V1(tidal_velocity);
 PG_FUNCTION_INFO_V1(tidal_read_owned);
+PG_FUNCTION_INFO_V1(tidal_await_write_owned);
 
 /* events in one tidal.signal_batch call */
 #define MAX_BATCH_EVENTS	1000000
@@ -501,7 +503,7 @@ read_here(SignalRead what, int64 tenant, int64 entity, const SignalDef *def, int
  */
 static double
 read_owned(SignalRead what, const TenantInfo *t, int64 entity, const SignalDef *def, int64 window_us,
-		   int64 at_us)
+		   int64 at_us, const TidalHlc *after)
 {
 	int64		tenant = t->tenant;
 	int32		owner;
@@ -515,10 +517,14 @@ read_owned(SignalRead what, const TenantInfo *t, int64 entity, const SignalDef *
 		owner = (t->registered && !t->stored_here && t->region_shard >= 0) ? t->region_shard : tidal_shard_id;
 	if (owner == tidal_shard_id)
 	{
+		if (after != NULL)
+			(void) visible_await_write(after, tidal_read_after_timeout_ms);
 		if (tenant == 0)
 			reshard_await_handoff(false, entity);	/* a range moving here: once its entries are here */
 		return read_here(what, tenant, entity, def, window_us, at_us);
 	}
+	if (after != NULL)
+		route_await_write(owner, after);
 
 	params[0] = what == READ_SCORE ? "score" : "window";
 	params[1] = psprintf(INT64_FORMAT, entity);
@@ -590,7 +596,7 @@ tidal_read_owned(PG_FUNCTION_ARGS)
 			{
 				memset(&zero, 0, sizeof(zero));
 				PG_RETURN_FLOAT8(read_owned(strcmp(what, "score") == 0 ? READ_SCORE : READ_WINDOW,
-											&zero, entity, def, window_us, at_us));
+											&zero, entity, def, window_us, at_us, NULL));
 			}
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -608,30 +614,80 @@ tidal_read_owned(PG_FUNCTION_ARGS)
 }
 
 /*
+ * tidal._await_write(write tidal.hlc, timeout_ms int, after_region int,
+ *                    after_shard int, after_seq bigint) RETURNS bigint
+ *
+ * A shard sibling's read with `after =>` of an entity this shard owns
+ * (await_write_on there): once this node has applied the caller's log up to
+ * after_seq, wait until the write is visible here; how long, in ms.
+ */
+Datum
+tidal_await_write_owned(PG_FUNCTION_ARGS)
+{
+	int			timeout_ms;
+	int			i;
+
+	for (i = 0; i < 5; i++)
+		require_arg(fcinfo, i, "every argument of tidal._await_write");
+	timeout_ms = PG_GETARG_INT32(1);
+	if (timeout_ms < 0 || timeout_ms > 3600 * 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tidal._await_write: timeout %d ms is out of range", timeout_ms)));
+	route_await_applied(PG_GETARG_INT32(2), PG_GETARG_INT32(3), PG_GETARG_INT64(4),
+						Max(tidal_peer_timeout_ms / 2, 1));
+	PG_RETURN_INT64(visible_await_write(PG_GETARG_HLC_P(0), timeout_ms));
+}
+
+/*
+ * The arguments a read needs (entity, name, ..., at, and tenant when the
+ * call has one): NULL in any of them answers NULL, as the STRICT reads did
+ * before they took `after` (which may be NULL).
+ */
+static bool
+read_args_null(FunctionCallInfo fcinfo, int nargs)
+{
+	int			i;
+
+	for (i = 0; i < nargs && i < PG_NARGS(); i++)
+		if (PG_ARGISNULL(i))
+			return true;
+	return false;
+}
+
+/*
  * tidal.decay_score(entity bigint, name text, at timestamptz DEFAULT now(),
- *                   tenant bigint DEFAULT 0)
+ *                   tenant bigint DEFAULT 0, after tidal.hlc DEFAULT NULL)
  *
  * In a region that does not store the tenant, the score is 0: tidal.tenants
  * says where to read it (home_region).  An entity of the default tenant that
- * another shard of this region owns is read there.
+ * another shard of this region owns is read there.  after: a write's HLC,
+ * which the answer includes (visible_await_write).
  */
 Datum
 tidal_decay_score(PG_FUNCTION_ARGS)
 {
-	int64		entity = PG_GETARG_INT64(0);
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	int64		at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(2), "at");
+	int64		entity;
+	char	   *name;
+	int64		at_us;
 	const SignalDef *def;
 	TenantInfo	tenant;
 
+	if (read_args_null(fcinfo, 4))
+		PG_RETURN_NULL();
+	entity = PG_GETARG_INT64(0);
+	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(2), "at");
 	tidal_ensure_loaded();
 	def = catalog_signal(name, false);
 	(void) tenant_argument(fcinfo, 3, &tenant);
-	PG_RETURN_FLOAT8(read_owned(READ_SCORE, &tenant, entity, def, 0, at_us));
+	PG_RETURN_FLOAT8(read_owned(READ_SCORE, &tenant, entity, def, 0, at_us,
+								visible_after_argument(fcinfo, 4)));
 }
 
+/* window_count and velocity: the tenant and after arguments are where the call has them */
 static double
-window_sum(FunctionCallInfo fcinfo, double *hours)
+window_sum(FunctionCallInfo fcinfo, int tenant_argno, int after_argno, double *hours)
 {
 	int64		entity = PG_GETARG_INT64(0);
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -644,28 +700,39 @@ window_sum(FunctionCallInfo fcinfo, double *hours)
 	def = catalog_signal(name, false);
 	(void) catalog_window_index(def, window_us);	/* a window the signal does not keep: refused here */
 	*hours = (double) window_us / (double) DECAY_USECS_PER_HOUR;
-	(void) tenant_argument(fcinfo, 4, &tenant);
-	return read_owned(READ_WINDOW, &tenant, entity, def, window_us, at_us);
+	(void) tenant_argument(fcinfo, tenant_argno, &tenant);
+	return read_owned(READ_WINDOW, &tenant, entity, def, window_us, at_us,
+					  visible_after_argument(fcinfo, after_argno));
 }
 
 /*
  * tidal.window_count(entity bigint, name text, win interval,
- *                    at timestamptz DEFAULT now(), tenant bigint DEFAULT 0)
+ *                    at timestamptz DEFAULT now(), tenant bigint DEFAULT 0,
+ *                    after tidal.hlc DEFAULT NULL)
  */
 Datum
 tidal_window_count(PG_FUNCTION_ARGS)
 {
 	double		hours;
 
-	PG_RETURN_FLOAT8(window_sum(fcinfo, &hours));
+	if (read_args_null(fcinfo, 5))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(window_sum(fcinfo, 4, 5, &hours));
 }
 
-/* tidal.velocity(entity bigint, name text, win interval, at timestamptz DEFAULT now()) */
+/*
+ * tidal.velocity(entity bigint, name text, win interval, at timestamptz DEFAULT now(),
+ *                after tidal.hlc DEFAULT NULL): the default tenant's
+ */
 Datum
 tidal_velocity(PG_FUNCTION_ARGS)
 {
 	double		hours;
-	double		sum = window_sum(fcinfo, &hours);
+	double		sum;
+
+	if (read_args_null(fcinfo, 4))
+		PG_RETURN_NULL();
+	sum = window_sum(fcinfo, PG_NARGS(), 4, &hours);
 
 	PG_RETURN_FLOAT8(sum / hours);
 }
