@@ -24,8 +24,10 @@ typedef struct Placement
 
 	/*
 	 * Leave out the default tenant's events of entities other shards own:
-	 * set for a copy shipped to a node (replication/ship.c), never for this
-	 * node's own copies, which its shard siblings pull from.
+	 * set for a copy shipped to a node of another shard or region
+	 * (replication/ship.c), never for this node's own copies, which its
+	 * shard siblings pull from, nor for a member of its shard, which holds
+	 * what it holds.
 	 */
 	bool		shard_events_only;
 } Placement;

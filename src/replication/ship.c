@@ -241,7 +241,13 @@ tidal_ship(PG_FUNCTION_ARGS)
 
 	/* what the requester does not store: its records are left out */
 	placement = placement_read(sibling ? PLACEMENT_ANY_REGION : requester.region, requester.shard);
-	placement->shard_events_only = true;
+	/*
+	 * Other shards' events are left out of copies for other nodes, but not
+	 * for a member of this shard: it holds what this node holds, to relay
+	 * to the shard's siblings (a write of another shard's entity this shard
+	 * logged) and to lead with it when this node is gone.
+	 */
+	placement->shard_events_only = !peer_is_member(requester);
 
 	query_begin(&saved);
 
