@@ -178,16 +178,44 @@ codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name
 
 void
 codec_item_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, int64 item,
-				  bool has_creator, int64 creator, int64 created_at_us, const char *metadata)
+				  bool has_creator, int64 creator, int64 created_at_us, const char *metadata,
+				  const float4 *embedding, int embedding_dims)
 {
 	int			start = begin_record(buf, LOG_RECORD_ITEM,
-									 has_creator ? LOG_ITEM_HAS_CREATOR : 0, hlc, tenant);
+									 (has_creator ? LOG_ITEM_HAS_CREATOR : 0) |
+									 (embedding_dims > 0 ? LOG_ITEM_HAS_EMBEDDING : 0), hlc, tenant);
+	int			i;
 
 	put_u64(buf, (uint64) item);
 	put_u64(buf, (uint64) (has_creator ? creator : 0));
 	put_u64(buf, (uint64) created_at_us);
 	put_text32(buf, metadata);
+	if (embedding_dims > 0)
+	{
+		put_u16(buf, (uint16) embedding_dims);
+		for (i = 0; i < embedding_dims; i++)
+		{
+			uint32		bits;
+
+			memcpy(&bits, &embedding[i], sizeof(bits));
+			put_u32(buf, bits);
+		}
+	}
 	end_record(buf, start);
+}
+
+void
+codec_item_embedding(const LogRecord *rec, float4 *out)
+{
+	Reader		r = {rec->embedding, rec->embedding + (Size) rec->embedding_dims * 4, true};
+	int			i;
+
+	for (i = 0; i < rec->embedding_dims; i++)
+	{
+		uint32		bits = get_u32(&r);
+
+		memcpy(&out[i], &bits, sizeof(bits));
+	}
 }
 
 void
@@ -402,6 +430,13 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 			rec->creator = (int64) get_u64(&body);
 			rec->created_at_us = (int64) get_u64(&body);
 			rec->text = get_text32(&body, &rec->text_len);
+			if (rec->flags & LOG_ITEM_HAS_EMBEDDING)
+			{
+				rec->embedding_dims = get_u16(&body);
+				rec->embedding = get_bytes(&body, (Size) rec->embedding_dims * 4);
+				if (rec->embedding_dims < 1 || rec->embedding_dims > LOG_MAX_EMBEDDING_DIMS)
+					body.ok = false;
+			}
 			break;
 		case LOG_RECORD_HIDE:
 			rec->action = get_u8(&body);

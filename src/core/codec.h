@@ -59,6 +59,8 @@ typedef enum LogRecordKind
 #define LOG_SESSION_MAX_SEQNO	(PG_INT64_MAX / 2)	/* a seqno's range: 1 to this (its next never overflows) */
 #define LOG_MAX_SHARD			1023	/* the largest shard a record may name (tidal.shard_id's range) */
 #define LOG_ITEM_HAS_CREATOR	0x01	/* flag: the item record names a creator */
+#define LOG_ITEM_HAS_EMBEDDING	0x02	/* flag: an embedding (u16 dimensions, float4 each) ends the item record (0.8) */
+#define LOG_MAX_EMBEDDING_DIMS	2000	/* the most dimensions an embedding may have */
 
 /* LOG_RECORD_HIDE: what happened, and to what */
 #define LOG_HIDE_ACTION_HIDE	1
@@ -103,6 +105,8 @@ typedef struct LogRecord
 	bool		has_creator;
 	int64		creator;
 	int64		created_at_us;
+	int			embedding_dims;	/* LOG_ITEM_HAS_EMBEDDING: its dimensions (else 0) */
+	const char *embedding;		/* ... and its float4s, encoded (codec_item_embedding decodes) */
 
 	/* LOG_RECORD_HIDE */
 	uint8		action;			/* LOG_HIDE_ACTION_* */
@@ -190,7 +194,9 @@ extern void codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, cons
 									   int nwindows, const int64 *window_us);
 extern void codec_item_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, int64 item,
 							  bool has_creator, int64 creator, int64 created_at_us,
-							  const char *metadata);
+							  const char *metadata, const float4 *embedding, int embedding_dims);
+/* an item record's embedding (rec->embedding_dims float4s) into out */
+extern void codec_item_embedding(const LogRecord *rec, float4 *out);
 extern void codec_hide_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, uint8 action,
 							  uint8 target_kind, int64 user_id, int64 target,
 							  const LogSessionMark *mark);

@@ -31,6 +31,7 @@ int			tidal_idempotency_window_s = 86400;
 int			tidal_session_ttl_s = 86400;
 int			tidal_session_gap_timeout_ms = 30000;
 int			tidal_read_after_timeout_ms = 5000;
+int			tidal_embedding_dimensions = 0;
 int			tidal_heartbeat_interval_ms = 100;
 int			tidal_commit_ack = TIDAL_COMMIT_ACK_LOCAL;
 int			tidal_commit_ack_timeout_ms = 5000;
@@ -158,6 +159,11 @@ settings_define(void)
 							"The write still waits, until the gap fills or the session expires.",
 							&tidal_session_gap_timeout_ms, 30000, 1, 24 * 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.embedding_dimensions",
+							"How many dimensions an item's embedding has (0: items carry none).",
+							"Every region must use the same; an embedding of another length is refused.",
+							&tidal_embedding_dimensions, 0, 0, 2000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("tidal.read_after_timeout",
 							"How long a read with after => waits for that write to be visible on this node.",
 							"Then the read fails (55000) rather than answer without the write.",

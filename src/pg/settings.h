@@ -34,6 +34,7 @@ extern int	tidal_idempotency_window_s;
 extern int	tidal_session_ttl_s;
 extern int	tidal_session_gap_timeout_ms;
 extern int	tidal_read_after_timeout_ms;
+extern int	tidal_embedding_dimensions;
 extern int	tidal_heartbeat_interval_ms;
 extern int	tidal_commit_ack;
 extern int	tidal_commit_ack_timeout_ms;

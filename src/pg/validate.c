@@ -23,6 +23,7 @@
 
 #include <math.h>
 
+#include "catalog/pg_type.h"
 #include "common/int.h"
 #include "datatype/timestamp.h"
 #include "utils/array.h"
@@ -35,6 +36,7 @@
 #include "core/decay.h"
 #include "core/hlc.h"
 #include "core/util.h"
+#include "core/vector.h"
 #include "pg/settings.h"
 #include "pg/validate.h"
 
@@ -275,6 +277,62 @@ validate_item_metadata(Jsonb *metadata, Size text_len)
 						text_len, MAX_METADATA_BYTES)));
 }
 
+/* an embedding's elements, wherever it came from */
+static void
+check_embedding(const float4 *v, int dims)
+{
+	double		self;
+
+	if (tidal_embedding_dimensions == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("items carry no embeddings on this node"),
+				 errdetail("tidal.embedding_dimensions is 0."),
+				 errhint("Set tidal.embedding_dimensions in postgresql.conf (the same on every node) and restart.")));
+	if (dims != tidal_embedding_dimensions)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an embedding has %d dimensions, and tidal.embedding_dimensions is %d",
+						dims, tidal_embedding_dimensions),
+				 errhint("Every item's embedding has the same length, on every node.")));
+	if (!vector_all_finite(v, dims))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an embedding must not hold NaN or infinity")));
+	if (!vector_cosine(v, v, dims, &self))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an embedding must not be all zeros"),
+				 errdetail("A vector without length has no direction to compare.")));
+}
+
+float4 *
+validate_embedding_array(ArrayType *embedding, int *dims)
+{
+	float4	   *v;
+
+	if (ARR_NDIM(embedding) > 1 || ARR_ELEMTYPE(embedding) != FLOAT4OID || array_contains_nulls(embedding))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an embedding is a one-dimensional real[] without NULLs")));
+	*dims = ArrayGetNItems(ARR_NDIM(embedding), ARR_DIMS(embedding));
+	v = palloc(sizeof(float4) * Max(*dims, 1));
+	if (*dims > 0)
+		memcpy(v, ARR_DATA_PTR(embedding), sizeof(float4) * *dims);
+	check_embedding(v, *dims);
+	return v;
+}
+
+float4 *
+validate_record_embedding(const LogRecord *rec)
+{
+	float4	   *v = palloc(sizeof(float4) * Max(rec->embedding_dims, 1));
+
+	codec_item_embedding(rec, v);
+	check_embedding(v, rec->embedding_dims);
+	return v;
+}
+
 Jsonb *
 validate_record_json(const LogRecord *rec, Size max_len, const char *what)
 {
@@ -384,6 +442,8 @@ validate_record(const LogRecord *rec)
 			tidal_check_time_us(rec->created_at_us, "created_at");
 			validate_item_metadata(validate_record_json(rec, MAX_METADATA_BYTES, "item metadata"),
 								   rec->text_len);
+			if (rec->embedding_dims > 0)
+				(void) validate_record_embedding(rec);
 			break;
 		case LOG_RECORD_HIDE:
 			break;				/* action and target kind are checked by the codec */

@@ -122,6 +122,14 @@ extern void validate_tenant_id(int64 tenant);
 /* item metadata: a JSON object of bounded size */
 extern void validate_item_metadata(Jsonb *metadata, Size text_len);
 
+/*
+ * An item's embedding: tidal.embedding_dimensions finite elements, not all
+ * zero.  Returns it as a float4 vector (palloc'd).  embedding_array: a
+ * caller's real[] (1-D, no NULLs); validate_record_embedding: a record's.
+ */
+extern float4 *validate_embedding_array(ArrayType *embedding, int *dims);
+extern float4 *validate_record_embedding(const LogRecord *rec);
+
 /* a profile spec is at most this long (its terms: profile_validate_spec) */
 #define MAX_PROFILE_SPEC_BYTES	(64 * 1024)
 

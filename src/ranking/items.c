@@ -2,7 +2,8 @@
  * ranking/items.c
  *    Owns items: tidal.upsert_item, and the apply of item records (kind 3),
  *    local or replicated.  An item's creator, metadata and creation time are
- *    kept as one last-writer-wins register (by HLC) in tidal.item_data,
+ *    kept with its embedding (0.8) as one last-writer-wins register (by
+ *    HLC) in tidal.item_data,
  *    and copied into shared memory at commit for tidal.retrieve
  *    (state/facts.c).
  *
@@ -13,6 +14,7 @@
 #include "cluster/election.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -41,6 +43,16 @@ static void
 apply_item(const LogRecord *rec, bool local)
 {
 	static OwnedQuery q = {
+		"INSERT INTO tidal.item_data AS i (tenant, item, creator, metadata, created_at, embedding, updated_at) "
+		"VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, $6, tidal.hlc($7, $8, $9)) "
+		"ON CONFLICT (tenant, item) DO UPDATE SET creator = excluded.creator, "
+		"metadata = excluded.metadata, created_at = excluded.created_at, "
+		"embedding = excluded.embedding, updated_at = excluded.updated_at "
+		"WHERE tidal.hlc_cmp(i.updated_at, excluded.updated_at) OPERATOR(pg_catalog.<) 0",
+		9, {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, FLOAT4ARRAYOID, INT8OID, INT4OID, INT4OID}, NULL
+	};
+	/* the same, on SQL objects before 0.8 (a rolling update): items carry no embedding there */
+	static OwnedQuery q_before_embeddings = {
 		"INSERT INTO tidal.item_data AS i (tenant, item, creator, metadata, created_at, updated_at) "
 		"VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, tidal.hlc($6, $7, $8)) "
 		"ON CONFLICT (tenant, item) DO UPDATE SET creator = excluded.creator, "
@@ -49,8 +61,9 @@ apply_item(const LogRecord *rec, bool local)
 		"WHERE tidal.hlc_cmp(i.updated_at, excluded.updated_at) OPERATOR(pg_catalog.<) 0",
 		8, {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT4OID, INT4OID}, NULL
 	};
-	Datum		args[8];
-	char		nulls[8] = "        ";
+	Datum		args[9];
+	char		nulls[9] = "         ";
+	bool		with_embeddings = query_has_column("item_data", "embedding");
 
 	Assert(rec->kind == LOG_RECORD_ITEM);
 	args[0] = Int64GetDatum(rec->tenant);
@@ -60,7 +73,31 @@ apply_item(const LogRecord *rec, bool local)
 		nulls[2] = 'n';
 	args[3] = PointerGetDatum(cstring_to_text_with_len(rec->text, (int) rec->text_len));
 	args[4] = TimestampTzGetDatum(rec->created_at_us - TIDAL_UNIX_EPOCH_OFFSET_US);
-	if (query_merge_by_hlc(&q, args, nulls, &rec->hlc))
+	if (rec->embedding_dims > 0)
+	{
+		float4	   *v = palloc(sizeof(float4) * rec->embedding_dims);
+		Datum	   *elems = palloc(sizeof(Datum) * rec->embedding_dims);
+		int			i;
+
+		codec_item_embedding(rec, v);
+		for (i = 0; i < rec->embedding_dims; i++)
+			elems[i] = Float4GetDatum(v[i]);
+		args[5] = PointerGetDatum(construct_array(elems, rec->embedding_dims, FLOAT4OID, sizeof(float4),
+												  true, TYPALIGN_INT));
+	}
+	else
+		nulls[5] = 'n';
+	if (!with_embeddings)
+	{
+		if (rec->embedding_dims > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("an item with an embedding is not applied until ALTER EXTENSION tidal UPDATE has run on this node"),
+					 errhint("Run ALTER EXTENSION tidal UPDATE here; the batch is pulled again then.")));
+		nulls[5] = ' ';			/* the HLC's first argument there: query_merge_by_hlc binds it */
+		nulls[8] = '\0';
+	}
+	if (query_merge_by_hlc(with_embeddings ? &q : &q_before_embeddings, args, nulls, &rec->hlc))
 		facts_stage_item(rec->tenant, rec->item, &rec->hlc, rec->has_creator, rec->creator,
 						 DatumGetTimestampTz(args[4]),
 						 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(pnstrdup(rec->text, rec->text_len)))),
@@ -75,8 +112,12 @@ items_apply_record(const LogRecord *rec)
 
 /*
  * tidal.upsert_item(item bigint, creator bigint DEFAULT NULL,
- *                   metadata jsonb DEFAULT '{}', created_at timestamptz DEFAULT now())
+ *                   metadata jsonb DEFAULT '{}', created_at timestamptz DEFAULT now(),
+ *                   tenant bigint DEFAULT 0, embedding real[] DEFAULT NULL)
  *    RETURNS tidal.hlc
+ *
+ * The embedding is part of the item: an upsert without one leaves the item
+ * without one.
  */
 Datum
 tidal_upsert_item(PG_FUNCTION_ARGS)
@@ -90,6 +131,8 @@ tidal_upsert_item(PG_FUNCTION_ARGS)
 	LogRecord	decoded;
 	int64		tenant;
 	TenantInfo	info;
+	float4	   *embedding = NULL;
+	int			dims = 0;
 
 	tidal_require_preload();
 	election_require_shard_leader("tidal.upsert_item");
@@ -111,6 +154,8 @@ tidal_upsert_item(PG_FUNCTION_ARGS)
 	metadata_text = JsonbToCString(NULL, &metadata->root, VARSIZE(metadata));
 	validate_item_metadata(metadata, strlen(metadata_text));	/* as a replicated item's */
 	created_at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(3), "created_at");
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+		embedding = validate_embedding_array(PG_GETARG_ARRAYTYPE_P(5), &dims);
 
 	tidal_ensure_loaded();		/* the clock is then past everything logged */
 	tenant = tenant_argument(fcinfo, 4, &info);
@@ -119,7 +164,8 @@ tidal_upsert_item(PG_FUNCTION_ARGS)
 
 	initStringInfo(&rec);
 	codec_item_record(&rec, hlc, tenant, item, !PG_ARGISNULL(1),
-					  PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), created_at_us, metadata_text);
+					  PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), created_at_us, metadata_text,
+					  embedding, dims);
 	log_append_record(rec.data, rec.len, &decoded);
 	/* a tenant this region does not store is only logged: replication takes it on */
 	if (tenant_stored_here(decoded.tenant))
