@@ -28,13 +28,13 @@ SELECT spec FROM tidal.profiles WHERE name = 'popular';
 SELECT count(*) AS defined_by_ordinary_role FROM tidal.signals WHERE name = 'priv_mine';
 
 -- ... until the owner grants it
-GRANT EXECUTE ON FUNCTION tidal.define_signal(text, interval, interval[], text),
+GRANT EXECUTE ON FUNCTION tidal.define_signal(text, interval, interval[], text, int),
                           tidal.define_profile(text, jsonb) TO tidal_priv_user;
 SET ROLE tidal_priv_user;
 SELECT tidal.define_signal('priv_mine', '1 day');
 SELECT tidal.define_profile('priv_profile', '{"terms": [{"signal": "priv_mine"}]}') IS NOT NULL AS defined;
 RESET ROLE;
-REVOKE EXECUTE ON FUNCTION tidal.define_signal(text, interval, interval[], text),
+REVOKE EXECUTE ON FUNCTION tidal.define_signal(text, interval, interval[], text, int),
                            tidal.define_profile(text, jsonb) FROM tidal_priv_user;
 
 -- the default tenant 0 is open to every role

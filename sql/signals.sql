@@ -113,3 +113,15 @@ SELECT tidal.decay_score(13, 'like', '2026-01-01') AS score;
 SELECT count(*) FROM tidal.pending;
 RESET ROLE;
 DROP ROLE tidal_app;
+
+-- a signal's polarity (0.8): 1 a positive reaction, -1 a negative one, 0 neither (the default)
+SELECT tidal.define_signal('p_save', '7 days', polarity => 1);
+SELECT tidal.define_signal('p_skip', '1 day', polarity => -1);
+SELECT name, polarity FROM tidal.signals WHERE name IN ('p_save', 'p_skip', 'like') ORDER BY name;
+SELECT tidal.define_signal('p_bad', '1 day', polarity => 2);
+SELECT tidal.define_signal('p_null', '1 day', polarity => NULL);
+SELECT count(*) AS none_defined FROM tidal.signals WHERE name IN ('p_bad', 'p_null');
+-- the definition record carries it (kind 2 with flag 0x01), and a rebuild of the cache reads it back
+SELECT tidal._reset_state();
+SELECT tidal.signal('p_skip', 1, 1, '2026-01-01') IS NOT NULL AS written;
+SELECT name, polarity FROM tidal.signals WHERE name = 'p_skip';

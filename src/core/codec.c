@@ -162,9 +162,11 @@ codec_add_signal_event(StringInfo buf, bool with_users, int64 entity,
 void
 codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name,
 						   int64 half_life_us, const char *entity_kind,
-						   int nwindows, const int64 *window_us)
+						   int nwindows, const int64 *window_us, int polarity)
 {
-	int			start = begin_record(buf, LOG_RECORD_DEFINE_SIGNAL, 0, hlc, 0);
+	/* a neutral signal's record is as before 0.8, which an older node reads */
+	int			start = begin_record(buf, LOG_RECORD_DEFINE_SIGNAL,
+									 polarity != 0 ? LOG_DEFINE_HAS_POLARITY : 0, hlc, 0);
 	int			w;
 
 	put_str(buf, name);
@@ -173,6 +175,8 @@ codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name
 	put_u8(buf, (uint8) nwindows);
 	for (w = 0; w < nwindows; w++)
 		put_u64(buf, (uint64) window_us[w]);
+	if (polarity != 0)
+		put_u8(buf, (uint8) (int8) polarity);
 	end_record(buf, start);
 }
 
@@ -421,6 +425,12 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 				body.ok = false;
 			for (w = 0; w < rec->nwindows && body.ok; w++)
 				rec->window_us[w] = (int64) get_u64(&body);
+			if (rec->flags & LOG_DEFINE_HAS_POLARITY)
+			{
+				rec->polarity = (int8) get_u8(&body);
+				if (rec->polarity < -1 || rec->polarity > 1)
+					body.ok = false;
+			}
 			if (rec->name_len == 0)
 				body.ok = false;
 			break;

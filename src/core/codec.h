@@ -58,6 +58,7 @@ typedef enum LogRecordKind
 #define LOG_SESSION_MAXLEN		128		/* bytes of a session id */
 #define LOG_SESSION_MAX_SEQNO	(PG_INT64_MAX / 2)	/* a seqno's range: 1 to this (its next never overflows) */
 #define LOG_MAX_SHARD			1023	/* the largest shard a record may name (tidal.shard_id's range) */
+#define LOG_DEFINE_HAS_POLARITY	0x01	/* flag: a signal definition's polarity (int8: -1, 0, 1) ends it (0.8) */
 #define LOG_ITEM_HAS_CREATOR	0x01	/* flag: the item record names a creator */
 #define LOG_ITEM_HAS_EMBEDDING	0x02	/* flag: an embedding (u16 dimensions, float4 each) ends the item record (0.8) */
 #define LOG_MAX_EMBEDDING_DIMS	2000	/* the most dimensions an embedding may have */
@@ -99,6 +100,7 @@ typedef struct LogRecord
 	int			entity_kind_len;
 	int			nwindows;
 	int64		window_us[DECAY_MAX_WINDOWS];
+	int			polarity;		/* -1, 0 or 1 (LOG_DEFINE_HAS_POLARITY; else 0) */
 
 	/* LOG_RECORD_ITEM */
 	int64		item;
@@ -191,7 +193,7 @@ extern void codec_add_signal_event(StringInfo buf, bool with_users, int64 entity
 								   double weight, int64 at_us, int64 user_id);
 extern void codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name,
 									   int64 half_life_us, const char *entity_kind,
-									   int nwindows, const int64 *window_us);
+									   int nwindows, const int64 *window_us, int polarity);
 extern void codec_item_record(StringInfo buf, const TidalHlc *hlc, int64 tenant, int64 item,
 							  bool has_creator, int64 creator, int64 created_at_us,
 							  const char *metadata, const float4 *embedding, int embedding_dims);

@@ -50,6 +50,25 @@ read_windows(ArrayType *arr, int64 *window_us)
 }
 
 /*
+ * SQL objects before 0.8 (a rolling update) have no polarity column: a
+ * neutral definition is stored as before (polarity_q's other query), a
+ * polar one waits for ALTER EXTENSION tidal UPDATE (a replicated one's
+ * batch is pulled again then).
+ */
+static OwnedQuery *
+polarity_q(int polarity, OwnedQuery *with, OwnedQuery *without)
+{
+	if (query_has_column("signal_defs", "polarity"))
+		return with;
+	if (polarity != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a signal with a polarity is not stored until ALTER EXTENSION tidal UPDATE has run on this node"),
+				 errhint("Run ALTER EXTENSION tidal UPDATE here; a replicated definition is pulled again then.")));
+	return without;				/* query_merge_by_hlc binds the HLC over args[4] */
+}
+
+/*
  * A signal definition of another origin: stored unless a signal of that
  * name exists (the first definition a node learns wins; definitions become
  * leader-only with leader election).
@@ -58,6 +77,14 @@ void
 define_apply_record(const LogRecord *rec)
 {
 	static OwnedQuery q = {
+		"INSERT INTO tidal.signal_defs (name, half_life, windows, entity_kind, polarity, defined_at) "
+		"VALUES ($1, pg_catalog.justify_hours(pg_catalog.make_interval(secs => $2 / 1e6)), "
+		"        ARRAY(SELECT pg_catalog.justify_hours(pg_catalog.make_interval(secs => w / 1e6)) FROM pg_catalog.unnest($3::pg_catalog.int8[]) w), "
+		"        $4, $5, tidal.hlc($6, $7, $8)) "
+		"ON CONFLICT (name) DO NOTHING",
+		8, {TEXTOID, INT8OID, INT8ARRAYOID, TEXTOID, INT2OID, INT8OID, INT4OID, INT4OID}, NULL
+	};
+	static OwnedQuery q_before_polarity = {
 		"INSERT INTO tidal.signal_defs (name, half_life, windows, entity_kind, defined_at) "
 		"VALUES ($1, pg_catalog.justify_hours(pg_catalog.make_interval(secs => $2 / 1e6)), "
 		"        ARRAY(SELECT pg_catalog.justify_hours(pg_catalog.make_interval(secs => w / 1e6)) FROM pg_catalog.unnest($3::pg_catalog.int8[]) w), "
@@ -65,7 +92,7 @@ define_apply_record(const LogRecord *rec)
 		"ON CONFLICT (name) DO NOTHING",
 		7, {TEXTOID, INT8OID, INT8ARRAYOID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
 	};
-	Datum		args[7];
+	Datum		args[8];
 	Datum		windows[DECAY_MAX_WINDOWS];
 	int			w;
 
@@ -77,7 +104,8 @@ define_apply_record(const LogRecord *rec)
 	args[2] = PointerGetDatum(construct_array(windows, rec->nwindows, INT8OID, sizeof(int64),
 											  true, TYPALIGN_DOUBLE));
 	args[3] = PointerGetDatum(cstring_to_text_with_len(rec->entity_kind, rec->entity_kind_len));
-	if (query_merge_by_hlc(&q, args, NULL, &rec->hlc))
+	args[4] = Int16GetDatum((int16) rec->polarity);
+	if (query_merge_by_hlc(polarity_q(rec->polarity, &q, &q_before_polarity), args, NULL, &rec->hlc))
 		stage_definitions_changed();
 }
 
@@ -85,6 +113,11 @@ Datum
 tidal_define_signal(PG_FUNCTION_ARGS)
 {
 	static OwnedQuery q = {
+		"INSERT INTO tidal.signal_defs (name, half_life, windows, entity_kind, polarity, defined_at) "
+		"VALUES ($1, $2, $3, $4, $5, tidal.hlc($6, $7, $8))",
+		8, {TEXTOID, INTERVALOID, INTERVALARRAYOID, TEXTOID, INT2OID, INT8OID, INT4OID, INT4OID}, NULL
+	};
+	static OwnedQuery q_before_polarity = {
 		"INSERT INTO tidal.signal_defs (name, half_life, windows, entity_kind, defined_at) "
 		"VALUES ($1, $2, $3, $4, tidal.hlc($5, $6, $7))",
 		7, {TEXTOID, INTERVALOID, INTERVALARRAYOID, TEXTOID, INT8OID, INT4OID, INT4OID}, NULL
@@ -96,7 +129,8 @@ tidal_define_signal(PG_FUNCTION_ARGS)
 	char	   *entity_kind;
 	TidalHlc	hlc;
 	StringInfoData rec;
-	Datum		args[7];
+	Datum		args[8];
+	int			polarity = 0;
 
 	tidal_require_preload();
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -109,6 +143,20 @@ tidal_define_signal(PG_FUNCTION_ARGS)
 	half_life_us = catalog_interval_usecs(PG_GETARG_INTERVAL_P(1), "the half-life");
 	nwindows = read_windows(PG_GETARG_ARRAYTYPE_P(2), window_us);
 	entity_kind = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	if (PG_NARGS() > 4)
+	{
+		if (PG_ARGISNULL(4))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("polarity must not be NULL"),
+					 errhint("0 (the default) is a signal that is neither a positive nor a negative reaction.")));
+		polarity = PG_GETARG_INT32(4);
+		if (polarity < -1 || polarity > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("polarity must be -1, 0 or 1, not %d", polarity),
+					 errhint("1: a positive reaction (save, share), -1: a negative one (skip), 0: neither (view).")));
+	}
 	/* the same checks as a replicated definition gets (validate_record) */
 	validate_signal_definition(name, strlen(name), half_life_us, nwindows, window_us,
 							   entity_kind, strlen(entity_kind));
@@ -125,10 +173,11 @@ tidal_define_signal(PG_FUNCTION_ARGS)
 	args[1] = PG_GETARG_DATUM(1);
 	args[2] = PG_GETARG_DATUM(2);
 	args[3] = CStringGetTextDatum(entity_kind);
-	(void) query_merge_by_hlc(&q, args, NULL, &hlc);
+	args[4] = Int16GetDatum((int16) polarity);
+	(void) query_merge_by_hlc(polarity_q(polarity, &q, &q_before_polarity), args, NULL, &hlc);
 
 	initStringInfo(&rec);
-	codec_define_signal_record(&rec, &hlc, name, half_life_us, entity_kind, nwindows, window_us);
+	codec_define_signal_record(&rec, &hlc, name, half_life_us, entity_kind, nwindows, window_us, polarity);
 	log_append(rec.data, rec.len);
 	stage_definitions_changed();
 

@@ -58,7 +58,11 @@ static void
 load_cache(void)
 {
 	static OwnedQuery q = {
-		"SELECT id, name, half_life, windows FROM tidal.signal_defs", 0, {InvalidOid}, NULL
+		"SELECT id, name, half_life, windows, polarity FROM tidal.signal_defs", 0, {InvalidOid}, NULL
+	};
+	/* SQL objects before 0.8 (a rolling update): every signal is neutral */
+	static OwnedQuery q_before_polarity = {
+		"SELECT id, name, half_life, windows, 0::pg_catalog.int2 FROM tidal.signal_defs", 0, {InvalidOid}, NULL
 	};
 	HASHCTL		ctl;
 	uint64		generation;
@@ -82,7 +86,8 @@ load_cache(void)
 							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
 	query_begin(&saved);
-	query_exec(&q, NULL, NULL, true, SPI_OK_SELECT);
+	query_exec(query_has_column("signal_defs", "polarity") ? &q : &q_before_polarity, NULL, NULL, true,
+			   SPI_OK_SELECT);
 
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -129,6 +134,7 @@ load_cache(void)
 
 		def = hash_search(signal_cache, name, HASH_ENTER, &found);
 		def->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		def->polarity = DatumGetInt16(SPI_getbinval(tup, desc, 5, &isnull));
 		decay_spec_init(&def->spec, half_life_us, nelems, window_us);
 	}
 	query_end(&saved);

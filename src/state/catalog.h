@@ -20,6 +20,7 @@ typedef struct SignalDef
 	char		name[SIGNAL_NAME_MAXLEN + 1];	/* hash key: first */
 	int32		id;
 	DecaySpec	spec;
+	int			polarity;		/* 1: a positive reaction, -1: a negative one, 0: neither (0.8) */
 } SignalDef;
 
 /* NULL when missing and missing_ok; otherwise an error naming the signal */
