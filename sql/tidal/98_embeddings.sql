@@ -30,3 +30,15 @@ CREATE FUNCTION tidal.similarity(a real[], b real[])
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION tidal.similarity(real[], real[]) IS
     'cosine similarity of two embeddings of the same length (NULL if either is all zeros)';
+
+-- What shared memory holds of an item for ranking: its arm (what the
+-- exploration of issue 16 explores: the hash of its metadata's "topic",
+-- else its "source") and its embedding as kept there (unit length, int8
+-- steps). Internal, for tests and operators; a tenant's items by the
+-- tenant's access rules.
+CREATE FUNCTION tidal._item_vector(item bigint, tenant bigint DEFAULT 0)
+    RETURNS TABLE (arm bigint, embedding real[])
+    AS 'MODULE_PATHNAME', 'tidal_item_vector'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION tidal._item_vector(bigint, bigint) IS
+    'an item''s arm and quantized unit embedding, as shared memory holds them for ranking';

@@ -21,6 +21,23 @@ vector_all_finite(const float4 *v, int n)
 	return true;
 }
 
+void
+vector_quantize_unit(const float4 *v, int n, int8 *out)
+{
+	double		norm = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		norm += (double) v[i] * (double) v[i];
+	norm = sqrt(norm);
+	for (i = 0; i < n; i++)
+	{
+		double		q = norm > 0 ? rint((double) v[i] / norm * 127.0) : 0;
+
+		out[i] = (int8) (q > 127 ? 127 : (q < -127 ? -127 : q));
+	}
+}
+
 bool
 vector_cosine(const float4 *a, const float4 *b, int n, double *result)
 {

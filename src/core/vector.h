@@ -20,4 +20,11 @@ extern bool vector_all_finite(const float4 *v, int n);
  */
 extern bool vector_cosine(const float4 *a, const float4 *b, int n, double *result);
 
+/*
+ * v scaled to unit length and quantized to int8 (each element times 127,
+ * rounded): the form in which an embedding is kept in shared memory and
+ * carried by signal records.  v must have a length (vector_cosine).
+ */
+extern void vector_quantize_unit(const float4 *v, int n, int8 *out);
+
 #endif							/* TIDAL_VECTOR_H */

@@ -64,6 +64,7 @@ apply_item(const LogRecord *rec, bool local)
 	Datum		args[9];
 	char		nulls[9] = "         ";
 	bool		with_embeddings = query_has_column("item_data", "embedding");
+	float4	   *v = NULL;
 
 	Assert(rec->kind == LOG_RECORD_ITEM);
 	args[0] = Int64GetDatum(rec->tenant);
@@ -75,10 +76,10 @@ apply_item(const LogRecord *rec, bool local)
 	args[4] = TimestampTzGetDatum(rec->created_at_us - TIDAL_UNIX_EPOCH_OFFSET_US);
 	if (rec->embedding_dims > 0)
 	{
-		float4	   *v = palloc(sizeof(float4) * rec->embedding_dims);
 		Datum	   *elems = palloc(sizeof(Datum) * rec->embedding_dims);
 		int			i;
 
+		v = palloc(sizeof(float4) * rec->embedding_dims);
 		codec_item_embedding(rec, v);
 		for (i = 0; i < rec->embedding_dims; i++)
 			elems[i] = Float4GetDatum(v[i]);
@@ -101,7 +102,7 @@ apply_item(const LogRecord *rec, bool local)
 		facts_stage_item(rec->tenant, rec->item, &rec->hlc, rec->has_creator, rec->creator,
 						 DatumGetTimestampTz(args[4]),
 						 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(pnstrdup(rec->text, rec->text_len)))),
-						 local);
+						 v, local);
 }
 
 void

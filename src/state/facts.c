@@ -40,17 +40,20 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
 #include "core/util.h"
+#include "core/vector.h"
 #include "pg/query.h"
 #include "pg/settings.h"
 #include "pg/xact_list.h"
@@ -67,6 +70,7 @@
 #define FACT_PRESENT		0x01	/* the item has a row (else only reserved) */
 #define FACT_HAS_CREATOR	0x02
 #define FACT_META_HELD		0x04	/* its metadata is in its slot */
+#define FACT_HAS_EMBEDDING	0x08	/* its embedding is in its slot */
 
 typedef struct FactsEntry
 {
@@ -79,6 +83,7 @@ typedef struct FactsEntry
 	TidalHlc	hlc;
 	int64		creator;
 	TimestampTz created_at;
+	uint64		arm;			/* facts_arm_of its metadata */
 } FactsEntry;
 
 typedef struct FactsDb
@@ -100,6 +105,7 @@ typedef struct FactsShared
 static FactsShared *shared = NULL;
 static FactsEntry *entries = NULL;	/* [tidal_max_items] */
 static char *metas = NULL;		/* [tidal_max_items * meta_stride] */
+static int8 *embeddings = NULL; /* [tidal_max_items * tidal_embedding_dimensions], quantized unit vectors */
 static int32 *buckets = NULL;	/* [nbuckets] */
 static uint32 nbuckets = 0;		/* a power of two, a multiple of FACTS_PARTITIONS */
 static Size meta_stride = 0;
@@ -110,6 +116,7 @@ static LWLockPadded *locks = NULL;
 #define PARTITION_LOCK(h)	(&locks[1 + PARTITION_OF(h)].lock)
 #define BUCKET_OF(h)		((h) & (nbuckets - 1))
 #define META_OF(e)			((Jsonb *) (metas + (Size) (e) * meta_stride))
+#define EMBEDDING_OF(e)		(embeddings + (Size) (e) * tidal_embedding_dimensions)
 
 #if defined(__GNUC__) || defined(__clang__)
 #define facts_prefetch(addr)	__builtin_prefetch(addr)
@@ -136,6 +143,7 @@ facts_shmem_size(void)
 
 	sz = add_size(sz, MAXALIGN(mul_size(tidal_max_items, sizeof(FactsEntry))));
 	sz = add_size(sz, MAXALIGN(mul_size(tidal_max_items, MAXALIGN(tidal_item_metadata_bytes))));
+	sz = add_size(sz, MAXALIGN(mul_size(tidal_max_items, tidal_embedding_dimensions)));
 	sz = add_size(sz, MAXALIGN(mul_size(compute_buckets(), sizeof(int32))));
 	return sz;
 }
@@ -154,6 +162,7 @@ facts_shmem_init(void)
 	bool		found_pool;
 	bool		found_meta;
 	bool		found_buckets;
+	bool		found_embeddings;
 	uint32		i;
 
 	nbuckets = compute_buckets();
@@ -165,6 +174,9 @@ facts_shmem_init(void)
 							Max(mul_size(tidal_max_items, meta_stride), 1), &found_meta);
 	buckets = ShmemInitStruct("tidal item facts index", mul_size(nbuckets, sizeof(int32)),
 							  &found_buckets);
+	if (tidal_embedding_dimensions > 0)
+		embeddings = ShmemInitStruct("tidal item facts embeddings",
+									 mul_size(tidal_max_items, tidal_embedding_dimensions), &found_embeddings);
 	if (!found)
 	{
 		memset(shared, 0, sizeof(FactsShared));
@@ -256,7 +268,7 @@ remove_locked(int32 e)
 /* the facts of a write into an entry, if they are newer; caller holds the lock exclusively */
 static void
 set_locked(int32 e, const TidalHlc *hlc, bool has_creator, int64 creator,
-		   TimestampTz created_at, const Jsonb *metadata)
+		   TimestampTz created_at, const Jsonb *metadata, uint64 arm, const int8 *embedding)
 {
 	FactsEntry *fe = &entries[e];
 
@@ -266,11 +278,94 @@ set_locked(int32 e, const TidalHlc *hlc, bool has_creator, int64 creator,
 	fe->hlc = *hlc;
 	fe->creator = has_creator ? creator : 0;
 	fe->created_at = created_at;
+	fe->arm = arm;
 	if (metadata != NULL && VARSIZE(metadata) <= (Size) tidal_item_metadata_bytes)
 	{
 		memcpy(META_OF(e), metadata, VARSIZE(metadata));
 		fe->flags |= FACT_META_HELD;
 	}
+	if (embedding != NULL && embeddings != NULL)
+	{
+		memcpy(EMBEDDING_OF(e), embedding, tidal_embedding_dimensions);
+		fe->flags |= FACT_HAS_EMBEDDING;
+	}
+}
+
+uint64
+facts_arm_of_name(const char *name, int len)
+{
+	uint64		h = hash_bytes_extended((const unsigned char *) name, len, 0);
+
+	return h == 0 ? 1 : h;
+}
+
+uint64
+facts_arm_of(const Jsonb *metadata)
+{
+	static const char *const keys[] = {"topic", "source"};
+	int			k;
+
+	if (metadata == NULL || !JB_ROOT_IS_OBJECT(metadata))
+		return 0;
+	for (k = 0; k < (int) lengthof(keys); k++)
+	{
+		JsonbValue	v;
+
+		if (getKeyJsonValueFromContainer((JsonbContainer *) &metadata->root, keys[k], strlen(keys[k]), &v) != NULL &&
+			v.type == jbvString)
+			return facts_arm_of_name(v.val.string.val, v.val.string.len);
+	}
+	return 0;
+}
+
+/* an embedding (tidal.embedding_dimensions float4s, validated) as shared memory keeps it, palloc'd */
+static int8 *
+quantized(const float4 *embedding)
+{
+	int8	   *q;
+
+	if (embedding == NULL || tidal_embedding_dimensions == 0)
+		return NULL;
+	q = palloc(tidal_embedding_dimensions);
+	vector_quantize_unit(embedding, tidal_embedding_dimensions, q);
+	return q;
+}
+
+bool
+facts_item_known(int64 tenant, int64 item)
+{
+	uint32		hash = facts_hash(MyDatabaseId, tenant, item);
+	int32		e;
+	bool		known;
+
+	LWLockAcquire(PARTITION_LOCK(hash), LW_SHARED);
+	e = find_locked(MyDatabaseId, tenant, item, hash);
+	known = e >= 0 && (entries[e].flags & FACT_PRESENT);
+	LWLockRelease(PARTITION_LOCK(hash));
+	return known;
+}
+
+bool
+facts_item_vector(int64 tenant, int64 item, uint64 *arm, int8 *embedding)
+{
+	uint32		hash = facts_hash(MyDatabaseId, tenant, item);
+	int32		e;
+	bool		has = false;
+
+	*arm = 0;
+	LWLockAcquire(PARTITION_LOCK(hash), LW_SHARED);
+	e = find_locked(MyDatabaseId, tenant, item, hash);
+	if (e >= 0 && (entries[e].flags & FACT_PRESENT))
+	{
+		*arm = entries[e].arm;
+		if ((entries[e].flags & FACT_HAS_EMBEDDING) && embeddings != NULL)
+		{
+			memcpy(embedding, EMBEDDING_OF(e), tidal_embedding_dimensions);
+			has = true;
+		}
+	}
+	LWLockRelease(PARTITION_LOCK(hash));
+	return has;
 }
 
 /* every partition lock, in order, and back (a scan of the pool, a removal) */
@@ -407,18 +502,32 @@ load_row(HeapTuple tup, TupleDesc desc, void *arg)
 	TimestampTz created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
 	TidalHlc	hlc = *DatumGetHlcP(SPI_getbinval(tup, desc, 5, &isnull));
 	Datum		meta = SPI_getbinval(tup, desc, 6, &isnull);
+	bool		no_embedding;
+	Datum		embedding = SPI_getbinval(tup, desc, 7, &no_embedding);
 	Jsonb	   *metadata = NULL;
+	uint64		arm;
+	int8	   *q = NULL;
 	uint32		hash = facts_hash(MyDatabaseId, tenant, item);
 	int32		e;
 
-	/* only metadata that may fit is detoasted */
+	/* only metadata that may fit is detoasted (the arm comes from the whole of it) */
 	if (toast_raw_datum_size(meta) <= (Size) tidal_item_metadata_bytes)
 		metadata = DatumGetJsonbP(meta);
+	arm = facts_arm_of(metadata != NULL ? metadata : DatumGetJsonbP(meta));
+	/* an embedding of the length this node is set for (a row of another is left out) */
+	if (!no_embedding)
+	{
+		ArrayType  *a = DatumGetArrayTypeP(embedding);
+
+		if (ARR_NDIM(a) == 1 && !array_contains_nulls(a) &&
+			ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)) == tidal_embedding_dimensions)
+			q = quantized((const float4 *) ARR_DATA_PTR(a));
+	}
 	LWLockAcquire(PARTITION_LOCK(hash), LW_EXCLUSIVE);
 	e = enter_locked(MyDatabaseId, tenant, item, hash);
 	if (e >= 0)
 		set_locked(e, &hlc, !creator_null, creator_null ? 0 : DatumGetInt64(creator),
-				   created_at, metadata);
+				   created_at, metadata, arm, q);
 	LWLockRelease(PARTITION_LOCK(hash));
 	if (e < 0)
 	{
@@ -433,7 +542,12 @@ void
 facts_load(void)
 {
 	static OwnedQuery q = {
-		"SELECT tenant, item, creator, created_at, updated_at, metadata FROM tidal.item_data",
+		"SELECT tenant, item, creator, created_at, updated_at, metadata, embedding FROM tidal.item_data",
+		0, {InvalidOid}, NULL
+	};
+	/* SQL objects before 0.8 (a rolling update): no embeddings */
+	static OwnedQuery q_before_embeddings = {
+		"SELECT tenant, item, creator, created_at, updated_at, metadata, NULL::pg_catalog.float4[] FROM tidal.item_data",
 		0, {InvalidOid}, NULL
 	};
 	LoadState	ls = {0, false};
@@ -450,7 +564,8 @@ facts_load(void)
 	if (!OidIsValid(relid) || get_attnum(relid, "tenant") == InvalidAttrNumber)
 		return;
 	query_begin(&saved);
-	query_each_row(&q, NULL, NULL, true, load_row, &ls);
+	query_each_row(get_attnum(relid, "embedding") != InvalidAttrNumber ? &q : &q_before_embeddings,
+				   NULL, NULL, true, load_row, &ls);
 	query_end(&saved);
 
 	if (ls.full)
@@ -484,6 +599,8 @@ typedef struct StagedFacts
 	int64		creator;
 	TimestampTz created_at;
 	Jsonb	   *metadata;		/* in TopTransactionContext */
+	uint64		arm;
+	int8	   *embedding;		/* quantized, in TopTransactionContext; or NULL */
 } StagedFacts;
 
 static void facts_at_xact(XactEvent event, List *items);
@@ -535,7 +652,8 @@ apply_staged(StagedFacts *sf)
 	{
 		if (sf->reserved && entries[e].pins > 0)
 			entries[e].pins--;
-		set_locked(e, &sf->hlc, sf->has_creator, sf->creator, sf->created_at, sf->metadata);
+		set_locked(e, &sf->hlc, sf->has_creator, sf->creator, sf->created_at, sf->metadata,
+				   sf->arm, sf->embedding);
 	}
 	LWLockRelease(PARTITION_LOCK(hash));
 	sf->reserved = false;
@@ -593,11 +711,12 @@ facts_drop(XactListItem *item)
 
 void
 facts_stage_item(int64 tenant, int64 item, const TidalHlc *hlc, bool has_creator, int64 creator,
-				 TimestampTz created_at, Jsonb *metadata, bool local)
+				 TimestampTz created_at, Jsonb *metadata, const float4 *embedding, bool local)
 {
 	StagedFacts *sf;
 	uint32		hash = facts_hash(MyDatabaseId, tenant, item);
 	int32		e;
+	MemoryContext old;
 
 	sf = (StagedFacts *) xact_list_alloc(sizeof(StagedFacts));
 	sf->dboid = MyDatabaseId;
@@ -609,6 +728,10 @@ facts_stage_item(int64 tenant, int64 item, const TidalHlc *hlc, bool has_creator
 	sf->created_at = created_at;
 	sf->metadata = (Jsonb *) MemoryContextAlloc(TopTransactionContext, VARSIZE(metadata));
 	memcpy(sf->metadata, metadata, VARSIZE(metadata));
+	sf->arm = facts_arm_of(metadata);
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	sf->embedding = quantized(embedding);
+	MemoryContextSwitchTo(old);
 	/* listed before reserving, so that an error after it releases the pin */
 	xact_list_append(&staged, &sf->link);
 

@@ -2,7 +2,8 @@
  * state/facts.h
  *    Item facts in shared memory: per (database, tenant, item), the creator,
  *    creation time and -- when it is small -- the metadata that
- *    tidal.item_data holds, so that tidal.retrieve reads them without SPI.
+ *    tidal.item_data holds, and (0.8) the item's arm and its embedding
+ *    quantized at unit length, so that tidal.retrieve reads them without SPI.
  *    Changes are staged until commit, as the hot state's are (facts.c).
  *
  *    May call: core/, pg/, log/, state/.
@@ -44,7 +45,27 @@ extern void facts_shmem_init(void);
  */
 extern void facts_stage_item(int64 tenant, int64 item, const TidalHlc *hlc,
 							 bool has_creator, int64 creator, TimestampTz created_at,
-							 Jsonb *metadata, bool local);
+							 Jsonb *metadata, const float4 *embedding, bool local);
+
+/*
+ * An item's arm: what the bandit explores (issue 16), the item's "topic"
+ * in its metadata, else its "source" (a JSON string), as a 64-bit hash of
+ * that text (never 0); 0 if it has neither.  facts_arm_of_name: the hash of
+ * an arm's name.
+ */
+extern uint64 facts_arm_of(const Jsonb *metadata);
+extern uint64 facts_arm_of_name(const char *name, int len);
+
+/*
+ * The committed facts' arm of an item and its embedding (unit length,
+ * quantized to int8: tidal.embedding_dimensions bytes into embedding);
+ * false if the facts hold no such item, or it has no embedding (*arm is
+ * set either way, 0 if unknown).
+ */
+extern bool facts_item_vector(int64 tenant, int64 item, uint64 *arm, int8 *embedding);
+
+/* do the committed facts hold the item? */
+extern bool facts_item_known(int64 tenant, int64 item);
 
 /* Stage the removal of a tenant's facts (its rows are deleted in this transaction). */
 extern void facts_stage_drop_tenant(int64 tenant);
