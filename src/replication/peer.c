@@ -313,8 +313,9 @@ merge_node_acks(PeerSlot *s, TimestampTz now)
 	s->acked_seq_any = any;
 }
 
-void
-peer_report_served(PeerId peer, int32 node, int64 batches_sent, int64 acked_batch, int64 acked_seq)
+/* node `node` of a peer has our origin up to acked_*, as it said just now */
+static void
+note_node_ack(PeerId peer, int32 node, int64 batches_sent, int64 acked_batch, int64 acked_seq)
 {
 	PeerSlot   *s;
 	bool		more = false;
@@ -338,6 +339,19 @@ peer_report_served(PeerId peer, int32 node, int64 batches_sent, int64 acked_batc
 	LWLockRelease(peers->lock);
 	if (more)
 		ConditionVariableBroadcast(&peers->acked_cv);	/* commit_ack waiters */
+}
+
+void
+peer_report_served(PeerId peer, int32 node, int64 batches_sent, int64 acked_batch, int64 acked_seq)
+{
+	note_node_ack(peer, node, batches_sent, acked_batch, acked_seq);
+}
+
+void
+peer_report_marks(PeerId peer, int32 node, int64 acked_batch, int64 acked_seq)
+{
+	if (node >= 0)
+		note_node_ack(peer, node, 0, acked_batch, acked_seq);
 }
 
 TimestampTz

@@ -90,6 +90,15 @@ extern void peer_report_served(PeerId peer, int32 node, int64 batches_sent, int6
 							   int64 acked_seq);
 
 /*
+ * The same, learnt the other way: this node pulled from node `node` of the
+ * peer (-1: unknown, then nothing), whose answer said how far it has our
+ * origin.  A peer's node that pulls from another node of ours (a follower
+ * reached first through a multi-host connection string) still keeps its
+ * marks fresh here, as long as we pull from it.
+ */
+extern void peer_report_marks(PeerId peer, int32 node, int64 acked_batch, int64 acked_seq);
+
+/*
  * The last batch of our origin every live node of the peer said it has
  * applied, at their last pulls since this server started; 0 if none has
  * pulled since.

@@ -328,8 +328,13 @@ tidal_ship(PG_FUNCTION_ARGS)
 		Datum		values[6];
 		bool		nulls[6] = {false, false, false, false, false, true};
 
-		if (sibling && !(origins[r].region == tidal_region_id && origins[r].shard == tidal_shard_id))
-			continue;			/* a sibling is behind on our own origin only */
+		/*
+		 * A sibling is behind on our own origins only; it also learns how far
+		 * we have its own (its acknowledgement, peer_report_marks)
+		 */
+		if (sibling && !(origins[r].region == tidal_region_id && origins[r].shard == tidal_shard_id) &&
+			!(origins[r].region == requester.region && origins[r].shard == requester.shard))
+			continue;
 
 		values[0] = Int32GetDatum(origins[r].region);
 		values[1] = Int32GetDatum(origins[r].shard);

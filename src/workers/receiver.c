@@ -96,6 +96,7 @@ static const Oid ship_types[6] = {INT4OID, INT4OID, INT4OID, INT8OID, INT8OID, B
 static const int ship_lengths[6] = {4, 4, 4, 8, 8, REMOTE_NULLABLE};
 
 static PeerId peer;
+static int32 server_node = -1;	/* the tidal.node_id of the node our connection reaches, or -1 */
 static char peer_name[64];		/* "region 1", "region 0 shard 1" for a shard sibling, "node 3 of this shard" */
 
 /* this node's marks, as the text arrays tidal._ship takes */
@@ -249,6 +250,52 @@ behind_seq(PGresult *res)
 	}
 	query_end(&saved);
 	return behind;
+}
+
+/*
+ * The answer's marks row of this node's own origin is how far the node we
+ * pulled from has it: its acknowledgement (peer_report_marks), learnt
+ * without its pulling from us.  No row: it has none of it.
+ */
+static void
+report_marks_of_ours(PGresult *res)
+{
+	int64		batch = 0;
+	int64		seq = 0;
+	int			i;
+
+	for (i = 0; i < PQntuples(res); i++)
+		if (PQgetisnull(res, i, SHIP_COL_BATCH) &&
+			get_int32(res, i, 0) == tidal_region_id && get_int32(res, i, 1) == tidal_shard_id &&
+			get_int32(res, i, SHIP_COL_NODE) == tidal_node_id)
+		{
+			batch = get_int64(res, i, 3);
+			seq = get_int64(res, i, SHIP_COL_SEQ);
+		}
+	peer_report_marks(peer, server_node, batch, seq);
+}
+
+/* the tidal.node_id of the node a connection reaches (-1 if it does not say, or says nonsense) */
+static int32
+node_of_server(PGconn *conn)
+{
+	PGresult   *res = remote_query(conn, "SELECT pg_catalog.current_setting('tidal.node_id')", 0, NULL, 0,
+								   tidal_peer_timeout_ms, 1, 64, NULL);
+	int32		node = -1;
+
+	if (res != NULL)
+	{
+		if (PQntuples(res) == 1 && PQnfields(res) == 1 && !PQgetisnull(res, 0, 0))
+		{
+			char	   *end;
+			long		v = strtol(PQgetvalue(res, 0, 0), &end, 10);
+
+			if (*end == '\0' && end != PQgetvalue(res, 0, 0) && v >= 0 && v <= TIDAL_MAX_NODE_ID)
+				node = (int32) v;
+		}
+		PQclear(res);
+	}
+	return node;
 }
 
 typedef struct ApplyCall
@@ -497,6 +544,7 @@ pull(PGconn *conn)
 	if (applied > 0)
 		Async_Notify(TIDAL_NOTIFY_CHANNEL, NULL);	/* relay: wake our other peers */
 	behind = behind_seq(res);
+	report_marks_of_ours(res);
 	keep_marks_for_next_pull();
 	query_worker_commit();
 	PQclear(res);
@@ -614,6 +662,7 @@ tidal_receiver_main(Datum main_arg)
 				continue;
 			}
 			PQclear(listened);
+			server_node = node_of_server(conn);
 			backoff_ms = BACKOFF_MIN_MS;
 		}
 		if (conninfo != NULL)
