@@ -58,7 +58,7 @@ typedef struct PeerNodeAck
 	int32		node;			/* tidal.node_id of the node that pulled; -1: unused */
 	int64		acked_batch;	/* its applied mark of our origin */
 	int64		acked_seq;
-	TimestampTz served_at;		/* when it last pulled from us */
+	TimestampTz served_at;		/* when it last said so: pulling from us, or answering our pull */
 } PeerNodeAck;
 
 #define PEER_MAX_NODE_ACKS	8
