@@ -183,6 +183,12 @@ if is_root && [ $# -eq 0 ]; then
 	else
 		demo_check=FAILED
 		rc=1
+		# what each region saw, before the reset removes it
+		for log in "$demo_tmp"/demo/region*.log; do
+			[ -f "$log" ] || continue
+			section "tail -n 80 $log (without statements)"
+			grep -v -e 'LOG:  statement:' -e 'LOG:  execute' -e 'DETAIL:  parameters:' "$log" | tail -n 80
+		done
 	fi
 	TIDAL_DEMO_TMP=$demo_tmp bash "$demo_home/scripts/demo.sh" reset >/dev/null 2>&1 || true
 	rm -rf "$demo_home" "$demo_tmp" "$OUT.demo"
