@@ -275,27 +275,30 @@ report_marks_of_ours(PGresult *res)
 	peer_report_marks(peer, server_node, batch, seq);
 }
 
-/* the tidal.node_id of the node a connection reaches (-1 if it does not say, or says nonsense) */
-static int32
-node_of_server(PGconn *conn)
+/*
+ * The tidal.node_id of the node a connection reaches into *node (-1 if it
+ * has none, or says nonsense); false if the question got no answer (timed
+ * out, or the connection broke: then it is unusable).
+ */
+static bool
+node_of_server(PGconn *conn, int32 *node)
 {
-	PGresult   *res = remote_query(conn, "SELECT pg_catalog.current_setting('tidal.node_id')", 0, NULL, 0,
+	PGresult   *res = remote_query(conn, "SELECT pg_catalog.current_setting('tidal.node_id', true)", 0, NULL, 0,
 								   tidal_peer_timeout_ms, 1, 64, NULL);
-	int32		node = -1;
 
-	if (res != NULL)
+	*node = -1;
+	if (res == NULL)
+		return false;
+	if (PQntuples(res) == 1 && PQnfields(res) == 1 && !PQgetisnull(res, 0, 0))
 	{
-		if (PQntuples(res) == 1 && PQnfields(res) == 1 && !PQgetisnull(res, 0, 0))
-		{
-			char	   *end;
-			long		v = strtol(PQgetvalue(res, 0, 0), &end, 10);
+		char	   *end;
+		long		v = strtol(PQgetvalue(res, 0, 0), &end, 10);
 
-			if (*end == '\0' && end != PQgetvalue(res, 0, 0) && v >= 0 && v <= TIDAL_MAX_NODE_ID)
-				node = (int32) v;
-		}
-		PQclear(res);
+		if (*end == '\0' && end != PQgetvalue(res, 0, 0) && v >= 0 && v <= TIDAL_MAX_NODE_ID)
+			*node = (int32) v;
 	}
-	return node;
+	PQclear(res);
+	return true;
 }
 
 typedef struct ApplyCall
@@ -649,6 +652,11 @@ tidal_receiver_main(Datum main_arg)
 			conn = remote_connect(conninfo, tidal_peer_timeout_ms);
 			listened = conn ? remote_query(conn, "LISTEN " TIDAL_NOTIFY_CHANNEL, 0, NULL, 0,
 										   tidal_peer_timeout_ms, 0, 0, NULL) : NULL;
+			if (listened != NULL && !node_of_server(conn, &server_node))
+			{
+				PQclear(listened);
+				listened = NULL;
+			}
 			if (listened == NULL)
 			{
 				if (conn)
@@ -662,7 +670,6 @@ tidal_receiver_main(Datum main_arg)
 				continue;
 			}
 			PQclear(listened);
-			server_node = node_of_server(conn);
 			backoff_ms = BACKOFF_MIN_MS;
 		}
 		if (conninfo != NULL)
