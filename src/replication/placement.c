@@ -108,34 +108,23 @@ placement_keep_record(const LogRecord *rec, void *placement)
 	return !placement_is_away(p, rec->tenant);
 }
 
+/*
+ * An elided record of tenant 0: our copy keeps only our shard's events (or
+ * the events of the shard we relay for), which a node of another shard
+ * does not need but lacks for its own; of another tenant: one the region
+ * stores.
+ */
+static bool
+elided_but_stored(const LogRecord *rec, void *arg)
+{
+	const Placement *p = (const Placement *) arg;
+
+	return rec->kind == LOG_RECORD_ELIDED &&
+		(rec->tenant == 0 ? p->shard != tidal_shard_id : !placement_is_away(p, rec->tenant));
+}
+
 bool
 placement_lacks_stored(const Placement *p, const char *batch, Size len)
 {
-	LogBatchHeader hdr;
-	const char *payload;
-	const char *why;
-	const char *q;
-	const char *end;
-
-	if (!codec_read_batch(batch, len, &hdr, &payload, &why))
-		return false;
-	end = payload + hdr.payload_len;
-	for (q = payload; q < end;)
-	{
-		LogRecord	rec;
-		Size		consumed;
-
-		if (!codec_read_record(q, end - q, &consumed, &rec, &why))
-			return false;
-		/*
-		 * An elided record of tenant 0: our copy keeps only our shard's
-		 * events (or the events of the shard we relay for), which a node
-		 * of another shard does not need but lacks for its own.
-		 */
-		if (rec.kind == LOG_RECORD_ELIDED &&
-			(rec.tenant == 0 ? p->shard != tidal_shard_id : !placement_is_away(p, rec.tenant)))
-			return true;
-		q += consumed;
-	}
-	return false;
+	return codec_batch_has_record(batch, len, elided_but_stored, (void *) p);
 }
