@@ -25,6 +25,7 @@
 #include "log/log.h"
 #include "state/clock.h"
 #include "state/facts.h"
+#include "state/interest.h"
 #include "state/quota.h"
 #include "state/recovery.h"
 #include "state/stage.h"
@@ -54,6 +55,7 @@ tidal_shmem_request(void)
 	RequestAddinShmemSpace(log_shmem_size());
 	state_shmem_request();
 	facts_shmem_request();
+	interest_shmem_request();
 	quota_shmem_request();
 	peer_shmem_request();
 	RequestAddinShmemSpace(election_shmem_size());
@@ -71,6 +73,7 @@ tidal_shmem_startup(void)
 	log_shmem_init();
 	state_shmem_init();
 	facts_shmem_init();
+	interest_shmem_init();
 	quota_shmem_init();
 	peer_shmem_init();
 	election_shmem_init();

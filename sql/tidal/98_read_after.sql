@@ -32,6 +32,8 @@ CREATE FUNCTION tidal.velocity(entity bigint, name text, win interval,
 COMMENT ON FUNCTION tidal.velocity(bigint, text, interval, timestamptz, tidal.hlc) IS
     'window_count per hour of the window; after: once that write is visible here';
 
+-- 0.8 also adds explore and seed (interests and exploration, issue 16:
+-- sql/tidal/98_interests.sql) and each row's label and arm.
 DROP FUNCTION tidal.retrieve(bigint, bigint[], text, jsonb, int, int, timestamptz, bigint);
 CREATE FUNCTION tidal.retrieve(for_user bigint DEFAULT NULL,
                                candidates bigint[] DEFAULT NULL,
@@ -41,12 +43,14 @@ CREATE FUNCTION tidal.retrieve(for_user bigint DEFAULT NULL,
                                lim int DEFAULT 20,
                                at timestamptz DEFAULT now(),
                                tenant bigint DEFAULT 0,
-                               after tidal.hlc DEFAULT NULL)
-    RETURNS TABLE (item_id bigint, score float8, rank int)
+                               after tidal.hlc DEFAULT NULL,
+                               explore int DEFAULT 0,
+                               seed bigint DEFAULT NULL)
+    RETURNS TABLE (item_id bigint, score float8, rank int, label text, arm text)
     AS 'MODULE_PATHNAME', 'tidal_retrieve'
     LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 20;
-COMMENT ON FUNCTION tidal.retrieve(bigint, bigint[], text, jsonb, int, int, timestamptz, bigint, tidal.hlc) IS
-    'rank candidate items (NULL: every item) for a user with a profile; hidden items never come back; after: once that write is visible on every shard asked';
+COMMENT ON FUNCTION tidal.retrieve(bigint, bigint[], text, jsonb, int, int, timestamptz, bigint, tidal.hlc, int, bigint) IS
+    'rank candidate items (NULL: every item) for a user with a profile; hidden items never come back; after: once that write is visible on every shard asked; explore: rows chosen by Thompson sampling over the arms (seed: repeatable)';
 
 CREATE FUNCTION tidal.await_write(write tidal.hlc, timeout interval DEFAULT NULL)
     RETURNS bigint

@@ -51,6 +51,7 @@
 #include "pg/settings.h"
 #include "pg/subxact.h"
 #include "state/clock.h"
+#include "state/interest.h"
 #include "state/recovery.h"
 #include "state/ownership.h"
 #include "state/state.h"
@@ -194,7 +195,14 @@ stored_here(int64 tenant)
 	return tenant == 0 || (tenant_lookup(tenant, &info) && info.stored_here);
 }
 
-/* one chunk's content, to state (states), replay->keyed (keyed) or replay (records) */
+static void load_interests(int64 tenant, const SignalDef *def, SnapCursor *cur, void *arg,
+						   const char **why);
+
+/*
+ * one chunk's content, to state (states), replay->keyed (keyed), replay
+ * (records), or the interests (the fold's when arg is one, else the live
+ * ones: load_interests)
+ */
 static bool
 load_chunk(const SnapChunk *c, Replay *replay, snap_state_fn state, void *arg, const char **why)
 {
@@ -231,7 +239,9 @@ load_chunk(const SnapChunk *c, Replay *replay, snap_state_fn state, void *arg, c
 	if ((def = chunk_signal(c, why)) == NULL)
 		return false;
 	snapfmt_cursor(c, &cur);
-	if (c->kind == SNAP_CHUNK_STATES)
+	if (c->kind == SNAP_CHUNK_INTERESTS)
+		load_interests(c->tenant, def, &cur, arg, why);
+	else if (c->kind == SNAP_CHUNK_STATES)
 	{
 		int64		entities[LOAD_GROUP];
 		DecayState *states = palloc(sizeof(DecayState) * LOAD_GROUP);
@@ -501,11 +511,16 @@ typedef struct OtherEntry
 	Deferred   *rec;
 } OtherEntry;
 
+/* a fold's interest entry: its key, then its sum */
+#define FOLD_INTEREST_SUM_OFFSET	MAXALIGN(sizeof(InterestKey))
+#define FOLD_INTEREST_SUM(e)		((DecayVector *) ((char *) (e) + FOLD_INTEREST_SUM_OFFSET))
+
 typedef struct Fold
 {
 	MemoryContext cxt;
 	HTAB	   *states;
 	HTAB	   *others;			/* OtherEntry: the winning records of other kinds */
+	HTAB	   *interests;		/* InterestKey (dboid 0), then a DecayVector: users' interest sums */
 	List	   *deferred;		/* Deferred * */
 	List	   *kept;			/* IdemHeld *, keyed writes not decided yet */
 } Fold;
@@ -529,6 +544,12 @@ fold_init(Fold *f)
 	ctl.hcxt = f->cxt;
 	f->others = hash_create("tidal snapshot records", 1024, &ctl,
 							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(InterestKey);
+	ctl.entrysize = FOLD_INTEREST_SUM_OFFSET + interest_sum_size();
+	ctl.hcxt = f->cxt;
+	f->interests = hash_create("tidal snapshot interests", 1024, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	f->deferred = NIL;
 	f->kept = NIL;
 }
@@ -572,11 +593,69 @@ fold_state(int64 tenant, const SignalDef *def, const int64 *entities, const Deca
 		fold_entry((Fold *) arg, def->id, tenant, entities[i])->state = states[i];
 }
 
+/* the fold's sum of one (signal, tenant, user, arm), created empty */
+static DecayVector *
+fold_interest(Fold *f, int32 signal_id, int64 tenant, int64 user, uint64 arm)
+{
+	InterestKey key;
+	char	   *e;
+	bool		found;
+
+	interest_key_init(&key, InvalidOid, signal_id, tenant, user, arm);
+	e = hash_search(f->interests, &key, HASH_ENTER, &found);
+	if (!found)
+		decay_vector_init(FOLD_INTEREST_SUM(e), tidal_embedding_dimensions);
+	return FOLD_INTEREST_SUM(e);
+}
+
+/*
+ * An interests chunk's sums: into the fold (arg), or the live interests
+ * (arg NULL, a rebuild's load, as live_state ignores its arg).
+ */
+static void
+load_interests(int64 tenant, const SignalDef *def, SnapCursor *cur, void *arg, const char **why)
+{
+	int			dims = tidal_embedding_dimensions;
+	DecayVector *v = palloc(DECAY_VECTOR_SIZE(dims));
+	int64		user;
+	uint64		arm;
+
+	while (snapfmt_next_interest(cur, dims, &user, &arm, v, why))
+	{
+		if (arg != NULL)
+			decay_vector_merge(fold_interest((Fold *) arg, def->id, tenant, user, arm), dims,
+							   def->spec.half_life_us, v);
+		else
+		{
+			InterestKey key;
+
+			interest_key_init(&key, MyDatabaseId, def->id, tenant, user, arm);
+			if (!interest_install(&key, def->spec.half_life_us, v))
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("tidal's table of interests is full"),
+						 errhint("Increase tidal.max_interests and restart the server.")));
+		}
+	}
+	pfree(v);
+}
+
 static void
 fold_apply(const LogRecord *rec, const SignalDef *def, void *arg)
 {
 	Fold	   *f = (Fold *) arg;
 	uint32		i;
+
+	if (rec->flags & LOG_SIGNAL_HAS_INTEREST)
+	{
+		LogSignalEvent ev;
+		int			dims = tidal_embedding_dimensions;
+
+		codec_signal_event(rec, 0, &ev);
+		decay_vector_add(fold_interest(f, def->id, rec->tenant, ev.user_id, rec->interest_arm), dims,
+						 def->spec.half_life_us, ev.weight, ev.at_us,
+						 rec->interest_dims == dims && dims > 0 ? rec->interest_vector : NULL);
+	}
 
 	for (i = 0; i < rec->nevents; i++)
 	{
@@ -886,6 +965,54 @@ finish_head(SnapWriter *w, int64 entries)
 	query_end(&saved);
 }
 
+static int
+fold_interest_cmp(const void *a, const void *b)
+{
+	const InterestKey *x = *(InterestKey *const *) a;
+	const InterestKey *y = *(InterestKey *const *) b;
+
+	if (x->tenant != y->tenant)
+		return x->tenant < y->tenant ? -1 : 1;
+	if (x->signal_id != y->signal_id)
+		return x->signal_id < y->signal_id ? -1 : 1;
+	if (x->user != y->user)
+		return x->user < y->user ? -1 : 1;
+	return (x->arm > y->arm) - (x->arm < y->arm);
+}
+
+/* the users' interest sums, by tenant and signal, as interests chunks */
+static void
+write_interests(SnapWriter *w, Fold *f, const SignalDef **defs, int ndefs)
+{
+	long		n = hash_get_num_entries(f->interests);
+	InterestKey **all = palloc_extended(sizeof(InterestKey *) * Max(n, 1), MCXT_ALLOC_HUGE);
+	HASH_SEQ_STATUS seq;
+	InterestKey *e;
+	const SignalDef *def = NULL;
+	long		i = 0;
+
+	hash_seq_init(&seq, f->interests);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		all[i++] = e;
+	qsort(all, n, sizeof(InterestKey *), fold_interest_cmp);
+	for (i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (def == NULL || def->id != all[i]->signal_id || w->tenant != all[i]->tenant ||
+			w->count >= SNAP_CHUNK_ENTRIES)
+		{
+			def = def_of(defs, ndefs, all[i]->signal_id);
+			begin_chunk(w, SNAP_CHUNK_INTERESTS, all[i]->tenant, def);
+		}
+		snapfmt_add_interest(&w->buf, all[i]->user, all[i]->arm, tidal_embedding_dimensions,
+							 FOLD_INTEREST_SUM(all[i]));
+		w->count++;
+	}
+	if (w->count > 0)
+		insert_chunk(w);
+	pfree(all);
+}
+
 static int64
 write_snapshot(Fold *f, const LogMarks *marks, const TidalHlc *max_hlc)
 {
@@ -926,6 +1053,7 @@ write_snapshot(Fold *f, const LogMarks *marks, const TidalHlc *max_hlc)
 	}
 	if (w.count > 0)
 		insert_chunk(&w);
+	write_interests(&w, f, defs, ndefs);
 
 	/* keyed writes not decided yet, by tenant and signal */
 	list_sort(f->kept, kept_cmp);

@@ -159,6 +159,23 @@ codec_add_signal_event(StringInfo buf, bool with_users, int64 entity,
 		put_u64(buf, (uint64) user_id);
 }
 
+/*
+ * The interest part ends a one-event record of a user (after its event):
+ * set the flag, append arm, dimensions and the int8 vector, and patch the
+ * body length.
+ */
+void
+codec_add_signal_interest(StringInfo buf, int record_start, const LogInterest *interest)
+{
+	Assert(interest->arm != 0 && interest->dims >= 0 && interest->dims <= LOG_MAX_EMBEDDING_DIMS);
+	buf->data[record_start + 1] |= LOG_SIGNAL_HAS_INTEREST;
+	put_u64(buf, interest->arm);
+	put_u16(buf, (uint16) interest->dims);
+	if (interest->dims > 0)
+		appendBinaryStringInfo(buf, (const char *) interest->vector, interest->dims);
+	end_record(buf, record_start);
+}
+
 void
 codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name,
 						   int64 half_life_us, const char *entity_kind,
@@ -408,10 +425,26 @@ codec_read_record(const char *buf, Size len, Size *consumed, LogRecord *rec, con
 				}
 				get_session(&body, rec);
 				rec->nevents = get_u32(&body);
-				if (body.ok && (Size) (body.end - body.p) != rec->nevents * event_len)
-					body.ok = false;
-				rec->events = body.p;
-				body.p = body.end;
+				if (rec->flags & LOG_SIGNAL_HAS_INTEREST)
+				{
+					/* one event of a user, then its interest part */
+					if (rec->nevents != 1 || !(rec->flags & LOG_SIGNAL_HAS_USER))
+						body.ok = false;
+					rec->events = get_bytes(&body, event_len);
+					rec->interest_arm = get_u64(&body);
+					rec->interest_dims = get_u16(&body);
+					rec->interest_vector = (const int8 *) get_bytes(&body, rec->interest_dims);
+					if (rec->interest_arm == 0 || rec->interest_dims > LOG_MAX_EMBEDDING_DIMS ||
+						body.p != body.end)
+						body.ok = false;
+				}
+				else
+				{
+					if (body.ok && (Size) (body.end - body.p) != rec->nevents * event_len)
+						body.ok = false;
+					rec->events = body.p;
+					body.p = body.end;
+				}
 				if (rec->name_len == 0)
 					body.ok = false;
 				break;

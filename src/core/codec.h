@@ -55,6 +55,8 @@ typedef enum LogRecordKind
 #define LOG_SIGNAL_REGION_LOCAL	0x08	/* flag: counted only in the region that follows the shard (0.7) */
 #define LOG_HAS_SESSION			0x10	/* flag (signal, hide and elided records): a session and its seqno
 										 * end the record's fixed part (0.8) */
+#define LOG_SIGNAL_HAS_INTEREST	0x20	/* flag: one event of a user, and what it adds to the user's
+										 * interests (arm, quantized embedding) ends the record (0.8) */
 #define LOG_SESSION_MAXLEN		128		/* bytes of a session id */
 #define LOG_SESSION_MAX_SEQNO	(PG_INT64_MAX / 2)	/* a seqno's range: 1 to this (its next never overflows) */
 #define LOG_MAX_SHARD			1023	/* the largest shard a record may name (tidal.shard_id's range) */
@@ -93,6 +95,9 @@ typedef struct LogRecord
 	/* LOG_RECORD_SIGNAL */
 	uint32		nevents;
 	const char *events;
+	uint64		interest_arm;	/* LOG_SIGNAL_HAS_INTEREST: the item's arm (never 0) */
+	int			interest_dims;	/* ... its embedding's dimensions (0: none) */
+	const int8 *interest_vector;	/* ... the unit embedding, int8 (x127) */
 
 	/* LOG_RECORD_DEFINE_SIGNAL */
 	int64		half_life_us;
@@ -191,6 +196,18 @@ extern void codec_begin_session_signal_record(StringInfo buf, const TidalHlc *hl
 extern char *codec_session_key(const char *session, int session_len, int64 seqno);
 extern void codec_add_signal_event(StringInfo buf, bool with_users, int64 entity,
 								   double weight, int64 at_us, int64 user_id);
+/*
+ * What one event of a user adds to the user's interests (issue 16): the
+ * item's arm, and its unit embedding quantized to int8 (dims 0: none),
+ * appended to the one-event record that begins at record_start in buf.
+ */
+typedef struct LogInterest
+{
+	uint64		arm;
+	int			dims;
+	const int8 *vector;
+} LogInterest;
+extern void codec_add_signal_interest(StringInfo buf, int record_start, const LogInterest *interest);
 extern void codec_define_signal_record(StringInfo buf, const TidalHlc *hlc, const char *name,
 									   int64 half_life_us, const char *entity_kind,
 									   int nwindows, const int64 *window_us, int polarity);

@@ -66,6 +66,26 @@ snapfmt_add_state(StringInfo buf, int nwindows, int64 entity, const DecayState *
 			put_f64(buf, s->buckets[w][b]);
 }
 
+/* an interest sum: user, arm, latest, mass, dimensions (u16), then float4 each */
+void
+snapfmt_add_interest(StringInfo buf, int64 user, uint64 arm, int dims, const DecayVector *v)
+{
+	int			i;
+
+	put_u64(buf, (uint64) user);
+	put_u64(buf, arm);
+	put_u64(buf, (uint64) v->latest_us);
+	put_f64(buf, v->mass);
+	put_u16(buf, (uint16) dims);
+	for (i = 0; i < dims; i++)
+	{
+		uint32		bits;
+
+		memcpy(&bits, &v->vec[i], sizeof(bits));
+		put_u32(buf, bits);
+	}
+}
+
 void
 snapfmt_add_keyed(StringInfo buf, const SnapKeyed *k)
 {
@@ -129,7 +149,7 @@ snapfmt_read_chunk(const char *buf, Size len, SnapChunk *out, const char **why)
 		*why = "header checksum mismatch";
 	else if (version != SNAP_VERSION)
 		*why = "unknown format version";
-	else if (out->kind < SNAP_CHUNK_STATES || out->kind > SNAP_CHUNK_RECORDS)
+	else if (out->kind < SNAP_CHUNK_STATES || out->kind > SNAP_CHUNK_INTERESTS)
 		*why = "unknown chunk kind";
 	else if (payload_len != len - SNAP_HEADER_LEN)
 		*why = "payload length mismatch";
@@ -191,6 +211,44 @@ cursor_more(SnapCursor *cur, const char **why)
 	if (cur->p != cur->end)
 		*why = "bytes after the last entry";
 	return false;
+}
+
+bool
+snapfmt_next_interest(SnapCursor *cur, int dims, int64 *user, uint64 *arm, DecayVector *v,
+					  const char **why)
+{
+	Reader		r = {cur->p, cur->end, true};
+	int			n;
+	int			i;
+
+	if (!cursor_more(cur, why))
+		return false;
+	*user = (int64) get_u64(&r);
+	*arm = get_u64(&r);
+	v->latest_us = (int64) get_u64(&r);
+	v->mass = get_f64(&r);
+	n = get_u16(&r);
+	if (r.ok && n != dims)
+	{
+		*why = "an interest sum of other dimensions than tidal.embedding_dimensions";
+		return false;
+	}
+	for (i = 0; i < n && r.ok; i++)
+	{
+		uint32		bits = get_u32(&r);
+
+		memcpy(&v->vec[i], &bits, sizeof(bits));
+		if (!isfinite(v->vec[i]))
+			r.ok = false;
+	}
+	if (!r.ok || !isfinite(v->mass) || *arm == 0)
+	{
+		*why = "a truncated or invalid interest sum";
+		return false;
+	}
+	cur->p = r.p;
+	cur->left--;
+	return true;
 }
 
 bool

@@ -9,7 +9,9 @@
  *  - keyed: the recent writes of one signal made with an idempotency key,
  *    kept as they were written so that a later duplicate is still recognised;
  *  - records: log records that could not be applied when the snapshot was
- *    taken (an undefined signal, an unknown tenant), kept verbatim.
+ *    taken (an undefined signal, an unknown tenant), kept verbatim;
+ *  - interests (0.8): the decaying vector sum of every (user, arm) of one
+ *    signal (state/interest.h).
  * Every chunk carries CRC-32C checksums of its header and payload.
  *
  *    May call: core/ only (and PostgreSQL).
@@ -23,10 +25,12 @@
 
 #include "core/decay.h"
 #include "core/hlc.h"
+#include "core/vector.h"
 
 #define SNAP_CHUNK_STATES	1
 #define SNAP_CHUNK_KEYED	2
 #define SNAP_CHUNK_RECORDS	3
+#define SNAP_CHUNK_INTERESTS 4		/* users' interest sums of one signal (0.8) */
 
 #define SNAP_HEADER_LEN		40
 #define SNAP_KEYED_ANCHOR	0x01	/* already counted in the states: only recognises duplicates */
@@ -73,8 +77,16 @@ extern void snapfmt_begin(StringInfo buf, uint8 kind, int64 tenant, const char *
 						  int64 half_life_us, int nwindows, const int64 *window_us);
 extern void snapfmt_add_state(StringInfo buf, int nwindows, int64 entity, const DecayState *s);
 extern void snapfmt_add_keyed(StringInfo buf, const SnapKeyed *k);
+extern void snapfmt_add_interest(StringInfo buf, int64 user, uint64 arm, int dims, const DecayVector *v);
 extern void snapfmt_add_record(StringInfo buf, const char *raw, Size len);
 extern void snapfmt_finish(StringInfo buf, uint32 count);
+
+/*
+ * The next interest sum of an interests chunk into *v (DECAY_VECTOR_SIZE(dims)
+ * bytes); false at the end or with *why if malformed or of other dimensions.
+ */
+extern bool snapfmt_next_interest(SnapCursor *cur, int dims, int64 *user, uint64 *arm,
+								  DecayVector *v, const char **why);
 
 /* reading: false, with *why, if the chunk is malformed or fails a checksum */
 extern bool snapfmt_read_chunk(const char *buf, Size len, SnapChunk *out, const char **why);

@@ -20,6 +20,9 @@ int			tidal_max_clock_offset_ms = 500;
 int			tidal_max_entities = 100000;
 int			tidal_max_tenants = 1000;
 int			tidal_max_items = 100000;
+int			tidal_max_interests = 100000;
+int			tidal_interest_k = 4;
+double		tidal_match_similarity = 0.75;
 int			tidal_item_metadata_bytes = 96;
 int			tidal_default_tenant_max_entities = -1;
 int			tidal_seal_interval_ms = 200;
@@ -101,6 +104,22 @@ settings_define(void)
 							"Sizes shared memory at server start. Over all databases and tenants of the instance.",
 							&tidal_max_items, 100000, 1000, INT_MAX / 4,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.max_interests",
+							"Number of (user, arm, signal) interest sums kept in shared memory.",
+							"Sizes shared memory at server start: each takes about 80 bytes plus 4 per embedding dimension. "
+							"Over all databases and tenants of the instance.",
+							&tidal_max_interests, 100000, 100, INT_MAX / 4,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tidal.interest_k",
+							"How many interests (arms) of a user tidal.interests and the interest term of a profile use.",
+							"The user's arms with the most positive decayed mass.",
+							&tidal_interest_k, 4, 1, 64,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("tidal.match_similarity",
+							 "Cosine similarity to one of the user's interests from which tidal.retrieve labels an item 'match'.",
+							 "An item at least 0.9 times this close to two interests is labelled 'surprise'.",
+							 &tidal_match_similarity, 0.75, -1.0, 1.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("tidal.item_metadata_bytes",
 							"Metadata (as jsonb) of at most this many bytes is kept in shared memory with an item's facts.",
 							"tidal.retrieve's filter reads larger metadata from tidal.item_data. 0: none is kept.",

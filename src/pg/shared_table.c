@@ -29,6 +29,13 @@ void
 shared_table_init(SharedTable *table, const char *name, const char *tranche,
 				  long max_entries, Size entry_size)
 {
+	shared_table_init_keyed(table, name, tranche, max_entries, sizeof(DbTenantKey), entry_size);
+}
+
+void
+shared_table_init_keyed(SharedTable *table, const char *name, const char *tranche,
+						long max_entries, Size key_size, Size entry_size)
+{
 	HASHCTL		info;
 	bool		found;
 	char		control_name[SHMEM_INDEX_KEYSIZE];
@@ -37,7 +44,7 @@ shared_table_init(SharedTable *table, const char *name, const char *tranche,
 	snprintf(control_name, sizeof(control_name), "%s control", name);
 	control = ShmemInitStruct(control_name, sizeof(SharedTableControl), &found);
 	memset(&info, 0, sizeof(info));
-	info.keysize = sizeof(DbTenantKey);
+	info.keysize = key_size;
 	info.entrysize = entry_size;
 	table->hash = ShmemInitHash(name, max_entries, max_entries, &info,
 								HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);

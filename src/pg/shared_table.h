@@ -44,4 +44,8 @@ extern void shared_table_request(const char *tranche, long max_entries, Size ent
 extern void shared_table_init(SharedTable *table, const char *name, const char *tranche,
 							  long max_entries, Size entry_size);
 
+/* the same for a table of another key (its first member, key_size bytes, hashed as bytes) */
+extern void shared_table_init_keyed(SharedTable *table, const char *name, const char *tranche,
+									long max_entries, Size key_size, Size entry_size);
+
 #endif							/* TIDAL_SHARED_TABLE_H */

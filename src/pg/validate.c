@@ -427,6 +427,12 @@ validate_record(const LogRecord *rec)
 	{
 		case LOG_RECORD_SIGNAL:
 			validate_signal_record(rec);
+			if (rec->interest_dims > 0 && rec->interest_dims != tidal_embedding_dimensions)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("a signal's interest part has %d dimensions, and tidal.embedding_dimensions is %d",
+								rec->interest_dims, tidal_embedding_dimensions),
+						 errhint("Every node of a cluster has the same tidal.embedding_dimensions.")));
 			break;
 		case LOG_RECORD_DEFINE_SIGNAL:
 			{

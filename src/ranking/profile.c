@@ -173,8 +173,10 @@ term_pair(const char *key, JsonbValue *v, void *arg)
 			t->measure = PROFILE_WINDOW_COUNT;
 		else if (strcmp(m, "velocity") == 0)
 			t->measure = PROFILE_VELOCITY;
+		else if (strcmp(m, "interest") == 0)
+			t->measure = PROFILE_INTEREST;
 		else
-			spec_error("unknown measure \"%s\" (use \"decay_score\", \"window_count\" or \"velocity\")", m);
+			spec_error("unknown measure \"%s\" (use \"decay_score\", \"window_count\", \"velocity\" or \"interest\")", m);
 	}
 	else if (strcmp(key, "window") == 0)
 	{
@@ -294,6 +296,15 @@ compile_terms(Profile *p, JsonbContainer *arr)
 		memset(&t, 0, sizeof(t));
 		t.weight = 1.0;
 		for_each_pair(object_value(&v, "each term"), term_pair, &t);
+		if (t.measure == PROFILE_INTEREST)
+		{
+			/* the user's interests come from every signal with a polarity */
+			if (t.signal != NULL || t.has_window || t.log1p)
+				spec_error("%s", "an \"interest\" term takes only a weight (no signal, window or transform)");
+			p->has_interest = true;
+			p->interest_weight += t.weight;
+			continue;
+		}
 		if (t.signal == NULL)
 			spec_error("%s", "every term needs a \"signal\" (a signal name, or \"*\" for all)");
 		if (t.has_window && t.measure == PROFILE_DECAY_SCORE)

@@ -21,7 +21,8 @@ typedef enum ProfileMeasure
 {
 	PROFILE_DECAY_SCORE,
 	PROFILE_WINDOW_COUNT,
-	PROFILE_VELOCITY
+	PROFILE_VELOCITY,
+	PROFILE_INTEREST			/* similarity to the user's interests (tidal.retrieve, 0.8) */
 } ProfileMeasure;
 
 /* a signal the profile reads; its state is read once per item */
@@ -51,6 +52,8 @@ typedef struct Profile
 	int64		fresh_half_life_us;
 	double		fresh_weight;
 	bool		fresh_log1p;
+	bool		has_interest;	/* an "interest" term: retrieve adds it (ranking/interest.h) */
+	double		interest_weight;
 } Profile;
 
 /* validate a spec and resolve its signals; errors say what is wrong */
@@ -85,6 +88,7 @@ typedef struct RankItem
 	bool		matches;		/* metadata contains the filter (tidal.retrieve) */
 	int64		creator;
 	int64		created_at_us;
+	bool		explored;		/* chosen for an explore slot (tidal.retrieve) */
 } RankItem;
 
 /*

@@ -43,10 +43,12 @@
 #include "pg/settings.h"
 #include "pg/validate.h"
 #include "ranking/hide.h"
+#include "ranking/interest.h"
 #include "ranking/profile.h"
 #include "replication/peer.h"
 #include "replication/visible.h"
 #include "state/facts.h"
+#include "state/interest.h"
 #include "state/ownership.h"
 #include "pg/remote.h"
 #include "state/recovery.h"
@@ -535,6 +537,9 @@ typedef struct RetrieveArgs
 	int			lim;
 	int64		at_us;
 	int64		tenant;
+	int			explore;		/* slots chosen by Thompson sampling over the arms */
+	bool		has_seed;
+	int64		seed;
 } RetrieveArgs;
 
 /* the arguments both SQL functions take first: for_user, candidates, profile, filter */
@@ -568,6 +573,9 @@ check_args(RetrieveArgs *a)
 				 errmsg("max_per_creator must be at least 1"),
 				 errhint("Pass NULL for no limit per creator.")));
 }
+
+static int	rank_with_interests(const RetrieveArgs *a, const Profile *profile, Candidate *c, int n,
+								Candidate ***out, QueryStats *stats);
 
 static bool
 keep_owned(const Candidate *c, const void *arg pg_attribute_unused())
@@ -635,12 +643,124 @@ rank_here(const RetrieveArgs *a, bool owned_only, Candidate ***out, QueryStats *
 	/* score */
 	profile_score_items(profile, a->tenant, c, n, a->at_us);
 	stats->scored += n;
+	if (!profile->has_interest && a->explore == 0)
+	{
+		/* rank, diversify, limit */
+		*out = palloc(sizeof(Candidate *) * Max(Min(a->lim, n), 1));
+		if (a->max_per_creator > 0)
+			return select_diverse(c, n, a->lim, a->max_per_creator, *out, &stats->removed_diversity);
+		return select_top(c, n, a->lim, *out);
+	}
+	if (owned_only)
+		elog(ERROR, "tidal: a shard's part of a retrieve never ranks by interests");
+	return rank_with_interests(a, profile, c, n, out, stats);
+}
 
-	/* rank, diversify, limit */
+/* ---- interests and exploration (issue 16) ---- */
+
+/*
+ * The ranking of a profile with an interest term, or with explore slots:
+ * each candidate's score gains weight × its similarity to the user's
+ * interests (ranking/interest.h); the best lim - explore are ranked as
+ * usual, and each explore slot goes to the best remaining candidate of the
+ * arm whose Thompson draw is highest, of the arms that are not already
+ * the user's interests (or, when no arm has a candidate left, to the
+ * next-best candidate).
+ */
+static int
+rank_with_interests(const RetrieveArgs *a, const Profile *profile, Candidate *c, int n,
+					Candidate ***out, QueryStats *stats)
+{
+	UserModel	model;
+	int8	   *q = palloc(Max(tidal_embedding_dimensions, 1));
+	int		   *arm_of = palloc(sizeof(int) * Max(n, 1));	/* index into model.arms, or -1 */
+	bool	   *taken = palloc0(sizeof(bool) * Max(n, 1));
+	bool	   *is_interest;
+	int			nout;
+	int			slot;
+	int			i;
+	pg_prng_state prng;
+
+	if (a->has_user)
+		user_model_read(a->tenant, a->for_user, a->at_us, &model);
+	else
+		user_model_arms_only(&model);	/* no user: every arm, without counts */
+	is_interest = palloc0(sizeof(bool) * Max(model.narms, 1));
+	for (i = 0; i < model.ninterests; i++)
+		is_interest[model.interests[i]] = true;
+
+	for (i = 0; i < n; i++)
+	{
+		uint64		arm;
+		bool		has = facts_item_vector(a->tenant, c[i].item, &arm, q);
+		const char *label;
+
+		CHECK_FOR_INTERRUPTS();
+		arm_of[i] = arm != 0 ? user_model_arm_index(&model, arm) : -1;
+		if (profile->has_interest && a->has_user)
+			c[i].score += profile->interest_weight * user_model_interest(&model, has ? q : NULL, &label);
+		c[i].explored = false;
+	}
+
 	*out = palloc(sizeof(Candidate *) * Max(Min(a->lim, n), 1));
 	if (a->max_per_creator > 0)
-		return select_diverse(c, n, a->lim, a->max_per_creator, *out, &stats->removed_diversity);
-	return select_top(c, n, a->lim, *out);
+		nout = select_diverse(c, n, a->lim - a->explore, a->max_per_creator, *out, &stats->removed_diversity);
+	else
+		nout = select_top(c, n, a->lim - a->explore, *out);
+	for (i = 0; i < nout; i++)
+		taken[(*out)[i] - c] = true;
+
+	if (a->has_seed)
+		pg_prng_seed(&prng, (uint64) a->seed);
+	else
+		pg_prng_seed(&prng, pg_prng_uint64(&pg_global_prng_state));
+	for (slot = 0; slot < a->explore && nout < Min(a->lim, n); slot++)
+	{
+		int		   *best_of = palloc(sizeof(int) * Max(model.narms, 1));	/* best free candidate per arm */
+		int			best_arm = -1;
+		double		best_draw = -1;
+		int			pick = -1;
+		int			k;
+
+		for (k = 0; k < model.narms; k++)
+			best_of[k] = -1;
+		for (i = 0; i < n; i++)
+			if (!taken[i] && arm_of[i] >= 0 &&
+				(best_of[arm_of[i]] < 0 || rank_cmp(&c[i], &c[best_of[arm_of[i]]]) < 0))
+				best_of[arm_of[i]] = i;
+		/* arms in the order the model lists them, each drawn once: the same seed draws the same */
+		for (k = 0; k < model.narms; k++)
+		{
+			double		draw;
+
+			if (best_of[k] < 0 || is_interest[k])
+				continue;
+			draw = user_model_draw(&model, a->has_user ? k : -1, &prng);
+			if (draw > best_draw)
+			{
+				best_draw = draw;
+				best_arm = k;
+			}
+		}
+		if (best_arm >= 0)
+		{
+			pick = best_of[best_arm];
+			c[pick].explored = true;
+		}
+		else
+		{
+			/* nothing left to explore: the next-best candidate */
+			for (i = 0; i < n; i++)
+				if (!taken[i] && (pick < 0 || rank_cmp(&c[i], &c[pick]) < 0))
+					pick = i;
+		}
+		if (pick < 0)
+			break;
+		taken[pick] = true;
+		(*out)[nout++] = &c[pick];
+		pfree(best_of);
+	}
+	return nout;
 }
 
 /* ---- sharded: every shard ranks its part, and the caller merges ---- */
@@ -818,6 +938,9 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	int			nout;
 	int			i;
 	const TidalHlc *after;
+	bool		with_model;
+	UserModel	model;
+	int8	   *q = palloc(Max(tidal_embedding_dimensions, 1));
 
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -842,10 +965,35 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	a.lim = PG_GETARG_INT32(5);
 	check_args(&a);
 	a.at_us = signal_time_usecs(PG_GETARG_TIMESTAMPTZ(6), "at");
+	if (PG_NARGS() > 10)
+	{
+		if (PG_ARGISNULL(9))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("explore must not be NULL"),
+					 errhint("Pass 0 for no explore slots.")));
+		a.explore = PG_GETARG_INT32(9);
+		if (a.explore < 0 || a.explore > a.lim)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("explore must be between 0 and lim (%d)", a.lim),
+					 errdetail("explore was %d.", a.explore),
+					 errhint("explore is how many of the lim rows are chosen by exploring the arms.")));
+		a.has_seed = !PG_ARGISNULL(10);
+		a.seed = a.has_seed ? PG_GETARG_INT64(10) : 0;
+	}
 
 	tidal_ensure_loaded();		/* also loads the tenants after a restart */
 	a.tenant = tenant_argument(fcinfo, 7, &tenant);
-	(void) profile_lookup(a.profile_name);	/* an unknown profile is refused before any shard is asked */
+	{
+		/* an unknown profile is refused before any shard is asked */
+		Profile    *profile = profile_lookup(a.profile_name);
+
+		if (profile->has_interest || a.explore > 0)
+			user_model_require_one_shard(&tenant, profile->has_interest ? "a profile with an interest term" : "explore");
+		with_model = a.has_user && PG_NARGS() > 10 &&
+			!(a.tenant == 0 ? ownership_map()->count > 1 : (tenant.registered && !tenant.stored_here));
+	}
 
 	memset(&stats, 0, sizeof(stats));
 	strlcpy(stats.profile, a.profile_name, sizeof(stats.profile));
@@ -890,15 +1038,41 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	else
 		nout = rank_here(&a, false, &out, &stats);
 
+	/* rows: each with its label and arm (0.8: the older function has three columns) */
+	if (with_model)
+		user_model_read(a.tenant, a.for_user, a.at_us, &model);
 	InitMaterializedSRF(fcinfo, 0);
 	for (i = 0; i < nout; i++)
 	{
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, true, true};
 
 		values[0] = Int64GetDatum(out[i]->item);
 		values[1] = Float8GetDatum(out[i]->score);
 		values[2] = Int32GetDatum(i + 1);
+		if (PG_NARGS() > 10)
+		{
+			uint64		arm;
+			bool		has = facts_item_vector(a.tenant, out[i]->item, &arm, q);
+			const char *label = LABEL_NONE;
+			char		name[INTEREST_ARM_NAME_LEN];
+
+			if (out[i]->explored)
+				label = LABEL_EXPLORING;
+			else if (with_model)
+				(void) user_model_interest(&model, has ? q : NULL, &label);
+			if (label != NULL)
+			{
+				values[3] = CStringGetTextDatum(label);
+				nulls[3] = false;
+			}
+			if (arm != 0)
+			{
+				(void) interest_arm_name(arm, name);
+				values[4] = CStringGetTextDatum(name);
+				nulls[4] = false;
+			}
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	stats.returned = nout;

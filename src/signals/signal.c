@@ -40,6 +40,7 @@
 #include "signals/signal.h"
 #include "state/catalog.h"
 #include "state/clock.h"
+#include "state/facts.h"
 #include "state/idempotency.h"
 #include "state/ownership.h"
 #include "state/recovery.h"
@@ -110,6 +111,30 @@ write_record(StringInfo rec, const SignalDef *def, int64 tenant, bool owned, int
 	else if (owner_shard >= 0)
 		route_note_forwarded(owner_shard);	/* the session's next read there waits for it */
 	return true;
+}
+
+/*
+ * A user's event on an item whose arm is known here also adds to the
+ * user's interest in that arm (state/interest.h): the record carries what
+ * it adds, as this node's committed facts of the item say now -- the arm,
+ * and for a signal with a polarity the item's embedding -- so that every
+ * node adds the same, whatever it knows of the item when it applies it.
+ * Only unkeyed writes carry it: a keyed write (a key, a session) is
+ * decided after a rebuild's scan (state/idempotency.c), which counts its
+ * event alone.
+ */
+static void
+add_interest(StringInfo rec, const SignalDef *def, int64 tenant, int64 entity)
+{
+	LogInterest interest;
+	int8	   *q = tidal_embedding_dimensions > 0 ? palloc(tidal_embedding_dimensions) : NULL;
+	bool		has_vector = facts_item_vector(tenant, entity, &interest.arm, q);
+
+	if (interest.arm == 0)
+		return;
+	interest.dims = has_vector && def->polarity != 0 ? tidal_embedding_dimensions : 0;
+	interest.vector = q;
+	codec_add_signal_interest(rec, 0, &interest);
 }
 
 /*
@@ -266,6 +291,8 @@ tidal_signal(PG_FUNCTION_ARGS)
 	codec_begin_signal_record(&rec, hlc, tenant.tenant, def->name, key, routed, with_user, 1);
 	codec_add_signal_event(&rec, with_user, entity, weight, at_us,
 						   with_user ? PG_GETARG_INT64(4) : 0);
+	if (with_user && key == NULL)
+		add_interest(&rec, def, tenant.tenant, entity);
 	if (!write_record(&rec, def, tenant.tenant, owned, shard == tidal_shard_id ? -1 : shard,
 					  key != NULL ? &kw : NULL))
 		*hlc = kw.first.hlc;	/* the tenant moved in with the write that counts */

@@ -58,6 +58,7 @@
 #include "pg/settings.h"
 #include "pg/xact_list.h"
 #include "state/facts.h"
+#include "state/interest.h"
 #include "state/ownership.h"
 #include "state/state.h"
 
@@ -313,7 +314,12 @@ facts_arm_of(const Jsonb *metadata)
 
 		if (getKeyJsonValueFromContainer((JsonbContainer *) &metadata->root, keys[k], strlen(keys[k]), &v) != NULL &&
 			v.type == jbvString)
-			return facts_arm_of_name(v.val.string.val, v.val.string.len);
+		{
+			uint64		arm = facts_arm_of_name(v.val.string.val, v.val.string.len);
+
+			interest_note_arm(arm, v.val.string.val, v.val.string.len);
+			return arm;
+		}
 	}
 	return 0;
 }

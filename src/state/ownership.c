@@ -334,6 +334,13 @@ part_where(const LogRecord *rec, keep_event_fn keep, void *arg, int32 shard, int
 		if (keep(ev.entity, arg))
 			codec_add_signal_event(buf, with_users, ev.entity, ev.weight, ev.at_us, ev.user_id);
 	}
+	if (rec->flags & LOG_SIGNAL_HAS_INTEREST)
+	{
+		/* its one event, kept: what it adds to its user's interests goes with it */
+		LogInterest interest = {rec->interest_arm, rec->interest_dims, rec->interest_vector};
+
+		codec_add_signal_interest(buf, 0, &interest);
+	}
 	if (!codec_read_record(buf->data, buf->len, &consumed, part, &why))
 		elog(ERROR, "tidal could not re-encode part of a signal record: %s", why);
 	return true;

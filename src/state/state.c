@@ -38,6 +38,7 @@
 
 #include "pg/settings.h"
 #include "core/util.h"
+#include "state/interest.h"
 #include "state/quota.h"
 #include "state/state.h"
 
@@ -563,6 +564,7 @@ state_apply_record(const LogRecord *rec, Oid dboid, int32 signal_id, const Decay
 	bool		all_applied = true;
 
 	Assert(rec->kind == LOG_RECORD_SIGNAL);
+	interest_apply_record(rec, dboid, signal_id, spec);
 	while (done < rec->nevents)
 	{
 		int			k = (int) Min(rec->nevents - done, STATE_GROUP);
@@ -856,6 +858,7 @@ state_db_clear(Oid dboid)
 {
 	state_db_set_loaded(dboid, false);
 	(void) each_entry(dboid, -1, NULL, LW_EXCLUSIVE, NULL, NULL, true);
+	interest_db_clear(dboid);
 }
 
 void
@@ -863,6 +866,7 @@ state_drop_tenant(Oid dboid, int64 tenant)
 {
 	Assert(tenant > 0);
 	(void) each_entry(dboid, tenant, NULL, LW_EXCLUSIVE, NULL, NULL, true);
+	interest_drop_tenant(dboid, tenant);
 }
 
 uint64
