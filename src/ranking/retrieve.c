@@ -594,6 +594,7 @@ rank_here(const RetrieveArgs *a, bool owned_only, Candidate ***out, QueryStats *
 	Profile    *profile = profile_lookup(a->profile_name);
 	Candidate  *c;
 	int			n;
+	int			i;
 	HiddenSet	hidden;
 	bool		in_memory;
 	bool		have_facts = false;
@@ -616,6 +617,8 @@ rank_here(const RetrieveArgs *a, bool owned_only, Candidate ***out, QueryStats *
 	if (owned_only && a->tenant == 0)
 		(void) drop_unless(c, &n, keep_owned, NULL);
 	stats->candidates += n;
+	for (i = 0; i < n; i++)
+		c[i].explored = false;
 
 	/* hard negatives */
 	memset(&hidden, 0, sizeof(hidden));
@@ -1057,7 +1060,7 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 			const char *label = LABEL_NONE;
 			char		name[INTEREST_ARM_NAME_LEN];
 
-			if (out[i]->explored)
+			if (a.explore > 0 && out[i]->explored)
 				label = LABEL_EXPLORING;
 			else if (with_model)
 				(void) user_model_interest(&model, has ? q : NULL, &label);
