@@ -99,6 +99,9 @@ SELECT count(*) AS rows FROM tidal.retrieve(NULL, '{86006,86008}', 'i_forage', l
 SELECT tidal.signal('i_save', 86007, at => '2026-03-01', user_id => 3, idempotency_key => 'i-k1') IS NOT NULL AS ok;
 SELECT count(*) AS none FROM tidal.interests(3, at => '2026-03-01');
 
+-- monitoring: the sums in shared memory and the table's size
+SELECT entries > 0 AS has_entries, capacity, overflows, arms >= 4 AS arms FROM tidal.interest_stats();
+
 -- errors
 SELECT * FROM tidal.retrieve(1, '{86001}', 'i_forage', lim => 2, explore => 3);
 SELECT * FROM tidal.retrieve(1, '{86001}', 'i_forage', lim => 2, explore => -1);

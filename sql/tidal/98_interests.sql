@@ -17,3 +17,10 @@ CREATE FUNCTION tidal.arms(user_id bigint, tenant bigint DEFAULT 0, at timestamp
     LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 8;
 COMMENT ON FUNCTION tidal.arms(bigint, bigint, timestamptz) IS
     'the exploration bandit''s decayed counts per arm for a user: successes (positive reactions), failures (negative ones and unanswered impressions), trials (neutral signals), and the mean of Beta(1 + successes, 1 + failures)';
+
+CREATE FUNCTION tidal.interest_stats()
+    RETURNS TABLE (entries bigint, capacity int, overflows bigint, arms int)
+    AS 'MODULE_PATHNAME', 'tidal_interest_stats'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 1;
+COMMENT ON FUNCTION tidal.interest_stats() IS
+    'this database''s interest sums in shared memory, the table''s capacity (tidal.max_interests), events left out of interests because it was full since the server started, and the arms known';

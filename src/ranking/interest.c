@@ -31,6 +31,7 @@
 
 PG_FUNCTION_INFO_V1(tidal_interests);
 PG_FUNCTION_INFO_V1(tidal_arms);
+PG_FUNCTION_INFO_V1(tidal_interest_stats);
 
 void
 user_model_require_one_shard(const TenantInfo *tenant, const char *what)
@@ -328,5 +329,29 @@ tidal_arms(PG_FUNCTION_ARGS)
 		values[4] = Float8GetDatum((1.0 + s) / (2.0 + s + f));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	return (Datum) 0;
+}
+
+/*
+ * tidal.interest_stats() RETURNS TABLE(entries bigint, capacity int,
+ *                                      overflows bigint, arms int)
+ *    this database's interest sums, the instance's table size, the events
+ *    left out of interests because it was full (since the server started),
+ *    and the arm names known
+ */
+Datum
+tidal_interest_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	uint64	   *arms;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	InitMaterializedSRF(fcinfo, 0);
+	values[0] = Int64GetDatum(interest_entry_count(MyDatabaseId));
+	values[1] = Int32GetDatum(tidal_max_interests);
+	values[2] = Int64GetDatum(interest_overflows());
+	values[3] = Int32GetDatum(interest_known_arms(&arms));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
 }
