@@ -1,0 +1,91 @@
+// The feed: tidal.retrieve with the 'forage' profile and about 2 of 7 slots
+// explored by Thompson sampling, the cards' texts from tidal.items metadata
+// (same query), a 'why' per card, and one 'view' signal per served card (the
+// bandit's trials) plus a row per card in forage.impressions (the panel's
+// exploration hit rate) -- only for cards not shown in the last 30 minutes.
+import { inTransaction } from './db.js';
+import { APP_MARKER, PROFILE_NAME, exploreSlots } from './model.js';
+import { why } from './why.js';
+
+const FEED_SQL = `
+  SELECT r.item_id, r.score, r.rank, r.label, r.arm, i.metadata
+    FROM tidal.retrieve(for_user => $1::bigint, profile => $2::text, filter => $3::jsonb,
+                        lim => $4::int, explore => $5::int, seed => $6::bigint) AS r
+    JOIN tidal.items AS i ON i.item_id = r.item_id
+   ORDER BY r.rank`;
+
+// For 'surprise' cards: the two interests each card is closest to.
+const SURPRISE_SQL = `
+  SELECT it.item_id, pg_catalog.array_agg(x.arm ORDER BY x.sim DESC) AS arms
+    FROM tidal.items AS it
+    CROSS JOIN LATERAL (
+      SELECT n.arm, tidal.similarity(n.centroid, it.embedding) AS sim
+        FROM tidal.interests($1::bigint) AS n
+       WHERE it.embedding IS NOT NULL
+       ORDER BY 2 DESC LIMIT 2) AS x
+   WHERE it.item_id = ANY($2::bigint[])
+   GROUP BY it.item_id`;
+
+export async function buildFeed(pool, { user, limit, seed = null }) {
+  const explore = exploreSlots(limit);
+  return inTransaction(pool, async (client) => {
+    const { rows } = await client.query(FEED_SQL,
+      [user, PROFILE_NAME, JSON.stringify(APP_MARKER), limit, explore, seed]);
+    const surprises = rows.filter((r) => r.label === 'surprise').map((r) => r.item_id);
+    const meet = new Map();
+    if (surprises.length) {
+      const s = await client.query(SURPRISE_SQL, [user, surprises]);
+      for (const r of s.rows) meet.set(r.item_id, r.arms);
+    }
+    const items = rows.map((r) => {
+      const m = r.metadata || {};
+      const arms = meet.get(r.item_id) || [];
+      return {
+        item_id: r.item_id,
+        title: m.title ?? null,
+        url: m.url ?? null,
+        summary: m.summary ?? null,
+        source: m.source ?? null,
+        topic: m.topic ?? null,
+        label: r.label,
+        arm: r.arm,
+        why: why(r.label, r.arm, arms.map((arm) => ({ arm }))),
+        score: r.score,
+        rank: r.rank,
+      };
+    });
+    const impressions = items.length ? await recordImpressions(client, user, items) : 0;
+    return { user, explore, items, impressions };
+  });
+}
+
+// A card counts as an impression (a 'view' signal, a row in forage.impressions
+// under this feed's id) when it was not already shown to the user in the last
+// REPEAT_WINDOW: the page fetches the feed again after every reaction, and the
+// same cards shown again are not new trials for the bandit.
+export const REPEAT_WINDOW = '30 minutes';
+
+async function recordImpressions(client, user, items) {
+  const { rows } = await client.query(
+    `SELECT x.id, x.label, x.arm
+       FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::text[]),
+                       pg_catalog.unnest($4::text[])) AS x(id, label, arm)
+      WHERE NOT EXISTS (SELECT FROM forage.impressions AS p
+                         WHERE p.user_id = $1::bigint AND p.item_id = x.id
+                           AND p.served_at > pg_catalog.now() - $5::interval)`,
+    [user, items.map((i) => i.item_id), items.map((i) => i.label), items.map((i) => i.arm), REPEAT_WINDOW]);
+  if (!rows.length) return 0;
+  const ids = rows.map((r) => r.id);
+  await client.query(
+    `SELECT tidal.signal('view', x.id, 1, user_id => $1::bigint)
+       FROM pg_catalog.unnest($2::bigint[]) AS x(id)`,
+    [user, ids]);
+  await client.query(
+    `INSERT INTO forage.impressions (feed_id, user_id, item_id, label, arm)
+     SELECT f.id, $1::bigint, x.id, x.label, x.arm
+       FROM (SELECT pg_catalog.nextval('forage.feed_ids') AS id) AS f,
+            ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::text[]),
+                       pg_catalog.unnest($4::text[])) AS x(id, label, arm)`,
+    [user, ids, rows.map((r) => r.label), rows.map((r) => r.arm)]);
+  return ids.length;
+}
