@@ -9,9 +9,9 @@
 SET timezone = 'UTC';
 SET client_min_messages = warning;
 
-SELECT tidal.define_signal('i_view', '1 day');
-SELECT tidal.define_signal('i_save', '7 days', polarity => 1);
-SELECT tidal.define_signal('i_skip', '7 days', polarity => -1);
+SELECT tidal.define_signal('in_view', '1 day');
+SELECT tidal.define_signal('in_save', '7 days', polarity => 1);
+SELECT tidal.define_signal('in_skip', '7 days', polarity => -1);
 
 -- three topics, each along its own axis; 86010 lies between jazz and hiking
 SELECT count(tidal.upsert_item(i, 1, jsonb_build_object('topic', t), '2026-01-01', embedding => e))
@@ -29,13 +29,13 @@ SELECT count(tidal.upsert_item(i, 1, jsonb_build_object('topic', t), '2026-01-01
 SELECT tidal.upsert_item(86011, 1, '{"lang": "en"}', '2026-01-01', embedding => '{1, 0, 0, 0}') IS NOT NULL AS ok;
 
 -- user 1 saves two jazz items, skips a baking one, is shown a hiking one
-SELECT tidal.signal('i_save', 86001, at => '2026-03-01', user_id => 1) IS NOT NULL AS ok;
-SELECT tidal.signal('i_save', 86002, at => '2026-03-01', user_id => 1) IS NOT NULL AS ok;
-SELECT tidal.signal('i_skip', 86006, at => '2026-03-01', user_id => 1) IS NOT NULL AS ok;
-SELECT tidal.signal('i_view', 86004, at => '2026-03-01', user_id => 1) IS NOT NULL AS ok;
-SELECT tidal.signal('i_save', 86011, at => '2026-03-01', user_id => 1) IS NOT NULL AS ok;
+SELECT tidal.signal('in_save', 86001, at => '2026-03-01', user_id => 1) IS NOT NULL AS ok;
+SELECT tidal.signal('in_save', 86002, at => '2026-03-01', user_id => 1) IS NOT NULL AS ok;
+SELECT tidal.signal('in_skip', 86006, at => '2026-03-01', user_id => 1) IS NOT NULL AS ok;
+SELECT tidal.signal('in_view', 86004, at => '2026-03-01', user_id => 1) IS NOT NULL AS ok;
+SELECT tidal.signal('in_save', 86011, at => '2026-03-01', user_id => 1) IS NOT NULL AS ok;
 -- events without a user count for the item only
-SELECT tidal.signal('i_save', 86008, at => '2026-03-01') IS NOT NULL AS ok;
+SELECT tidal.signal('in_save', 86008, at => '2026-03-01') IS NOT NULL AS ok;
 
 -- one interest: jazz, its direction the mean of the two saved items
 SELECT arm, round(mass::numeric, 6) AS mass, share,
@@ -51,62 +51,62 @@ SELECT arm, round(successes::numeric, 6) AS successes, round(failures::numeric, 
 SELECT count(*) AS none FROM tidal.interests(2, at => '2026-03-01');
 
 -- a second interest, hiking, saved once: weaker, so it gets a smaller share
-SELECT tidal.signal('i_save', 86005, at => '2026-03-01', user_id => 1) IS NOT NULL AS ok;
+SELECT tidal.signal('in_save', 86005, at => '2026-03-01', user_id => 1) IS NOT NULL AS ok;
 SELECT arm, round(mass::numeric, 6) AS mass, round(share::numeric, 6) AS share
   FROM tidal.interests(1, at => '2026-03-01') ORDER BY mass DESC;
 
 -- ranking: similarity to the interests (weighted by their share of the
 -- strongest) plus the profile's other terms; labels say why
-SELECT tidal.define_profile('i_forage', '{"terms": [{"measure": "interest", "weight": 1},
-                                                     {"signal": "i_save", "measure": "decay_score", "weight": 0.01}]}') IS NOT NULL AS ok;
+SELECT tidal.define_profile('in_forage', '{"terms": [{"measure": "interest", "weight": 1},
+                                                     {"signal": "in_save", "measure": "decay_score", "weight": 0.01}]}') IS NOT NULL AS ok;
 SET tidal.match_similarity = 0.9;
 SELECT item_id, round(score::numeric, 4) AS score, rank, label, arm
-  FROM tidal.retrieve(1, '{86001,86002,86003,86004,86005,86006,86007,86008,86009,86010}', 'i_forage',
+  FROM tidal.retrieve(1, '{86001,86002,86003,86004,86005,86006,86007,86008,86009,86010}', 'in_forage',
                       lim => 10, at => '2026-03-01');
 -- an item near both interests is a surprise
 SET tidal.match_similarity = 0.7;
-SELECT item_id, label FROM tidal.retrieve(1, '{86010, 86003}', 'i_forage', at => '2026-03-01');
+SELECT item_id, label FROM tidal.retrieve(1, '{86010, 86003}', 'in_forage', at => '2026-03-01');
 RESET tidal.match_similarity;
 
 -- explore: 2 of 5 rows go to arms that are not the user's interests, by
 -- Thompson sampling; the same seed draws the same
 SELECT item_id, rank, label, arm
-  FROM tidal.retrieve(1, '{86001,86002,86003,86004,86005,86006,86007,86008,86009,86010}', 'i_forage',
+  FROM tidal.retrieve(1, '{86001,86002,86003,86004,86005,86006,86007,86008,86009,86010}', 'in_forage',
                       lim => 5, at => '2026-03-01', explore => 2, seed => 7);
 SELECT count(*) AS same_rows FROM
   (SELECT item_id, rank FROM tidal.retrieve(1, '{86001,86002,86003,86004,86005,86006,86007,86008,86009,86010}',
-                                            'i_forage', lim => 5, at => '2026-03-01', explore => 2, seed => 7)
+                                            'in_forage', lim => 5, at => '2026-03-01', explore => 2, seed => 7)
    INTERSECT
    SELECT item_id, rank FROM tidal.retrieve(1, '{86001,86002,86003,86004,86005,86006,86007,86008,86009,86010}',
-                                            'i_forage', lim => 5, at => '2026-03-01', explore => 2, seed => 7)) s;
+                                            'in_forage', lim => 5, at => '2026-03-01', explore => 2, seed => 7)) s;
 -- over many seeds, the arm the user skipped is explored less than the untried one
 SELECT (SELECT count(*) FROM generate_series(1, 200) seed,
-               tidal.retrieve(1, '{86006,86007,86008,86009}', 'i_forage', lim => 1, at => '2026-03-01',
+               tidal.retrieve(1, '{86006,86007,86008,86009}', 'in_forage', lim => 1, at => '2026-03-01',
                               explore => 1, seed => seed) WHERE arm = 'i_astro')
      > (SELECT count(*) FROM generate_series(1, 200) seed,
-               tidal.retrieve(1, '{86006,86007,86008,86009}', 'i_forage', lim => 1, at => '2026-03-01',
+               tidal.retrieve(1, '{86006,86007,86008,86009}', 'in_forage', lim => 1, at => '2026-03-01',
                               explore => 1, seed => seed) WHERE arm = 'i_baking') AS untried_beats_skipped;
 -- a hidden item never comes back, explored or not
 SELECT tidal.hide_item(1, 86008) IS NOT NULL AS ok;
 SELECT count(*) AS hidden_rows
   FROM generate_series(1, 50) seed,
-       tidal.retrieve(1, '{86008,86009}', 'i_forage', lim => 2, at => '2026-03-01', explore => 2, seed => seed)
+       tidal.retrieve(1, '{86008,86009}', 'in_forage', lim => 2, at => '2026-03-01', explore => 2, seed => seed)
  WHERE item_id = 86008;
 -- without a user, every arm is untried
-SELECT count(*) AS rows FROM tidal.retrieve(NULL, '{86006,86008}', 'i_forage', lim => 2, at => '2026-03-01', explore => 2);
+SELECT count(*) AS rows FROM tidal.retrieve(NULL, '{86006,86008}', 'in_forage', lim => 2, at => '2026-03-01', explore => 2);
 
 -- keyed writes (an idempotency key, a session) count for the item only
-SELECT tidal.signal('i_save', 86007, at => '2026-03-01', user_id => 3, idempotency_key => 'i-k1') IS NOT NULL AS ok;
+SELECT tidal.signal('in_save', 86007, at => '2026-03-01', user_id => 3, idempotency_key => 'i-k1') IS NOT NULL AS ok;
 SELECT count(*) AS none FROM tidal.interests(3, at => '2026-03-01');
 
 -- monitoring: the sums in shared memory and the table's size
 SELECT entries > 0 AS has_entries, capacity, overflows, arms >= 4 AS arms FROM tidal.interest_stats();
 
 -- errors
-SELECT * FROM tidal.retrieve(1, '{86001}', 'i_forage', lim => 2, explore => 3);
-SELECT * FROM tidal.retrieve(1, '{86001}', 'i_forage', lim => 2, explore => -1);
-SELECT * FROM tidal.retrieve(1, '{86001}', 'i_forage', lim => 2, explore => NULL);
-SELECT tidal.define_profile('bad', '{"terms": [{"measure": "interest", "signal": "i_save"}]}');
+SELECT * FROM tidal.retrieve(1, '{86001}', 'in_forage', lim => 2, explore => 3);
+SELECT * FROM tidal.retrieve(1, '{86001}', 'in_forage', lim => 2, explore => -1);
+SELECT * FROM tidal.retrieve(1, '{86001}', 'in_forage', lim => 2, explore => NULL);
+SELECT tidal.define_profile('bad', '{"terms": [{"measure": "interest", "signal": "in_save"}]}');
 SELECT tidal.define_profile('bad', '{"terms": [{"measure": "interest", "transform": "log1p"}]}');
 SELECT * FROM tidal.interests(NULL);
 SELECT * FROM tidal.arms(1, at => NULL);
