@@ -63,6 +63,11 @@ SET tidal.match_similarity = 0.9;
 SELECT item_id, round(score::numeric, 4) AS score, rank, label, arm
   FROM tidal.retrieve(1, '{86001,86002,86003,86004,86005,86006,86007,86008,86009,86010}', 'in_forage',
                       lim => 10, at => '2026-03-01');
+-- similarity times popularity: an interest term naming a signal multiplies
+-- the similarity by f(its decayed score), so items nobody saved score 0
+SELECT tidal.define_profile('in_popular', '{"terms": [{"measure": "interest", "signal": "in_save", "transform": "log1p"}]}') IS NOT NULL AS ok;
+SELECT item_id, round(score::numeric, 4) AS score, label
+  FROM tidal.retrieve(1, '{86001,86003,86005,86008}', 'in_popular', at => '2026-03-01');
 -- an item near both interests is a surprise
 SET tidal.match_similarity = 0.7;
 SELECT item_id, label FROM tidal.retrieve(1, '{86010, 86003}', 'in_forage', at => '2026-03-01');
@@ -106,8 +111,10 @@ SELECT entries > 0 AS has_entries, capacity, overflows, arms >= 4 AS arms FROM t
 SELECT * FROM tidal.retrieve(1, '{86001}', 'in_forage', lim => 2, explore => 3);
 SELECT * FROM tidal.retrieve(1, '{86001}', 'in_forage', lim => 2, explore => -1);
 SELECT * FROM tidal.retrieve(1, '{86001}', 'in_forage', lim => 2, explore => NULL);
-SELECT tidal.define_profile('bad', '{"terms": [{"measure": "interest", "signal": "in_save"}]}');
+SELECT tidal.define_profile('bad', '{"terms": [{"measure": "interest", "window": "1 hour"}]}');
 SELECT tidal.define_profile('bad', '{"terms": [{"measure": "interest", "transform": "log1p"}]}');
+SELECT tidal.define_profile('bad', '{"terms": [{"measure": "interest"}, {"measure": "interest", "weight": 2}]}');
+SELECT tidal.define_profile('bad', '{"terms": [{"measure": "interest", "signal": "nope"}]}');
 SELECT * FROM tidal.interests(NULL);
 SELECT * FROM tidal.arms(1, at => NULL);
 SELECT * FROM tidal.interests(1, tenant => 999);

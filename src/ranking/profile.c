@@ -271,6 +271,46 @@ add_term(Profile *p, const TermSpec *t, const SignalDef *def, bool wildcard)
 	return true;
 }
 
+/*
+ * The interest term: weight x the item's similarity to the user's interests
+ * (the interests come from every signal with a polarity), times, when it
+ * names signals, f(their decayed score): popularity among the signal's
+ * events, as a decay_score term of them would read it.
+ */
+static void
+compile_interest_term(Profile *p, const TermSpec *t, const SignalDef **all, int nall)
+{
+	Profile    *pop;
+	TermSpec	sub = *t;
+
+	if (p->has_interest)
+		spec_error("%s", "at most one \"interest\" term");
+	if (t->has_window)
+		spec_error("%s", "an \"interest\" term takes no \"window\"");
+	if (t->log1p && t->signal == NULL)
+		spec_error("%s", "an \"interest\" term's \"transform\" applies to its signal's score: name a \"signal\"");
+	p->has_interest = true;
+	p->interest_weight = t->weight;
+	if (t->signal == NULL)
+		return;
+
+	pop = palloc0(sizeof(Profile));
+	pop->terms = palloc(sizeof(ProfileTerm) * Max(nall, 1));
+	pop->signals = palloc(sizeof(ProfileSignal) * Max(nall, 1));
+	sub.measure = PROFILE_DECAY_SCORE;
+	sub.weight = 1.0;
+	if (strcmp(t->signal, "*") == 0)
+	{
+		int			i;
+
+		for (i = 0; i < nall; i++)
+			(void) add_term(pop, &sub, all[i], true);
+	}
+	else
+		(void) add_term(pop, &sub, catalog_signal(t->signal, false), false);
+	p->interest_popularity = pop;
+}
+
 static void
 compile_terms(Profile *p, JsonbContainer *arr)
 {
@@ -298,11 +338,7 @@ compile_terms(Profile *p, JsonbContainer *arr)
 		for_each_pair(object_value(&v, "each term"), term_pair, &t);
 		if (t.measure == PROFILE_INTEREST)
 		{
-			/* the user's interests come from every signal with a polarity */
-			if (t.signal != NULL || t.has_window || t.log1p)
-				spec_error("%s", "an \"interest\" term takes only a weight (no signal, window or transform)");
-			p->has_interest = true;
-			p->interest_weight += t.weight;
+			compile_interest_term(p, &t, all, nall);
 			continue;
 		}
 		if (t.signal == NULL)

@@ -42,7 +42,8 @@ typedef struct ProfileTerm
 	bool		log1p;
 } ProfileTerm;
 
-typedef struct Profile
+typedef struct Profile Profile;
+struct Profile
 {
 	int			nsignals;
 	ProfileSignal *signals;
@@ -54,7 +55,9 @@ typedef struct Profile
 	bool		fresh_log1p;
 	bool		has_interest;	/* an "interest" term: retrieve adds it (ranking/interest.h) */
 	double		interest_weight;
-} Profile;
+	Profile    *interest_popularity;	/* its signals' decay_score terms (NULL: none): the
+											 * similarity is multiplied by their score */
+};
 
 /* validate a spec and resolve its signals; errors say what is wrong */
 extern Profile *profile_compile(Jsonb *spec);

@@ -679,6 +679,7 @@ rank_with_interests(const RetrieveArgs *a, const Profile *profile, Candidate *c,
 	int		   *arm_of = palloc(sizeof(int) * Max(n, 1));	/* index into model.arms, or -1 */
 	bool	   *taken = palloc0(sizeof(bool) * Max(n, 1));
 	bool	   *is_interest;
+	double	   *popularity = NULL;
 	int			nout;
 	int			slot;
 	int			i;
@@ -692,6 +693,19 @@ rank_with_interests(const RetrieveArgs *a, const Profile *profile, Candidate *c,
 	for (i = 0; i < model.ninterests; i++)
 		is_interest[model.interests[i]] = true;
 
+	/* an interest term that names signals: the similarity times their decayed score */
+	if (profile->interest_popularity != NULL && a->has_user)
+	{
+		Candidate  *pop = palloc(sizeof(Candidate) * Max(n, 1));
+
+		memcpy(pop, c, sizeof(Candidate) * n);
+		profile_score_items(profile->interest_popularity, a->tenant, pop, n, a->at_us);
+		popularity = palloc(sizeof(double) * Max(n, 1));
+		for (i = 0; i < n; i++)
+			popularity[i] = pop[i].score;
+		pfree(pop);
+	}
+
 	for (i = 0; i < n; i++)
 	{
 		uint64		arm;
@@ -701,7 +715,8 @@ rank_with_interests(const RetrieveArgs *a, const Profile *profile, Candidate *c,
 		CHECK_FOR_INTERRUPTS();
 		arm_of[i] = arm != 0 ? user_model_arm_index(&model, arm) : -1;
 		if (profile->has_interest && a->has_user)
-			c[i].score += profile->interest_weight * user_model_interest(&model, has ? q : NULL, &label);
+			c[i].score += profile->interest_weight * user_model_interest(&model, has ? q : NULL, &label) *
+				(popularity != NULL ? popularity[i] : 1.0);
 		c[i].explored = false;
 	}
 
