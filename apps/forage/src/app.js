@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createPool } from './db.js';
 import { errorHandler } from './errors.js';
 import { setup } from './setup.js';
+import { validatorCompiler } from './validation.js';
 import api from './routes/api.js';
 import staticFiles from './routes/static.js';
 
@@ -14,10 +15,8 @@ export const DEFAULT_SEED_FILE = path.join(path.dirname(fileURLToPath(import.met
 
 export async function buildApp({ databaseUrl, embedder, seedFile = DEFAULT_SEED_FILE, logger = false, pool } = {}) {
   const db = pool || createPool({ databaseUrl });
-  const app = Fastify({
-    logger,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
-  });
+  const app = Fastify({ logger });
+  app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url}` });

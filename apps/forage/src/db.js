@@ -7,6 +7,8 @@ import pg from 'pg';
 // bigint and numeric come back as strings by default; item and user ids fit
 // in a JS number (they are < 2^53 in Forage), so parse int8 as a number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+const parseTextArray = pg.types.getTypeParser(1016); // int8[]
+pg.types.setTypeParser(1016, (v) => parseTextArray(v).map((x) => (x === null ? null : Number(x))));
 
 export function createPool({ databaseUrl, max = 10 } = {}) {
   const pool = new pg.Pool({
