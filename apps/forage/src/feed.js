@@ -14,8 +14,9 @@ const FEED_SQL = `
     JOIN tidal.items AS i ON i.item_id = r.item_id
    ORDER BY r.rank`;
 
-// For 'surprise' cards: the two interests each card is closest to.
-const SURPRISE_SQL = `
+// For 'match' and 'surprise' cards: the two interests each card is closest to
+// (retrieve's arm is the card's own topic, not the interest it is near).
+const NEAREST_SQL = `
   SELECT it.item_id, pg_catalog.array_agg(x.arm ORDER BY x.sim DESC) AS arms
     FROM tidal.items AS it
     CROSS JOIN LATERAL (
@@ -31,15 +32,15 @@ export async function buildFeed(pool, { user, limit, seed = null }) {
   return inTransaction(pool, async (client) => {
     const { rows } = await client.query(FEED_SQL,
       [user, PROFILE_NAME, JSON.stringify(APP_MARKER), limit, explore, seed]);
-    const surprises = rows.filter((r) => r.label === 'surprise').map((r) => r.item_id);
-    const meet = new Map();
-    if (surprises.length) {
-      const s = await client.query(SURPRISE_SQL, [user, surprises]);
-      for (const r of s.rows) meet.set(r.item_id, r.arms);
+    const near = rows.filter((r) => r.label === 'match' || r.label === 'surprise').map((r) => r.item_id);
+    const nearest = new Map();
+    if (near.length) {
+      const s = await client.query(NEAREST_SQL, [user, near]);
+      for (const r of s.rows) nearest.set(r.item_id, r.arms);
     }
     const items = rows.map((r) => {
       const m = r.metadata || {};
-      const arms = meet.get(r.item_id) || [];
+      const arms = nearest.get(r.item_id) || [];
       return {
         item_id: r.item_id,
         title: m.title ?? null,
@@ -49,7 +50,7 @@ export async function buildFeed(pool, { user, limit, seed = null }) {
         topic: m.topic ?? null,
         label: r.label,
         arm: r.arm,
-        why: why(r.label, r.arm, arms.map((arm) => ({ arm }))),
+        why: why(r.label, r.arm, arms),
         score: r.score,
         rank: r.rank,
       };

@@ -1,14 +1,17 @@
-// The one-line reason a card is in the feed, from tidal.retrieve's label and arm.
-export function why(label, arm, interests = []) {
+// The one-line reason a card is in the feed, from tidal.retrieve's label, the
+// card's arm (its topic) and the user's interests nearest to it (closest first).
+export function why(label, arm, nearest = []) {
   const topic = arm || 'this topic';
   switch (label) {
-    case 'match':
-      return `near your interest in ${topic}`;
+    case 'match': {
+      const interest = nearest[0];
+      if (!interest || interest === arm) return `near your interest in ${topic}`;
+      return `${topic}, near your interest in ${interest}`;
+    }
     case 'surprise': {
-      const others = interests.map((i) => i.arm).filter((a) => a && a !== arm).slice(0, 1);
-      return others.length
-        ? `where your interests in ${topic} and ${others[0]} meet`
-        : `where two of your interests meet, around ${topic}`;
+      const [a, b] = nearest;
+      if (a && b) return `where your interests in ${a} and ${b} meet`;
+      return `where two of your interests meet, around ${topic}`;
     }
     case 'exploring':
       return `exploring ${topic}, a topic you have seen little of`;

@@ -206,7 +206,7 @@ describe('GET /feed', () => {
     assert.ok(jazz.length >= 4 && jazz.length > jazzBefore, `jazz cards: ${jazzBefore} -> ${jazz.length}`);
     assert.ok(jazz.some((i) => i.label === 'match'));
     for (const i of res.body.items.filter((x) => x.label === 'match')) {
-      assert.equal(i.why, `near your interest in ${i.arm}`);
+      assert.equal(i.why, i.arm === 'jazz' ? 'near your interest in jazz' : `${i.arm}, near your interest in jazz`);
     }
     assert.ok(!res.body.items.some((i) => i.item_id === a || i.item_id === b), 'saved items are not served again');
     // exploration still spends slots on other topics
