@@ -84,6 +84,7 @@ async function runUser(pool, strategyIndex, strategy, user, corpus, opts) {
         cards: cards.length,
         saves: cards.filter((c) => c.reaction === 'save').length,
         skips: cards.filter((c) => c.reaction === 'skip').length,
+        shown: cards.map((c) => [c.item, c.arm, c.reaction]),
         interestsBefore: [...interestArms],
         topInterest: after.length ? after[0].arm : null,
         primaryFound: after.length > 0 && after[0].arm === user.primary,
@@ -157,8 +158,17 @@ function metrics(runs, F) {
     exploreSlots: allSlots.length,
     exploreHits: allSlots.filter((s) => s.hit).length,
     fallbackSlots: runs.reduce((a, r) => a + r.feeds.reduce((b, f) => b + f.fallbackSlots, 0), 0),
-    secondaryFoundByEnd: runs.filter((r) => r.feeds[F - 1].interestsBefore.includes(r.secondary) ||
-      r.feeds[F - 1].topInterest === r.secondary).length / n,
+    // diagnostics: users who never found the primary and whose top interest is the secondary
+    notFoundTopIsSecondary: runs.filter((r) => !r.feeds.some((f) => f.primaryFound) &&
+      r.feeds[F - 1].topInterest === r.secondary).length,
+    // feeds until the secondary is one of the user's interests (F + 1 if never)
+    meanFeedsToSecondaryInterest: mean(runs.map((r) => {
+      const i = r.feeds.findIndex((f, k) => k > 0 && f.interestsBefore.includes(r.secondary));
+      return i < 0 ? F + 1 : i;
+    })),
+    // feeds whose two explore slots went to the same arm
+    sameArmBothSlots: runs.reduce((a, r) => a + r.feeds.filter((f) => f.explore.length === 2 &&
+      f.explore[0].arm === f.explore[1].arm).length, 0) / (n * F),
   };
 }
 
@@ -187,6 +197,13 @@ function summarize(opts, stats, m, seconds) {
   for (const s of STRATEGIES) {
     const x = m[s];
     lines.push(`${s.padEnd(17)} ${fmt(x.meanFeedsToPrimary, 2).padStart(16)}  ${`${x.foundUsers}/${x.users}`.padStart(5)}  ${fmt(x.totalRegret, 2).padStart(10)}  ${`${x.exploreHits}/${x.exploreSlots}`.padStart(12)}  ${`${fmt(x.hitRateFirstThird)} / ${fmt(x.hitRateLastThird)}`.padStart(23)}  ${String(x.fallbackSlots).padStart(14)}`);
+  }
+  lines.push('');
+  for (const s of STRATEGIES) {
+    const x = m[s];
+    lines.push(`${s}: not found ${x.users - x.foundUsers} (of them, top interest = hidden secondary: ${x.notFoundTopIsSecondary}); ` +
+      `mean feed-to-primary of the found ${fmt(x.meanFeedsToPrimaryFoundOnly, 2)}; secondary an interest after ${fmt(x.meanFeedsToSecondaryInterest, 2)} feeds; ` +
+      `both explore slots on one arm in ${fmt(100 * x.sameArmBothSlots, 0)}% of feeds`);
   }
   lines.push('');
   lines.push(`thompson hit rate per feed: ${t.hitRate.map((h) => fmt(h, 2)).join(' ')}`);

@@ -46,7 +46,11 @@ async function baseline(strategy, client, ctx, byId) {
   let means = null;
   if (strategy === 'epsilon-greedy') {
     means = new Map(ctx.topics.map((t) => [t, 0.5]));
-    for (const a of await db.arms(client, ctx.userId)) if (means.has(a.arm)) means.set(a.arm, a.mean);
+    // rounded: the counts decay in wall-clock time (a run lasts seconds, the
+    // half-lives are days), so equal counts differ by ~1e-8; compare them as equal
+    for (const a of await db.arms(client, ctx.userId)) {
+      if (means.has(a.arm)) means.set(a.arm, Math.round(a.mean * 1e6) / 1e6);
+    }
   }
   for (let slot = 0; slot < EXPLORE; slot++) {
     let candidates = ctx.topics.filter((t) => !ctx.interestArms.has(t) && left(t) > 0);
