@@ -1,16 +1,19 @@
 // The feed: tidal.retrieve with the 'forage' profile and about 2 of 7 slots
-// explored by Thompson sampling, the cards' texts from tidal.items metadata
+// explored by Thompson sampling (all but one while the user has no interest
+// yet: a cold start is all exploration), the cards' texts from tidal.items metadata
 // (same query), a 'why' per card, and one 'view' signal per served card (the
 // bandit's trials) plus a row per card in forage.impressions (the panel's
 // exploration hit rate) -- only for cards not shown in the last 30 minutes.
 import { inTransaction } from './db.js';
-import { APP_MARKER, PROFILE_NAME, exploreSlots } from './model.js';
+import { APP_MARKER, PROFILE_NAME, coldStartExploreSlots, exploreSlots } from './model.js';
 import { why } from './why.js';
 
 const FEED_SQL = `
   SELECT r.item_id, r.score, r.rank, r.label, r.arm, i.metadata
     FROM tidal.retrieve(for_user => $1::bigint, profile => $2::text, filter => $3::jsonb,
-                        lim => $4::int, explore => $5::int, seed => $6::bigint) AS r
+                        lim => $4::int, seed => $6::bigint,
+                        explore => CASE WHEN EXISTS (SELECT FROM tidal.interests($1::bigint))
+                                        THEN $5::int ELSE $7::int END) AS r
     JOIN tidal.items AS i ON i.item_id = r.item_id
    ORDER BY r.rank`;
 
@@ -29,9 +32,10 @@ const NEAREST_SQL = `
 
 export async function buildFeed(pool, { user, limit, seed = null }) {
   const explore = exploreSlots(limit);
+  const coldExplore = coldStartExploreSlots(limit);
   return inTransaction(pool, async (client) => {
     const { rows } = await client.query(FEED_SQL,
-      [user, PROFILE_NAME, JSON.stringify(APP_MARKER), limit, explore, seed]);
+      [user, PROFILE_NAME, JSON.stringify(APP_MARKER), limit, explore, seed, coldExplore]);
     const near = rows.filter((r) => r.label === 'match' || r.label === 'surprise').map((r) => r.item_id);
     const nearest = new Map();
     if (near.length) {
@@ -56,7 +60,7 @@ export async function buildFeed(pool, { user, limit, seed = null }) {
       };
     });
     const impressions = items.length ? await recordImpressions(client, user, items) : 0;
-    return { user, explore, items, impressions };
+    return { user, items, impressions };
   });
 }
 

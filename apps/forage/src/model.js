@@ -50,6 +50,12 @@ export function exploreSlots(limit) {
   return Math.max(0, Math.min(limit - 1, Math.round((limit * 2) / 7)));
 }
 
+// A user without interests yet: everything but the first slot explores, so
+// the first feed spans the topics instead of the first few items of one.
+export function coldStartExploreSlots(limit) {
+  return Math.max(0, limit - 1);
+}
+
 // Items Forage stores in tidal carry this metadata marker, so the feed
 // leaves out items other applications keep in the same database.
 export const APP_MARKER = { app: 'forage' };

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { httpStatusForPgError } from '../src/db.js';
-import { exploreSlots, signalWeight } from '../src/model.js';
+import { coldStartExploreSlots, exploreSlots, signalWeight } from '../src/model.js';
 import { why } from '../src/why.js';
 
 test('SQLSTATEs map to HTTP codes', () => {
@@ -28,6 +28,8 @@ test('about 2 of 7 slots explore, never all', () => {
   assert.equal(exploreSlots(1), 0);
   assert.equal(exploreSlots(2), 1);
   assert.equal(exploreSlots(50), 14);
+  assert.equal(coldStartExploreSlots(7), 6);
+  assert.equal(coldStartExploreSlots(1), 0);
 });
 
 test('why sentences name the arm', () => {
