@@ -130,6 +130,7 @@ write_conf() {
 
 # ---- tidal demo, region $r (written by scripts/demo.sh) ----
 shared_preload_libraries = 'tidal'
+tidal.embedding_dimensions = 100
 tidal.node_id = $((r + 1))
 tidal.region_id = $r
 tidal.database = '$DB'

@@ -4,7 +4,8 @@
 #   bash scripts/setup.sh
 #
 # As root (Debian 12): installs the missing Debian packages (apt-get runs only if
-# something is missing), creates the unprivileged user "tidal" that runs
+# something is missing; nodejs, npm and chromium for apps/forage only when node,
+# npm or chromium is missing), creates the unprivileged user "tidal" that runs
 # PostgreSQL in the tests and the demo, then runs `make` and `make install`.
 # As another user: the packages must already be there; builds, and installs if
 # that user can write to PostgreSQL's install directories (otherwise it checks
@@ -66,6 +67,30 @@ quiet_exporter_service() {
 		fi
 		log "stopped and disabled the $svc service the package installs (the tests run their own)"
 	done
+}
+
+# Forage (apps/forage) needs node + npm and, for its browser test, chromium.
+# Installed only when the command is missing: a node from elsewhere (say,
+# NodeSource's nodejs, which ships its own npm and conflicts with Debian's npm
+# package) is left alone.
+install_forage_packages() {
+	local -a want=()
+	command -v node >/dev/null 2>&1 || want+=(nodejs)
+	command -v npm >/dev/null 2>&1 || want+=(npm)
+	command -v chromium >/dev/null 2>&1 || want+=(chromium)
+	if [ "${#want[@]}" -eq 0 ]; then
+		log "Forage: node, npm and chromium present"
+		return 0
+	fi
+	if ! is_root; then
+		warn "Forage's tests need ${want[*]} (Debian packages); run as root: bash scripts/setup.sh"
+		return 0
+	fi
+	log "installing Debian packages for Forage: ${want[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -q -o Dpkg::Use-Pty=0 update
+	apt-get -q -y -o Dpkg::Use-Pty=0 install --no-install-recommends "${want[@]}" ||
+		die "apt-get could not install ${want[*]} for Forage"
 }
 
 ensure_user() {
@@ -138,6 +163,7 @@ install_ext() {
 
 main() {
 	install_packages
+	install_forage_packages
 	[ -x "$PG_CONFIG" ] || die "$PG_CONFIG not found: is postgresql-server-dev-$PG_MAJOR installed?"
 	ensure_user
 	build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build, install and run all of tidal's tests: the pg_regress suite (sql/*.sql
 # against expected/*.out, in a temporary instance with tidal preloaded) and the
-# TAP tests (t/*.pl, each starting its own clusters).
+# TAP tests (t/*.pl, each starting its own clusters), then, on a whole run,
+# Forage's tests (bash apps/forage/test.sh: node --test, headless chromium).
 #
 #   bash scripts/test.sh [make variables, e.g. REGRESS=hlc PROVE_TESTS=t/001_x.pl]
 #
@@ -194,6 +195,34 @@ if is_root && [ $# -eq 0 ]; then
 	rm -rf "$demo_home" "$demo_tmp" "$OUT.demo"
 fi
 
+# 5c. Forage (apps/forage): node's test runner against real tidal instances and
+# the feed page in headless chromium. Whole runs only; its failures count below.
+forage_check="not run"
+forage_pass=0
+forage_fail=0
+if [ $# -eq 0 ]; then
+	section "Forage (bash apps/forage/test.sh)"
+	forage_rc=0
+	bash "$REPO/apps/forage/test.sh" 2>&1 | tee "$OUT.forage" || forage_rc=${PIPESTATUS[0]}
+	# node's runner closes with "# pass N" and "# fail N"
+	forage_pass=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$OUT.forage" | tail -n 1)
+	forage_fail=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$OUT.forage" | tail -n 1)
+	forage_pass=${forage_pass:-0}
+	forage_fail=${forage_fail:-0}
+	if [ "$forage_rc" -ne 0 ] && [ "$forage_fail" -eq 0 ]; then
+		forage_fail=1 # npm ci or the runner itself failed before any test reported
+	fi
+	if [ "$forage_rc" -eq 0 ] && [ "$forage_fail" -eq 0 ]; then
+		forage_check="$forage_pass ok, 0 failed"
+	else
+		forage_check="$forage_pass ok, $forage_fail failed"
+		rc=1
+	fi
+	passed=$((passed + forage_pass))
+	failed=$((failed + forage_fail))
+	rm -f "$OUT.forage"
+fi
+
 # 6. Summary.
 section "tidal test summary"
 if grep -q '^+++ regress install-check' "$OUT"; then
@@ -212,6 +241,7 @@ else
 fi
 [ "$WORK" = "$REPO" ] || echo "(tests ran in a copy of the checkout: $WORK)"
 echo "the demo from a checkout in /root: $demo_check"
+echo "Forage (node --test): $forage_check"
 echo "tidal: $passed passed, $failed failed"
 if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ]; then
 	exit 1
