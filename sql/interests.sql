@@ -73,8 +73,10 @@ SET tidal.match_similarity = 0.7;
 SELECT item_id, label FROM tidal.retrieve(1, '{86010, 86003}', 'in_forage', at => '2026-03-01');
 RESET tidal.match_similarity;
 
--- explore: 2 of 5 rows go to arms that are not the user's interests, by
--- Thompson sampling; the same seed draws the same
+-- explore: the last 2 of 5 rows go to the arms Thompson sampling draws (the
+-- interests' arms too: a save is a success); the first 3 are shared among
+-- the interests by their mass and uptake (jazz 2, hiking 1: 86010 lies
+-- nearest hiking); the same seed draws the same
 SELECT item_id, rank, label, arm
   FROM tidal.retrieve(1, '{86001,86002,86003,86004,86005,86006,86007,86008,86009,86010}', 'in_forage',
                       lim => 5, at => '2026-03-01', explore => 2, seed => 7);
@@ -84,6 +86,9 @@ SELECT count(*) AS same_rows FROM
    INTERSECT
    SELECT item_id, rank FROM tidal.retrieve(1, '{86001,86002,86003,86004,86005,86006,86007,86008,86009,86010}',
                                             'in_forage', lim => 5, at => '2026-03-01', explore => 2, seed => 7)) s;
+-- a slot from an arm that is not an interest is labelled exploring
+SELECT item_id, rank, label, arm
+  FROM tidal.retrieve(1, '{86006,86007,86008,86009}', 'in_forage', lim => 3, at => '2026-03-01', explore => 2, seed => 7);
 -- over many seeds, the arm the user skipped is explored less than the untried one
 SELECT (SELECT count(*) FROM generate_series(1, 200) seed,
                tidal.retrieve(1, '{86006,86007,86008,86009}', 'in_forage', lim => 1, at => '2026-03-01',

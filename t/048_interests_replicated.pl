@@ -62,8 +62,11 @@ is($r1->safe_psql('postgres', $arms), $r0->safe_psql('postgres', $arms),
 	'and the same bandit counts: ' . $r0->safe_psql('postgres', $arms));
 is($r1->safe_psql('postgres', $explore), $r0->safe_psql('postgres', $explore),
 	'the same seed ranks and explores the same in both: ' . $r0->safe_psql('postgres', $explore));
-like($r0->safe_psql('postgres', $explore), qr/^\d+:match \d+:match \d+:match \d+:match \d+:exploring \d+:exploring$/,
-	'four matches, then two explore slots');
+like($r0->safe_psql('postgres', $explore), qr/^\d+:match \d+:match \d+:match \d+:match \d+:\S+ \d+:\S+$/,
+	'four matches, then two slots drawn by Thompson sampling');
+is($r0->safe_psql('postgres', q{SELECT string_agg(label, ' ') FROM tidal.retrieve(42, profile => 'forage', filter => '{"topic": "baking"}',
+	                                                                             lim => 2, explore => 2, seed => 11, at => '2026-03-02')}),
+	'exploring exploring', 'slots from an arm that is not an interest are labelled exploring');
 
 # what an event adds is what its writer saw: a later embedding changes later events only
 my $before = $r0->safe_psql('postgres', $model);

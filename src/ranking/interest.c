@@ -151,7 +151,7 @@ user_model_arm_index(const UserModel *m, uint64 arm)
 }
 
 double
-user_model_interest(const UserModel *m, const int8 *q, const char **label)
+user_model_interest(const UserModel *m, const int8 *q, const char **label, int *nearest)
 {
 	double		best = 0;
 	double		best_cos = -1;
@@ -159,6 +159,7 @@ user_model_interest(const UserModel *m, const int8 *q, const char **label)
 	int			k;
 
 	*label = LABEL_NONE;
+	*nearest = -1;
 	if (q == NULL || m->ninterests == 0)
 		return 0;
 	for (k = 0; k < m->ninterests; k++)
@@ -170,7 +171,10 @@ user_model_interest(const UserModel *m, const int8 *q, const char **label)
 		if (c * share > best)
 			best = c * share;
 		if (c > best_cos)
+		{
 			best_cos = c;
+			*nearest = k;
+		}
 		if (c >= 0.9 * tidal_match_similarity)
 			near++;
 	}

@@ -61,10 +61,11 @@ extern int	user_model_arm_index(const UserModel *m, uint64 arm);
 
 /*
  * An item's interest score (the best cosine similarity to an interest,
- * weighted by that interest's share of the top one's mass) and its label:
- * match, surprise, or none.  q: its quantized embedding (NULL: none).
+ * weighted by that interest's share of the top one's mass), its label
+ * (match, surprise, or none) and the interest it is nearest to (an index
+ * into m->interests; -1 if none).  q: its quantized embedding (NULL: none).
  */
-extern double user_model_interest(const UserModel *m, const int8 *q, const char **label);
+extern double user_model_interest(const UserModel *m, const int8 *q, const char **label, int *nearest);
 
 /* a Thompson draw for arm i: Beta(1 + successes, 1 + failures) */
 extern double user_model_draw(const UserModel *m, int i, pg_prng_state *prng);

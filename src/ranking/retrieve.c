@@ -574,6 +574,12 @@ check_args(RetrieveArgs *a)
 				 errhint("Pass NULL for no limit per creator.")));
 }
 
+static int
+candidate_ptr_rank_cmp(const void *a, const void *b)
+{
+	return rank_cmp(*(Candidate *const *) a, *(Candidate *const *) b);
+}
+
 static int	rank_with_interests(const RetrieveArgs *a, const Profile *profile, Candidate *c, int n,
 								Candidate ***out, QueryStats *stats);
 
@@ -662,6 +668,79 @@ rank_here(const RetrieveArgs *a, bool owned_only, Candidate ***out, QueryStats *
 /* ---- interests and exploration (issue 16) ---- */
 
 /*
+ * The best k candidates shared among the user's interests in proportion to
+ * their mass times the bandit's mean of their arm (how often the user takes
+ * up their cards), by Sainte-Lague: each slot goes to the interest with the
+ * highest such weight / (2 x slots it has + 1) that still has a candidate nearest to it,
+ * and within it to the best-ranked such candidate), so that a strong
+ * interest does not take every slot from a weaker one; a slot no interest
+ * can fill goes to the best remaining candidate.  out in rank order.
+ */
+static int
+select_by_interests(Candidate *c, int n, int k, const UserModel *m, const int *nearest, Candidate **out)
+{
+	int		   *seats = palloc0(sizeof(int) * m->ninterests);
+	bool	   *taken = palloc0(sizeof(bool) * Max(n, 1));
+	int			nout = 0;
+
+	k = Min(k, n);
+	while (nout < k)
+	{
+		bool	   *tried = palloc0(sizeof(bool) * m->ninterests);
+		int			pick = -1;
+
+		CHECK_FOR_INTERRUPTS();
+		while (pick < 0)
+		{
+			int			best = -1;
+			double		best_q = -1;
+			int			j;
+			int			i;
+
+			for (j = 0; j < m->ninterests; j++)
+			{
+				const UserArm *a = &m->arms[m->interests[j]];
+				double		successes;
+				double		failures;
+				double		q;
+
+				/* its mass, times how often its cards are taken up: the bandit's mean */
+				user_arm_counts(a, &successes, &failures);
+				q = (a->positive - a->negative) * (1.0 + successes) / (2.0 + successes + failures) /
+					(2.0 * seats[j] + 1.0);
+
+				if (!tried[j] && q > best_q)
+				{
+					best_q = q;
+					best = j;
+				}
+			}
+			if (best < 0)
+				break;			/* no interest has a candidate left */
+			tried[best] = true;
+			for (i = 0; i < n; i++)
+				if (!taken[i] && nearest[i] == best && (pick < 0 || rank_cmp(&c[i], &c[pick]) < 0))
+					pick = i;
+			if (pick >= 0)
+				seats[best]++;
+		}
+		if (pick < 0)
+		{
+			int			i;
+
+			for (i = 0; i < n; i++)
+				if (!taken[i] && (pick < 0 || rank_cmp(&c[i], &c[pick]) < 0))
+					pick = i;
+		}
+		taken[pick] = true;
+		out[nout++] = &c[pick];
+		pfree(tried);
+	}
+	qsort(out, nout, sizeof(Candidate *), candidate_ptr_rank_cmp);
+	return nout;
+}
+
+/*
  * The ranking of a profile with an interest term, or with explore slots:
  * each candidate's score gains weight × its similarity to the user's
  * interests (ranking/interest.h); the best lim - explore are ranked as
@@ -677,6 +756,7 @@ rank_with_interests(const RetrieveArgs *a, const Profile *profile, Candidate *c,
 	UserModel	model;
 	int8	   *q = palloc(Max(tidal_embedding_dimensions, 1));
 	int		   *arm_of = palloc(sizeof(int) * Max(n, 1));	/* index into model.arms, or -1 */
+	int		   *nearest = palloc(sizeof(int) * Max(n, 1));	/* index into model.interests, or -1 */
 	bool	   *taken = palloc0(sizeof(bool) * Max(n, 1));
 	bool	   *is_interest;
 	double	   *popularity = NULL;
@@ -714,8 +794,10 @@ rank_with_interests(const RetrieveArgs *a, const Profile *profile, Candidate *c,
 
 		CHECK_FOR_INTERRUPTS();
 		arm_of[i] = arm != 0 ? user_model_arm_index(&model, arm) : -1;
+		nearest[i] = -1;
 		if (profile->has_interest && a->has_user)
-			c[i].score += profile->interest_weight * user_model_interest(&model, has ? q : NULL, &label) *
+			c[i].score += profile->interest_weight *
+				user_model_interest(&model, has ? q : NULL, &label, &nearest[i]) *
 				(popularity != NULL ? popularity[i] : 1.0);
 		c[i].explored = false;
 	}
@@ -723,6 +805,8 @@ rank_with_interests(const RetrieveArgs *a, const Profile *profile, Candidate *c,
 	*out = palloc(sizeof(Candidate *) * Max(Min(a->lim, n), 1));
 	if (a->max_per_creator > 0)
 		nout = select_diverse(c, n, a->lim - a->explore, a->max_per_creator, *out, &stats->removed_diversity);
+	else if (profile->has_interest && model.ninterests >= 2)
+		nout = select_by_interests(c, n, a->lim - a->explore, &model, nearest, *out);
 	else
 		nout = select_top(c, n, a->lim - a->explore, *out);
 	for (i = 0; i < nout; i++)
@@ -751,7 +835,7 @@ rank_with_interests(const RetrieveArgs *a, const Profile *profile, Candidate *c,
 		{
 			double		draw;
 
-			if (best_of[k] < 0 || is_interest[k])
+			if (best_of[k] < 0)
 				continue;
 			draw = user_model_draw(&model, a->has_user ? k : -1, &prng);
 			if (draw > best_draw)
@@ -762,8 +846,9 @@ rank_with_interests(const RetrieveArgs *a, const Profile *profile, Candidate *c,
 		}
 		if (best_arm >= 0)
 		{
+			/* from an arm that is not one of the interests: exploring; else labelled as it ranks */
 			pick = best_of[best_arm];
-			c[pick].explored = true;
+			c[pick].explored = !is_interest[best_arm];
 		}
 		else
 		{
@@ -1078,7 +1163,11 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 			if (a.explore > 0 && out[i]->explored)
 				label = LABEL_EXPLORING;
 			else if (with_model)
-				(void) user_model_interest(&model, has ? q : NULL, &label);
+			{
+				int			nearest;
+
+				(void) user_model_interest(&model, has ? q : NULL, &label, &nearest);
+			}
 			if (label != NULL)
 			{
 				values[3] = CStringGetTextDatum(label);

@@ -13,7 +13,7 @@ import { streamOf, gaussian } from './rng.js';
 
 export const TOPICS = ['hiking', 'baking', 'jazz', 'astronomy', 'cycling', 'woodworking', 'marine', 'typography'];
 export const DIM = 100;
-export const ITEMS_PER_TOPIC = 50;
+export const ITEMS_PER_TOPIC = 200;
 export const NOISE = 0.05;          // 100·0.05² = 0.25 → same-topic cosine ≈ 0.8
 export const TOPIC_OVERLAP = 0.125; // topic–topic cosine; items across topics ≈ 0.1
 

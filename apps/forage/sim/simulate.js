@@ -17,7 +17,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DOCS = path.resolve(HERE, '../../../docs');
 
 function parseArgs(argv) {
-  const o = { users: 40, feeds: 15, seed: 7, concurrency: 4, out: path.join(HERE, 'results.json'), plots: true };
+  const o = { users: 40, feeds: 30, seed: 7, concurrency: 4, out: path.join(HERE, 'results.json'), plots: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i];
@@ -48,7 +48,7 @@ async function runUser(pool, strategyIndex, strategy, user, corpus, opts) {
     let before = await db.interests(client, userId);
     for (let f = 1; f <= opts.feeds; f++) {
       const interestArms = new Set(before.map((r) => r.arm));
-      const open = corpus.topics.filter((t) => !interestArms.has(t) && remaining.get(t) > 0);
+      const open = corpus.topics.filter((t) => remaining.get(t) > 0);
       const bestP = open.length ? Math.max(...open.map((t) => saveProbability(user, t))) : 0;
       const ctx = {
         userId,
@@ -222,7 +222,7 @@ function plots(m, F) {
   return [
     writeChart(path.join(DOCS, 'forage-sim-regret.png'), {
       title: 'Cumulative exploration regret per strategy',
-      subtitle: 'mean per user; regret of a slot = best non-interest save probability − chosen arm\'s',
+      subtitle: 'mean per user; regret of a slot = best save probability of an arm with items left − chosen arm\'s',
       xLabel: 'feed (session)', yLabel: 'cumulative regret (save probability)', series: series('cumRegret'),
     }),
     writeChart(path.join(DOCS, 'forage-sim-hit-rate.png'), {

@@ -1,11 +1,10 @@
 // strategies.js — owns the three exploration strategies that fill a feed of
 // 7 cards (5 exploitation + 2 exploration):
 //   thompson:        tidal.retrieve(lim => 7, explore => 2, seed => s) as is
-//                    (Thompson sampling over the arms that are not the
-//                    user's interests, inside tidal);
+//                    (Thompson sampling over every arm, inside tidal);
 //   epsilon-greedy:  retrieve(lim => 5, explore => 0), then per slot, with
-//                    probability ε a uniform non-interest arm, else the
-//                    non-interest arm of best `mean` in tidal.arms (an arm
+//                    probability ε a uniform arm, else the arm of best
+//                    `mean` in tidal.arms (an arm
 //                    tidal.arms does not list is untried: Beta(1,1), mean
 //                    0.5; ties broken uniformly at random);
 //   random:          as epsilon-greedy, the arm always uniform.
@@ -31,8 +30,8 @@ async function thompson(client, ctx, byId) {
   return rows.map((r, i) => ({
     item: r.item_id,
     arm: byId.get(r.item_id).topic,
-    // the last EXPLORE rows are the explore slots (label 'exploring' unless
-    // no non-interest arm had a candidate left)
+    // the last EXPLORE rows are the explore slots (label 'exploring' when
+    // their arm is not one of the user's interests)
     explore: i >= rows.length - EXPLORE && rows.length === LIM,
     label: r.label,
   }));
@@ -53,8 +52,7 @@ async function baseline(strategy, client, ctx, byId) {
     }
   }
   for (let slot = 0; slot < EXPLORE; slot++) {
-    let candidates = ctx.topics.filter((t) => !ctx.interestArms.has(t) && left(t) > 0);
-    if (candidates.length === 0) candidates = ctx.topics.filter((t) => left(t) > 0);
+    const candidates = ctx.topics.filter((t) => left(t) > 0);
     if (candidates.length === 0) break;
     let arm;
     if (strategy === 'random' || ctx.rand() < EPSILON) {
