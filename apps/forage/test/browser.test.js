@@ -99,7 +99,6 @@ test('the feed shifts toward saved cards of one topic, and a skipped card never 
   assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
   await page.waitForTimeout(400);
   await page.keyboard.press('Enter');
-  await page.waitForFunction(async () => true);
   const deadline = Date.now() + 5000;
   let dwell;
   while (!dwell && Date.now() < deadline) {
