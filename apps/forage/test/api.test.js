@@ -327,3 +327,36 @@ describe('the page and unknown routes', () => {
     assertRejected(await f.call('GET', '/nope'), 404);
   });
 });
+
+describe('when the database fails', () => {
+  test('answers 503 with a message instead of crashing, and recovers', async () => {
+    const { buildApp } = await import('../src/app.js');
+    const pg = await import('pg');
+    const real = new pg.default.Pool({ connectionString: f.pg.databaseUrl, max: 2 });
+    let down = false;
+    const failure = () => Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    const pool = {
+      query: (...args) => (down ? Promise.reject(failure()) : real.query(...args)),
+      connect: () => (down ? Promise.reject(failure()) : real.connect()),
+      end: () => real.end(),
+    };
+    const app = await buildApp({ pool, embedder: f.embedder });
+    try {
+      down = true;
+      const feed = await app.inject({ method: 'GET', url: '/feed?user=501' });
+      assert.equal(feed.statusCode, 503);
+      assert.match(feed.json().message, /administrator command/);
+      const signal = await app.inject({ method: 'POST', url: '/signal', payload: { user_id: 501, item_id: byTopic.jazz[3], signal_type: 'save' } });
+      assert.equal(signal.statusCode, 503);
+      const health = await app.inject({ method: 'GET', url: '/health' });
+      assert.equal(health.statusCode, 503);
+      assert.equal(health.json().ok, false);
+      assert.match(health.json().database, /^error: /);
+      down = false;
+      assert.equal((await app.inject({ method: 'GET', url: '/feed?user=501' })).statusCode, 200);
+    } finally {
+      await app.close();
+      await real.end();
+    }
+  });
+});
