@@ -319,6 +319,8 @@ cmd_start() {
 	done
 	echo "    stop:      bash scripts/demo.sh stop"
 	echo "    start over with empty databases: bash scripts/demo.sh reset"
+	echo "    Forage, a discovery feed on region 0 (interests, exploration, labels):"
+	echo "               bash apps/forage/run.sh   (then open the URL it prints)"
 }
 
 case ${1:-start} in
