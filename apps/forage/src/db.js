@@ -10,12 +10,18 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 const parseTextArray = pg.types.getTypeParser(1016); // int8[]
 pg.types.setTypeParser(1016, (v) => parseTextArray(v).map((x) => (x === null ? null : Number(x))));
 
+// the cosine from which tidal labels a card near one of the user's interests 'match'
+export const MATCH_SIMILARITY = 0.25;
+
 export function createPool({ databaseUrl, max = 10 } = {}) {
   const pool = new pg.Pool({
     connectionString: databaseUrl || undefined, // undefined: libpq-style PG* environment variables
     max,
     idleTimeoutMillis: 30_000,
     application_name: 'forage',
+    // a card is a 'match' from this cosine to an interest on (tidal's default,
+    // 0.75, suits raw embeddings; Forage's are centered: src/embedder.js)
+    options: `-c tidal.match_similarity=${MATCH_SIMILARITY}`,
   });
   // An idle client that loses its connection must not crash the process.
   pool.on('error', (err) => {

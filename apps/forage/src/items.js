@@ -3,6 +3,7 @@
 // {url,title,summary,source,topic,...} and its embedding -- lives in tidal
 // (tidal.upsert_item), where the topic is the item's arm.
 import { inTransaction } from './db.js';
+import { itemText } from './embedder.js';
 import { APP_MARKER } from './model.js';
 
 // Store or update an item; returns { item_id, created, embedded }.
@@ -19,7 +20,7 @@ export async function upsertItem(pool, embedder, input) {
   };
   if (Array.isArray(input.tags) && input.tags.length) metadata.tags = input.tags;
   if (input.content_type) metadata.content_type = input.content_type;
-  const embedding = embedder ? embedder.embed(`${metadata.title}. ${metadata.summary}`) : null;
+  const embedding = embedder ? embedder.embed(itemText(metadata)) : null;
 
   return inTransaction(pool, async (client) => {
     const { rows } = await client.query(
