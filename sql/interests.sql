@@ -70,7 +70,8 @@ SELECT item_id, round(score::numeric, 4) AS score, label
   FROM tidal.retrieve(1, '{86001,86003,86005,86008}', 'in_popular', at => '2026-03-01');
 -- an item near both interests is a surprise
 SET tidal.match_similarity = 0.7;
-SELECT item_id, label FROM tidal.retrieve(1, '{86010, 86003}', 'in_forage', at => '2026-03-01');
+-- near: the interests it is near, nearest first (why it is a match or a surprise)
+SELECT item_id, label, near FROM tidal.retrieve(1, '{86010, 86003}', 'in_forage', at => '2026-03-01');
 RESET tidal.match_similarity;
 
 -- explore: the last 2 of 5 rows go to the arms Thompson sampling draws (the

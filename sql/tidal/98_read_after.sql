@@ -33,7 +33,8 @@ COMMENT ON FUNCTION tidal.velocity(bigint, text, interval, timestamptz, tidal.hl
     'window_count per hour of the window; after: once that write is visible here';
 
 -- 0.8 also adds explore and seed (interests and exploration, issue 16:
--- sql/tidal/98_interests.sql) and each row's label and arm.
+-- sql/tidal/98_interests.sql) and each row's label, arm and the interests
+-- it is near.
 DROP FUNCTION tidal.retrieve(bigint, bigint[], text, jsonb, int, int, timestamptz, bigint);
 CREATE FUNCTION tidal.retrieve(for_user bigint DEFAULT NULL,
                                candidates bigint[] DEFAULT NULL,
@@ -46,7 +47,7 @@ CREATE FUNCTION tidal.retrieve(for_user bigint DEFAULT NULL,
                                after tidal.hlc DEFAULT NULL,
                                explore int DEFAULT 0,
                                seed bigint DEFAULT NULL)
-    RETURNS TABLE (item_id bigint, score float8, rank int, label text, arm text)
+    RETURNS TABLE (item_id bigint, score float8, rank int, label text, arm text, near text[])
     AS 'MODULE_PATHNAME', 'tidal_retrieve'
     LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 20;
 COMMENT ON FUNCTION tidal.retrieve(bigint, bigint[], text, jsonb, int, int, timestamptz, bigint, tidal.hlc, int, bigint) IS

@@ -185,6 +185,36 @@ user_model_interest(const UserModel *m, const int8 *q, const char **label, int *
 	return best;
 }
 
+int
+user_model_near(const UserModel *m, const int8 *q, int *out)
+{
+	double	   *cos = palloc(sizeof(double) * Max(m->ninterests, 1));
+	int			n = 0;
+	int			k;
+
+	if (q == NULL)
+		return 0;
+	for (k = 0; k < m->ninterests; k++)
+	{
+		double		c = vector_cosine_q(m->arms[m->interests[k]].direction, q, tidal_embedding_dimensions);
+		int			j;
+
+		if (c < 0.9 * tidal_match_similarity)
+			continue;
+		/* insert in order: nearest first */
+		for (j = n; j > 0 && cos[j - 1] < c; j--)
+		{
+			cos[j] = cos[j - 1];
+			out[j] = out[j - 1];
+		}
+		cos[j] = c;
+		out[j] = k;
+		n++;
+	}
+	pfree(cos);
+	return n;
+}
+
 void
 user_arm_counts(const UserArm *a, double *successes, double *failures)
 {

@@ -67,6 +67,13 @@ extern int	user_model_arm_index(const UserModel *m, uint64 arm);
  */
 extern double user_model_interest(const UserModel *m, const int8 *q, const char **label, int *nearest);
 
+/*
+ * The interests an item is near (cosine at least 0.9 x tidal.match_similarity),
+ * nearest first, as indexes into m->interests into out (m->ninterests long);
+ * returns how many.
+ */
+extern int	user_model_near(const UserModel *m, const int8 *q, int *out);
+
 /* a Thompson draw for arm i: Beta(1 + successes, 1 + failures) */
 extern double user_model_draw(const UserModel *m, int i, pg_prng_state *prng);
 

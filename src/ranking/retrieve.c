@@ -1141,14 +1141,14 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 	else
 		nout = rank_here(&a, false, &out, &stats);
 
-	/* rows: each with its label and arm (0.8: the older function has three columns) */
+	/* rows: each with its label, arm and the interests it is near (0.8: the older function has three columns) */
 	if (with_model)
 		user_model_read(a.tenant, a.for_user, a.at_us, &model);
 	InitMaterializedSRF(fcinfo, 0);
 	for (i = 0; i < nout; i++)
 	{
-		Datum		values[5];
-		bool		nulls[5] = {false, false, false, true, true};
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, true, true, true};
 
 		values[0] = Int64GetDatum(out[i]->item);
 		values[1] = Float8GetDatum(out[i]->score);
@@ -1178,6 +1178,25 @@ tidal_retrieve(PG_FUNCTION_ARGS)
 				(void) interest_arm_name(arm, name);
 				values[4] = CStringGetTextDatum(name);
 				nulls[4] = false;
+			}
+			/* why a match or a surprise: the interests it is near */
+			if (label != NULL && (strcmp(label, LABEL_MATCH) == 0 || strcmp(label, LABEL_SURPRISE) == 0))
+			{
+				int		   *near = palloc(sizeof(int) * Max(model.ninterests, 1));
+				int			nnear = user_model_near(&model, has ? q : NULL, near);
+				Datum	   *names = palloc(sizeof(Datum) * Max(nnear, 1));
+				int			k;
+
+				for (k = 0; k < nnear; k++)
+				{
+					(void) interest_arm_name(model.arms[model.interests[near[k]]].arm, name);
+					names[k] = CStringGetTextDatum(name);
+				}
+				if (nnear > 0)
+				{
+					values[5] = PointerGetDatum(construct_array(names, nnear, TEXTOID, -1, false, TYPALIGN_INT));
+					nulls[5] = false;
+				}
 			}
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
