@@ -9,7 +9,7 @@ import { APP_MARKER, PROFILE_NAME, coldStartExploreSlots, exploreSlots } from '.
 import { why } from './why.js';
 
 const FEED_SQL = `
-  SELECT r.item_id, r.score, r.rank, r.label, r.arm, i.metadata
+  SELECT r.item_id, r.score, r.rank, r.label, r.arm, r.near, i.metadata
     FROM tidal.retrieve(for_user => $1::bigint, profile => $2::text, filter => $3::jsonb,
                         lim => $4::int, seed => $6::bigint,
                         explore => CASE WHEN EXISTS (SELECT FROM tidal.interests($1::bigint))
@@ -17,34 +17,15 @@ const FEED_SQL = `
     JOIN tidal.items AS i ON i.item_id = r.item_id
    ORDER BY r.rank`;
 
-// For 'match' and 'surprise' cards: the two interests each card is closest to
-// (retrieve's arm is the card's own topic, not the interest it is near).
-const NEAREST_SQL = `
-  SELECT it.item_id, pg_catalog.array_agg(x.arm ORDER BY x.sim DESC) AS arms
-    FROM tidal.items AS it
-    CROSS JOIN LATERAL (
-      SELECT n.arm, tidal.similarity(n.centroid, it.embedding) AS sim
-        FROM tidal.interests($1::bigint) AS n
-       WHERE it.embedding IS NOT NULL
-       ORDER BY 2 DESC LIMIT 2) AS x
-   WHERE it.item_id = ANY($2::bigint[])
-   GROUP BY it.item_id`;
-
 export async function buildFeed(pool, { user, limit, seed = null }) {
   const explore = exploreSlots(limit);
   const coldExplore = coldStartExploreSlots(limit);
   return inTransaction(pool, async (client) => {
     const { rows } = await client.query(FEED_SQL,
       [user, PROFILE_NAME, JSON.stringify(APP_MARKER), limit, explore, seed, coldExplore]);
-    const near = rows.filter((r) => r.label === 'match' || r.label === 'surprise').map((r) => r.item_id);
-    const nearest = new Map();
-    if (near.length) {
-      const s = await client.query(NEAREST_SQL, [user, near]);
-      for (const r of s.rows) nearest.set(r.item_id, r.arms);
-    }
     const items = rows.map((r) => {
       const m = r.metadata || {};
-      const arms = nearest.get(r.item_id) || [];
+      const arms = r.near || []; // the interests a match or a surprise is near, nearest first
       return {
         item_id: r.item_id,
         title: m.title ?? null,
