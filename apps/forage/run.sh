@@ -87,6 +87,9 @@ if [ -z "$PGHOST_USE" ]; then
 # ---- Forage's own instance (written by apps/forage/run.sh) ----
 shared_preload_libraries = 'tidal'
 tidal.embedding_dimensions = 100
+# Forage's item metadata (url, title, summary, ...) is 300-500 bytes: keep it in
+# shared memory, where tidal.retrieve's filter reads it without a query
+tidal.item_metadata_bytes = 1024
 port = $OWN_PORT
 listen_addresses = ''
 unix_socket_directories = '$STATE'
