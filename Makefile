@@ -29,6 +29,9 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -isystem $(shell $(PG_CONFIG) --
 PG_CFLAGS   = -Wall -Wextra -Werror
 SHLIB_LINK  = $(libpq)
 
+# the interest measure's inner loop, vectorized (core/vector_dot.c says why)
+src/core/vector_dot.o: CFLAGS += $(CFLAGS_VECTORIZE) -fassociative-math -fno-signed-zeros -fno-trapping-math
+
 # pg_regress starts its own instance with tidal preloaded (no running server needed);
 # TAP tests in t/ start their own clusters.
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(filter-out sql/tidal--%,$(wildcard sql/*.sql))))

@@ -85,3 +85,29 @@ SELECT item_id, rank FROM tidal.retrieve(NULL, '{4,5,6}', 'popular', max_per_cre
 -- and back: moving in loads them from the log again
 SELECT tidal.register_tenant(71, 'facts', required_regions => '{0}') IS NOT NULL AS moved_in;
 SELECT item_id, rank FROM tidal.retrieve(NULL, :cands, 'popular', max_per_creator => 1, at => :at, tenant => 71);
+
+-- the metadata filter decided in shared memory is jsonb's @>: a flat filter
+-- of scalars takes a key lookup per pair, any other filter jsonb's own walk;
+-- both must keep exactly the items whose metadata @> filter (tenant 72)
+SELECT tidal.register_tenant(72, 'filters') IS NOT NULL AS ok;
+SELECT count(tidal.upsert_item(i, NULL, m::jsonb, '2026-01-01', tenant => 72))
+  FROM (VALUES (1, '{"lang": "en", "n": 1}'), (2, '{"lang": "en", "n": 1.0}'),
+               (3, '{"lang": "fr", "n": 2, "ok": true}'), (4, '{"lang": null}'),
+               (5, '{"lang": "en", "tags": ["a", "b"]}'), (6, '{"nested": {"x": 1, "y": 2}}'),
+               (7, '{"ok": false}'), (8, '{"lang": "en", "n": "1"}'), (9, '{}'),
+               (10, '{"lang": "english"}'), (11, '{"LANG": "en"}'), (12, '{"n": 10}')) AS v(i, m);
+WITH f(filter) AS (VALUES ('{}'), ('{"lang": "en"}'), ('{"n": 1}'), ('{"n": 1.00}'), ('{"n": "1"}'),
+                          ('{"lang": null}'), ('{"ok": true}'), ('{"ok": false}'), ('{"lang": "e"}'),
+                          ('{"lang": "en", "n": 1}'), ('{"tags": "a"}'), ('{"tags": ["a"]}'),
+                          ('{"nested": {"x": 1}}'), ('{"nested": {}}'), ('{"missing": 1}'))
+SELECT f.filter, s.kept, s.kept IS NOT DISTINCT FROM t.contained AS scan_agrees,
+       c.kept IS NOT DISTINCT FROM t.contained AS lookup_agrees
+  FROM f,
+       LATERAL (SELECT array_agg(item_id ORDER BY item_id) AS kept
+                  FROM tidal.retrieve(NULL, NULL, 'popular', f.filter::jsonb, lim => 100,
+                                      at => :at, tenant => 72)) AS s,
+       LATERAL (SELECT array_agg(item_id ORDER BY item_id) AS kept
+                  FROM tidal.retrieve(NULL, '{1,2,3,4,5,6,7,8,9,10,11,12}', 'popular', f.filter::jsonb,
+                                      lim => 100, at => :at, tenant => 72)) AS c,
+       LATERAL (SELECT array_agg(item ORDER BY item) AS contained
+                  FROM tidal.item_data WHERE tenant = 72 AND metadata @> f.filter::jsonb) AS t;

@@ -63,22 +63,14 @@ vector_cosine(const float4 *a, const float4 *b, int n, double *result)
 }
 
 double
-vector_cosine_q(const float4 *a, const int8 *q, int n)
+vector_norm(const float4 *a, int n)
 {
-	double		dot = 0;
 	double		aa = 0;
-	double		qq = 0;
 	int			i;
 
 	for (i = 0; i < n; i++)
-	{
-		dot += (double) a[i] * (double) q[i];
 		aa += (double) a[i] * (double) a[i];
-		qq += (double) q[i] * (double) q[i];
-	}
-	if (aa <= 0 || qq <= 0)
-		return 0;
-	return dot / (sqrt(aa) * sqrt(qq));
+	return sqrt(aa);
 }
 
 void

@@ -28,8 +28,12 @@ extern bool vector_cosine(const float4 *a, const float4 *b, int n, double *resul
  */
 extern void vector_quantize_unit(const float4 *v, int n, int8 *out);
 
-/* cosine similarity of a float4 vector and an int8 one (a quantized unit embedding); 0 if either is zero */
-extern double vector_cosine_q(const float4 *a, const int8 *q, int n);
+/*
+ * cosine similarity of a float4 vector a, of length a_norm (vector_norm),
+ * and an int8 one (a quantized unit embedding); 0 if either is zero
+ */
+extern double vector_cosine_qn(const float4 *a, double a_norm, const int8 *q, int n);
+extern double vector_norm(const float4 *a, int n);
 
 /*
  * A decaying vector sum, as core/decay.h keeps a score, anchored at the

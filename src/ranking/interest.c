@@ -119,6 +119,12 @@ user_model_read(int64 tenant, int64 user, int64 at_us, UserModel *m)
 		m->ninterests++;
 	}
 	m->ninterests = Min(m->ninterests, tidal_interest_k);
+	for (i = 0; i < m->ninterests; i++)
+	{
+		UserArm    *a = &m->arms[m->interests[i]];
+
+		a->norm = vector_norm(a->direction, tidal_embedding_dimensions);
+	}
 	m->top_net = m->ninterests > 0
 		? m->arms[m->interests[0]].positive - m->arms[m->interests[0]].negative : 0;
 	pfree(sum);
@@ -165,7 +171,7 @@ user_model_interest(const UserModel *m, const int8 *q, const char **label, int *
 	for (k = 0; k < m->ninterests; k++)
 	{
 		const UserArm *a = &m->arms[m->interests[k]];
-		double		c = vector_cosine_q(a->direction, q, tidal_embedding_dimensions);
+		double		c = vector_cosine_qn(a->direction, a->norm, q, tidal_embedding_dimensions);
 		double		share = (a->positive - a->negative) / m->top_net;
 
 		if (c * share > best)
@@ -196,7 +202,8 @@ user_model_near(const UserModel *m, const int8 *q, int *out)
 		return 0;
 	for (k = 0; k < m->ninterests; k++)
 	{
-		double		c = vector_cosine_q(m->arms[m->interests[k]].direction, q, tidal_embedding_dimensions);
+		const UserArm *a = &m->arms[m->interests[k]];
+		double		c = vector_cosine_qn(a->direction, a->norm, q, tidal_embedding_dimensions);
 		int			j;
 
 		if (c < 0.9 * tidal_match_similarity)

@@ -27,6 +27,7 @@ typedef struct UserArm
 	double		neutral;		/* ... of polarity 0: impressions, the bandit's trials */
 	float4	   *direction;		/* Σ polarity · decayed embeddings (tidal.embedding_dimensions) */
 	bool		has_direction;
+	double		norm;			/* |direction| */
 } UserArm;
 
 typedef struct UserModel
