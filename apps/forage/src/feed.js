@@ -4,7 +4,9 @@
 // (same query), a 'why' per card, and one 'view' signal per served card (the
 // bandit's trials) plus a row per card in forage.impressions (the panel's
 // exploration hit rate) -- only for cards not shown in the last 30 minutes.
-import { inTransaction } from './db.js';
+// Two statements on one pooled connection: the feed (read only), then the
+// impressions (one statement, so all or none of them); no BEGIN/COMMIT, which
+// were two round trips more for nothing a reader could see half done.
 import { APP_MARKER, PROFILE_NAME, coldStartExploreSlots, exploreSlots } from './model.js';
 import { why } from './why.js';
 
@@ -20,7 +22,8 @@ const FEED_SQL = `
 export async function buildFeed(pool, { user, limit, seed = null }) {
   const explore = exploreSlots(limit);
   const coldExplore = coldStartExploreSlots(limit);
-  return inTransaction(pool, async (client) => {
+  const client = await pool.connect();
+  try {
     const { rows } = await client.query(FEED_SQL,
       [user, PROFILE_NAME, JSON.stringify(APP_MARKER), limit, explore, seed, coldExplore]);
     const items = rows.map((r) => {
@@ -42,7 +45,9 @@ export async function buildFeed(pool, { user, limit, seed = null }) {
     });
     const impressions = items.length ? await recordImpressions(client, user, items) : 0;
     return { user, items, impressions };
-  });
+  } finally {
+    client.release();
+  }
 }
 
 // A card counts as an impression (a 'view' signal, a row in forage.impressions
@@ -53,25 +58,23 @@ export const REPEAT_WINDOW = '30 minutes';
 
 async function recordImpressions(client, user, items) {
   const { rows } = await client.query(
-    `SELECT x.id, x.label, x.arm
-       FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::text[]),
-                       pg_catalog.unnest($4::text[])) AS x(id, label, arm)
-      WHERE NOT EXISTS (SELECT FROM forage.impressions AS p
-                         WHERE p.user_id = $1::bigint AND p.item_id = x.id
-                           AND p.served_at > pg_catalog.now() - $5::interval)`,
+    `WITH fresh AS MATERIALIZED (
+       SELECT x.id, x.label, x.arm
+         FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::text[]),
+                         pg_catalog.unnest($4::text[])) AS x(id, label, arm)
+        WHERE NOT EXISTS (SELECT FROM forage.impressions AS p
+                           WHERE p.user_id = $1::bigint AND p.item_id = x.id
+                             AND p.served_at > pg_catalog.now() - $5::interval)),
+     views AS (
+       SELECT tidal.signal('view', f.id, 1, user_id => $1::bigint) FROM fresh AS f),
+     feed AS MATERIALIZED (
+       SELECT pg_catalog.nextval('forage.feed_ids') AS id WHERE EXISTS (SELECT FROM fresh)),
+     shown AS (
+       INSERT INTO forage.impressions (feed_id, user_id, item_id, label, arm)
+       SELECT n.id, $1::bigint, f.id, f.label, f.arm FROM fresh AS f, feed AS n
+       RETURNING 1)
+     SELECT (SELECT pg_catalog.count(*) FROM views)::int AS views,
+            (SELECT pg_catalog.count(*) FROM shown)::int AS shown`,
     [user, items.map((i) => i.item_id), items.map((i) => i.label), items.map((i) => i.arm), REPEAT_WINDOW]);
-  if (!rows.length) return 0;
-  const ids = rows.map((r) => r.id);
-  await client.query(
-    `SELECT tidal.signal('view', x.id, 1, user_id => $1::bigint)
-       FROM pg_catalog.unnest($2::bigint[]) AS x(id)`,
-    [user, ids]);
-  await client.query(
-    `INSERT INTO forage.impressions (feed_id, user_id, item_id, label, arm)
-     SELECT f.id, $1::bigint, x.id, x.label, x.arm
-       FROM (SELECT pg_catalog.nextval('forage.feed_ids') AS id) AS f,
-            ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::text[]),
-                       pg_catalog.unnest($4::text[])) AS x(id, label, arm)`,
-    [user, ids, rows.map((r) => r.label), rows.map((r) => r.arm)]);
-  return ids.length;
+  return rows[0].views;
 }
