@@ -95,46 +95,9 @@ INSERT INTO hidden_plain SELECT DISTINCT u, item FROM src WHERE signal = 'skip';
 SELECT count(tidal.signal(signal, item, 1, at, user_id => u)) FROM src;
 SELECT count(tidal.hide_item(user_id, item_id)) FROM hidden_plain;
 
--- the plain feed's parts: a dot product of two real[], and the feed itself
-CREATE FUNCTION dot(a real[], b real[]) RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS 'SELECT sum(x * y) FROM unnest(a, b) AS t(x, y)';
-CREATE FUNCTION plain_feed(u bigint) RETURNS TABLE (item_id bigint, score float8, label text, topic text)
-LANGUAGE sql AS \$f\$
-WITH ev AS (
-    SELECT i.topic, i.emb,
-           e.weight * power(2, -extract(epoch FROM now() - e.at) / CASE e.signal WHEN 'view' THEN 86400 ELSE 604800 END) AS w,
-           CASE e.signal WHEN 'save' THEN 1 WHEN 'skip' THEN -1 ELSE 0 END AS pol
-      FROM events_plain e JOIN items_plain i ON i.id = e.item_id
-     WHERE e.user_id = u),
-interests AS (
-    SELECT topic, sum(w * pol) AS net FROM ev GROUP BY topic HAVING sum(w * pol) > 0
-     ORDER BY net DESC, topic LIMIT 4),
-centroids AS (
-    SELECT c.topic, c.net, array_agg(c.x ORDER BY c.k)::real[] AS dir, sqrt(sum(c.x * c.x)) AS norm
-      FROM (SELECT ev.topic, t.net, k, sum(ev.w * ev.pol * ev.emb[k]) AS x
-              FROM ev JOIN interests t USING (topic), generate_series(1, $DIMS) k
-             WHERE ev.pol <> 0
-             GROUP BY ev.topic, t.net, k) c
-     GROUP BY c.topic, c.net),
-scored AS (
-    SELECT i.id, i.topic,
-           max(dot(i.emb, c.dir) / (i.norm * c.norm) * c.net / (SELECT max(net) FROM interests)) AS score
-      FROM items_plain i CROSS JOIN centroids c
-     WHERE NOT EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = u AND h.item_id = i.id)
-     GROUP BY i.id, i.topic),
-exploit AS (
-    SELECT id, score, 'match'::text AS label, topic FROM scored ORDER BY score DESC, id LIMIT 5)
-SELECT id, score, label, topic FROM exploit
-UNION ALL
-(SELECT id, 0, 'exploring', topic
-   FROM (SELECT DISTINCT ON (topic) id, topic FROM items_plain i
-          WHERE topic NOT IN (SELECT topic FROM interests)
-            AND NOT EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = u AND h.item_id = i.id)
-          ORDER BY topic, random()) x
-  ORDER BY random() LIMIT 2)
-\$f\$;
 $(bench_settle_sql)
 SQL
+qscript >/dev/null <"$BENCH_ROOT/forage_plain_feed.sql"
 load_s=$(elapsed "$t_load" "$(now_s)")
 blog "forage_feed: loaded in $load_s s"
 

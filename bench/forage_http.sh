@@ -6,7 +6,7 @@
 # POST /items, embedded by the app on arrival) and 1,000 users with 20
 # reactions each; side by side, on the same database in the same run, the
 # SQL the feed runs (tidal.retrieve with the 'forage' profile) and the same
-# feed in plain SQL with float arrays (bench/forage_feed.sh's plain_feed
+# feed in plain SQL with float arrays (bench/forage_plain_feed.sql
 # over tables copied from tidal.items and the reactions).
 #
 #   bash bench/forage_http.sh
@@ -99,46 +99,9 @@ INSERT INTO hidden_plain SELECT DISTINCT user_id, item_id FROM events_plain WHER
 SELECT count(tidal.signal(signal, item_id, 1, at, user_id => user_id)) FROM events_plain;
 SELECT count(tidal.hide_item(user_id, item_id)) FROM hidden_plain;
 
-CREATE FUNCTION dot(a real[], b real[]) RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS 'SELECT sum(x * y) FROM unnest(a, b) AS t(x, y)';
--- the same feed in plain SQL: the user's interests per topic from the events
--- (decayed with the signals' half-lives, signed by polarity), top 4 by net
--- mass, every item's cosine to them, 5 best and 2 of random other topics
-CREATE FUNCTION plain_feed(u bigint) RETURNS TABLE (item_id bigint, score float8, label text, topic text)
-LANGUAGE sql AS \$f\$
-WITH ev AS (
-    SELECT i.topic, i.emb,
-           e.weight * power(2, -extract(epoch FROM now() - e.at) / CASE e.signal WHEN 'view' THEN 86400 WHEN 'save' THEN 1209600 ELSE 604800 END) AS w,
-           CASE e.signal WHEN 'save' THEN 1 WHEN 'skip' THEN -1 ELSE 0 END AS pol
-      FROM events_plain e JOIN items_plain i ON i.id = e.item_id
-     WHERE e.user_id = u),
-interests AS (
-    SELECT topic, sum(w * pol) AS net FROM ev GROUP BY topic HAVING sum(w * pol) > 0
-     ORDER BY net DESC, topic LIMIT 4),
-centroids AS (
-    SELECT c.topic, c.net, array_agg(c.x ORDER BY c.k)::real[] AS dir, sqrt(sum(c.x * c.x)) AS norm
-      FROM (SELECT ev.topic, t.net, k, sum(ev.w * ev.pol * ev.emb[k]) AS x
-              FROM ev JOIN interests t USING (topic), generate_series(1, 100) k
-             WHERE ev.pol <> 0
-             GROUP BY ev.topic, t.net, k) c
-     GROUP BY c.topic, c.net),
-scored AS (
-    SELECT i.id, i.topic,
-           max(dot(i.emb, c.dir) / (i.norm * c.norm) * c.net / (SELECT max(net) FROM interests)) AS score
-      FROM items_plain i CROSS JOIN centroids c
-     WHERE NOT EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = u AND h.item_id = i.id)
-     GROUP BY i.id, i.topic)
-(SELECT id, score, 'match'::text, topic FROM scored ORDER BY score DESC, id LIMIT 5)
-UNION ALL
-(SELECT id, 0, 'exploring', topic
-   FROM (SELECT DISTINCT ON (topic) id, topic FROM items_plain i
-          WHERE topic NOT IN (SELECT topic FROM interests)
-            AND NOT EXISTS (SELECT 1 FROM hidden_plain h WHERE h.user_id = u AND h.item_id = i.id)
-          ORDER BY topic, random()) x
-  ORDER BY random() LIMIT 2)
-\$f\$;
 $(bench_settle_sql)
 SQL
+qscript >/dev/null <"$BENCH_ROOT/forage_plain_feed.sql"
 load_s=$(elapsed "$t_load" "$(now_s)")
 model=$(q "SELECT entries || ' sums, ' || arms || ' arms, ' || overflows || ' overflows' FROM tidal.interest_stats()")
 blog "forage_http: loaded in $load_s s; tidal's model: $model"
