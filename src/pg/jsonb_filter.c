@@ -37,7 +37,7 @@ read_flat_pairs(JsonbFilter *f)
 	JsonbIteratorToken tok;
 	int			cap;
 
-	if (!JB_ROOT_IS_OBJECT(f->filter) || JB_ROOT_IS_SCALAR(f->filter))
+	if (!JB_ROOT_IS_OBJECT(f->filter))
 		return false;
 	cap = Max(JB_ROOT_COUNT(f->filter), 1);
 	f->keys = palloc(sizeof(JsonbValue) * cap);
@@ -103,7 +103,7 @@ matches_flat(JsonbFilter *f, const Jsonb *value)
 {
 	int			i;
 
-	if (!JB_ROOT_IS_OBJECT(value) || JB_ROOT_IS_SCALAR(value))
+	if (!JB_ROOT_IS_OBJECT(value))	/* a scalar's root is an array */
 		return false;
 	for (i = 0; i < f->npairs; i++)
 	{

@@ -394,7 +394,10 @@ unlock_partitions(void)
 		LWLockRelease(&locks[1 + i].lock);
 }
 
-/* entries [0, pool_used) were handed out; caller holds every partition lock */
+/*
+ * entries [0, pool_used) were handed out: exact while the caller holds every
+ * partition lock, an estimate otherwise (facts_scan_tenant's first size)
+ */
 static int32
 pool_used(void)
 {

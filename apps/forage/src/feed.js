@@ -71,10 +71,8 @@ async function recordImpressions(client, user, items) {
        SELECT pg_catalog.nextval('forage.feed_ids') AS id WHERE EXISTS (SELECT FROM fresh)),
      shown AS (
        INSERT INTO forage.impressions (feed_id, user_id, item_id, label, arm)
-       SELECT n.id, $1::bigint, f.id, f.label, f.arm FROM fresh AS f, feed AS n
-       RETURNING 1)
-     SELECT (SELECT pg_catalog.count(*) FROM views)::int AS views,
-            (SELECT pg_catalog.count(*) FROM shown)::int AS shown`,
+       SELECT n.id, $1::bigint, f.id, f.label, f.arm FROM fresh AS f, feed AS n)
+     SELECT pg_catalog.count(*)::int AS views FROM views`,
     [user, items.map((i) => i.item_id), items.map((i) => i.label), items.map((i) => i.arm), REPEAT_WINDOW]);
   return rows[0].views;
 }
